@@ -1,0 +1,1 @@
+"""Model loading, pruning, clustering, quantization and TFLite emission (imports TensorFlow lazily)."""

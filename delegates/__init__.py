@@ -1,0 +1,1 @@
+"""Delegates: `neon` (the C TFLite delegate) and `gpu` (the exact-integer XLA path)."""

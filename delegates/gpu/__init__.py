@@ -1,0 +1,1 @@
+"""The exact-integer GPU validation path: a .tflite lowered to one jit-compiled JAX function."""

@@ -1,0 +1,1 @@
+"""The edgelift NEON delegate: a C TFLite external delegate with exact int8 kernels."""

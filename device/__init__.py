@@ -1,0 +1,1 @@
+"""Runtimes, benchmarking, validation and deployment. Never imports TensorFlow."""

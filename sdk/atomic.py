@@ -1,0 +1,59 @@
+"""Write outputs atomically: a temporary file in the same folder, then a rename.
+
+A failure at any point leaves no half-written output behind and an existing file untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import OutputError
+
+
+def check_writable(path: str | os.PathLike) -> Path:
+    """Fail early (before hours of work) when `path` cannot be written."""
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise OutputError(f"output path {str(path)!r} is a directory", hint="give a file name")
+    if not parent.exists():
+        raise OutputError(
+            f"cannot write {str(path)!r}: folder {str(parent)!r} does not exist",
+            hint="create the folder first or choose another output path",
+        )
+    if not os.access(parent, os.W_OK):
+        raise OutputError(
+            f"cannot write {str(path)!r}: folder {str(parent)!r} is not writable",
+            hint="choose an output path you can write to",
+        )
+    return path
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to `path`; on success rename it into place, on failure remove it."""
+    path = check_writable(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp_path.unlink()
+        raise
+
+
+def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+def write_text(path: str | os.PathLike, text: str) -> Path:
+    return write_bytes(path, text.encode("utf-8"))

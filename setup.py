@@ -1,0 +1,42 @@
+"""Builds the C delegate with CMake as part of `pip install` (wheel and editable alike).
+
+The library is a plain shared object loaded with dlopen by TFLite's `load_delegate`, not a Python extension,
+so it keeps its own name (libedgelift_neon.so) and lands in the `edgelift.delegates.neon` package folder.
+"""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+ROOT = Path(__file__).resolve().parent
+LIBRARY = "libedgelift_neon.so"
+
+
+class CMakeLibrary(Extension):
+    def __init__(self, name: str):
+        super().__init__(name, sources=[])
+
+
+class BuildWithCMake(build_ext):
+    def build_extension(self, ext: Extension) -> None:
+        build_dir = ROOT / "build" / "native"
+        build_dir.mkdir(parents=True, exist_ok=True)
+        cmake = shutil.which("cmake") or "cmake"
+        subprocess.run(
+            [cmake, "-S", str(ROOT), "-B", str(build_dir), "-DCMAKE_BUILD_TYPE=Release"], check=True
+        )
+        subprocess.run([cmake, "--build", str(build_dir), "--parallel", str(os.cpu_count() or 2)], check=True)
+        target = Path(self.get_ext_fullpath(ext.name))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(build_dir / "delegates" / "neon" / LIBRARY, target)
+
+    def get_ext_filename(self, fullname: str) -> str:
+        # keep the library's own name instead of a CPython extension suffix
+        return os.path.join(*fullname.split(".")[:-1], LIBRARY)
+
+
+setup(ext_modules=[CMakeLibrary("edgelift.delegates.neon.libedgelift_neon")], cmdclass={"build_ext": BuildWithCMake})
