@@ -1,0 +1,64 @@
+/* The int8 GEMM microkernel interface shared by the scalar reference and every NEON variant.
+ *
+ * CONV_2D (via im2col or 1x1 direct) and FULLY_CONNECTED reduce to:
+ *
+ *   acc[m][n] = bias[n] + sum_k (a[m][k] - a_zero_point) * w[n][k]      (weights symmetric: zero point 0)
+ *   c[m][n]   = clamp(out_zero_point + requantize(acc[m][n], multiplier[n], shift[n]), act_min, act_max)
+ *
+ * with TFLite's fixed-point requantization (see requantize.h). Weights are packed once at Prepare by the
+ * variant's own `pack` into whatever layout its `run` wants; `pack` may fold -a_zero_point * sum_k w[n][k]
+ * into the packed bias so `run` never subtracts the zero point in its inner loop. `run` only computes.
+ *
+ * Every variant has the same signature and the same preconditions (m, n, k >= 1; a_stride >= k;
+ * c_stride >= n); one table (qs8_gemm_ukernels in qs8_gemm_registry.c) lists them all so tests, benchmarks
+ * and run-time dispatch treat them alike.
+ */
+#ifndef EDGELIFT_QS8_GEMM_H
+#define EDGELIFT_QS8_GEMM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct qs8_gemm_params {
+  const int32_t* multiplier; /* [n] per output channel (per-tensor models repeat one value) */
+  const int32_t* shift;      /* [n] TFLite convention: > 0 shifts left, < 0 shifts right */
+  int32_t out_zero_point;
+  int32_t act_min; /* fused activation clamp, already in the quantized domain */
+  int32_t act_max;
+} qs8_gemm_params;
+
+/* Bytes `pack` writes for an n x k weight matrix. */
+typedef size_t (*qs8_gemm_packed_size_fn)(size_t n, size_t k);
+
+/* w: [n][k] row-major int8; bias: [n] int32 or NULL. */
+typedef void (*qs8_gemm_pack_fn)(size_t n, size_t k, const int8_t* w, const int32_t* bias,
+                                 int32_t a_zero_point, void* packed);
+
+/* a: [m][k] rows a_stride bytes apart; c: [m][n] rows c_stride bytes apart. */
+typedef void (*qs8_gemm_run_fn)(size_t m, size_t n, size_t k, const int8_t* a, size_t a_stride,
+                                const void* packed, int8_t* c, size_t c_stride, const qs8_gemm_params* p);
+
+/* CPU features a variant needs (bit set); dispatch picks the best variant the CPU has. */
+enum {
+  EL_CPU_NEON = 1u << 0,   /* ARMv8.0 Advanced SIMD (every aarch64 CPU; Pi 4 Cortex-A72) */
+  EL_CPU_DOTPROD = 1u << 1 /* ARMv8.2 SDOT/UDOT (Pi 5 Cortex-A76) */
+};
+
+typedef struct qs8_gemm_ukernel {
+  const char* name; /* <dtype>_<op>_<tile>__<arch>, e.g. "qs8_gemm_4x8__neon_mlal" */
+  unsigned required_features;
+  qs8_gemm_packed_size_fn packed_size;
+  qs8_gemm_pack_fn pack;
+  qs8_gemm_run_fn run;
+} qs8_gemm_ukernel;
+
+/* All variants compiled for this architecture, best first; terminated by an entry with name == NULL. */
+extern const qs8_gemm_ukernel qs8_gemm_ukernels[];
+
+/* The best variant for `features`, or the one named `forced` ("scalar", "neon", "dot"); NULL if none fits. */
+const qs8_gemm_ukernel* qs8_gemm_select(unsigned features, const char* forced);
+
+/* Features of the CPU we run on (0 on x86-64). */
+unsigned el_cpu_features(void);
+
+#endif
