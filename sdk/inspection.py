@@ -1,0 +1,188 @@
+"""`edgelift inspect`: what is inside a .tflite — ops, I/O, weight sparsity and structure, sizes, MACs."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from .tflite_model import Operator, Tensor, TFLiteModel, load
+
+# Weight operand (input index) of ops whose constant weights we analyse for sparsity.
+_WEIGHT_INPUT = {"CONV_2D": 1, "DEPTHWISE_CONV_2D": 1, "FULLY_CONNECTED": 1, "TRANSPOSE_CONV": 1,
+                 "CONV_3D": 1, "BATCH_MATMUL": 1}
+# Block shapes (rows over output channels, columns over input channels) tried for block structure.
+_BLOCKS = [(1, 16), (4, 4), (1, 8), (8, 1), (2, 4), (4, 2), (1, 4), (4, 1), (2, 2), (1, 2), (2, 1)]
+
+
+def _prod(shape) -> int:
+    return int(np.prod(shape)) if len(shape) else 1
+
+
+def macs_of(model: TFLiteModel, op: Operator) -> int:
+    """Multiply-accumulates of one op (0 for ops that are not matrix/convolution work)."""
+    t = model.tensors
+    out = t[op.outputs[0]].shape if op.outputs else ()
+    name = op.op_name
+    if name == "CONV_2D":
+        w = t[op.inputs[1]].shape  # [O, KH, KW, I]
+        return _prod(out) * w[1] * w[2] * w[3]
+    if name == "DEPTHWISE_CONV_2D":
+        w = t[op.inputs[1]].shape  # [1, KH, KW, O]
+        return _prod(out) * w[1] * w[2]
+    if name == "FULLY_CONNECTED":
+        w = t[op.inputs[1]].shape  # [O, I]
+        return _prod(out) * w[-1]
+    if name == "TRANSPOSE_CONV":
+        w = t[op.inputs[1]].shape  # [O, KH, KW, I]
+        inp = t[op.inputs[2]].shape
+        return _prod(inp) * w[0] * w[1] * w[2]
+    if name == "BATCH_MATMUL":
+        a = t[op.inputs[0]].shape
+        return _prod(out) * (a[-1] if a else 1)
+    return 0
+
+
+def block_structure(w: np.ndarray, op_name: str) -> str | None:
+    """Name the coarsest pattern the zeros of `w` follow: 'R x C blocks' or 'N:M', else None.
+
+    The matrix view puts output channels on rows and the reduction (input channels) on columns, so a
+    pattern found here is one a kernel can use to skip work.
+    """
+    if w.ndim < 2 or not np.any(w == 0):
+        return None
+    if op_name == "DEPTHWISE_CONV_2D":  # [1, KH, KW, C]: channels are independent
+        mat = w.reshape(-1, w.shape[-1]).T
+    else:  # [O, ..., I]
+        mat = w.reshape(-1, w.shape[-1]) if op_name in ("CONV_2D", "TRANSPOSE_CONV") else w.reshape(w.shape[0], -1)
+    zero = mat == 0
+    for r, c in _BLOCKS:
+        rows, cols = zero.shape
+        if rows % r or cols % c or (r, c) == (1, 1):
+            continue
+        blocks = zero.reshape(rows // r, r, cols // c, c).transpose(0, 2, 1, 3).reshape(rows // r, cols // c, -1)
+        all_zero = blocks.all(axis=-1)
+        if all_zero.any() and np.array_equal(np.repeat(np.repeat(all_zero, r, 0), c, 1), zero):
+            return f"{r}x{c} blocks"
+    cols = zero.shape[1]
+    if cols % 4 == 0:
+        groups = zero.reshape(zero.shape[0], cols // 4, 4).sum(axis=-1)
+        if (groups >= 2).all():
+            return "2:4"
+    return None
+
+
+def _quant(t: Tensor) -> dict[str, Any] | None:
+    if not t.is_quantized:
+        return None
+    q: dict[str, Any] = {"scale": [float(s) for s in t.scales[:8]], "zero_point": [int(z) for z in t.zero_points[:8]]}
+    if t.per_channel:
+        q["per_channel"] = True
+        q["channels"] = int(t.scales.size)
+        q["quantized_dimension"] = t.quantized_dimension
+    return q
+
+
+def _io(t: Tensor) -> dict[str, Any]:
+    return {"name": t.name, "index": t.index, "shape": list(t.shape), "dtype": t.type_name, "quantization": _quant(t)}
+
+
+def inspect(model: str | os.PathLike | bytes | TFLiteModel) -> dict[str, Any]:
+    """Describe a .tflite model. Returns a JSON-serialisable dict (the schema of `edgelift inspect --json`)."""
+    m = load(model)
+    ops = []
+    for op in m.operators:
+        ops.append({"index": op.index, "op": op.op_name, "version": op.version, "macs": macs_of(m, op),
+                    "output": m.tensors[op.outputs[0]].name if op.outputs else None})
+    versions: dict[str, set[int]] = {}
+    for op in m.operators:
+        versions.setdefault(op.op_name, set()).add(op.version)
+    hist = m.op_histogram()
+
+    weights = []
+    weight_tensor_ids = set()
+    for op in m.operators:
+        idx = _WEIGHT_INPUT.get(op.op_name)
+        if idx is None or idx >= len(op.inputs) or op.inputs[idx] < 0:
+            continue
+        t = m.tensors[op.inputs[idx]]
+        if t.data is None or t.index in weight_tensor_ids:
+            continue
+        weight_tensor_ids.add(t.index)
+        data = t.data
+        zeros = int(np.count_nonzero(data == 0))
+        weights.append({
+            "tensor": t.name, "index": t.index, "op": op.op_name, "op_index": op.index,
+            "shape": list(t.shape), "dtype": t.type_name, "elements": int(data.size), "zeros": zeros,
+            "sparsity": zeros / max(int(data.size), 1),
+            "structure": block_structure(data.reshape(t.shape), op.op_name) if data.size == _prod(t.shape) else None,
+            "bytes": t.nbytes,
+        })
+
+    by_dtype: dict[str, int] = {}
+    constant_bytes = 0
+    for t in m.tensors:
+        if t.data is not None:
+            by_dtype[t.type_name] = by_dtype.get(t.type_name, 0) + t.nbytes
+            constant_bytes += t.nbytes
+    weight_bytes = sum(w["bytes"] for w in weights)
+    total = len(m.content)
+    total_weight_elems = sum(w["elements"] for w in weights)
+    return {
+        "path": m.path,
+        "size_bytes": total,
+        "subgraphs": m.num_subgraphs,
+        "inputs": [_io(t) for t in m.input_tensors],
+        "outputs": [_io(t) for t in m.output_tensors],
+        "op_histogram": [{"op": k, "count": v, "versions": sorted(versions[k])} for k, v in hist.items()],
+        "operators": ops,
+        "total_macs": int(sum(o["macs"] for o in ops)),
+        "weights": weights,
+        "weight_sparsity": (sum(w["zeros"] for w in weights) / total_weight_elems) if total_weight_elems else 0.0,
+        "size_breakdown": {
+            "weights": weight_bytes,
+            "other_constants": constant_bytes - weight_bytes,
+            "graph_and_metadata": total - constant_bytes,
+            "constants_by_dtype": by_dtype,
+        },
+    }
+
+
+def _human(n: float) -> str:
+    for unit in ("", "K", "M", "G"):
+        if abs(n) < 1000:
+            return f"{n:.0f}{unit}" if unit == "" else f"{n:.2f}{unit}"
+        n /= 1000
+    return f"{n:.2f}T"
+
+
+def format_text(info: dict[str, Any]) -> str:
+    """The human-readable form printed by `edgelift inspect`."""
+    lines = []
+    sb = info["size_breakdown"]
+    lines.append(f"{info['path'] or '<bytes>'}: {info['size_bytes']:,} bytes, {len(info['operators'])} ops, "
+                 f"{_human(info['total_macs'])} MACs, weight sparsity {info['weight_sparsity']:.1%}")
+    lines.append(f"size: weights {sb['weights']:,} B, other constants {sb['other_constants']:,} B, "
+                 f"graph+metadata {sb['graph_and_metadata']:,} B")
+    for kind in ("inputs", "outputs"):
+        for t in info[kind]:
+            q = t["quantization"]
+            qs = f" scale={q['scale'][0]:.6g} zero_point={q['zero_point'][0]}" if q else ""
+            lines.append(f"{kind[:-1]:>6}: {t['name']} {t['dtype']} {t['shape']}{qs}")
+    lines.append("")
+    lines.append(f"{'op':<24}{'count':>6}  versions")
+    for row in info["op_histogram"]:
+        lines.append(f"{row['op']:<24}{row['count']:>6}  {','.join(map(str, row['versions']))}")
+    if info["weights"]:
+        lines.append("")
+        lines.append(f"{'weight tensor':<44}{'op':<20}{'shape':<18}{'dtype':<7}{'sparsity':>9}  structure")
+        for w in info["weights"]:
+            name = w["tensor"] if len(w["tensor"]) <= 42 else "…" + w["tensor"][-41:]
+            lines.append(f"{name:<44}{w['op']:<20}{'x'.join(map(str, w['shape'])):<18}{w['dtype']:<7}"
+                         f"{w['sparsity']:>8.1%}  {w['structure'] or '-'}")
+    lines.append("")
+    lines.append(f"{'#':>4}  {'op':<22}{'MACs':>10}  output")
+    for o in info["operators"]:
+        lines.append(f"{o['index']:>4}  {o['op']:<22}{_human(o['macs']):>10}  {o['output']}")
+    return "\n".join(lines)
