@@ -1,1 +1,86 @@
-"""The edgelift NEON delegate: a C TFLite external delegate with exact int8 kernels."""
+"""The edgelift NEON delegate: a C TFLite external delegate with exact int8 kernels.
+
+The delegate is a plain shared object (`libedgelift_neon.so`) loaded by the runtime's `load_delegate`.
+This module only finds the library and spells its options; it never imports TensorFlow or a runtime.
+
+    from ai_edge_litert.interpreter import Interpreter, load_delegate
+    from edgelift.delegates import neon
+    delegate = load_delegate(str(neon.library_path()), neon.delegate_options(num_threads=1))
+    interpreter = Interpreter(model_path="model.tflite", experimental_delegates=[delegate])
+"""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+from edgelift.errors import DelegateError, InvalidArgumentError
+
+LIBRARY = "libedgelift_neon.so"
+KERNELS = ("auto", "scalar", "neon", "dot")
+LOG_LEVELS = ("silent", "error", "warning", "info", "debug")
+ARCHES = ("x86_64", "aarch64")
+_ARCH_ALIASES = {"x86_64": "x86_64", "amd64": "x86_64", "x86-64": "x86_64", "aarch64": "aarch64",
+                 "arm64": "aarch64"}
+
+_HERE = Path(__file__).resolve().parent
+_ROOT = _HERE.parents[1]  # the repository root in a checkout / editable install
+
+
+def host_arch() -> str:
+    """This machine's architecture as edgelift names it ('x86_64' or 'aarch64'; others as the OS says)."""
+    machine = platform.machine().lower()
+    return _ARCH_ALIASES.get(machine, machine)
+
+
+def _candidates(arch: str) -> list[Path]:
+    if arch == host_arch():
+        return [_HERE / LIBRARY, _ROOT / "build" / "native" / "delegates" / "neon" / LIBRARY,
+                _HERE / arch / LIBRARY, _ROOT / "build" / arch / LIBRARY]
+    return [_HERE / arch / LIBRARY, _ROOT / "build" / arch / LIBRARY]
+
+
+def library_path(arch: str | None = None) -> Path:
+    """Path of the delegate library for `arch` (None: this machine; 'aarch64': the Raspberry Pi build).
+
+    Raises DelegateError naming every place it looked and the command that builds the library.
+    """
+    wanted = host_arch() if arch is None else _ARCH_ALIASES.get(str(arch).lower())
+    if wanted is None:
+        raise InvalidArgumentError(
+            f"unknown delegate architecture {arch!r}; allowed: {', '.join(ARCHES)} (or None for this machine)",
+            hint="use arch='aarch64' for a Raspberry Pi (64-bit OS)",
+        )
+    candidates = _candidates(wanted)
+    for path in candidates:
+        if path.is_file():
+            return path
+    build = "make native (or pip install -e .)" if wanted == host_arch() else "make -f Makefile native-aarch64"
+    raise DelegateError(
+        f"the NEON delegate library for {wanted} was not found; looked in: "
+        + ", ".join(str(p) for p in candidates),
+        hint=f"build it with `{build}` from the edgelift checkout",
+    )
+
+
+def delegate_options(num_threads: int = 1, kernels: str = "auto", log_level: str = "info") -> dict[str, str]:
+    """The key/value options `load_delegate` passes to the delegate, checked here before any loading."""
+    if isinstance(num_threads, bool) or not isinstance(num_threads, int) or not 1 <= num_threads <= 64:
+        raise InvalidArgumentError(
+            f"num_threads must be an integer from 1 to 64, got {num_threads!r}",
+            hint="use num_threads=1 for reproducible timings, or the number of cores (4 on a Pi 4/5)",
+        )
+    if kernels not in KERNELS:
+        raise InvalidArgumentError(
+            f"kernels must be one of {', '.join(KERNELS)}, got {kernels!r}",
+            hint="'auto' picks the best variant the CPU has; force one only for tests",
+        )
+    if log_level not in LOG_LEVELS:
+        raise InvalidArgumentError(
+            f"log_level must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}",
+            hint="'info' prints the one partition line per model",
+        )
+    return {"num_threads": str(num_threads), "kernels": kernels, "log_level": log_level}
+
+
+__all__ = ["ARCHES", "KERNELS", "LIBRARY", "LOG_LEVELS", "delegate_options", "host_arch", "library_path"]
