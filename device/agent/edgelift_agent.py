@@ -1,0 +1,536 @@
+#!/usr/bin/env python3
+"""edgelift's on-device agent: one file, Python 3.9+, numpy and a TFLite runtime only.
+
+It ships inside every bundle and runs on the Raspberry Pi as ``python3 agent/edgelift_agent.py COMMAND``:
+
+    verify  --bundle DIR            sha256 of every file listed in DIR/manifest.json
+    check   --bundle DIR            verify, then the self-check: the model with the delegate on the bundle's
+                                    fixed input must reproduce the desktop reference outputs (bit for bit
+                                    for integer outputs)
+    run     --bundle DIR            input .npy/.npz on stdin -> outputs (npz, base64) in the result line
+    bench   --bundle DIR            latency per delegate on this device, with the device's conditions
+    info    [--dir DIR]             CPU, NEON/dot product, governor, temperature, throttling, Python,
+                                    runtimes, free memory and disk
+
+Output: human-readable lines on stderr, and exactly one machine-readable last line on stdout:
+``@@edgelift@@ {json}`` with ``"ok": true|false`` (and ``"step"``, ``"message"``, ``"hint"`` on failure).
+Exit status 0 on success, 1 on a failed step, 3 when no TFLite runtime (or numpy) is installed.
+
+No TensorFlow, no edgelift install: the desktop side talks to this file only through that protocol.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import hashlib
+import io
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+PROTOCOL = 1
+MARKER = "@@edgelift@@"
+MANIFEST = "manifest.json"
+RUNTIME_MODULES = (("tflite_runtime", "tflite_runtime.interpreter", "tflite-runtime"),
+                   ("litert", "ai_edge_litert.interpreter", "ai-edge-litert"))
+# what edgelift tests on Raspberry Pi OS Bookworm (Python 3.11): see manifest["runtimes_tested"]
+DEFAULT_RUNTIME_PINS = "tflite-runtime==2.14.0 numpy==1.26.4"
+CPU_PARTS = {"0xd03": "Cortex-A53", "0xd04": "Cortex-A35", "0xd05": "Cortex-A55", "0xd07": "Cortex-A57",
+             "0xd08": "Cortex-A72", "0xd09": "Cortex-A73", "0xd0a": "Cortex-A75", "0xd0b": "Cortex-A76",
+             "0xd0c": "Neoverse-N1", "0xd0d": "Cortex-A77", "0xd41": "Cortex-A78", "0xd44": "Cortex-X1",
+             "0xd46": "Cortex-A510", "0xd47": "Cortex-A710", "0xd4d": "Cortex-A715"}
+THROTTLE_BITS = {0: "under-voltage now", 1: "ARM frequency capped now", 2: "throttled now",
+                 3: "soft temperature limit now", 16: "under-voltage occurred", 17: "frequency capping occurred",
+                 18: "throttling occurred", 19: "soft temperature limit occurred"}
+
+
+class StepFailed(Exception):
+    def __init__(self, step, message, hint=None, code=1, **extra):
+        super().__init__(message)
+        self.step, self.message, self.hint, self.code, self.extra = step, message, hint, code, extra
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def emit(result):
+    sys.stdout.flush()
+    print(MARKER + " " + json.dumps(result, sort_keys=True), flush=True)
+
+
+# --------------------------------------------------------------------------------------------- bundle
+
+
+def load_manifest(bundle):
+    path = os.path.join(bundle, MANIFEST)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            manifest = json.load(fh)
+    except FileNotFoundError:
+        raise StepFailed("verify", "no %s in %r" % (MANIFEST, bundle),
+                         "the upload is incomplete; deploy again") from None
+    except ValueError as exc:
+        raise StepFailed("verify", "%s in %r is not valid JSON (%s)" % (MANIFEST, bundle, exc),
+                         "the upload is damaged; deploy again") from None
+    if manifest.get("format") != "edgelift-bundle/1":
+        raise StepFailed("verify", "unknown bundle format %r" % manifest.get("format"),
+                         "rebuild the bundle with this edgelift version")
+    return manifest
+
+
+def sha256_file(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify(bundle):
+    """Every file in the manifest exists with its size and sha256; no path leaves the bundle."""
+    manifest = load_manifest(bundle)
+    root = os.path.realpath(bundle)
+    checked = 0
+    for rel, meta in sorted(manifest["files"].items()):
+        path = os.path.realpath(os.path.join(root, rel))
+        if not path.startswith(root + os.sep):
+            raise StepFailed("verify", "manifest path %r leaves the bundle" % rel, "rebuild the bundle")
+        if not os.path.isfile(path):
+            raise StepFailed("verify", "file %r is missing on the device" % rel, "deploy again",
+                             file=rel)
+        got = sha256_file(path)
+        if got != meta["sha256"]:
+            raise StepFailed("verify", "checksum mismatch for %r: expected sha256 %s, found %s on the device"
+                             % (rel, meta["sha256"][:16], got[:16]),
+                             "the file was damaged in transfer or on the device's storage; deploy again "
+                             "(and check the SD card if it repeats)", file=rel)
+        checked += 1
+    log("verify: %d files match their sha256" % checked)
+    return manifest, checked
+
+
+# --------------------------------------------------------------------------------------------- runtime
+
+
+def runtime_install_hint(python=None):
+    python = python or sys.executable
+    venv = "~/edgelift-venv"
+    return ("install one in a venv: `%s -m venv %s && %s/bin/pip install %s`, then pass --remote-python "
+            "%s/bin/python (or let edgelift do it: --install-runtime)" % (python, venv, venv,
+                                                                       DEFAULT_RUNTIME_PINS, venv, venv))
+
+
+def import_runtime():
+    """(name, version, interpreter module) of the first importable runtime; StepFailed(code 3) if none."""
+    import importlib
+
+    try:
+        import numpy  # noqa: F401
+    except ImportError:
+        raise StepFailed("runtime", "numpy is not installed for %s (Python %s)"
+                         % (sys.executable, platform.python_version()), runtime_install_hint(), code=3) from None
+    errors = []
+    forced = os.environ.get("EDGELIFT_RUNTIME")
+    for name, module, dist in RUNTIME_MODULES:
+        if forced and forced != name:
+            continue
+        try:
+            mod = importlib.import_module(module)
+        except ImportError as exc:
+            errors.append("%s: %s" % (dist, exc))
+            continue
+        return name, dist_version(dist), mod
+    raise StepFailed("runtime", "no TFLite runtime is installed for %s (Python %s): tried %s"
+                     % (sys.executable, platform.python_version(), "; ".join(errors)),
+                     runtime_install_hint(), code=3)
+
+
+def dist_version(dist):
+    try:
+        from importlib import metadata
+    except ImportError:  # pragma: no cover - Python < 3.8
+        return None
+    try:
+        return metadata.version(dist)
+    except Exception:
+        return None
+
+
+@contextlib.contextmanager
+def captured_stderr():
+    """Capture what C code writes to fd 2 (the delegate's partition line) while still showing it."""
+    buf = {"text": ""}
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield buf
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            buf["text"] = tmp.read().decode("utf-8", "replace")
+            if buf["text"]:
+                sys.stderr.write(buf["text"])
+                sys.stderr.flush()
+
+
+def make_interpreter(bundle, manifest, delegate="neon", threads=1):
+    """An allocated interpreter for the bundle's model: 'neon' (the bundle's delegate over the builtin
+    kernels), 'builtin' (no default delegate: the reference) or 'xnnpack' (the runtime's default)."""
+    name, version, mod = import_runtime()
+    model = os.path.join(bundle, manifest["model"]["file"])
+    resolver = getattr(mod, "OpResolverType", None)
+    kwargs = {"model_path": model, "num_threads": threads}
+    if delegate in ("neon", "builtin") and resolver is not None:
+        kwargs["experimental_op_resolver_type"] = resolver.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    partition = None
+    with captured_stderr() as err:
+        try:
+            if delegate == "neon":
+                lib = os.path.join(bundle, manifest["delegate"]["file"])
+                options = dict(manifest["delegate"].get("options") or {})
+                options["num_threads"] = str(threads)
+                loaded = mod.load_delegate(lib, options)
+                kwargs["experimental_delegates"] = [loaded]
+            interp = mod.Interpreter(**kwargs)
+            interp.allocate_tensors()
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise StepFailed("self-check", "%s could not load the model with delegate %r: %s"
+                             % (name, delegate, exc),
+                             "check the runtime version against manifest runtimes_tested") from None
+    for line in err["text"].splitlines():
+        if "delegated" in line:
+            partition = line.strip()
+    return interp, {"runtime": name, "runtime_version": version, "delegate": delegate,
+                    "threads": threads, "partition": partition}
+
+
+def invoke(interp, inputs):
+    for detail, value in zip(interp.get_input_details(), inputs):
+        interp.set_tensor(detail["index"], value)
+    interp.invoke()
+    return [interp.get_tensor(d["index"]).copy() for d in interp.get_output_details()]
+
+
+def load_reference(bundle, manifest, key):
+    import numpy as np
+
+    return [np.load(os.path.join(bundle, f), allow_pickle=False) for f in manifest["reference"][key]]
+
+
+def compare(ref, got, exact, atol):
+    import numpy as np
+
+    if ref.shape != got.shape or ref.dtype != got.dtype:
+        return {"equal": False, "why": "shape/dtype %s %s vs %s %s" % (got.shape, got.dtype, ref.shape, ref.dtype)}
+    if exact:
+        diff = ref != got
+        n = int(diff.sum())
+        out = {"equal": n == 0, "mismatches": n, "elements": int(ref.size)}
+        if n:
+            idx = tuple(int(i) for i in np.argwhere(diff)[0])
+            d = np.abs(ref.astype(np.int64) - got.astype(np.int64)) if ref.dtype.kind in "iu" else np.abs(
+                ref.astype(np.float64) - got.astype(np.float64))
+            out.update(first_index=list(idx), expected=ref[idx].item(), got=got[idx].item(),
+                       max_abs_diff=float(d.max()))
+        return out
+    d = float(np.max(np.abs(ref.astype(np.float64) - got.astype(np.float64)))) if ref.size else 0.0
+    return {"equal": d <= atol, "max_abs_diff": d, "tolerance": atol, "elements": int(ref.size)}
+
+
+def self_check(bundle, manifest, threads=1):
+    interp, meta = make_interpreter(bundle, manifest, "neon", threads)
+    inputs = load_reference(bundle, manifest, "inputs")
+    refs = load_reference(bundle, manifest, "outputs")
+    outs = invoke(interp, inputs)
+    ref_meta = manifest["reference"]
+    results = [compare(r, g, ref_meta["exact"], ref_meta.get("tolerance", 0.0)) for r, g in zip(refs, outs)]
+    if not all(r["equal"] for r in results):
+        bad = next(r for r in results if not r["equal"])
+        raise StepFailed("self-check", "the device's outputs differ from the desktop reference (%s): %s"
+                         % ("bit for bit" if ref_meta["exact"] else "tolerance %g" % ref_meta.get("tolerance"),
+                            json.dumps(bad)),
+                         "this runtime or delegate computes something else than what was validated; check "
+                         "manifest runtimes_tested and report it", outputs=results, **meta)
+    log("self-check: %d output(s) match the desktop reference %s (%s %s, %s)"
+        % (len(refs), "bit for bit" if ref_meta["exact"] else "within %g" % ref_meta.get("tolerance"),
+           meta["runtime"], meta["runtime_version"], meta["partition"] or "delegate loaded"))
+    return dict(meta, outputs=results, exact=ref_meta["exact"])
+
+
+# --------------------------------------------------------------------------------------------- commands
+
+
+def cmd_verify(args):
+    manifest, n = verify(args.bundle)
+    return {"files": n, "bundle_id": manifest.get("bundle_id")}
+
+
+def cmd_check(args):
+    manifest, n = verify(args.bundle)
+    result = self_check(args.bundle, manifest, args.threads)
+    return dict(result, files=n, bundle_id=manifest.get("bundle_id"))
+
+
+def _read_inputs(data, manifest):
+    import numpy as np
+
+    if not data:
+        raise StepFailed("run", "no input was received on stdin", "give --input FILE.npy")
+    bio = io.BytesIO(data)
+    if data[:6] == b"\x93NUMPY":
+        arrays = [np.load(bio, allow_pickle=False)]
+    else:
+        try:
+            with np.load(bio, allow_pickle=False) as npz:
+                arrays = [npz[k] for k in sorted(npz.files, key=_npz_order)]
+        except Exception as exc:
+            raise StepFailed("run", "the input is neither .npy nor .npz (%s)" % exc, "give a .npy file") from None
+    sig = manifest["signature"]["inputs"]
+    if len(arrays) != len(sig):
+        raise StepFailed("run", "the model takes %d input(s), got %d" % (len(sig), len(arrays)),
+                         "give one .npy per input in a .npz (arr_0, arr_1, ...)")
+    fixed = []
+    for arr, spec in zip(arrays, sig):
+        want = tuple(spec["shape"])
+        if arr.shape == want[1:] and len(want) == arr.ndim + 1:
+            arr = arr[None]
+        if tuple(arr.shape) != want:
+            raise StepFailed("run", "input %r has shape %s, the model wants %s" % (spec["name"], arr.shape, want),
+                             "reshape the array (a missing batch axis of 1 is added automatically)")
+        if arr.dtype != np.dtype(spec["dtype"]):
+            if spec["dtype"] in ("int8", "uint8") and arr.dtype.kind == "f" and spec.get("scale"):
+                q = np.round(arr / spec["scale"] + spec["zero_point"])
+                info = np.iinfo(spec["dtype"])
+                arr = np.clip(q, info.min, info.max).astype(spec["dtype"])
+            elif arr.dtype.kind == "f" and spec["dtype"].startswith("float"):
+                arr = arr.astype(spec["dtype"])
+            else:
+                raise StepFailed("run", "input %r has dtype %s, the model wants %s"
+                                 % (spec["name"], arr.dtype, spec["dtype"]),
+                                 "convert the array (float inputs are quantized with the input's scale)")
+        fixed.append(arr)
+    return fixed
+
+
+def _npz_order(key):
+    digits = "".join(ch for ch in key if ch.isdigit())
+    return (int(digits) if digits else 0, key)
+
+
+def cmd_run(args):
+    import numpy as np
+
+    manifest = load_manifest(args.bundle)
+    data = sys.stdin.buffer.read()
+    inputs = _read_inputs(data, manifest)
+    interp, meta = make_interpreter(args.bundle, manifest, args.delegate, args.threads)
+    start = time.perf_counter()
+    outs = invoke(interp, inputs)
+    ms = (time.perf_counter() - start) * 1e3
+    buf = io.BytesIO()
+    np.savez(buf, *outs)
+    return dict(meta, latency_ms=ms, npz_base64=base64.b64encode(buf.getvalue()).decode("ascii"),
+                shapes=[list(o.shape) for o in outs], dtypes=[str(o.dtype) for o in outs],
+                bundle_id=manifest.get("bundle_id"))
+
+
+def _stats(times_ms):
+    xs = sorted(times_ms)
+    n = len(xs)
+
+    def pct(p):
+        k = (n - 1) * p
+        lo = int(k)
+        hi = min(lo + 1, n - 1)
+        return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+
+    return {"median_ms": pct(0.5), "p10_ms": pct(0.1), "p90_ms": pct(0.9), "min_ms": xs[0],
+            "mean_ms": sum(xs) / n, "runs": n}
+
+
+def cmd_bench(args):
+    manifest = load_manifest(args.bundle)
+    before = conditions(args.bundle)
+    inputs = load_reference(args.bundle, manifest, "inputs")
+    results = []
+    for delegate in args.delegates.split(","):
+        try:
+            interp, meta = make_interpreter(args.bundle, manifest, delegate, args.threads)
+        except StepFailed as exc:
+            if exc.code == 3:
+                raise
+            results.append({"delegate": delegate, "error": exc.message})
+            continue
+        for _ in range(args.warmup):
+            invoke(interp, inputs)
+        times = []
+        deadline = time.perf_counter() + args.max_seconds
+        for _ in range(args.runs):
+            t0 = time.perf_counter()
+            interp.invoke()
+            times.append((time.perf_counter() - t0) * 1e3)
+            if time.perf_counter() > deadline:
+                break
+        row = dict(meta, **_stats(times), warmup=args.warmup)
+        results.append(row)
+        log("bench: %-8s median %.3f ms (p10 %.3f, p90 %.3f, %d runs)"
+            % (delegate, row["median_ms"], row["p10_ms"], row["p90_ms"], row["runs"]))
+    after = conditions(args.bundle)
+    warnings = []
+    for when, cond in (("before", before), ("after", after)):
+        flags = (cond.get("throttled") or {}).get("now") or []
+        if flags:
+            warnings.append("the device was throttled %s the run (%s): figures are not representative"
+                            % (when, ", ".join(flags)))
+    base = next((r for r in results if r.get("delegate") == "builtin" and "median_ms" in r), None)
+    if base:
+        for r in results:
+            if "median_ms" in r and r["median_ms"] > 0:
+                r["speedup_vs_builtin"] = base["median_ms"] / r["median_ms"]
+    return {"results": results, "conditions_before": before, "conditions_after": after, "warnings": warnings,
+            "model": manifest["model"]["file"], "bundle_id": manifest.get("bundle_id")}
+
+
+def read_text(path):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.read().strip()
+    except OSError:
+        return None
+
+
+def cpuinfo():
+    text = read_text("/proc/cpuinfo") or ""
+    fields = {}
+    for line in text.splitlines():
+        if ":" in line:
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip().lower(), value.strip())
+    features = (fields.get("features") or fields.get("flags") or "").split()
+    part = fields.get("cpu part")
+    model = read_text("/proc/device-tree/model") or fields.get("model")
+    if model:
+        model = model.rstrip("\x00")
+    return {
+        "machine": platform.machine(),
+        "board": model,
+        "cpu": CPU_PARTS.get(part or "", fields.get("model name") or part),
+        "cores": os.cpu_count(),
+        "neon": "asimd" in features or "neon" in features,
+        "dotprod": "asimddp" in features,
+        "features": features,
+    }
+
+
+def throttled():
+    exe = shutil.which("vcgencmd")
+    if not exe:
+        return None
+    try:
+        out = subprocess.run([exe, "get_throttled"], capture_output=True, text=True, timeout=5).stdout
+        value = int(out.strip().split("=")[-1], 16)
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return None
+    now = [text for bit, text in THROTTLE_BITS.items() if bit < 16 and value >> bit & 1]
+    ever = [text for bit, text in THROTTLE_BITS.items() if bit >= 16 and value >> bit & 1]
+    return {"raw": hex(value), "now": now, "since_boot": ever}
+
+
+def conditions(where="."):
+    temp = read_text("/sys/class/thermal/thermal_zone0/temp")
+    meminfo = read_text("/proc/meminfo") or ""
+    mem = {}
+    for line in meminfo.splitlines():
+        key, _, value = line.partition(":")
+        if value.strip().endswith("kB"):
+            mem[key] = int(value.split()[0]) * 1024
+    try:
+        disk = shutil.disk_usage(where if os.path.exists(where) else ".")
+        disk_free = disk.free
+    except OSError:
+        disk_free = None
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        load = None
+    return {
+        "governor": read_text("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
+        "cpu_mhz": (int(read_text("/sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq")) // 1000
+                    if (read_text("/sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq") or "").isdigit()
+                    else None),
+        "temperature_c": int(temp) / 1000.0 if temp and temp.lstrip("-").isdigit() else None,
+        "throttled": throttled(),
+        "mem_available_bytes": mem.get("MemAvailable"),
+        "mem_total_bytes": mem.get("MemTotal"),
+        "disk_free_bytes": disk_free,
+        "load_1min": load,
+    }
+
+
+def runtimes():
+    found = {}
+    for name, _module, dist in RUNTIME_MODULES:
+        found[dist] = dist_version(dist)
+    found["numpy"] = dist_version("numpy")
+    return found
+
+
+def cmd_info(args):
+    return {"cpu": cpuinfo(), "conditions": conditions(args.dir), "python": platform.python_version(),
+            "python_executable": sys.executable, "os": platform.platform(), "kernel": platform.release(),
+            "runtimes": runtimes(), "install_hint": runtime_install_hint()}
+
+
+COMMANDS = {"verify": cmd_verify, "check": cmd_check, "run": cmd_run, "bench": cmd_bench, "info": cmd_info}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="edgelift_agent")
+    parser.add_argument("command", choices=sorted(COMMANDS))
+    parser.add_argument("--bundle", default=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    parser.add_argument("--dir", default=".")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--delegate", default="neon", choices=("neon", "builtin", "xnnpack"))
+    parser.add_argument("--delegates", default="neon,builtin,xnnpack")
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--max-seconds", type=float, default=60.0)
+    args = parser.parse_args(argv)
+    # C code that prints to stdout must not corrupt the result line: stdout -> stderr until the end
+    real_stdout = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        try:
+            result = COMMANDS[args.command](args)
+            result.update(ok=True, command=args.command, protocol=PROTOCOL)
+            code = 0
+        except StepFailed as exc:
+            result = dict(exc.extra, ok=False, command=args.command, step=exc.step, message=exc.message,
+                          hint=exc.hint, protocol=PROTOCOL)
+            code = exc.code
+        except Exception as exc:  # an agent bug: still one result line
+            result = {"ok": False, "command": args.command, "step": args.command, "protocol": PROTOCOL,
+                      "message": "agent error: %s: %s" % (type(exc).__name__, exc), "hint": None}
+            code = 1
+    finally:
+        sys.stdout.flush()
+        os.dup2(real_stdout, 1)
+        os.close(real_stdout)
+    emit(result)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
