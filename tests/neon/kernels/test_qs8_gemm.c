@@ -18,6 +18,7 @@
  *          --quick    fewer shapes (for slow emulation).
  */
 #define _DEFAULT_SOURCE
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,26 +64,6 @@ static guarded guarded_alloc(size_t size) {
 }
 
 static void guarded_free(guarded g) { munmap(g.base, g.map_size); }
-
-/* multiplier * 2^(shift - 31) ~= real, multiplier in [2^30, 2^31). */
-static void quantize_multiplier(double real, int32_t* mult, int32_t* shift) {
-  int s = 0;
-  while (real >= 1.0) {
-    real /= 2.0;
-    s++;
-  }
-  while (real < 0.5) {
-    real *= 2.0;
-    s--;
-  }
-  int64_t q = (int64_t)(real * 2147483648.0 + 0.5);
-  if (q == 2147483648ll) {
-    q /= 2;
-    s++;
-  }
-  *mult = (int32_t)q;
-  *shift = s;
-}
 
 typedef struct gemm_case {
   size_t m, n, k, a_stride, c_stride;
@@ -130,12 +111,12 @@ static size_t run_case(const qs8_gemm_ukernel* uk, const gemm_case* tc, int corr
       const double d = (double)(a[i] - tc->a_zp) * (double)w[i];
       sum += d * d;
     }
-    typical = sum > 0.0 ? __builtin_sqrt(sum * (double)k / (double)(k < 64 ? k : 64)) : 1.0;
+    typical = sum > 0.0 ? sqrt(sum * (double)k / (double)(k < 64 ? k : 64)) : 1.0;
   }
   for (size_t j = 0; j < n; j++) {
     bias[j] = tc->no_bias ? 0 : rnd_range(-20000, 20000);
     const double spread = 0.5 + (double)(rnd() % 1000) / 666.0; /* per channel 0.5 .. 2.0 */
-    quantize_multiplier(60.0 / typical * spread, &mult[j], &shift[j]);
+    el_quantize_multiplier(60.0 / typical * spread, &mult[j], &shift[j]);
   }
 
   /* The oracle: a plain integer loop + the shared requantize function. */
@@ -145,9 +126,7 @@ static size_t run_case(const qs8_gemm_ukernel* uk, const gemm_case* tc, int corr
       for (size_t kk = 0; kk < k; kk++) {
         acc += ((int32_t)a[i * tc->a_stride + kk] - tc->a_zp) * (int32_t)w[j * k + kk];
       }
-      int32_t y = el_multiply_by_quantized_multiplier(acc, mult[j], shift[j]) + tc->out_zp;
-      if (y < tc->act_min) y = tc->act_min;
-      if (y > tc->act_max) y = tc->act_max;
+      const int32_t y = el_clamp(el_requantize(acc, mult[j], shift[j]) + tc->out_zp, tc->act_min, tc->act_max);
       expected_acc[i * n + j] = acc;
       expected[i * n + j] = (int8_t)y;
     }

@@ -83,7 +83,6 @@ void qs8_gemm_2x8__neon_mlal(size_t m, size_t n, size_t k, const int8_t* a, size
   const size_t k_main = k / KC * KC;
   const size_t k_tail = k - k_main;
   const size_t block_bytes = NR * sizeof(int32_t) + NR * kp;
-  const el_requant_neon rq = el_requant_neon_init(p);
 
   for (size_t m0 = 0; m0 < m; m0 += MR) {
     const int8_t* a0 = a + m0 * a_stride;
@@ -141,6 +140,8 @@ void qs8_gemm_2x8__neon_mlal(size_t m, size_t n, size_t k, const int8_t* a, size
       r1lo = vaddq_s32(r1lo, bias_lo);
       r1hi = vaddq_s32(r1hi, bias_hi);
 
+      /* Rebuilt per tile (3 DUPs) so the clamp constants do not hold registers through the k loop. */
+      const el_requant_neon rq = el_requant_neon_init(p);
       const size_t nc = n - n0 < NR ? n - n0 : NR;
       int8x8_t out0, out1;
       if (nc == NR) {

@@ -100,7 +100,6 @@ void qs8_gemm_4x16__neondot(size_t m, size_t n, size_t k, const int8_t* a, size_
   const size_t k_main = k / KC * KC;
   const size_t k_tail = k - k_main;
   const size_t block_bytes = NR * sizeof(int32_t) + NR * kp;
-  const el_requant_neon rq = el_requant_neon_init(p);
 
   for (size_t m0 = 0; m0 < m; m0 += MR) {
     /* Rows past m alias the row before: duplicates are computed and stored to the same place. */
@@ -159,6 +158,8 @@ void qs8_gemm_4x16__neondot(size_t m, size_t n, size_t k, const int8_t* a, size_
         EL_DOT_STEP(w);
       }
 
+      /* Rebuilt per tile (3 DUPs) so the clamp constants do not hold registers through the k loop. */
+      const el_requant_neon rq = el_requant_neon_init(p);
       const size_t nc = n - n0 < NR ? n - n0 : NR;
       el_requant_channels lo, hi;
       if (nc == NR) {

@@ -8,8 +8,8 @@
  *   SQRDMULH by the multiplier      == SaturatingRoundingDoublingHighMul
  *   rounding right shift by max(-shift, 0), ties away from zero == RoundingDivideByPOT
  *     (SRSHL rounds ties up, so negative values are first nudged down by one: the usual AND/SSHR/SQADD fixup)
- * Single rounding (TFLITE_SINGLE_ROUNDING): (x * multiplier + 2^(30 - shift)) >> (31 - shift) in 64 bits,
- * i.e. SMULL then SRSHL by shift - 31.
+ * Single rounding (TFLITE_SINGLE_ROUNDING; -DEL_SINGLE_ROUNDING=1, the same switch as requantize.h):
+ * (x * multiplier + 2^(30 - shift)) >> (31 - shift) in 64 bits, i.e. SMULL then SRSHL by shift - 31.
  */
 #ifndef EDGELIFT_QS8_REQUANTIZE_NEON_H
 #define EDGELIFT_QS8_REQUANTIZE_NEON_H
@@ -30,7 +30,7 @@ typedef struct el_requant_neon {
 /* Per-channel parameters of 8 consecutive output channels, in the form the vector code wants. */
 typedef struct el_requant_channels {
   int32x4_t mult[2];
-#if EL_REQUANTIZE_SINGLE_ROUNDING
+#if defined(EL_SINGLE_ROUNDING) && EL_SINGLE_ROUNDING
   int64x2_t shift64[4]; /* shift - 31 per channel, widened */
 #else
   int32x4_t left[2];  /* max(shift, 0) */
@@ -51,7 +51,7 @@ static inline el_requant_channels el_requant_channels_from(const int32_t* mult, 
   for (int h = 0; h < 2; h++) {
     ch.mult[h] = vld1q_s32(mult + 4 * h);
     const int32x4_t s = vld1q_s32(shift + 4 * h);
-#if EL_REQUANTIZE_SINGLE_ROUNDING
+#if defined(EL_SINGLE_ROUNDING) && EL_SINGLE_ROUNDING
     const int32x4_t s31 = vsubq_s32(s, vdupq_n_s32(31));
     ch.shift64[2 * h] = vmovl_s32(vget_low_s32(s31));
     ch.shift64[2 * h + 1] = vmovl_high_s32(s31);
@@ -79,7 +79,7 @@ static inline el_requant_channels el_requant_channels_load_partial(const qs8_gem
 }
 
 static inline int32x4_t el_requant_neon_4(const el_requant_channels* ch, int h, int32x4_t acc) {
-#if EL_REQUANTIZE_SINGLE_ROUNDING
+#if defined(EL_SINGLE_ROUNDING) && EL_SINGLE_ROUNDING
   const int32x4_t m = ch->mult[h];
   int64x2_t lo = vmull_s32(vget_low_s32(acc), vget_low_s32(m));
   int64x2_t hi = vmull_high_s32(acc, m);
