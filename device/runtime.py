@@ -169,6 +169,21 @@ def neon_library_path() -> str:
                             hint="rebuild with `pip install -e .` or `make neon`") from None
 
 
+def _neon_options(threads: int, options: dict[str, Any] | None) -> dict[str, str]:
+    """The NEON delegate's options: its own defaults with our thread count and a quiet log (the partition
+    report is ours), then whatever the caller passed."""
+    from ..delegates import neon
+
+    opts: dict[str, Any] = {"num_threads": threads, "log_level": "warning"}
+    opts.update(options or {})
+    make = getattr(neon, "delegate_options", None)
+    if make is not None and set(opts) <= {"num_threads", "kernels", "log_level"}:
+        n = opts.get("num_threads", 1)
+        return make(num_threads=int(n) if str(n).isdigit() else n, kernels=opts.get("kernels", "auto"),
+                    log_level=opts.get("log_level", "warning"))
+    return {str(k): str(v) for k, v in opts.items()}
+
+
 def _load_external_delegate(rt: RuntimeInfo, library: str, options: dict[str, Any] | None):
     if not Path(library).exists():
         raise DelegateError(f"delegate library {library!r} does not exist",
@@ -526,7 +541,7 @@ def load_interpreter(
     start = time.perf_counter()
     delegates = []
     if delegate == "neon":
-        delegates = [_load_external_delegate(rt, neon_library_path(), delegate_options)]
+        delegates = [_load_external_delegate(rt, neon_library_path(), _neon_options(threads, delegate_options))]
     elif delegate not in KNOWN_DELEGATES:
         delegates = [_load_external_delegate(rt, delegate, delegate_options)]
     elif delegate_options:

@@ -1,0 +1,302 @@
+"""`edgelift.bench`: latency of one .tflite on one or more delegates, measured side by side.
+
+Several delegates in one call are loaded into one process and run interleaved (one invocation of each in
+turn), so that frequency scaling, thermal state and background load hit them alike; ratios are to the first.
+
+    result = edgelift.bench("model.tflite", delegates="xnnpack,builtin", runs=200)
+    print(result.format())
+    result.as_dict()   # schema "edgelift.bench/1"
+
+Never imports TensorFlow (runs on the Pi).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import DataError, InvalidArgumentError
+from .runtime import Runner, get_runtime, load_interpreter, quantize, random_like
+
+SCHEMA = "edgelift.bench/1"
+DEFAULT_RUNS = 50
+PER_OP_NOTE = ("per-op timing: not available — the TFLite Python interpreters (ai-edge-litert, tflite-runtime) "
+               "do not expose the runtime's op profiler")
+
+
+def parse_delegates(delegates: str | list[str] | tuple[str, ...] | None) -> list[str]:
+    if delegates is None:
+        return ["xnnpack"]
+    items = delegates.split(",") if isinstance(delegates, str) else list(delegates)
+    names = [d.strip() for d in items if d and d.strip()]
+    if not names:
+        raise InvalidArgumentError(f"no delegate given ({delegates!r})",
+                                   hint="e.g. --delegate xnnpack,builtin,neon or a path to a library")
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise InvalidArgumentError(f"delegate(s) {', '.join(dup)} given more than once in {names}",
+                                   hint="name each delegate once")
+    return names
+
+
+def _peak_rss_mb() -> float:
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return kb / 1024.0 if platform.system() != "Darwin" else kb / (1024.0 * 1024.0)
+
+
+def _current_rss_mb() -> float | None:
+    try:
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / (1024.0 * 1024.0)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def latency_stats(samples_s: list[float] | np.ndarray) -> dict[str, float]:
+    """Milliseconds: p50/p90/p99/min/max/mean/std (percentiles interpolate linearly, like numpy)."""
+    a = np.asarray(samples_s, dtype=np.float64) * 1e3
+    if a.size == 0:
+        return {k: float("nan") for k in ("p50", "p90", "p99", "min", "max", "mean", "std")}
+    p50, p90, p99 = np.percentile(a, [50, 90, 99])
+    return {"p50": float(p50), "p90": float(p90), "p99": float(p99), "min": float(a.min()), "max": float(a.max()),
+            "mean": float(a.mean()), "std": float(a.std())}
+
+
+@dataclass
+class BenchConfig:
+    delegate: str
+    runner: Runner = field(repr=False)
+    load_ms: float = 0.0
+    first_ms: float = 0.0
+    rss_delta_mb: float | None = None
+    peak_rss_mb: float = 0.0
+    samples_s: list[float] = field(default_factory=list)
+
+    @property
+    def batch(self) -> int:
+        shape = self.runner.input_details[0]["shape"]
+        return int(shape[0]) if len(shape) else 1
+
+    def as_dict(self, first: BenchConfig | None) -> dict[str, Any]:
+        lat = latency_stats(self.samples_s)
+        total = float(np.sum(self.samples_s))
+        ratio = None
+        if first is not None:
+            base = latency_stats(first.samples_s)
+            ratio = {k: (lat[k] / base[k] if base[k] > 0 else None) for k in ("p50", "mean")}
+        return {
+            "delegate": self.delegate,
+            "partition": self.runner.partition,
+            "partition_detail": self.runner.partition_info.as_dict(),
+            "load_ms": self.load_ms,
+            "first_inference_ms": self.first_ms,
+            "latency_ms": lat,
+            "throughput_per_s": (len(self.samples_s) * self.batch / total) if total > 0 else None,
+            "batch": self.batch,
+            "runs": len(self.samples_s),
+            "peak_rss_mb": self.peak_rss_mb,
+            "rss_load_delta_mb": self.rss_delta_mb,
+            "ratio_to_first": ratio,
+            "samples_ms": [s * 1e3 for s in self.samples_s],
+        }
+
+
+@dataclass
+class BenchResult:
+    model: str
+    model_size: int
+    runtime: str
+    threads: int
+    warmup: int
+    mode: dict[str, Any]
+    inputs: str
+    configs: list[BenchConfig]
+    wall_s: float
+
+    def as_dict(self) -> dict[str, Any]:
+        first = self.configs[0] if self.configs else None
+        return {
+            "schema": SCHEMA,
+            "model": self.model,
+            "model_size_bytes": self.model_size,
+            "runtime": self.runtime,
+            "host": {"machine": platform.machine(), "system": platform.system(), "python": platform.python_version(),
+                     "cpus": os.cpu_count()},
+            "threads": self.threads,
+            "warmup": self.warmup,
+            "mode": self.mode,
+            "inputs": self.inputs,
+            "interleaved": len(self.configs) > 1,
+            "wall_s": self.wall_s,
+            "per_op": None,
+            "per_op_note": PER_OP_NOTE,
+            "configs": [c.as_dict(first) for c in self.configs],
+        }
+
+    def format(self) -> str:
+        d = self.as_dict()
+        lines = [
+            f"model    {self.model} ({self.model_size / 1024:.1f} KiB)",
+            f"runtime  {self.runtime}, threads {self.threads}, warmup {self.warmup}, "
+            + (f"{self.mode['runs']} runs" if "runs" in self.mode else f"{self.mode['seconds']} s")
+            + (" each, interleaved" if len(self.configs) > 1 else "") + f", inputs: {self.inputs}",
+        ]
+        for c in d["configs"]:
+            lines.append(f"{c['delegate']:<10} {c['partition']}")
+        head = (f"{'delegate':<10} {'load ms':>8} {'first ms':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} "
+                f"{'min ms':>8} {'max ms':>8} {'mean ms':>8} {'std ms':>7} {'inf/s':>9} {'RSS MB':>7} "
+                f"{'runs':>5} {'x first':>8}")
+        lines += ["", head, "-" * len(head)]
+        for c in d["configs"]:
+            lat = c["latency_ms"]
+            ratio = c["ratio_to_first"]["p50"] if c["ratio_to_first"] else None
+            tp = c["throughput_per_s"]
+            lines.append(
+                f"{c['delegate'][:10]:<10} {c['load_ms']:>8.2f} {c['first_inference_ms']:>9.3f} {lat['p50']:>8.3f} "
+                f"{lat['p90']:>8.3f} {lat['p99']:>8.3f} {lat['min']:>8.3f} {lat['max']:>8.3f} {lat['mean']:>8.3f} "
+                f"{lat['std']:>7.3f} {tp if tp is not None else float('nan'):>9.1f} {c['peak_rss_mb']:>7.1f} "
+                f"{c['runs']:>5} {ratio if ratio is not None else float('nan'):>8.2f}"
+            )
+        lines += ["", "x first = p50 latency / p50 of the first delegate; RSS = process peak after loading it",
+                  PER_OP_NOTE]
+        return "\n".join(lines)
+
+
+def _inputs_from(source, runner: Runner) -> tuple[list[np.ndarray], str]:
+    """Inputs for one invocation: random (None), arrays, or a data file/folder (first sample(s))."""
+    details = runner.input_details
+    if source is None:
+        return random_like(details, seed=0), "random"
+    label = "arrays"
+    if isinstance(source, (str, os.PathLike)):
+        from ..data import load_data
+
+        ds = load_data(source)
+        arrays, label = [ds.x], str(source)
+    elif isinstance(source, np.ndarray):
+        arrays = [source]
+    else:
+        arrays = [np.asarray(a) for a in source]
+    if len(arrays) != len(details):
+        raise DataError(f"the model has {len(details)} inputs; {len(arrays)} given in {label}",
+                        hint="a data file feeds single-input models; pass one array per input from Python")
+    out = []
+    for x, d in zip(arrays, details, strict=True):
+        shape = tuple(int(s) for s in d["shape"])
+        per = shape[1:]
+        if x.ndim == len(per):
+            x = x[None]
+        if tuple(x.shape[1:]) != per:
+            raise DataError(
+                f"input {d['name']!r}: samples in {label} have shape {tuple(x.shape[1:])}; the model expects {per}",
+                hint="reshape the data, or leave --input out to use random inputs")
+        b = shape[0] if shape else 1
+        if x.shape[0] < b:
+            raise DataError(f"{label} has {x.shape[0]} samples; the model's batch is {b}",
+                            hint=f"pass at least {b} samples")
+        x = x[:b]
+        if np.dtype(x.dtype) != np.dtype(d["dtype"]):
+            x = quantize(x.astype(np.float32), d)
+        out.append(x)
+    return out, label
+
+
+def bench(
+    model: str | os.PathLike | bytes,
+    delegates: str | list[str] | None = "xnnpack",
+    threads: int = 1,
+    runs: int | None = None,
+    seconds: float | None = None,
+    warmup: int = 5,
+    inputs=None,
+    delegate_options: dict[str, Any] | None = None,
+    runtime: str | None = None,
+    report: str | os.PathLike | None = None,
+) -> BenchResult:
+    """Benchmark `model` on each delegate (interleaved). `runs` or `seconds` (default: 50 runs each).
+
+    inputs: None (random of the right dtype/shape), an array / list of arrays, or a data path (.npz/.npy/folder).
+    delegate_options apply to every non-builtin delegate that takes options ('neon' and library paths).
+    report: write a self-contained HTML page there too.
+    """
+    names = parse_delegates(delegates)
+    if runs is not None and seconds is not None:
+        raise InvalidArgumentError(f"give runs ({runs}) or seconds ({seconds}), not both",
+                                   hint="--runs counts invocations per delegate; --seconds bounds the whole loop")
+    if runs is not None and (isinstance(runs, bool) or not isinstance(runs, int) or runs < 1):
+        raise InvalidArgumentError(f"runs must be a whole number >= 1, got {runs!r}")
+    if seconds is not None and not (isinstance(seconds, (int, float)) and seconds > 0):
+        raise InvalidArgumentError(f"seconds must be > 0, got {seconds!r}")
+    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
+        raise InvalidArgumentError(f"warmup must be a whole number >= 0, got {warmup!r}")
+    if report is not None:
+        from ..atomic import check_writable
+
+        check_writable(report)
+    if runs is None and seconds is None:
+        runs = DEFAULT_RUNS
+    rt = get_runtime(runtime)
+    start_all = time.perf_counter()
+
+    configs: list[BenchConfig] = []
+    label = "random"
+    for name in names:
+        before = _current_rss_mb()
+        opts = delegate_options if name not in ("builtin", "xnnpack") else None
+        runner = load_interpreter(model, name, threads, opts, runtime)
+        feed, label = _inputs_from(inputs, runner)
+        runner.set_inputs(feed)
+        t0 = time.perf_counter()
+        runner.invoke()
+        first = time.perf_counter() - t0
+        after = _current_rss_mb()
+        configs.append(BenchConfig(
+            name, runner, load_ms=runner.load_seconds * 1e3, first_ms=first * 1e3,
+            rss_delta_mb=(after - before) if before is not None and after is not None else None,
+            peak_rss_mb=_peak_rss_mb(),
+        ))
+    for c in configs:
+        for _ in range(warmup):
+            c.runner.invoke()
+
+    clock = time.perf_counter
+    if runs is not None:
+        for _ in range(runs):
+            for c in configs:
+                t0 = clock()
+                c.runner.invoke()
+                c.samples_s.append(clock() - t0)
+    else:
+        deadline = clock() + float(seconds)
+        while True:
+            for c in configs:
+                t0 = clock()
+                c.runner.invoke()
+                c.samples_s.append(clock() - t0)
+            if clock() >= deadline:
+                break
+
+    path = None if isinstance(model, (bytes, bytearray, memoryview)) else str(model)
+    result = BenchResult(
+        model=path or "<bytes>",
+        model_size=configs[0].runner.model_size,
+        runtime=str(rt),
+        threads=threads,
+        warmup=warmup,
+        mode={"runs": runs} if runs is not None else {"seconds": float(seconds)},
+        inputs=label,
+        configs=configs,
+        wall_s=time.perf_counter() - start_all,
+    )
+    if report is not None:
+        from .report_html import bench_report
+
+        bench_report(result, report, model_source=model)
+    return result

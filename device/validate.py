@@ -1,0 +1,528 @@
+"""`edgelift.validate`: is the .tflite still right? Compare it with a reference, gate on thresholds.
+
+The reference is a Keras model (in memory, .keras, .h5 or a SavedModel folder), a float .tflite, or the same
+.tflite on another delegate (`reference_delegate="builtin"`). Per output: max / mean absolute error, SNR,
+cosine similarity, top-1 agreement, and the accuracy of both when the data has labels. `exact=True` compares
+two integer runs bit for bit. `per_layer=True` ranks the layers of a quantized model by the error each adds
+(see `edgelift.device.diagnose`).
+
+TensorFlow is imported only when the reference is a Keras model (or per-layer diagnosis needs to convert
+one), through `edgelift._tf`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import DataError, InvalidArgumentError, InvalidModelError, ModelNotFoundError, ThresholdError
+from .engines import make_engine
+from .runtime import _model_bytes, check_delegate_name, dequantize, load_interpreter, quantize, random_like
+
+SCHEMA = "edgelift.validate/1"
+KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
+DEFAULT_RANDOM_SAMPLES = 100
+
+
+# -- references ---------------------------------------------------------------------------------------
+class TFLiteReference:
+    """A .tflite run on a TFLite runtime (float reference, or the same model on another delegate)."""
+
+    kind = "tflite"
+
+    def __init__(self, model, delegate: str, threads: int, runtime: str | None, label: str):
+        self.engine = make_engine(model, "litert", delegate, threads, runtime=runtime)
+        self.content = _model_bytes(model)[0]
+        self.label = label
+        self.input_details = self.engine.input_details
+        self.output_details = self.engine.output_details
+        self.is_float = all(np.dtype(d["dtype"]).kind == "f" for d in self.input_details + self.output_details)
+
+    @property
+    def input_shapes(self) -> list[tuple[int, ...]]:
+        return [tuple(int(s) for s in d["shape"][1:]) for d in self.input_details]
+
+    @property
+    def output_shapes(self) -> list[tuple[int, ...]]:
+        return [tuple(int(s) for s in d["shape"][1:]) for d in self.output_details]
+
+    def predict(self, x: list[np.ndarray]) -> list[np.ndarray]:
+        return self.engine.predict(x)
+
+    def predict_raw(self, x: list[np.ndarray]) -> list[np.ndarray]:
+        return self.engine.predict_raw(x)
+
+    def describe(self) -> str:
+        return f"{self.label} ({self.engine.describe()})"
+
+    def float_tflite(self) -> bytes | None:
+        return self.content if self.is_float else None
+
+
+class KerasReference:
+    """A tf_keras model; inference through TensorFlow (imported only here)."""
+
+    kind = "keras"
+
+    def __init__(self, model, label: str):
+        self.model = model
+        self.label = label
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> KerasReference:
+        from .._tf import keras
+
+        try:
+            model = keras().models.load_model(str(path), compile=False)
+        except Exception as exc:  # noqa: BLE001 - Keras raises many types for unreadable files
+            raise InvalidModelError(
+                f"cannot load the Keras reference {str(path)!r}: {type(exc).__name__}: "
+                f"{' '.join(str(exc).split())[:300]}",
+                hint="pass a .keras / .h5 file or SavedModel folder saved with tf_keras, or a float .tflite",
+            ) from None
+        return cls(model, str(path))
+
+    @property
+    def input_shapes(self) -> list[tuple[int, ...]]:
+        return [tuple(int(d) if d is not None else -1 for d in t.shape[1:]) for t in self.model.inputs]
+
+    @property
+    def output_shapes(self) -> list[tuple[int, ...]]:
+        return [tuple(int(d) if d is not None else -1 for d in t.shape[1:]) for t in self.model.outputs]
+
+    def predict(self, x: list[np.ndarray], batch: int = 64) -> list[np.ndarray]:
+        n = x[0].shape[0]
+        chunks: list[list[np.ndarray]] = []
+        for s in range(0, n, batch):
+            args = [a[s:s + batch].astype(np.float32) for a in x]
+            out = self.model(args if len(args) > 1 else args[0], training=False)
+            outs = out if isinstance(out, (list, tuple)) else [out]
+            chunks.append([np.asarray(o) for o in outs])
+        return [np.concatenate([c[i] for c in chunks], axis=0) for i in range(len(chunks[0]))]
+
+    def describe(self) -> str:
+        return f"Keras model {self.label}"
+
+    def float_tflite(self) -> bytes:
+        from .._tf import tensorflow
+
+        return tensorflow().lite.TFLiteConverter.from_keras_model(self.model).convert()
+
+
+def _is_keras_object(obj) -> bool:
+    return hasattr(obj, "inputs") and hasattr(obj, "outputs") and callable(obj) and hasattr(obj, "layers")
+
+
+def load_reference(reference, reference_delegate: str | None, model, threads: int, runtime: str | None):
+    if reference is None:
+        if reference_delegate is None:
+            raise InvalidArgumentError(
+                "no reference given: pass a reference model or a reference delegate",
+                hint="--reference model.keras | float.tflite, or --reference-delegate builtin to compare the same "
+                     ".tflite on another delegate",
+            )
+        return TFLiteReference(model, reference_delegate, threads, runtime, "the same model")
+    if _is_keras_object(reference):
+        return KerasReference(reference, getattr(reference, "name", "in-memory"))
+    if isinstance(reference, (bytes, bytearray, memoryview)):
+        return TFLiteReference(bytes(reference), reference_delegate or "builtin", threads, runtime, "reference bytes")
+    p = Path(reference)
+    if not p.exists():
+        raise ModelNotFoundError(f"reference {str(p)!r} does not exist",
+                                 hint="pass a Keras model (.keras, .h5, SavedModel folder) or a .tflite")
+    if p.is_dir() or p.suffix.lower() in KERAS_SUFFIXES:
+        if reference_delegate is not None:
+            raise InvalidArgumentError(
+                f"--reference-delegate {reference_delegate!r} applies to .tflite references; {str(p)!r} is Keras",
+                hint="leave --reference-delegate out")
+        return KerasReference.load(p)
+    head = p.read_bytes()[:8]
+    if head[4:8] == b"TFL3":
+        return TFLiteReference(p, reference_delegate or "builtin", threads, runtime, str(p))
+    raise InvalidModelError(
+        f"reference {str(p)!r} is neither a .tflite (no 'TFL3' identifier) nor a Keras file "
+        f"(suffix {p.suffix or '(none)'!r}; allowed {', '.join(KERAS_SUFFIXES)} or a SavedModel folder)",
+        hint="pass the Keras model the .tflite came from, or its float .tflite",
+    )
+
+
+# -- metrics ------------------------------------------------------------------------------------------
+def _top1(a: np.ndarray) -> np.ndarray | None:
+    if a.ndim < 2 or a.shape[-1] < 2:
+        return None
+    return a.reshape(a.shape[0], -1, a.shape[-1]).argmax(-1).reshape(a.shape[0], -1)
+
+
+def compare(out: np.ndarray, ref: np.ndarray, labels: np.ndarray | None = None) -> dict[str, Any]:
+    """Float comparison of one output (samples on the first axis)."""
+    a = np.asarray(out, np.float64)
+    b = np.asarray(ref, np.float64)
+    diff = a - b
+    noise = float(np.sum(diff * diff))
+    signal = float(np.sum(b * b))
+    if noise == 0.0:
+        snr = float("inf")
+    elif signal == 0.0:
+        snr = float("-inf")
+    else:
+        snr = 10.0 * np.log10(signal / noise)
+    na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
+    cosine = float(np.dot(a.ravel(), b.ravel()) / (na * nb)) if na > 0 and nb > 0 else (1.0 if na == nb else 0.0)
+    m: dict[str, Any] = {
+        "max_abs_error": float(np.max(np.abs(diff))) if diff.size else 0.0,
+        "mean_abs_error": float(np.mean(np.abs(diff))) if diff.size else 0.0,
+        "snr_db": float(snr),
+        "cosine": cosine,
+        "top1_agreement": None,
+        "accuracy": None,
+        "reference_accuracy": None,
+        "accuracy_drop": None,
+    }
+    ta, tb = _top1(a), _top1(b)
+    if ta is not None:
+        m["top1_agreement"] = float(np.mean(ta == tb))
+        if labels is not None and ta.shape[1] == 1:
+            y = np.asarray(labels).reshape(-1)
+            m["accuracy"] = float(np.mean(ta[:, 0] == y))
+            m["reference_accuracy"] = float(np.mean(tb[:, 0] == y))
+            m["accuracy_drop"] = m["reference_accuracy"] - m["accuracy"]
+    return m
+
+
+def _ulp_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distance in units of the last place: integer difference for integers, ordered bit patterns for floats."""
+    if a.dtype.kind in "iub":
+        return np.abs(a.astype(np.int64) - b.astype(np.int64))
+    ints = {2: np.int16, 4: np.int32, 8: np.int64}[a.dtype.itemsize]
+
+    def ordered(x):
+        i = x.view(ints).astype(np.int64)
+        return np.where(i < 0, np.iinfo(ints).min - i, i)
+
+    return np.abs(ordered(a) - ordered(b))
+
+
+def compare_exact(out: np.ndarray, ref: np.ndarray) -> dict[str, Any]:
+    d = _ulp_distance(out, ref)
+    hist = {int(k): int(v) for k, v in zip(*np.unique(d, return_counts=True), strict=True)} if d.size else {}
+    return {
+        "identical_share": float(np.mean(d == 0)) if d.size else 1.0,
+        "elements": int(d.size),
+        "differing_elements": int(np.count_nonzero(d)),
+        "max_lsb_difference": int(d.max()) if d.size else 0,
+        "lsb_histogram": hist,
+    }
+
+
+# -- the result ---------------------------------------------------------------------------------------
+@dataclass
+class ValidationResult:
+    model: str
+    model_engine: str
+    reference: str
+    reference_kind: str
+    data: str
+    samples: int
+    outputs: list[dict[str, Any]]
+    thresholds: dict[str, Any]
+    failures: list[str]
+    exact: bool
+    seconds: float
+    diagnosis: Any = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "model": self.model,
+            "engine": self.model_engine,
+            "reference": self.reference,
+            "reference_kind": self.reference_kind,
+            "data": self.data,
+            "samples": self.samples,
+            "exact": self.exact,
+            "outputs": self.outputs,
+            "thresholds": self.thresholds,
+            "passed": self.passed,
+            "failures": self.failures,
+            "per_layer": self.diagnosis.as_dict() if self.diagnosis is not None else None,
+            "notes": self.notes,
+            "seconds": self.seconds,
+        }
+
+    def format(self) -> str:
+        lines = [
+            f"model      {self.model}",
+            f"  engine   {self.model_engine}",
+            f"reference  {self.reference}",
+            f"data       {self.data}, {self.samples} samples",
+        ]
+        for o in self.outputs:
+            lines.append(f"output {o['index']} {o['name']!r} {tuple(o['shape'])}:")
+            if self.exact and o.get("exact"):
+                e = o["exact"]
+                lines.append(f"  identical        {100 * e['identical_share']:.3f}% of {e['elements']} elements "
+                             f"({e['differing_elements']} differ), largest difference {e['max_lsb_difference']} LSB")
+            lines.append(f"  max abs error    {o['max_abs_error']:.6g}")
+            lines.append(f"  mean abs error   {o['mean_abs_error']:.6g}")
+            lines.append(f"  SNR              {o['snr_db']:.2f} dB")
+            lines.append(f"  cosine           {o['cosine']:.6f}")
+            if o["top1_agreement"] is not None:
+                lines.append(f"  top-1 agreement  {100 * o['top1_agreement']:.2f}%")
+            if o["accuracy"] is not None:
+                lines.append(f"  accuracy         {100 * o['accuracy']:.2f}% "
+                             f"(reference {100 * o['reference_accuracy']:.2f}%, "
+                             f"drop {100 * o['accuracy_drop']:+.2f} points)")
+        for n in self.notes:
+            lines.append(f"note: {n}")
+        if self.diagnosis is not None:
+            lines += ["", self.diagnosis.format()]
+        given = {k: v for k, v in self.thresholds.items() if v is not None}
+        if given:
+            lines.append("")
+            lines.append("thresholds " + ", ".join(f"{k}={v}" for k, v in given.items()) + ": "
+                         + ("PASS" if self.passed else "FAIL"))
+            lines += [f"  missed: {f}" for f in self.failures]
+        return "\n".join(lines)
+
+
+# -- inputs -------------------------------------------------------------------------------------------
+def _model_input_shapes(details) -> list[tuple[int, ...]]:
+    return [tuple(int(s) for s in d["shape"][1:]) for d in details]
+
+
+def _check_reference_io(ref, in_details, out_details) -> None:
+    want_in = _model_input_shapes(in_details)
+    want_out = _model_input_shapes(out_details)
+    got_in, got_out = ref.input_shapes, ref.output_shapes
+
+    def same(a, b):
+        return len(a) == len(b) and all(x == y or x == -1 or y == -1 for x, y in zip(a, b, strict=True))
+
+    if len(got_in) != len(want_in) or not all(same(a, b) for a, b in zip(got_in, want_in, strict=True)):
+        raise InvalidModelError(
+            f"the reference's inputs {got_in} do not match the model's inputs {want_in} (per sample)",
+            hint="pass the reference the .tflite was converted from, with the same input shapes")
+    if len(got_out) != len(want_out) or not all(same(a, b) for a, b in zip(got_out, want_out, strict=True)):
+        raise InvalidModelError(
+            f"the reference's outputs {got_out} do not match the model's outputs {want_out} (per sample)",
+            hint="pass the reference the .tflite was converted from, with the same outputs")
+
+
+def _prepare_data(data, samples: int | None, in_details, seed: int):
+    """Return (x_raw list, x_float list, labels or None, description)."""
+    if data is None:
+        n = samples or DEFAULT_RANDOM_SAMPLES
+        raw = random_like(in_details, seed=seed, batch=n)
+        floats = [dequantize(r, d) for r, d in zip(raw, in_details, strict=True)]
+        kinds = ", ".join(np.dtype(d["dtype"]).name for d in in_details)
+        return raw, floats, None, f"random inputs ({kinds}, seed {seed})"
+    from ..data import Dataset, check_against_input, load_data
+
+    if isinstance(data, Dataset):
+        ds = data
+    elif isinstance(data, (str, os.PathLike)):
+        ds = load_data(data)
+    else:
+        x, y = (data if isinstance(data, tuple) else (data, None))
+        ds = Dataset(np.asarray(x), None if y is None else np.asarray(y), "arrays")
+    if len(in_details) != 1:
+        raise DataError(f"the model has {len(in_details)} inputs; data {ds.path!r} feeds single-input models",
+                        hint="leave --data out to validate on random inputs")
+    ds = ds.take(samples)
+    d = in_details[0]
+    x = check_against_input(ds, tuple(int(s) for s in d["shape"]))
+    raw_dtype = np.dtype(d["dtype"])
+    if x.dtype.kind == "f":
+        xf = x.astype(np.float32)
+        return [quantize(xf, d)], [xf], ds.y, f"{ds.path}"
+    if x.dtype == raw_dtype:
+        return [x], [dequantize(x, d)], ds.y, f"{ds.path} (raw {raw_dtype.name})"
+    raise DataError(
+        f"data {ds.path!r} has dtype {x.dtype}; the model input {d['name']!r} is {raw_dtype.name}",
+        hint=f"pass float data (quantized for you with the model's scale) or raw {raw_dtype.name} values",
+    )
+
+
+def _same_quantization(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    qa, qb = a.get("quantization_parameters") or {}, b.get("quantization_parameters") or {}
+    return (np.dtype(a["dtype"]) == np.dtype(b["dtype"])
+            and np.array_equal(qa.get("scales", []), qb.get("scales", []))
+            and np.array_equal(qa.get("zero_points", []), qb.get("zero_points", [])))
+
+
+def _parse_fraction(value, name: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        v = float(str(value).rstrip("%")) / (100.0 if str(value).endswith("%") else 1.0)
+    except ValueError:
+        raise InvalidArgumentError(f"{name} must be a number, got {value!r}", hint="e.g. 0.99 or 99%") from None
+    if not 0.0 <= v <= 1.0:
+        raise InvalidArgumentError(f"{name} must lie in [0, 1] (or 0%..100%), got {value!r}", hint="e.g. 0.99")
+    return v
+
+
+# -- the API ------------------------------------------------------------------------------------------
+def validate(
+    model: str | os.PathLike | bytes,
+    reference=None,
+    data=None,
+    delegate: str = "builtin",
+    reference_delegate: str | None = None,
+    samples: int | None = None,
+    atol: float | None = None,
+    min_agreement: float | str | None = None,
+    max_accuracy_drop: float | str | None = None,
+    exact: bool = False,
+    max_lsb: int = 0,
+    per_layer: bool = False,
+    layer_threshold: float | None = None,
+    report: str | os.PathLike | None = None,
+    threads: int = 1,
+    backend: str = "litert",
+    runtime: str | None = None,
+    seed: int = 0,
+    check: bool = True,
+) -> ValidationResult:
+    """Compare `model` (on `delegate`) with `reference` on `data` (or random inputs); see the module doc.
+
+    Thresholds: `atol` (max abs error, every output), `min_agreement` (top-1, 0..1 or '99%'),
+    `max_accuracy_drop` (reference accuracy minus model accuracy, 0..1; needs labels), `exact` (bit for bit,
+    up to `max_lsb`). When one is missed and `check` is true, ThresholdError is raised after the report is
+    written; it carries the result as `.result`.
+    """
+    t_start = time.perf_counter()
+    if samples is not None and (isinstance(samples, bool) or not isinstance(samples, int) or samples < 1):
+        raise InvalidArgumentError(f"samples must be a whole number >= 1, got {samples!r}")
+    if atol is not None and not (isinstance(atol, (int, float)) and atol >= 0):
+        raise InvalidArgumentError(f"atol must be a number >= 0, got {atol!r}")
+    agreement = _parse_fraction(min_agreement, "min_agreement")
+    drop = _parse_fraction(max_accuracy_drop, "max_accuracy_drop")
+    if isinstance(max_lsb, bool) or not isinstance(max_lsb, int) or max_lsb < 0:
+        raise InvalidArgumentError(f"max_lsb must be a whole number >= 0, got {max_lsb!r}")
+    delegate = check_delegate_name(delegate)
+    if reference_delegate is not None:
+        reference_delegate = check_delegate_name(reference_delegate)
+    if report is not None:
+        from ..atomic import check_writable
+
+        check_writable(report)
+
+    meta = load_interpreter(model, "builtin", 1, None, runtime)  # shapes and quantization, any backend
+    in_details, out_details = meta.input_details, meta.output_details
+    content = _model_bytes(model)[0]
+    model_label = str(model) if isinstance(model, (str, os.PathLike)) else "<bytes>"
+    ref = load_reference(reference, reference_delegate, model, threads, runtime)
+    _check_reference_io(ref, in_details, out_details)
+    if exact and not isinstance(ref, TFLiteReference):
+        raise InvalidArgumentError(
+            "--exact compares two runs of integer .tflite models bit for bit; the reference is a Keras model",
+            hint="use --reference-delegate builtin (same .tflite) or a .tflite reference")
+    x_raw, x_float, labels, data_label = _prepare_data(data, samples, in_details, seed)
+    if drop is not None and labels is None:
+        raise InvalidArgumentError(
+            f"max_accuracy_drop={max_accuracy_drop} needs labels; data {data_label!r} has none",
+            hint="pass an .npz with arrays x and y, or a folder of class sub-folders")
+    n = int(x_raw[0].shape[0])
+
+    engine = make_engine(content if model_label == "<bytes>" else model, backend, delegate, threads,
+                         runtime=runtime)
+    out_raw = engine.predict_raw(x_raw)
+    out_float = [dequantize(o, d) for o, d in zip(out_raw, out_details, strict=True)]
+    notes: list[str] = []
+    if exact:
+        ref_in = [xr if _same_quantization(d, md) else quantize(xf, d)
+                  for xr, xf, d, md in zip(x_raw, x_float, ref.input_details, in_details, strict=True)]
+        ref_raw = ref.predict_raw(ref_in)
+        for o, r in zip(out_raw, ref_raw, strict=True):
+            if o.dtype != r.dtype:
+                raise InvalidArgumentError(
+                    f"--exact needs the same output dtype on both sides; model {o.dtype}, reference {r.dtype}",
+                    hint="compare the same .tflite on two delegates (--reference-delegate builtin)")
+        ref_float = [dequantize(r, d) for r, d in zip(ref_raw, ref.output_details, strict=True)]
+    else:
+        ref_raw = None
+        ref_float = ref.predict(x_float)
+
+    outputs = []
+    failures: list[str] = []
+    for i, d in enumerate(out_details):
+        if ref_float[i].shape != out_float[i].shape:
+            raise InvalidModelError(
+                f"output {i}: the reference produced shape {ref_float[i].shape}, the model {out_float[i].shape}",
+                hint="pass the reference the .tflite was converted from")
+        m = compare(out_float[i], ref_float[i], labels)
+        m.update({"index": i, "name": d["name"], "shape": [int(s) for s in out_float[i].shape]})
+        if exact:
+            m["exact"] = compare_exact(out_raw[i], ref_raw[i])
+            if m["exact"]["max_lsb_difference"] > max_lsb:
+                e = m["exact"]
+                failures.append(
+                    f"output {i}: {e['differing_elements']} of {e['elements']} elements differ, up to "
+                    f"{e['max_lsb_difference']} LSB (allowed {max_lsb})")
+        if atol is not None and m["max_abs_error"] > atol:
+            failures.append(f"output {i}: max abs error {m['max_abs_error']:.6g} > atol {atol}")
+        if agreement is not None and m["top1_agreement"] is not None and m["top1_agreement"] < agreement:
+            failures.append(f"output {i}: top-1 agreement {100 * m['top1_agreement']:.2f}% < {100 * agreement:.2f}%")
+        if drop is not None and m["accuracy_drop"] is not None and m["accuracy_drop"] > drop:
+            failures.append(f"output {i}: accuracy drop {100 * m['accuracy_drop']:.2f} points > "
+                            f"{100 * drop:.2f} points")
+        outputs.append(m)
+    if agreement is not None and all(o["top1_agreement"] is None for o in outputs):
+        raise InvalidArgumentError(
+            f"min_agreement={min_agreement} needs a classification output (last axis >= 2); outputs are "
+            f"{[o['shape'] for o in outputs]}", hint="use --atol for regression outputs")
+    if drop is not None and all(o["accuracy"] is None for o in outputs):
+        raise InvalidArgumentError(
+            f"max_accuracy_drop={max_accuracy_drop}: no output is a classifier matching the labels' shape",
+            hint="use --atol or --min-agreement")
+
+    diagnosis = None
+    if per_layer:
+        from .diagnose import DEFAULT_THRESHOLD, diagnose
+
+        float_ref = ref.float_tflite()
+        if float_ref is None:
+            raise InvalidArgumentError(
+                "--per-layer compares a quantized model with its float reference; the reference is not float",
+                hint="pass the Keras model or the float .tflite as --reference")
+        diagnosis = diagnose(content, float_ref, x_float, threshold=layer_threshold or DEFAULT_THRESHOLD,
+                             runtime=runtime)
+
+    result = ValidationResult(
+        model=model_label,
+        model_engine=engine.describe(),
+        reference=ref.describe(),
+        reference_kind=ref.kind if not (isinstance(ref, TFLiteReference) and reference is None) else "same-model",
+        data=data_label,
+        samples=n,
+        outputs=outputs,
+        thresholds={"atol": atol, "min_agreement": agreement, "max_accuracy_drop": drop,
+                    "exact_max_lsb": max_lsb if exact else None},
+        failures=failures,
+        exact=exact,
+        seconds=time.perf_counter() - t_start,
+        diagnosis=diagnosis,
+        notes=notes,
+    )
+    if report is not None:
+        from .report_html import validate_report
+
+        validate_report(result, report, model_source=content)
+    if check and failures:
+        err = ThresholdError(
+            f"validation failed: {'; '.join(failures)}",
+            hint="inspect the per-output metrics above; --per-layer finds the layer that adds the error")
+        err.result = result
+        raise err
+    return result
