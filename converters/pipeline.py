@@ -1,0 +1,285 @@
+"""`edgelift.convert`: load -> prune -> cluster -> (QAT) -> quantize/emit -> report, with every argument
+checked before any work starts and every output written atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgelift.atomic import check_writable, write_bytes, write_text
+from edgelift.errors import DataError, InvalidArgumentError
+
+from . import recipe as recipes
+from .warn import ConvertWarning
+
+DEFAULTS: dict[str, Any] = {
+    "prune": None, "prune_kind": "unstructured", "block": "1x4", "prune_layers": None, "keep_dense": None,
+    "cluster": None, "quantize": "int8", "io": None, "per_channel": True, "calibration": None,
+    "calibration_samples": 100, "qat": False, "train_data": None, "epochs": 2, "batch_size": 32,
+    "eval_data": None, "report": None,
+}
+
+
+@dataclass
+class ConvertResult:
+    output: Path
+    report: dict[str, Any]
+    report_path: Path | None
+    recipe_path: Path
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def size_bytes(self) -> int:
+        return self.report["output"]["size_bytes"]
+
+    def summary(self) -> str:
+        r = self.report
+        q = r["steps"]["quantize"]
+        line = (f"wrote {self.output} ({self.size_bytes:,} bytes, {q['mode']}"
+                f"{', io ' + q['io'] if q['mode'] == 'int8' else ''}, weight sparsity "
+                f"{r['sparsity']['weight_sparsity']:.0%}) in {r['seconds']:.1f} s")
+        acc = r.get("accuracy")
+        if acc and acc.get("tflite") is not None:
+            metric = acc["metric"]
+            line += (f"\n{metric} on {acc['samples']} samples of {acc['eval_data']}: float {acc['float']:.4f}, "
+                     f".tflite {acc['tflite']:.4f}")
+            if acc.get("float_optimized") is not None:
+                line += f" (optimized float model {acc['float_optimized']:.4f})"
+        if self.report_path:
+            line += f"\nreport: {self.report_path}"
+        line += f"\nrecipe: {self.recipe_path}"
+        return line
+
+
+def _dataset(value, what: str, need_labels: bool):
+    """Path / Dataset / array / (x, y) -> (x, y, description)."""
+    from edgelift.data import Dataset, load_data
+
+    if value is None:
+        return None
+    if isinstance(value, (str, os.PathLike)):
+        ds = load_data(value)
+    elif isinstance(value, Dataset):
+        ds = value
+    elif isinstance(value, tuple) and len(value) == 2:
+        ds = Dataset(np.asarray(value[0]), None if value[1] is None else np.asarray(value[1]), f"<{what} arrays>")
+    elif isinstance(value, np.ndarray):
+        ds = Dataset(value, None, f"<{what} array>")
+    else:
+        raise InvalidArgumentError(f"{what} of type {type(value).__name__} is not data",
+                                   hint="pass a path (.npz, .npy, image folder), a numpy array or (x, y)")
+    if need_labels and ds.y is None:
+        raise DataError(f"{what} {ds.path!r} has no labels",
+                        hint="save it as .npz with arrays x and y, or as an image folder per class")
+    return ds
+
+
+def _fit_input(ds, model_input_shape, what: str) -> np.ndarray:
+    x = ds.x
+    if x.dtype.kind not in "fiu":
+        raise DataError(f"{what} {ds.path!r} has dtype {x.dtype}; numeric inputs (float32) are required",
+                        hint="save the model's float32 inputs, preprocessed as for training")
+    want = tuple(model_input_shape[1:])
+    if None not in want and tuple(x.shape[1:]) != want:
+        raise DataError(f"{what} {ds.path!r} has samples of shape {tuple(x.shape[1:])}; the model input expects "
+                        f"{want}", hint="reshape or resize the data to the model's input shape")
+    return np.asarray(x, dtype=np.float32)
+
+
+def _positive_int(value, flag: str) -> int:
+    try:
+        v = int(str(value).strip())
+    except (TypeError, ValueError):
+        v = 0
+    if v < 1:
+        raise InvalidArgumentError(f"{flag} {value!r} must be a whole number >= 1", hint=f"e.g. {flag} 2")
+    return v
+
+
+def _names(value) -> list[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = [v for v in value.split(",")]
+    out = [str(v).strip() for v in value if str(v).strip()]
+    return [] if out in (["none"], ["None"]) else out
+
+
+def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None, block=None, prune_layers=None,
+            keep_dense=None, cluster=None, quantize=None, io=None, per_channel=None, calibration=None,
+            calibration_samples=None, qat=None, train_data=None, epochs=None, batch_size=None, eval_data=None,
+            report=None) -> ConvertResult:
+    """Turn a Keras model into an optimized .tflite (and a JSON report); see `edgelift convert --help`.
+
+    model: path (.keras, .h5, SavedModel dir) or in-memory tf_keras / Keras 3 model. output: .tflite path.
+    Data arguments take a path (.npz with x[, y], .npy, image folder), an array, or (x, y).
+    Returns a ConvertResult (output path, report dict, paths, warnings).
+    """
+    start = time.perf_counter()
+    given = dict(model=model, output=output, prune=prune, prune_kind=prune_kind, block=block,
+                 prune_layers=prune_layers, keep_dense=keep_dense, cluster=cluster, quantize=quantize, io=io,
+                 per_channel=per_channel, calibration=calibration, calibration_samples=calibration_samples,
+                 qat=qat, train_data=train_data, epochs=epochs, batch_size=batch_size, eval_data=eval_data,
+                 report=report)
+    settings = recipes.merge(recipes.load_recipe(recipe) if recipe is not None else {}, given)
+    s = {**DEFAULTS, **{k: v for k, v in settings.items() if v is not None}}
+    if s.get("model") is None:
+        raise InvalidArgumentError("no model given", hint="pass MODEL (a .keras, .h5 or SavedModel directory)")
+    if s.get("output") is None:
+        raise InvalidArgumentError("no output path given", hint="pass -o OUT.tflite")
+
+    # -- every check that needs no TensorFlow, before any work ---------------------------------------
+    from .cluster import check_clusters
+    from .policy import LayerPolicy
+    from .prune import check_spec
+    from .quantize import check_mode
+
+    out_path = check_writable(s["output"])
+    report_path = check_writable(s["report"]) if s["report"] else None
+    recipe_path = check_writable(out_path.with_name(out_path.stem + ".recipe.yaml"))
+    spec = check_spec(s["prune"], s["prune_kind"], s["block"]) if (
+        s["prune"] is not None or s["prune_kind"] == "2:4" and prune_kind is not None) else None
+    n_clusters = check_clusters(s["cluster"]) if s["cluster"] is not None else None
+    qat_on = bool(s["qat"])
+    epochs_n = _positive_int(s["epochs"], "--epochs")
+    batch_n = _positive_int(s["batch_size"], "--batch-size")
+    samples_n = _positive_int(s["calibration_samples"], "--calibration-samples")
+    io_eff = check_mode(s["quantize"], s["io"], qat_on, s["calibration"] is not None)
+    if qat_on and s["train_data"] is None:
+        raise InvalidArgumentError("--qat needs training data", hint="pass --train-data DATA (with labels)")
+    policy = LayerPolicy(only=_names(s["prune_layers"]), keep_dense=_names(s["keep_dense"]))
+
+    train = _dataset(s["train_data"], "training data", need_labels=True)
+    evald = _dataset(s["eval_data"], "evaluation data", need_labels=False)
+    cal = _dataset(s["calibration"], "calibration data", need_labels=False)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvertWarning)
+        rep, tfl, used = _run(s, spec, n_clusters, qat_on, io_eff, epochs_n, batch_n, samples_n, policy, train,
+                              evald, cal, out_path, start)
+    msgs = [str(w.message) for w in caught if issubclass(w.category, ConvertWarning)]
+    rep["warnings"] = msgs
+    write_bytes(out_path, tfl)
+    write_text(recipe_path, recipes.dump(used))
+    if report_path:
+        write_text(report_path, json.dumps(rep, indent=2, default=_json_default) + "\n")
+    for m in msgs:
+        warnings.warn(m, ConvertWarning, stacklevel=2)
+    return ConvertResult(out_path, rep, report_path, recipe_path, msgs)
+
+
+def _run(s, spec, n_clusters, qat_on, io_eff, epochs_n, batch_n, samples_n, policy, train, evald, cal,
+         out_path, start) -> tuple[dict, bytes, dict]:
+    from . import report as reports
+    from .load import count_params, load_model, working_copy
+    from .quantize import check_calibration, qat, to_tflite
+
+    loaded = load_model(s["model"])
+    try:
+        km = loaded.keras_model
+        if km is not None:
+            input_shape = tuple(km.inputs[0].shape)
+            if len(km.inputs) != 1 and (cal or train or evald):
+                raise DataError(f"the model has {len(km.inputs)} inputs; data files carry one input array",
+                                hint="convert without data-driven steps, or export a single-input model")
+        else:
+            input_shape = None
+        cal_x = None
+        if cal is not None:
+            shape = input_shape or (None, *cal.x.shape[1:])
+            cal_x = check_calibration(cal.x, shape, cal.path, samples_n)
+            if len(cal.x) < samples_n:
+                from .warn import warn
+
+                warn(f"calibration data has {len(cal.x)} samples, fewer than the {samples_n} requested; using all")
+        train_xy = (_fit_input(train, input_shape, "training data"), train.y) if train is not None else None
+        eval_x = _fit_input(evald, input_shape or (None, *evald.x.shape[1:]), "evaluation data") if evald else None
+
+        steps: dict[str, Any] = {}
+        final = None
+        params = None
+        if km is not None:
+            params = count_params(km)
+            work = working_copy(km)
+        else:
+            work = None
+        if spec is not None:
+            from .prune import prune
+
+            work = loaded.require_keras("pruning")
+            work = working_copy(work)
+            work, steps["prune"] = prune(work, spec, policy, train_xy, epochs=epochs_n, batch_size=batch_n)
+        if n_clusters is not None:
+            from .cluster import cluster
+
+            base = work if work is not None else loaded.require_keras("clustering")
+            cpolicy = type(policy)(only=policy.only, keep_dense=policy.keep_dense)
+            work, steps["cluster"] = cluster(base, n_clusters, cpolicy, train_xy, preserve_sparsity=spec is not None,
+                                             epochs=max(1, epochs_n // 2), batch_size=batch_n)
+        final = work
+        to_convert = work
+        if qat_on:
+            base = work if work is not None else loaded.require_keras("QAT")
+            to_convert = qat(base, train_xy, epochs=epochs_n, batch_size=batch_n,
+                             preserve_sparsity=spec is not None, preserve_clusters=n_clusters is not None)
+            steps["qat"] = {"kind": ("cluster-preserving" if n_clusters else
+                                     "pruning-preserving" if spec else "standard"), "epochs": epochs_n}
+        if to_convert is not None:
+            tfl = to_tflite(to_convert, quantize=s["quantize"], io=io_eff, calibration=cal_x,
+                            per_channel=bool(s["per_channel"]))
+        else:
+            tfl = to_tflite(saved_model_dir=loaded.saved_model_dir, quantize=s["quantize"], io=io_eff,
+                            calibration=cal_x, per_channel=bool(s["per_channel"]))
+        steps["quantize"] = {"mode": s["quantize"], "io": io_eff, "per_channel": bool(s["per_channel"]),
+                             "calibration": cal.path if cal else None,
+                             "calibration_samples": 0 if cal_x is None else len(cal_x)}
+
+        accuracy = None
+        if evald is not None:
+            accuracy = _accuracy(reports, km, final if (spec or n_clusters) else None, tfl, eval_x, evald)
+        rep = reports.build(loaded=loaded, final_keras=final, tflite=tfl, steps=steps, output=str(out_path),
+                            accuracy=accuracy, warnings=[], seconds=time.perf_counter() - start, params=params)
+    finally:
+        loaded.close()
+    settings = {**s, "output": str(out_path), "io": io_eff}
+    return rep, tfl, settings
+
+
+def _json_default(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
+
+
+def _accuracy(reports, original, final, tfl, x, ds) -> dict[str, Any]:
+    y = ds.y
+    out: dict[str, Any] = {"eval_data": ds.path, "samples": int(len(x)), "labels": y is not None}
+    t_pred = reports.tflite_predict(tfl, x)
+    if y is None:  # no labels: agreement of the .tflite with the float model
+        if original is not None:
+            f_pred = reports.keras_predict(original, x)
+            out["metric"] = "max_abs_diff_vs_float"
+            out["float"] = 0.0
+            out["tflite"] = float(np.max(np.abs(t_pred - f_pred)))
+        return out
+    t = reports.score(t_pred, y)
+    metric = next(iter(t))
+    out["metric"] = metric
+    out["tflite"] = t[metric]
+    out["float"] = reports.score(reports.keras_predict(original, x), y)[metric] if original is not None else None
+    if final is not None:
+        out["float_optimized"] = reports.score(reports.keras_predict(final, x), y)[metric]
+    if out["float"] is not None and metric == "accuracy":
+        out["delta_pp"] = round(100 * (out["tflite"] - out["float"]), 2)
+    return out

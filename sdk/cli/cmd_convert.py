@@ -1,0 +1,50 @@
+"""`edgelift convert`: parse flags, call `edgelift.convert`, print what was produced."""
+
+from __future__ import annotations
+
+import warnings
+
+import click
+
+
+@click.command("convert")
+@click.argument("model", required=False)
+@click.option("-o", "--output", help="Output .tflite path (written atomically).")
+@click.option("--recipe", help="YAML or TOML file with the pipeline; flags given here override it.")
+@click.option("--prune", type=float, help="Target weight sparsity in [0, 1), e.g. 0.75.")
+@click.option("--prune-kind", type=click.Choice(["unstructured", "2:4", "block"]),
+              help="Sparsity pattern [default: unstructured].")
+@click.option("--block", help="Block shape RxC for --prune-kind block: R output x C input channels [default: 1x4].")
+@click.option("--prune-layers", help="Comma-separated layer names or types to prune (default: all supported).")
+@click.option("--keep-dense", help="Comma-separated layer names or types left dense, or 'none' "
+              "(default: the first conv and the final classifier).")
+@click.option("--cluster", type=int, help="Cluster each kernel into N shared values (keeps --prune zeros).")
+@click.option("--quantize", type=click.Choice(["none", "dynamic", "float16", "int8", "int16x8"]),
+              help="Quantization [default: int8].")
+@click.option("--io", type=click.Choice(["int8", "float32"]), help="Input/output dtype for int8 [default: int8].")
+@click.option("--per-channel/--per-tensor", default=None, help="Weight scales per channel [default: per-channel].")
+@click.option("--calibration", help="Representative inputs: .npz (x), .npy, or an image folder.")
+@click.option("--calibration-samples", type=int, help="Calibration samples to use [default: 100].")
+@click.option("--qat", is_flag=True, default=None, help="Quantization-aware training (needs --train-data).")
+@click.option("--train-data", help="Labelled data (.npz x, y or image folder) to fine-tune after each step.")
+@click.option("--epochs", type=int, help="Fine-tuning epochs [default: 2].")
+@click.option("--batch-size", type=int, help="Fine-tuning batch size [default: 32].")
+@click.option("--eval-data", help="Data to measure float vs .tflite accuracy on (labels give accuracy).")
+@click.option("--report", help="Write the JSON report here.")
+def convert(model, output, recipe, prune, prune_kind, block, prune_layers, keep_dense, cluster, quantize, io,
+            per_channel, calibration, calibration_samples, qat, train_data, epochs, batch_size, eval_data, report):
+    """Prune, cluster and quantize a Keras MODEL (.keras, .h5, SavedModel dir) into a .tflite."""
+    from edgelift.converters.pipeline import convert as run
+    from edgelift.converters.warn import ConvertWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvertWarning)
+        result = run(model, output, recipe=recipe, prune=prune, prune_kind=prune_kind, block=block,
+                     prune_layers=prune_layers, keep_dense=keep_dense, cluster=cluster, quantize=quantize, io=io,
+                     per_channel=per_channel, calibration=calibration, calibration_samples=calibration_samples,
+                     qat=qat, train_data=train_data, epochs=epochs, batch_size=batch_size, eval_data=eval_data,
+                     report=report)
+    for w in caught:
+        if issubclass(w.category, ConvertWarning):
+            click.echo(f"warning: {w.message}", err=True)
+    click.echo(result.summary())
