@@ -1,0 +1,213 @@
+"""One self-contained HTML page for `bench` and `validate` (`--report report.html`).
+
+Plots are drawn with matplotlib (Agg) and embedded as base64 PNGs; the page has inline CSS and no external
+links, so it opens offline and can be attached to a CI run. Written atomically (`edgelift.atomic`).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import os
+from typing import Any
+
+from ..errors import RuntimeUnavailableError
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em auto;max-width:1100px;color:#222}
+h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;font-size:.9em;margin:.5em 0}
+td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}th{background:#f3f3f3}
+td.l,th.l{text-align:left}.pass{color:#176f2c;font-weight:bold}.fail{color:#b00020;font-weight:bold}
+pre{background:#f7f7f7;padding:.6em;overflow-x:auto;font-size:.85em}img{max-width:100%}
+.muted{color:#666;font-size:.9em}
+"""
+
+
+def _plt():
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise RuntimeUnavailableError(f"--report needs matplotlib, which is not importable: {exc}",
+                                      hint="pip install matplotlib, or leave --report out") from None
+    return plt
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=96, bbox_inches="tight")
+    _plt().close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _img(uri: str, alt: str) -> str:
+    return f'<img src="{uri}" alt="{html.escape(alt)}">'
+
+
+def _e(x: Any) -> str:
+    return html.escape(str(x))
+
+
+def _table(head: list[str], rows: list[list[Any]], left: int = 1) -> str:
+    th = "".join(f'<th class="{"l" if i < left else ""}">{_e(h)}</th>' for i, h in enumerate(head))
+    body = "".join(
+        "<tr>" + "".join(f'<td class="{"l" if i < left else ""}">{_e(c)}</td>' for i, c in enumerate(r)) + "</tr>"
+        for r in rows)
+    return f"<table><tr>{th}</tr>{body}</table>"
+
+
+def _page(title: str, sections: list[str]) -> str:
+    from .. import __version__
+
+    return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{_e(title)}</title>"
+            f"<style>{_CSS}</style></head><body><h1>{_e(title)}</h1>" + "".join(sections)
+            + f'<p class="muted">edgelift {__version__}</p></body></html>')
+
+
+# -- size breakdown -----------------------------------------------------------------------------------
+def size_breakdown(model_source) -> dict[str, int] | None:
+    """Bytes of constant data per op type (each constant counted once, at its first consumer) plus the rest
+    of the file (graph structure, metadata). None when the model cannot be parsed here."""
+    if model_source is None:
+        return None
+    try:
+        from ..tflite_model import load
+
+        m = load(model_source if not isinstance(model_source, os.PathLike) else str(model_source))
+    except Exception:  # noqa: BLE001 - the report still works without this plot (e.g. no schema module)
+        return None
+    sizes: dict[str, int] = {}
+    seen: set[int] = set()
+    for op in m.operators:
+        for t in op.inputs:
+            if t < 0 or t in seen:
+                continue
+            tensor = m.tensors[t]
+            if tensor.is_constant:
+                seen.add(t)
+                sizes[op.op_name] = sizes.get(op.op_name, 0) + tensor.nbytes
+    total = len(m.content)
+    sizes["(graph, metadata)"] = max(total - sum(sizes.values()), 0)
+    return dict(sorted(sizes.items(), key=lambda kv: -kv[1]))
+
+
+def _size_section(model_source) -> str:
+    sizes = size_breakdown(model_source)
+    if not sizes:
+        return "<h2>Size breakdown</h2><p class=\"muted\">not available (model not parseable here)</p>"
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 0.4 * len(sizes) + 1))
+    names = list(sizes)[::-1]
+    ax.barh(names, [sizes[n] / 1024 for n in names], color="#4c72b0")
+    ax.set_xlabel("KiB")
+    ax.set_title(f"model size {sum(sizes.values()) / 1024:.1f} KiB: constants per op type")
+    rows = [[k, f"{v / 1024:.2f}", f"{100 * v / max(sum(sizes.values()), 1):.1f}%"] for k, v in sizes.items()]
+    return ("<h2>Size breakdown</h2>" + _img(_png(fig), "size breakdown")
+            + _table(["part", "KiB", "share"], rows))
+
+
+# -- bench --------------------------------------------------------------------------------------------
+def bench_html(result, model_source=None) -> str:
+    d = result.as_dict()
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for c in d["configs"]:
+        ax.hist(c["samples_ms"], bins=40, alpha=0.55, label=f"{c['delegate']} (p50 {c['latency_ms']['p50']:.3f} ms)")
+    ax.set_xlabel("latency per invocation (ms)")
+    ax.set_ylabel("runs")
+    ax.set_title("latency histogram per delegate")
+    ax.legend()
+    hist = _img(_png(fig), "latency histogram")
+    rows = []
+    for c in d["configs"]:
+        lat = c["latency_ms"]
+        ratio = c["ratio_to_first"]["p50"] if c["ratio_to_first"] else None
+        rows.append([c["delegate"], f"{c['load_ms']:.2f}", f"{c['first_inference_ms']:.3f}", f"{lat['p50']:.3f}",
+                     f"{lat['p90']:.3f}", f"{lat['p99']:.3f}", f"{lat['min']:.3f}", f"{lat['max']:.3f}",
+                     f"{lat['mean']:.3f}", f"{lat['std']:.3f}",
+                     f"{c['throughput_per_s']:.1f}" if c["throughput_per_s"] else "-",
+                     f"{c['peak_rss_mb']:.1f}", c["runs"], f"{ratio:.2f}" if ratio is not None else "-"])
+    table = _table(["delegate", "load ms", "first ms", "p50", "p90", "p99", "min", "max", "mean", "std",
+                    "inf/s", "peak RSS MB", "runs", "x first (p50)"], rows)
+    parts = _table(["delegate", "partition"], [[c["delegate"], c["partition"]] for c in d["configs"]])
+    meta = (f"<p>model <b>{_e(d['model'])}</b> ({d['model_size_bytes'] / 1024:.1f} KiB) · runtime {_e(d['runtime'])}"
+            f" · threads {d['threads']} · warmup {d['warmup']} · {_e(json.dumps(d['mode']))}"
+            f"{' · interleaved' if d['interleaved'] else ''} · inputs {_e(d['inputs'])}"
+            f" · host {_e(d['host']['machine'])}, {d['host']['cpus']} CPUs</p>")
+    return _page("edgelift bench", [
+        meta, "<h2>Latency</h2>", table, hist, "<h2>Delegation</h2>", parts,
+        f'<p class="muted">{_e(d["per_op_note"])}</p>', _size_section(model_source),
+    ])
+
+
+def bench_report(result, path, model_source=None) -> str:
+    from ..atomic import write_text
+
+    write_text(path, bench_html(result, model_source))
+    return str(path)
+
+
+# -- validate -----------------------------------------------------------------------------------------
+def validate_html(result, model_source=None) -> str:
+    d = result.as_dict()
+    verdict = ('<p class="pass">PASS</p>' if d["passed"] else
+               '<p class="fail">FAIL</p><ul>' + "".join(f"<li>{_e(f)}</li>" for f in d["failures"]) + "</ul>")
+    given = {k: v for k, v in d["thresholds"].items() if v is not None}
+    meta = (f"<p>model <b>{_e(d['model'])}</b> on {_e(d['engine'])}<br>reference {_e(d['reference'])}<br>"
+            f"data {_e(d['data'])}, {d['samples']} samples · thresholds "
+            f"{_e(', '.join(f'{k}={v}' for k, v in given.items()) or 'none')}</p>")
+    rows = []
+    for o in d["outputs"]:
+        ex = o.get("exact")
+        rows.append([
+            f"{o['index']} {o['name']}", str(tuple(o["shape"])), f"{o['max_abs_error']:.6g}",
+            f"{o['mean_abs_error']:.6g}", f"{o['snr_db']:.2f}", f"{o['cosine']:.6f}",
+            "-" if o["top1_agreement"] is None else f"{100 * o['top1_agreement']:.2f}%",
+            "-" if o["accuracy"] is None else f"{100 * o['accuracy']:.2f}%",
+            "-" if o["reference_accuracy"] is None else f"{100 * o['reference_accuracy']:.2f}%",
+            "-" if ex is None else f"{100 * ex['identical_share']:.3f}% / {ex['max_lsb_difference']} LSB",
+        ])
+    table = _table(["output", "shape", "max abs err", "mean abs err", "SNR dB", "cosine", "top-1 agree",
+                    "accuracy", "ref accuracy", "identical / max diff"], rows)
+    sections = [meta, verdict, "<h2>Outputs</h2>", table]
+    diag = d.get("per_layer")
+    if diag:
+        plt = _plt()
+        layers = diag["layers"]
+        names = [f"{e['node']} {e['layer']}" for e in layers]
+        fig, ax = plt.subplots(figsize=(9, 0.35 * len(layers) + 1.5))
+        y = list(range(len(layers)))[::-1]
+        ax.barh([v + 0.2 for v in y], [e["rel_error"] for e in layers], height=0.4, label="relative error at output")
+        ax.barh([v - 0.2 for v in y], [e["added"] for e in layers], height=0.4, label="error added by the layer")
+        ax.axvline(diag["threshold"], color="#b00020", ls="--", lw=1, label=f"threshold {diag['threshold']:g}")
+        ax.set_yticks(y)
+        ax.set_yticklabels(names)
+        ax.set_xlabel("relative RMS error (dequantized int8 vs float)")
+        ax.legend(loc="lower right")
+        ax.set_title("per-layer error")
+        lrows = [[e["node"], e["layer"], e["op"], f"{e['rel_error']:.4f}", f"{e['added']:+.4f}",
+                  f"{e['snr_db']:.1f}", f"{100 * e['clipped']:.2f}%", f"{e['levels']:.1f}"] for e in layers]
+        sections += [
+            "<h2>Per-layer diagnosis</h2>",
+            f"<p>first layer over the threshold: <b>{_e(diag['first_crossing'] or 'none')}</b> · worst (error "
+            f"added): {_e(', '.join(diag['worst']))} · tensors matched by {_e(diag['matching'])}, "
+            f"{diag['samples']} samples</p>",
+            _img(_png(fig), "per-layer error"),
+            _table(["node", "layer", "op", "rel error", "added", "SNR dB", "clipped", "std/scale"], lrows, left=3),
+            "<ul>" + "".join(f"<li>{_e(a)}</li>" for a in diag["advice"]) + "</ul>",
+        ]
+    sections.append(_size_section(model_source))
+    sections.append("<h2>Raw result</h2><pre>" + _e(json.dumps(d, indent=1, default=str)[:20000]) + "</pre>")
+    return _page("edgelift validate", sections)
+
+
+def validate_report(result, path, model_source=None) -> str:
+    from ..atomic import write_text
+
+    write_text(path, validate_html(result, model_source))
+    return str(path)

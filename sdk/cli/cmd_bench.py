@@ -1,0 +1,70 @@
+"""`edgelift bench MODEL.tflite [--delegate xnnpack,builtin,neon|PATH] [--threads N] [--runs N | --seconds S]`."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import click
+
+from ..errors import InvalidArgumentError
+
+
+@click.command("bench")
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--delegate", "-d", "delegates", default="xnnpack", show_default=True,
+              help="Comma-separated: xnnpack, builtin, neon, or a path to a delegate library. Several are run "
+                   "interleaved, with ratios to the first.")
+@click.option("--delegate-option", "delegate_options", multiple=True, metavar="KEY=VALUE",
+              help="Option for neon / an external delegate library (repeatable).")
+@click.option("--threads", "-t", type=int, default=1, show_default=True, help="Interpreter threads.")
+@click.option("--runs", "-n", type=int, default=None, help="Timed invocations per delegate (default 50).")
+@click.option("--seconds", "-s", type=float, default=None, help="Run for about this long instead of --runs.")
+@click.option("--warmup", type=int, default=5, show_default=True, help="Untimed invocations per delegate first.")
+@click.option("--input", "input_path", type=click.Path(), default=None,
+              help="Data (.npz with x, .npy, or an image folder); default random inputs of the right dtype.")
+@click.option("--runtime", type=click.Choice(["litert", "tflite_runtime"]), default=None,
+              help="TFLite runtime (default: the first installed).")
+@click.option("--report", type=click.Path(dir_okay=False), default=None, help="Write a self-contained HTML report.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (schema edgelift.bench/1).")
+def bench(model, delegates, delegate_options, threads, runs, seconds, warmup, input_path, runtime, report,
+          as_json) -> None:
+    """Measure the latency of MODEL on one or more delegates, side by side."""
+    from edgelift.device.bench import bench as run_bench
+
+    result = run_bench(model, delegates=delegates, threads=threads, runs=runs, seconds=seconds, warmup=warmup,
+                       inputs=input_path, delegate_options=delegate_option_pairs(delegate_options),
+                       runtime=runtime, report=report)
+    if as_json:
+        click.echo(dump_json(result.as_dict()))
+    else:
+        click.echo(result.format())
+        if report:
+            click.echo(f"report   {report}")
+
+def delegate_option_pairs(pairs: tuple[str, ...] | list[str]) -> dict[str, str] | None:
+    """('kernels=scalar', 'num_threads=2') -> {'kernels': 'scalar', 'num_threads': '2'}."""
+    out: dict[str, str] = {}
+    for p in pairs or ():
+        key, sep, value = p.partition("=")
+        if not sep or not key.strip():
+            raise InvalidArgumentError(f"delegate option {p!r} is not KEY=VALUE",
+                                       hint="e.g. --delegate-option kernels=scalar")
+        out[key.strip()] = value.strip()
+    return out or None
+
+
+def _finite(obj: Any) -> Any:
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return "nan" if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
+    if isinstance(obj, dict):
+        return {str(k): _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def dump_json(obj: Any) -> str:
+    """Strict JSON: non-finite floats (an SNR of identical outputs) become the strings 'inf', '-inf', 'nan'."""
+    return json.dumps(_finite(obj), indent=2, allow_nan=False, default=str)
