@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "qs8_gemm.h"
-#include "requantize.h"
+#include "../requantize.h"
 
 typedef struct el_requant_neon {
   int32x4_t zero_point;

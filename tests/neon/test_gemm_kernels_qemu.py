@@ -1,0 +1,169 @@
+"""The int8 GEMM microkernels, each variant against a plain integer loop, with zero tolerance.
+
+Builds tests/neon/kernels/test_qs8_gemm.c with the kernel sources of delegates/neon/src and runs it:
+- natively on x86-64 (only the portable scalar variant is compiled there);
+- cross-compiled for aarch64 under `qemu-aarch64-static -cpu cortex-a72` (Raspberry Pi 4: no SDOT): the
+  ARMv8.0 neon_mlal variant runs, dispatch skips the dot-product variant, nothing raises SIGILL;
+- under `-cpu max` (has SDOT, like the Pi 5's Cortex-A76): the neondot variant runs too;
+- with the undefined-behaviour sanitizer (trapping, so it links statically) under `-cpu max`.
+It also checks the machine code: SDOT/UDOT appear only in the neondot object, and checks that the test
+catches a wrong kernel (a flipped packed weight must be reported with its shape and accumulator).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SRC = ROOT / "delegates" / "neon" / "src"
+KERNELS = SRC / "kernels"
+TEST_C = Path(__file__).resolve().parent / "kernels" / "test_qs8_gemm.c"
+CFLAGS = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", f"-I{KERNELS}", f"-I{SRC}"]
+# Per-file flags: the same as the marked SIMD section of delegates/neon/CMakeLists.txt.
+FILE_FLAGS = {
+    "qs8_gemm_4x16__neondot.c": ["-march=armv8.2-a+dotprod"],
+    "qs8_gemm_2x8__neon_mlal.c": ["-fno-schedule-insns"],
+}
+MLAL = "qs8_gemm_2x8__neon_mlal"
+DOT = "qs8_gemm_4x16__neondot"
+SCALAR = "qs8_gemm_1x4__scalar"
+QEMU = "qemu-aarch64-static"
+CROSS = "aarch64-linux-gnu-gcc"
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} is missing: it comes from Debian's packages, run `bash .ci/system-deps.sh`")
+    return path
+
+
+def _sources(arch: str) -> list[Path]:
+    files = sorted(KERNELS.glob("*.c")) + [SRC / "cpu_features.c"]
+    if arch != "aarch64":
+        files = [f for f in files if "__neon" not in f.name]
+    return files
+
+
+def _build(cc: str, arch: str, out: Path, extra: list[str], link: list[str]) -> tuple[Path, dict[str, Path]]:
+    out.mkdir(parents=True, exist_ok=True)
+    objects: dict[str, Path] = {}
+    for src in [*_sources(arch), TEST_C]:
+        obj = out / (src.stem + ".o")
+        cmd = [cc, *CFLAGS, *extra, *FILE_FLAGS.get(src.name, []), "-c", str(src), "-o", str(obj)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, f"{' '.join(cmd)}\n{proc.stderr}"
+        objects[src.stem] = obj
+    exe = out / "test_qs8_gemm"
+    proc = subprocess.run([cc, *extra, *objects.values(), "-o", str(exe), *link, "-lm"],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return exe, objects
+
+
+def _run(cmd: list[str], expect_rc: int = 0, timeout: int = 240) -> str:
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=timeout)
+    assert proc.returncode == expect_rc, (
+        f"{' '.join(map(str, cmd))} exited {proc.returncode} (expected {expect_rc}; -4 = SIGILL)\n"
+        f"{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}"
+    )
+    return proc.stdout
+
+
+def _report(stdout: str) -> dict:
+    ran = {m.group(1): (int(m.group(2)), int(m.group(3)), int(m.group(4)))
+           for m in re.finditer(r"^RUN (\S+) cases (\d+) outputs (\d+) mismatches (\d+)$", stdout, re.M)}
+    skipped = set(re.findall(r"^SKIP (\S+) ", stdout, re.M))
+    select = dict(re.findall(r"^select (\S+) -> (\S+)$", stdout, re.M))
+    features = int(re.search(r"^features 0x([0-9a-f]+)$", stdout, re.M).group(1), 16)
+    return {"ran": ran, "skipped": skipped, "select": select, "features": features}
+
+
+def _assert_all_exact(rep: dict, stdout: str) -> None:
+    assert "RESULT PASS" in stdout, stdout[-4000:]
+    for name, (cases, outputs, bad) in rep["ran"].items():
+        assert cases > 0 and outputs > 0, name
+        assert bad == 0, f"{name}: {bad} mismatching outputs\n{stdout[-4000:]}"
+
+
+@pytest.fixture(scope="module")
+def aarch64_build(tmp_path_factory):
+    cc = _tool(CROSS)
+    return _build(cc, "aarch64", tmp_path_factory.mktemp("gemm_aarch64"), [], ["-static"])
+
+
+def test_scalar_variant_native_x86(tmp_path):
+    exe, _ = _build(_tool("gcc"), "native", tmp_path, [], [])
+    out = _run([str(exe)])
+    rep = _report(out)
+    _assert_all_exact(rep, out)
+    assert set(rep["ran"]) == {SCALAR}, "only the portable variant is compiled for x86-64"
+    assert rep["select"] == {"auto": SCALAR, "scalar": SCALAR, "neon": "none", "dot": "none"}
+
+
+@pytest.mark.qemu
+def test_pi4_cortex_a72_runs_neon_mlal_and_never_sdot(aarch64_build):
+    exe, _ = aarch64_build
+    out = _run([_tool(QEMU), "-cpu", "cortex-a72", str(exe)])
+    rep = _report(out)
+    _assert_all_exact(rep, out)
+    assert rep["features"] == 0x1  # NEON, no dot product
+    assert set(rep["ran"]) == {MLAL, SCALAR}
+    assert rep["skipped"] == {DOT}
+    assert rep["select"] == {"auto": MLAL, "neon": MLAL, "dot": "none", "scalar": SCALAR}
+
+
+@pytest.mark.qemu
+def test_pi5_dotprod_cpu_runs_every_variant(aarch64_build):
+    exe, _ = aarch64_build
+    out = _run([_tool(QEMU), "-cpu", "max", str(exe)])
+    rep = _report(out)
+    _assert_all_exact(rep, out)
+    assert rep["features"] == 0x3
+    assert set(rep["ran"]) == {DOT, MLAL, SCALAR}
+    assert not rep["skipped"]
+    assert rep["select"] == {"auto": DOT, "neon": MLAL, "dot": DOT, "scalar": SCALAR}
+    # Every variant saw the same shapes.
+    assert len({v[:2] for v in rep["ran"].values()}) == 1
+
+
+@pytest.mark.qemu
+def test_undefined_behaviour_sanitizer_aarch64(tmp_path):
+    ubsan = ["-fsanitize=undefined", "-fsanitize-undefined-trap-on-error"]
+    exe, _ = _build(_tool(CROSS), "aarch64", tmp_path, ubsan, ["-static"])
+    out = _run([_tool(QEMU), "-cpu", "max", str(exe), "--quick"])
+    rep = _report(out)
+    _assert_all_exact(rep, out)
+    assert set(rep["ran"]) == {DOT, MLAL, SCALAR}
+
+
+@pytest.mark.qemu
+def test_only_the_dot_object_contains_sdot(aarch64_build):
+    _, objects = aarch64_build
+    objdump = _tool("aarch64-linux-gnu-objdump")
+    dot_ops = re.compile(r"\t[su]dot\t")
+    for stem, obj in objects.items():
+        text = _run([objdump, "-d", str(obj)])
+        n = len(dot_ops.findall(text))
+        if stem == DOT:
+            assert n > 0, "the dot-product kernel should be built from SDOT"
+        else:
+            assert n == 0, f"{stem}.o contains {n} SDOT/UDOT instructions: Pi 4 (Cortex-A72) would SIGILL"
+
+
+@pytest.mark.qemu
+def test_a_wrong_kernel_is_caught_and_explained(aarch64_build):
+    exe, _ = aarch64_build
+    out = _run([_tool(QEMU), "-cpu", "max", str(exe), "--corrupt", "--quick"], expect_rc=1)
+    assert "RESULT FAIL" in out
+    rep = _report(out)
+    for name in (DOT, MLAL, SCALAR):
+        assert rep["ran"][name][2] > 0, f"{name}: a corrupted packed weight went unnoticed"
+    line = re.search(r"^MISMATCH .*$", out, re.M).group(0)
+    for field in ("m=", "n=", "k=", "a_zp=", "out_zp=", "expected", "got", "acc", "multiplier", "shift"):
+        assert field in line, line
