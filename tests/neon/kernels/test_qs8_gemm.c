@@ -68,7 +68,8 @@ static void guarded_free(guarded g) { munmap(g.base, g.map_size); }
 typedef struct gemm_case {
   size_t m, n, k, a_stride, c_stride;
   int32_t a_zp, out_zp, act_min, act_max;
-  int weights_kind; /* 0 random full range, 1 all +-127 extremes, 2 small values (left shifts) */
+  int weights_kind; /* 0 random [-127, 127], 1 all +-127 extremes, 2 small values (left shifts),
+                       3 weights with -128 (outside TFLite's spec, still exact) against a = -128 */
   int no_bias;
 } gemm_case;
 
@@ -93,13 +94,14 @@ static size_t run_case(const qs8_gemm_ukernel* uk, const gemm_case* tc, int corr
   for (size_t i = 0; i < a_size; i++) {
     a[i] = tc->weights_kind == 2 ? (int8_t)rnd_range(-3, 3) : (int8_t)rnd_range(-128, 127);
   }
-  if (tc->weights_kind == 1) { /* extremes: products at their largest magnitude */
+  if (tc->weights_kind == 1 || tc->weights_kind == 3) { /* extremes: products at their largest magnitude */
     for (size_t i = 0; i < a_size; i++) a[i] = (rnd() & 1) ? -128 : 127;
   }
   for (size_t i = 0; i < n * k; i++) {
     switch (tc->weights_kind) {
       case 1: w[i] = (rnd() & 1) ? -127 : 127; break;
       case 2: w[i] = (int8_t)rnd_range(-2, 2); break;
+      case 3: w[i] = (rnd() & 1) ? -128 : (int8_t)rnd_range(-128, 127); break;
       default: w[i] = (int8_t)rnd_range(-127, 127); break;
     }
   }
@@ -229,7 +231,7 @@ int main(int argc, char** argv) {
           tc.c_stride = tc.n + (variant % 4 == 2 ? 3 : 0);
           tc.a_zp = zero_points[variant % 6];
           tc.out_zp = zero_points[(variant / 6) % 6];
-          tc.weights_kind = variant % 7 == 3 ? 1 : (variant % 5 == 4 ? 2 : 0);
+          tc.weights_kind = variant % 7 == 3 ? 1 : (variant % 5 == 4 ? 2 : (variant % 13 == 5 ? 3 : 0));
           tc.no_bias = variant % 11 == 7;
           if (variant % 3 == 0) { /* RELU6-like clamp in the quantized domain */
             tc.act_min = tc.out_zp;

@@ -9,10 +9,13 @@
  *
  * i.e. 16 MACs per 3 instructions; the 16 accumulators are reduced across lanes once per tile (ADDP).
  * The 16-bit intermediate holds two products: |a * w| <= 128 * 127, so two fit in int16 as long as the
- * weights stay in [-127, 127] -- TFLite's int8 weight specification (symmetric, -128 excluded). That is a
- * precondition of this variant on top of the common ones in qs8_gemm.h.
+ * weights stay in [-127, 127] -- TFLite's int8 weight specification (symmetric, -128 excluded). A weight
+ * matrix that does contain -128 (128 * 128 * 2 overflows int16) is flagged by `pack`, and `run` then widens
+ * every product on its own (SMULL + SADALP, SMULL2 + SADALP: exact for any int8, 4 instead of 3
+ * instructions per 16 MACs), so the variant is exact for all inputs.
  *
- * Packed layout, per block of 8 output channels (n padded to 8 with zero weights and zero bias):
+ * Packed layout: a 16-byte header (int32 flags: bit 0 = some weight is -128; then zeros), then per block of
+ * 8 output channels (n padded to 8 with zero weights and zero bias):
  *     int32 bias'[8]                        bias[n] - a_zero_point * sum_k w[n][k]
  *     for each 16-wide k block (k padded to 16 with zero weights):
  *         int8 w[n0 + 0][kb .. kb+15], ..., w[n0 + 7][kb .. kb+15]      (8 x 16 bytes, read in order)
@@ -25,18 +28,25 @@
 #include "qs8_gemm.h"
 #include "qs8_requantize_neon.h"
 
-enum { MR = 2, NR = 8, KC = 16 };
+enum { MR = 2, NR = 8, KC = 16, HEADER = 16 };
+enum { FLAG_HAS_MINUS_128 = 1 };
 
 static size_t round_up(size_t x, size_t q) { return (x + q - 1) / q * q; }
 
 size_t qs8_gemm_2x8__neon_mlal_packed_size(size_t n, size_t k) {
-  return round_up(n, NR) / NR * (NR * sizeof(int32_t) + NR * round_up(k, KC));
+  return HEADER + round_up(n, NR) / NR * (NR * sizeof(int32_t) + NR * round_up(k, KC));
 }
 
 void qs8_gemm_2x8__neon_mlal_pack(size_t n, size_t k, const int8_t* w, const int32_t* bias,
                                   int32_t a_zero_point, void* packed) {
   const size_t kp = round_up(k, KC);
+  int32_t header[HEADER / sizeof(int32_t)] = {0};
+  for (size_t i = 0; i < n * k; i++) {
+    if (w[i] == INT8_MIN) header[0] |= FLAG_HAS_MINUS_128;
+  }
   int8_t* out = (int8_t*)packed;
+  memcpy(out, header, sizeof(header));
+  out += sizeof(header);
   for (size_t n0 = 0; n0 < n; n0 += NR) {
     int32_t b[NR];
     for (size_t j = 0; j < NR; j++) {
@@ -61,24 +71,33 @@ void qs8_gemm_2x8__neon_mlal_pack(size_t n, size_t k, const int8_t* w, const int
   }
 }
 
-/* One 16-wide k step for both rows against the 8 channels at w (advances nothing; caller does). */
-#define EL_MLAL_STEP(va0, va1, w)                                                      \
+/* One 16-wide k step for both rows against the 8 channels at w (advances nothing; caller does).
+ * `wide` is a compile-time constant after inlining: 0 = SMULL+SMLAL2+SADALP, 1 = every product widened. */
+#define EL_MLAL_STEP(va0, va1, w, wide)                                                \
   do {                                                                                 \
     const int8x8_t va0l = vget_low_s8(va0), va1l = vget_low_s8(va1);                   \
     for (int j = 0; j < NR; j++) {                                                     \
       const int8x16_t vb = vld1q_s8((w) + 16 * j);                                     \
       int16x8_t p0 = vmull_s8(vget_low_s8(vb), va0l);                                  \
       int16x8_t p1 = vmull_s8(vget_low_s8(vb), va1l);                                  \
-      p0 = vmlal_high_s8(p0, vb, va0);                                                 \
-      p1 = vmlal_high_s8(p1, vb, va1);                                                 \
+      if (wide) {                                                                      \
+        acc0[j] = vpadalq_s16(acc0[j], p0);                                            \
+        acc1[j] = vpadalq_s16(acc1[j], p1);                                            \
+        p0 = vmull_high_s8(vb, va0);                                                   \
+        p1 = vmull_high_s8(vb, va1);                                                   \
+      } else {                                                                         \
+        p0 = vmlal_high_s8(p0, vb, va0);                                               \
+        p1 = vmlal_high_s8(p1, vb, va1);                                               \
+      }                                                                                \
       acc0[j] = vpadalq_s16(acc0[j], p0);                                              \
       acc1[j] = vpadalq_s16(acc1[j], p1);                                              \
     }                                                                                  \
   } while (0)
 
-void qs8_gemm_2x8__neon_mlal(size_t m, size_t n, size_t k, const int8_t* a, size_t a_stride,
-                             const void* packed, int8_t* c, size_t c_stride, const qs8_gemm_params* p) {
-  if (m == 0 || n == 0 || k == 0 || a_stride < k || c_stride < n) return;
+static inline __attribute__((always_inline)) void gemm_2x8(size_t m, size_t n, size_t k, const int8_t* a,
+                                                           size_t a_stride, const void* packed, int8_t* c,
+                                                           size_t c_stride, const qs8_gemm_params* p,
+                                                           const int wide) {
   const size_t kp = round_up(k, KC);
   const size_t k_main = k / KC * KC;
   const size_t k_tail = k - k_main;
@@ -98,7 +117,7 @@ void qs8_gemm_2x8__neon_mlal(size_t m, size_t n, size_t k, const int8_t* a, size
       memcpy(tail1, a1 + k_main, k_tail);
     }
 
-    const int8_t* blk = (const int8_t*)packed;
+    const int8_t* blk = (const int8_t*)packed + HEADER;
     for (size_t n0 = 0; n0 < n; n0 += NR, blk += block_bytes) {
       int32x4_t acc0[NR], acc1[NR];
       for (int j = 0; j < NR; j++) {
@@ -110,22 +129,22 @@ void qs8_gemm_2x8__neon_mlal(size_t m, size_t n, size_t k, const int8_t* a, size
       const int8_t* pa1 = a1;
       for (size_t kk = 0; kk < k_main; kk += KC) {
 #if defined(EL_MCA_MARKERS)
-        __asm__ volatile("# LLVM-MCA-BEGIN qs8_gemm_2x8__neon_mlal" ::: "memory");
+        if (!wide) __asm__ volatile("# LLVM-MCA-BEGIN qs8_gemm_2x8__neon_mlal" ::: "memory");
 #endif
         const int8x16_t va0 = vld1q_s8(pa0);
         const int8x16_t va1 = vld1q_s8(pa1);
         pa0 += KC;
         pa1 += KC;
-        EL_MLAL_STEP(va0, va1, w);
+        EL_MLAL_STEP(va0, va1, w, wide);
         w += NR * KC;
 #if defined(EL_MCA_MARKERS)
-        __asm__ volatile("# LLVM-MCA-END" ::: "memory");
+        if (!wide) __asm__ volatile("# LLVM-MCA-END" ::: "memory");
 #endif
       }
       if (k_tail != 0) {
         const int8x16_t va0 = vld1q_s8(tail0);
         const int8x16_t va1 = vld1q_s8(tail1);
-        EL_MLAL_STEP(va0, va1, w);
+        EL_MLAL_STEP(va0, va1, w, wide);
       }
 
       /* Reduce each accumulator's 4 lanes; gather 4 channels per vector. */
@@ -161,5 +180,17 @@ void qs8_gemm_2x8__neon_mlal(size_t m, size_t n, size_t k, const int8_t* a, size
         memcpy(c0 + n0, buf0, nc);
       }
     }
+  }
+}
+
+void qs8_gemm_2x8__neon_mlal(size_t m, size_t n, size_t k, const int8_t* a, size_t a_stride,
+                             const void* packed, int8_t* c, size_t c_stride, const qs8_gemm_params* p) {
+  if (m == 0 || n == 0 || k == 0 || a_stride < k || c_stride < n) return;
+  int32_t flags;
+  memcpy(&flags, packed, sizeof(flags));
+  if (flags & FLAG_HAS_MINUS_128) {
+    gemm_2x8(m, n, k, a, a_stride, packed, c, c_stride, p, 1);
+  } else {
+    gemm_2x8(m, n, k, a, a_stride, packed, c, c_stride, p, 0);
   }
 }
