@@ -1,0 +1,132 @@
+"""Fixtures of the emulated-Pi tests: the emulated Pi itself, int8 models converted on x86, their inputs and the
+x86-64 reference outputs (LiteRT 2.3, BUILTIN_WITHOUT_DEFAULT_DELEGATES)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.emulated_pi.pi import emulated_pi  # noqa: F401  (the session fixture)
+from tests.emulated_pi.runner import run_job
+
+# name -> (modelkit builder name, kwargs). Small op-level models on tile edges plus two whole models.
+OP_MODELS = {
+    "conv3x3_c3_f8": ("conv2d", {}),
+    "conv_s2_valid_relu6_f17": ("conv2d", {"shape": (11, 11, 7), "filters": 17, "strides": 2, "padding": "valid",
+                                           "activation": "relu6"}),
+    "conv_dilated_relu_f9": ("conv2d", {"shape": (9, 9, 4), "filters": 9, "dilation": 2, "activation": "relu"}),
+    "conv1x1_c16_f64": ("conv2d", {"shape": (5, 5, 16), "filters": 64, "kernel": 1}),
+    "depthwise_m2_s2": ("depthwise_conv2d", {"shape": (9, 9, 3), "multiplier": 2, "strides": 2}),
+    "depthwise_c17_relu6": ("depthwise_conv2d", {"shape": (7, 7, 17), "activation": "relu6"}),
+    "dense_33x7": ("dense", {"features": 33, "units": 7}),
+    "add_relu": ("binary", {"op": "add", "activation": "relu"}),
+    "mul_broadcast": ("binary", {"op": "mul", "broadcast": True}),
+    "avg_pool_same": ("pool", {"kind": "avg", "shape": (9, 9, 5), "size": 3, "strides": 2, "padding": "same"}),
+    "max_pool": ("pool", {"kind": "max"}),
+    "mean": ("mean", {}),
+    "pad": ("pad", {}),
+    "concat": ("concat", {}),
+    "reshape_softmax": ("reshape_softmax", {}),
+    "hard_swish": ("activation", {"kind": "hard_swish"}),
+    "logistic": ("activation", {"kind": "sigmoid"}),
+}
+# MobileNetV2 at alpha 0.35 / 96x96 (every op of the 224 / 1.0 model, ~1/30 of its MACs) keeps the emulated
+# runs of four kernel variants on two CPUs within the suite's time.
+MOBILENET_V2 = {"size": 96, "alpha": 0.35}
+
+
+def _model_bytes(builder: str, kwargs: dict) -> bytes:
+    from tests import modelkit
+
+    return modelkit.cached("int8", getattr(modelkit, builder), **kwargs)
+
+
+def _digits_bytes() -> bytes:
+    from tests import modelkit
+
+    path = modelkit.CACHE / "digits_int8-e15.tflite"  # training the CNN takes a while: keep the conversion
+    if not path.exists():
+        data = modelkit.digits_int8(15)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return path.read_bytes()
+
+
+def _random_inputs(model_path: Path, seed: int) -> dict[str, np.ndarray]:
+    from ai_edge_litert.interpreter import Interpreter
+
+    rng = np.random.default_rng(seed)
+    arrays = {}
+    for i, d in enumerate(Interpreter(model_path=str(model_path)).get_input_details()):
+        if d["dtype"] == np.int8:
+            arrays[f"arg{i}"] = rng.integers(-128, 128, d["shape"], dtype=np.int8)
+        else:
+            arrays[f"arg{i}"] = rng.uniform(-1, 1, d["shape"]).astype(d["dtype"])
+    return arrays
+
+
+class Case:
+    """A model file, its input file and its x86-64 reference outputs."""
+
+    def __init__(self, name: str, folder: Path, data: bytes, seed: int):
+        import ai_edge_litert.interpreter as litert
+
+        self.name = name
+        self.model = folder / f"{name}.tflite"
+        self.model.write_bytes(data)
+        self.inputs = folder / f"{name}.inputs.npz"
+        np.savez(self.inputs, **_random_inputs(self.model, seed))
+        ref = folder / f"{name}.x86.npz"
+        result = run_job(litert, {"model": str(self.model), "inputs": str(self.inputs), "out": str(ref),
+                                  "resolver": "builtin_without_default_delegates"})
+        assert result["ok"], result
+        with np.load(ref) as z:
+            self.reference = {k: z[k] for k in z.files}
+
+    def job(self, out: Path, delegate: dict | None = None, tag: str = "") -> dict:
+        return {"name": self.name + tag, "model": str(self.model), "inputs": str(self.inputs), "out": str(out),
+                "resolver": "builtin_without_default_delegates", "delegate": delegate}
+
+
+def assert_identical(case: Case, out: Path, what: str) -> None:
+    with np.load(out) as z:
+        got = {k: z[k] for k in z.files}
+    assert got.keys() == case.reference.keys(), f"{case.name} ({what}): outputs {sorted(got)}"
+    for key, want in case.reference.items():
+        have = got[key]
+        assert have.dtype == want.dtype and have.shape == want.shape, \
+            f"{case.name} ({what}) {key}: {have.dtype}{have.shape} vs x86 {want.dtype}{want.shape}"
+        if not np.array_equal(have, want):
+            diff = np.flatnonzero(have.ravel() != want.ravel())
+            i = int(diff[0])
+            raise AssertionError(f"{case.name} ({what}) {key}: {diff.size} of {want.size} values differ from x86-64; "
+                                 f"first at flat index {i}: expected {want.ravel()[i]}, got {have.ravel()[i]}")
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("emulated-pi-models")
+
+
+@pytest.fixture(scope="session")
+def small_cases(model_dir) -> list[Case]:
+    """Three small int8 models for the runtime checks without a delegate."""
+    names = ("conv3x3_c3_f8", "depthwise_c17_relu6", "reshape_softmax")
+    return [Case(n, model_dir, _model_bytes(*OP_MODELS[n]), seed=i) for i, n in enumerate(names)]
+
+
+@pytest.fixture(scope="session")
+def op_cases(model_dir, small_cases) -> list[Case]:
+    have = {c.name: c for c in small_cases}
+    return [have.get(n) or Case(n, model_dir, _model_bytes(b, kw), seed=10 + i)
+            for i, (n, (b, kw)) in enumerate(OP_MODELS.items())]
+
+
+@pytest.fixture(scope="session")
+def whole_cases(model_dir) -> list[Case]:
+    return [Case("digits_cnn", model_dir, _digits_bytes(), seed=100),
+            Case("mobilenet_v2_035_96", model_dir, _model_bytes("mobilenet_v2", MOBILENET_V2), seed=101)]

@@ -1,0 +1,347 @@
+#!/usr/bin/env python3
+"""Build the emulated Raspberry Pi: Debian bookworm arm64 Python 3.11 in a plain folder, run under qemu-user.
+
+Raspberry Pi OS Bookworm is Debian bookworm arm64 with Python 3.11. This script (standard library only, so
+it runs before any virtual environment exists) builds, under `.cache/emulated-pi/` at the repository root:
+
+    debs/                    the arm64 .debs of python3.11 and the closure of its library dependencies
+    root/                    those .debs unpacked with `dpkg -x` (no chroot, no root filesystem build)
+    wheels/                  aarch64 wheels: numpy 1.26, tflite-runtime 2.14, ai-edge-litert 1.4 (+ its
+                             pure-Python dependencies)
+    site/<name>/             each wheel unzipped into its own folder, so a runtime can be chosen by PYTHONPATH
+    bin/python3-<runtime>    launchers that behave like `python3` (for `-c`, scripts, stdin), e.g. as a
+                             deploy target's `--remote-python`; QEMU_CPU overrides the CPU (default cortex-a72)
+    stamp.json               what was built from which inputs; nothing is downloaded again while it matches
+
+The .debs come from apt (`dpkg --add-architecture arm64`, `apt-get update`, `apt-get download`), which needs
+root the first time only; the wheels from `pip download --only-binary=:all: --platform ...`.
+
+Usage: python3 tests/emulated_pi/setup_pi.py [--cache DIR] [--force] [--print-root]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_CACHE = REPO / ".cache" / "emulated-pi"
+QEMU = "qemu-aarch64-static"
+PYTHON_IN_ROOT = "usr/bin/python3.11"
+DEFAULT_CPU = "cortex-a72"  # Raspberry Pi 4; `max` has the dot-product extension like the Pi 5's Cortex-A76
+
+# Bump when the layout or the launchers change: it is part of the stamp.
+LAYOUT_VERSION = 1
+
+# The Debian packages whose arm64 dependency closure is unpacked. libstdc++6 is not a dependency of Python
+# but of the TFLite runtimes' extension modules.
+DEB_ROOTS = ("python3.11-minimal", "libpython3.11-stdlib", "libstdc++6", "libgcc-s1")
+# Dependencies that a Python interpreter in a folder never uses (package management, maintainer scripts).
+DEB_SKIP = frozenset({"dpkg", "tar", "perl-base", "install-info", "debconf", "readline-common", "gcc-12-base"})
+
+# The aarch64 wheels, each unzipped into site/<site>/. Pure-Python wheels need no platform.
+WHEELS = (
+    {"site": "numpy", "req": "numpy==1.26.4", "platform": True},
+    {"site": "tflite-runtime", "req": "tflite-runtime==2.14.0", "platform": True},
+    {"site": "ai-edge-litert", "req": "ai-edge-litert==1.4.0", "platform": True},
+    # ai-edge-litert 1.4's declared dependencies (numpy comes from site/numpy; backports.strenum is only for
+    # Python < 3.11, whose enum module lacks StrEnum).
+    {"site": "ai-edge-litert", "req": "flatbuffers==25.12.19", "platform": False},
+    {"site": "ai-edge-litert", "req": "tqdm==4.70.1", "platform": False},
+    {"site": "ai-edge-litert", "req": "typing-extensions==4.15.0", "platform": False},
+)
+# runtime name -> the site folders on its PYTHONPATH, in order.
+RUNTIMES = {
+    "tflite-runtime": ("tflite-runtime", "numpy"),
+    "ai-edge-litert": ("ai-edge-litert", "numpy"),
+}
+# manylinux tags a bookworm (glibc 2.36) aarch64 system accepts; pip does not expand these by itself.
+GLIBC_MINORS = (36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 17)
+
+
+class SetupError(RuntimeError):
+    """The emulated Pi could not be built; the message says why and what to do."""
+
+
+def log(msg: str) -> None:
+    print(f"[emulated-pi] {msg}", file=sys.stderr, flush=True)
+
+
+def _run(argv: list[str], *, cwd: Path | None = None, what: str) -> str:
+    try:
+        proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
+    except FileNotFoundError as exc:
+        raise SetupError(f"{what}: {argv[0]} not found; install the Debian packages in .ci/system-deps.sh") from exc
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-8:]
+        raise SetupError(f"{what} failed (exit {proc.returncode}): {' '.join(argv[:6])} ...\n" + "\n".join(tail))
+    return proc.stdout
+
+
+def inputs() -> dict:
+    """Everything the build depends on; its hash is the stamp key."""
+    return {
+        "layout": LAYOUT_VERSION,
+        # this script (launchers, layout): an edit re-assembles from the kept .debs and wheels, no download
+        "script": hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16],
+        "suite": "bookworm",
+        "deb_roots": list(DEB_ROOTS),
+        "deb_skip": sorted(DEB_SKIP),
+        "wheels": [dict(w) for w in WHEELS],
+        "runtimes": {k: list(v) for k, v in RUNTIMES.items()},
+    }
+
+
+def inputs_key() -> str:
+    return hashlib.sha256(json.dumps(inputs(), sort_keys=True).encode()).hexdigest()[:20]
+
+
+# -- Debian packages ----------------------------------------------------------------------------------------
+def _ensure_arm64_apt() -> None:
+    foreign = _run(["dpkg", "--print-foreign-architectures"], what="listing dpkg architectures").split()
+    listed = subprocess.run(["apt-cache", "show", "--no-all-versions", "python3.11-minimal:arm64"],
+                            capture_output=True, text=True, check=False).returncode == 0
+    if "arm64" in foreign and listed:
+        return
+    if os.geteuid() != 0:
+        raise SetupError("the arm64 package lists are missing and this is not root; run once as root: "
+                         "dpkg --add-architecture arm64 && apt-get update")
+    if "arm64" not in foreign:
+        log("dpkg --add-architecture arm64")
+        _run(["dpkg", "--add-architecture", "arm64"], what="adding the arm64 architecture")
+    log("apt-get update")
+    _run(["apt-get", "update", "-q"], what="apt-get update")
+
+
+def _show(packages: list[str]) -> dict[str, dict[str, str]]:
+    """`apt-cache show` of arm64 packages -> {name: fields}; packages apt does not know are left out."""
+    if not packages:
+        return {}
+    proc = subprocess.run(["apt-cache", "show", "--no-all-versions", *(f"{p}:arm64" for p in packages)],
+                          capture_output=True, text=True, check=False)
+    found: dict[str, dict[str, str]] = {}
+    for stanza in proc.stdout.split("\n\n"):  # unknown (virtual) packages just have no stanza
+        fields: dict[str, str] = {}
+        key = None
+        for line in stanza.splitlines():
+            if line[:1].isspace() and key:
+                fields[key] += "\n" + line.strip()
+            elif ":" in line:
+                key, _, value = line.partition(":")
+                fields[key] = value.strip()
+        if fields.get("Package") in packages and fields.get("Architecture") in ("arm64", "all"):
+            found.setdefault(fields["Package"], fields)
+    return found
+
+
+def _dep_names(field: str) -> list[str]:
+    names = []
+    for clause in filter(None, (c.strip() for c in field.split(","))):
+        first = clause.split("|")[0].strip()  # the first alternative is what apt would install
+        names.append(first.split("(")[0].split(":")[0].strip())
+    return names
+
+
+def resolve_debs() -> dict[str, str]:
+    """The arm64 dependency closure of DEB_ROOTS (Depends + Pre-Depends): {package: version}."""
+    todo, seen, closure = list(DEB_ROOTS), set(), {}
+    while todo:
+        batch = [p for p in dict.fromkeys(todo) if p not in seen and p not in DEB_SKIP]
+        todo = []
+        seen.update(batch)
+        for name, fields in _show(batch).items():
+            if fields.get("Architecture") == "all":
+                continue  # data files (mime types, time zones): not needed by the interpreter
+            closure[name] = fields["Version"]
+            for key in ("Pre-Depends", "Depends"):
+                todo += _dep_names(fields.get(key, ""))
+    missing = [r for r in DEB_ROOTS if r not in closure]
+    if missing:
+        raise SetupError(f"apt knows no arm64 package {', '.join(missing)}; check /etc/apt/sources.list.d "
+                         "for a bookworm source, then run apt-get update")
+    return dict(sorted(closure.items()))
+
+
+def download_debs(closure: dict[str, str], debs: Path) -> list[Path]:
+    debs.mkdir(parents=True, exist_ok=True)
+
+    def path(name: str, version: str) -> Path:
+        return debs / f"{name}_{version.replace(':', '%3a')}_arm64.deb"  # apt's name for an epoch
+
+    wanted = [f"{n}:arm64={v}" for n, v in closure.items() if not path(n, v).exists()]
+    if wanted:
+        log(f"apt-get download {len(wanted)} arm64 packages")
+        _run(["apt-get", "download", "-q", *wanted], cwd=debs, what="apt-get download")
+    files = [path(n, v) for n, v in closure.items()]
+    absent = [f.name for f in files if not f.exists()]
+    if absent:
+        raise SetupError(f"apt-get download left out {', '.join(absent)}")
+    return files
+
+
+# -- wheels ------------------------------------------------------------------------------------------------
+def download_wheels(wheels: Path) -> dict[str, Path]:
+    """{requirement: wheel file}; files already in wheels/ are reused."""
+    wheels.mkdir(parents=True, exist_ok=True)
+    result = {}
+    for spec in WHEELS:
+        name, version = spec["req"].split("==")
+        stem = f"{name.replace('-', '_').replace('.', '_').lower()}-{version}-"
+        have = [p for p in wheels.glob("*.whl") if p.name.lower().replace(".", "_").startswith(stem)
+                or p.name.lower().startswith(stem)]
+        if not have:
+            argv = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
+                    "-d", str(wheels), spec["req"]]
+            if spec["platform"]:
+                for minor in GLIBC_MINORS:
+                    argv += ["--platform", f"manylinux_2_{minor}_aarch64"]
+                argv += ["--platform", "manylinux2014_aarch64", "--python-version", "3.11",
+                         "--implementation", "cp", "--abi", "cp311"]
+            log(f"pip download {spec['req']}")
+            _run(argv, what=f"pip download {spec['req']}")
+            have = [p for p in wheels.glob("*.whl") if p.name.lower().replace(".", "_").startswith(stem)
+                    or p.name.lower().startswith(stem)]
+        if not have:
+            raise SetupError(f"pip download {spec['req']} produced no wheel in {wheels}")
+        result[spec["req"]] = have[0]
+    return result
+
+
+# -- assembly ----------------------------------------------------------------------------------------------
+def launcher_text(cache: Path, runtime: str) -> str:
+    root = cache / "root"
+    qemu = shutil.which(QEMU) or f"/usr/bin/{QEMU}"
+    pythonpath = ":".join(str(cache / "site" / s) for s in RUNTIMES[runtime])
+    return f"""#!/bin/sh
+# Generated by tests/emulated_pi/setup_pi.py: Debian bookworm arm64 python3.11 under qemu-user,
+# with {runtime} and numpy on PYTHONPATH. Behaves like python3; QEMU_CPU picks the CPU (default {DEFAULT_CPU}).
+ROOT='{root}'
+PYTHONPATH='{pythonpath}'${{PYTHONPATH:+:$PYTHONPATH}}
+export PYTHONPATH
+export PYTHONNOUSERSITE=1
+unset PYTHONHOME
+exec {qemu} -L "$ROOT" -cpu "${{QEMU_CPU:-{DEFAULT_CPU}}}" "$ROOT/{PYTHON_IN_ROOT}" "$@"
+"""
+
+
+def assemble(cache: Path, debs: list[Path], wheels: dict[str, Path]) -> None:
+    """Unpack into fresh folders next to the old ones, then swap them in."""
+    work = Path(tempfile.mkdtemp(prefix="assemble-", dir=cache))
+    try:
+        root = work / "root"
+        root.mkdir()
+        for deb in debs:
+            _run(["dpkg-deb", "-x", str(deb), str(root)], what=f"dpkg -x {deb.name}")
+        if not (root / PYTHON_IN_ROOT).exists():
+            raise SetupError(f"{PYTHON_IN_ROOT} is not in the unpacked packages")
+        site = work / "site"
+        for spec in WHEELS:
+            target = site / spec["site"]
+            target.mkdir(parents=True, exist_ok=True)
+            with zipfile.ZipFile(wheels[spec["req"]]) as zf:
+                zf.extractall(target)
+        for so in site.rglob("*.so*"):  # zipfile drops the execute bit; the loader does not need it, ld does
+            so.chmod(0o755)
+        bin_dir = work / "bin"
+        bin_dir.mkdir()
+        for runtime in RUNTIMES:
+            launcher = bin_dir / f"python3-{runtime}"
+            launcher.write_text(launcher_text(cache, runtime))
+            launcher.chmod(0o755)
+        for name in ("root", "site", "bin"):
+            old = cache / name
+            if old.exists():
+                trash = cache / f".old-{name}-{os.getpid()}"
+                old.rename(trash)
+                shutil.rmtree(trash, ignore_errors=True)
+            (work / name).rename(old)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def smoke(cache: Path) -> str:
+    """Run the emulated interpreter once; returns what it prints."""
+    return _run([str(cache / "bin" / "python3-tflite-runtime"), "-c",
+                 "import platform, sys, numpy; print(platform.machine(), sys.version.split()[0], numpy.__version__)"],
+                what="running the emulated interpreter").strip()
+
+
+@contextlib.contextmanager
+def _lock(cache: Path):
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def is_current(cache: Path) -> bool:
+    stamp = cache / "stamp.json"
+    if not stamp.exists():
+        return False
+    try:
+        data = json.loads(stamp.read_text())
+    except ValueError:
+        return False
+    return (data.get("key") == inputs_key() and data.get("cache") == str(cache)
+            and (cache / "root" / PYTHON_IN_ROOT).exists()
+            and all((cache / "bin" / f"python3-{r}").exists() for r in RUNTIMES))
+
+
+def build(cache: Path = DEFAULT_CACHE, *, force: bool = False) -> Path:
+    """Build (or reuse) the emulated Pi under `cache`; returns `cache`. Idempotent and safe to call concurrently."""
+    cache = Path(cache).resolve()
+    if not force and is_current(cache):
+        return cache
+    if shutil.which(QEMU) is None:
+        raise SetupError(f"{QEMU} not found; install Debian's qemu-user-static (see .ci/system-deps.sh)")
+    with _lock(cache):
+        if not force and is_current(cache):
+            return cache
+        started = time.monotonic()
+        _ensure_arm64_apt()
+        closure = resolve_debs()
+        debs = download_debs(closure, cache / "debs")
+        wheels = download_wheels(cache / "wheels")
+        assemble(cache, debs, wheels)
+        seen = smoke(cache)
+        seconds = round(time.monotonic() - started, 1)
+        stamp = {"key": inputs_key(), "cache": str(cache), "inputs": inputs(), "debs": closure,
+                 "wheels": {r: p.name for r, p in wheels.items()}, "smoke": seen, "build_seconds": seconds}
+        tmp = cache / "stamp.json.tmp"
+        tmp.write_text(json.dumps(stamp, indent=2) + "\n")
+        tmp.replace(cache / "stamp.json")
+        log(f"built {cache} in {seconds} s: {seen}")
+    return cache
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="cache folder (default: %(default)s)")
+    parser.add_argument("--force", action="store_true", help="rebuild even if the stamp matches")
+    parser.add_argument("--print-root", action="store_true", help="print the unpacked root folder")
+    args = parser.parse_args(argv)
+    try:
+        cache = build(args.cache, force=args.force)
+    except SetupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(cache / "root" if args.print_root else cache)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""The emulated Raspberry Pi itself: the interpreter, its runtimes, the launchers, the cache."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+import pytest
+
+from tests.emulated_pi import setup_pi
+from tests.emulated_pi.conftest import assert_identical
+from tests.emulated_pi.pi import CPUS, ensure_emulated_pi
+
+pytestmark = pytest.mark.qemu
+
+RUNTIME_VERSIONS = {"tflite-runtime": "2.14.0", "ai-edge-litert": "1.4.0"}
+# getauxval(AT_HWCAP) bit the kernel (here: qemu-user) sets for the ARMv8.2 dot-product instructions.
+HWCAP_PROBE = ("import ctypes; hw = ctypes.CDLL(None).getauxval; hw.restype = ctypes.c_ulong; "
+               "v = hw(16); print('asimd' if v & 2 else 'no-asimd', 'asimddp' if v & (1 << 20) else 'no-asimddp')")
+
+
+@pytest.mark.parametrize("runtime", list(RUNTIME_VERSIONS))
+def test_runtime_runs_int8_models_identically_to_x86(emulated_pi, small_cases, tmp_path, runtime):
+    jobs = [c.job(tmp_path / f"{c.name}.npz") for c in small_cases]
+    report = emulated_pi.run_batch(jobs, runtime=runtime)
+
+    env = report["env"]
+    assert env["machine"] == "aarch64"
+    assert env["python"].startswith("3.11.")
+    assert env["numpy"].startswith("1.26.")
+    assert env["runtime_version"] == RUNTIME_VERSIONS[runtime]
+    for case in small_cases:
+        result = report["results"][case.name]
+        assert result["ok"], f"{case.name} under {runtime}: {result}"
+        assert_identical(case, tmp_path / f"{case.name}.npz", f"{runtime} on emulated aarch64")
+
+
+def test_launcher_behaves_like_python3(emulated_pi, tmp_path):
+    launcher = str(emulated_pi.launcher("tflite-runtime"))
+
+    def run(*args, stdin=None):
+        return subprocess.run([launcher, *args], input=stdin, capture_output=True, text=True, timeout=300)
+
+    got = run("-c", "import sys, platform; print(platform.machine(), sys.argv[1:])", "a b", "c")
+    assert (got.returncode, got.stdout) == (0, "aarch64 ['a b', 'c']\n"), got.stderr
+
+    script = tmp_path / "script.py"
+    script.write_text("import sys, tflite_runtime\nprint(tflite_runtime.__version__, sys.argv[1])\nsys.exit(3)\n")
+    got = run(str(script), "arg")
+    assert (got.returncode, got.stdout) == (3, "2.14.0 arg\n"), got.stderr
+
+    got = run("-", "x", stdin="import sys\nprint(sys.stdin.read() or 'eof', sys.argv[1])\n")
+    assert (got.returncode, got.stdout) == (0, "eof x\n"), got.stderr
+
+
+def test_cpu_choice_sets_the_dot_product_capability(emulated_pi):
+    for board, cpu in CPUS.items():
+        via_argv = emulated_pi.run(["-c", HWCAP_PROBE], cpu=cpu)
+        env = {**os.environ, "QEMU_CPU": cpu}
+        via_launcher = subprocess.run([str(emulated_pi.launcher("ai-edge-litert")), "-c", HWCAP_PROBE], env=env,
+                                      capture_output=True, text=True, timeout=300)
+        want = "asimd asimddp\n" if board == "pi5" else "asimd no-asimddp\n"
+        assert (via_argv.returncode, via_argv.stdout) == (0, want), (cpu, via_argv.stderr)
+        assert (via_launcher.returncode, via_launcher.stdout) == (0, want), (cpu, via_launcher.stderr)
+
+
+def test_build_is_cached_by_a_stamp(emulated_pi, monkeypatch):
+    started = time.monotonic()
+    again = ensure_emulated_pi()
+    assert again.root == emulated_pi.root
+    assert time.monotonic() - started < 1.0, "a current stamp must not rebuild or download anything"
+    stamp = (emulated_pi.cache / "stamp.json").read_text()
+    assert setup_pi.inputs_key() in stamp and '"python3.11-minimal"' in stamp
+    assert setup_pi.is_current(emulated_pi.cache)
+    monkeypatch.setattr(setup_pi, "WHEELS", (*setup_pi.WHEELS, {"site": "x", "req": "x==1", "platform": False}))
+    assert not setup_pi.is_current(emulated_pi.cache), "changed inputs must invalidate the stamp"
+
+
+def test_bad_runtime_or_cpu_is_refused(emulated_pi):
+    with pytest.raises(ValueError, match="allowed: tflite-runtime, ai-edge-litert"):
+        emulated_pi.python(runtime="litert-2.3")
+    with pytest.raises(ValueError, match="bad qemu CPU name"):
+        emulated_pi.python(cpu="max; rm -rf /")
