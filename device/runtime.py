@@ -351,7 +351,6 @@ class Runner:
         self.input_details: list[dict[str, Any]] = interp.get_input_details()
         self.output_details: list[dict[str, Any]] = interp.get_output_details()
         self.partition_info = _partition_of(interp, delegate)
-        self._batch_resized: int | None = None
 
     # -- description ---
     @property
@@ -379,9 +378,26 @@ class Runner:
             )
         return [np.asarray(x) for x in inputs]
 
+    def _dynamic_batch(self) -> bool:
+        sig = self.input_details[0].get("shape_signature")
+        return sig is not None and len(sig) > 0 and int(sig[0]) == -1
+
+    def _ensure_batch(self, n: int) -> None:
+        """Resize a model whose batch axis is dynamic (shape signature -1) to n samples."""
+        if int(self.input_details[0]["shape"][0]) == n:
+            return
+        for d in self.input_details:
+            self._interp.resize_tensor_input(d["index"], [n, *[int(s) for s in d["shape"][1:]]])
+        self._interp.allocate_tensors()
+        self.input_details = self._interp.get_input_details()
+        self.output_details = self._interp.get_output_details()
+
     def run(self, inputs) -> list[np.ndarray]:
-        """One invocation with raw dtypes (int8 for an int8 model); the batch is the model's own."""
+        """One invocation with raw dtypes (int8 for an int8 model); the batch is the model's own, or any batch
+        when the model's batch axis is dynamic."""
         arrays = self._check_inputs(inputs)
+        if arrays and arrays[0].ndim and self.input_details[0]["shape"].size and self._dynamic_batch():
+            self._ensure_batch(int(arrays[0].shape[0]))
         for x, d in zip(arrays, self.input_details, strict=True):
             want = tuple(int(s) for s in d["shape"])
             if np.dtype(x.dtype) != np.dtype(d["dtype"]):
@@ -443,12 +459,10 @@ class Runner:
         return out, int(n or 0)
 
     def _run_batched(self, arrays: list[np.ndarray], n: int) -> list[np.ndarray]:
-        model_batch = int(self.input_details[0]["shape"][0]) if len(self.input_details[0]["shape"]) else 1
-        sig = self.input_details[0].get("shape_signature")
-        dynamic = sig is not None and len(sig) and int(sig[0]) == -1
-        if dynamic and n > 1:
-            return self._run_resized(arrays, n)
-        step = max(model_batch, 1)
+        if self._dynamic_batch() and n >= 1:
+            return self.run(arrays)  # one invocation over the whole batch
+        shape = self.input_details[0]["shape"]
+        step = max(int(shape[0]) if len(shape) else 1, 1)
         if n % step:
             raise DataError(
                 f"{n} samples cannot be split into the model's fixed batch of {step}",
@@ -462,16 +476,6 @@ class Runner:
         if not chunks or not chunks[0]:
             return [np.zeros((0, *d["shape"][1:]), d["dtype"]) for d in self.output_details]
         return [np.concatenate(c, axis=0) for c in chunks]
-
-    def _run_resized(self, arrays: list[np.ndarray], n: int) -> list[np.ndarray]:
-        if self._batch_resized != n:
-            for d in self.input_details:
-                self._interp.resize_tensor_input(d["index"], [n, *[int(s) for s in d["shape"][1:]]])
-            self._interp.allocate_tensors()
-            self.input_details = self._interp.get_input_details()
-            self.output_details = self._interp.get_output_details()
-            self._batch_resized = n
-        return self.run(arrays)
 
     def predict_raw(self, x_batch) -> list[np.ndarray]:
         """Raw dtypes in and out over a whole batch (first axis = samples)."""

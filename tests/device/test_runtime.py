@@ -1,0 +1,164 @@
+"""The runtime adapter: real LiteRT interpreters, real delegate loading, partition reports, batching."""
+
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+import pytest
+
+from edgelift.device.engines import make_engine
+from edgelift.device.runtime import (
+    available_runtimes,
+    get_runtime,
+    load_interpreter,
+    neon_library_path,
+    quantize,
+)
+from edgelift.errors import (
+    DataError,
+    DelegateError,
+    InvalidArgumentError,
+    InvalidModelError,
+    ModelNotFoundError,
+    RuntimeUnavailableError,
+)
+
+
+def test_runtime_is_named_with_version():
+    assert "litert" in available_runtimes()
+    rt = get_runtime()
+    assert rt.name == "litert"
+    assert str(rt).startswith("ai-edge-litert 2.")
+    with pytest.raises(InvalidArgumentError, match="known: litert, tflite_runtime"):
+        get_runtime("tensorrt")
+
+
+def test_builtin_and_xnnpack_partition(resnet_int8):
+    builtin = load_interpreter(resnet_int8, "builtin")
+    xnn = load_interpreter(resnet_int8, "xnnpack")
+    m = builtin.partition_info.total_nodes
+    assert m == 10  # 7 convs, 2 adds, mean, fully connected - 1 (the converter fuses the relu)
+    assert builtin.partition == f"0 of {m} nodes delegated (builtin kernels run all {m})"
+    assert xnn.partition == f"{m} of {m} nodes delegated in 1 partition; not delegated: none"
+    assert xnn.partition_info.partitions == [list(range(m))]
+
+
+def test_partial_delegation_names_the_ops_left_behind(softmax_int8):
+    r = load_interpreter(softmax_int8, "xnnpack")
+    info = r.partition_info
+    ops = dict(info.not_delegated)
+    assert "SOFTMAX" in ops.values() and "FULLY_CONNECTED" not in ops.values()
+    fc = [i for i, op in enumerate(_op_names(r)) if op == "FULLY_CONNECTED"]
+    assert info.partitions == [fc]
+    assert r.partition.startswith(f"1 of {info.total_nodes} nodes delegated in 1 partition; not delegated: ")
+    assert "SOFTMAX" in r.partition
+
+
+def _op_names(runner):
+    return [o["op_name"] for o in runner.interpreter._get_ops_details() if o["op_name"] != "DELEGATE"]
+
+
+def test_predict_quantizes_loops_and_matches_single_runs(conv_int8):
+    r = load_interpreter(conv_int8, "builtin")
+    d_in, d_out = r.input_details[0], r.output_details[0]
+    x = np.random.default_rng(1).uniform(-1, 1, (5, 9, 9, 3)).astype(np.float32)
+    raw = r.predict_raw(quantize(x, d_in))[0]
+    assert raw.dtype == np.int8 and raw.shape == (5, 9, 9, 8)
+    for i in range(5):  # one invocation per sample gives the same integers
+        single = r.run([quantize(x[i:i + 1], d_in)])[0]
+        np.testing.assert_array_equal(single, raw[i:i + 1])
+    scale = d_out["quantization_parameters"]["scales"][0]
+    zp = d_out["quantization_parameters"]["zero_points"][0]
+    np.testing.assert_array_equal(r.predict(x)[0], ((raw.astype(np.float64) - zp) * scale).astype(np.float32))
+
+
+def test_quantize_rounds_half_away_from_zero_like_tflite():
+    d = {"dtype": np.int8, "quantization_parameters": {"scales": np.array([0.5]), "zero_points": np.array([0])}}
+    np.testing.assert_array_equal(quantize(np.array([0.25, -0.25, 0.75, 100.0, -100.0]), d),
+                                  np.array([1, -1, 2, 127, -128], np.int8))
+
+
+def test_bad_inputs_say_what_was_expected(conv_int8):
+    r = load_interpreter(conv_int8)
+    with pytest.raises(DataError, match=r"got shape \(1, 9, 9, 4\); the model expects \(1, 9, 9, 3\)"):
+        r.run([np.zeros((1, 9, 9, 4), np.int8)])
+    with pytest.raises(DataError, match="got dtype float32; the model expects int8"):
+        r.run([np.zeros((1, 9, 9, 3), np.float32)])
+    with pytest.raises(DataError, match=r"samples have shape \(8, 8, 3\)"):
+        r.predict(np.zeros((2, 8, 8, 3), np.float32))
+    with pytest.raises(DataError, match="1 input"):
+        r.run([np.zeros((1, 9, 9, 3), np.int8)] * 2)
+
+
+def test_unknown_delegate_lists_the_known_ones(conv_int8):
+    with pytest.raises(DelegateError, match="unknown delegate 'xnnpak'; known: builtin, xnnpack, neon") as e:
+        load_interpreter(conv_int8, "xnnpak")
+    assert "did you mean 'xnnpack'" in str(e.value)
+
+
+def test_missing_and_broken_delegate_libraries(conv_int8, tmp_path):
+    with pytest.raises(DelegateError, match="does not exist"):
+        load_interpreter(conv_int8, str(tmp_path / "libnothere.so"))
+    fake = tmp_path / "libfake.so"
+    fake.write_text("not an ELF file\n" * 20)
+    with pytest.raises(DelegateError, match="failed to load .*invalid ELF header"):
+        load_interpreter(conv_int8, str(fake))
+    not_a_delegate = np._core._multiarray_umath.__file__  # a real shared library without the entry points
+    with pytest.raises(DelegateError, match="does not export tflite_plugin_create_delegate"):
+        load_interpreter(conv_int8, not_a_delegate)
+
+
+def test_refusing_delegate_passes_on_the_runtimes_message(conv_int8, refusing_delegate):
+    with pytest.raises(DelegateError) as e:
+        load_interpreter(conv_int8, str(refusing_delegate), delegate_options={"mode": "x"})
+    msg = str(e.value)
+    assert "refuse: this test delegate never loads" in msg  # the library's own report, via the runtime
+    assert "Failed to load delegate" in msg  # LiteRT's wording
+
+
+def test_bad_model_files(tmp_path):
+    with pytest.raises(ModelNotFoundError, match="does not exist"):
+        load_interpreter(tmp_path / "none.tflite")
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(b"\x00" * 64)
+    with pytest.raises(InvalidModelError, match="not a TFLite flatbuffer"):
+        load_interpreter(bad)
+    with pytest.raises(InvalidArgumentError, match="threads"):
+        load_interpreter(bad, threads=0)
+
+
+def _neon_or_skip() -> str:
+    try:
+        path = neon_library_path()
+    except DelegateError as exc:
+        pytest.skip(f"NEON delegate library not built: {exc}")
+    lib = ctypes.CDLL(path)
+    if not hasattr(lib, "tflite_plugin_create_delegate"):
+        pytest.skip(f"{path} is still the build placeholder (no tflite_plugin_create_delegate)")
+    return path
+
+
+def test_neon_delegate_is_exact_with_builtin(conv_int8):
+    _neon_or_skip()
+    neon = load_interpreter(conv_int8, "neon")
+    ref = load_interpreter(conv_int8, "builtin")
+    assert neon.partition_info.total_nodes == ref.partition_info.total_nodes
+    assert "nodes delegated in" in neon.partition
+    x = ref.random_inputs(seed=3, batch=4)
+    np.testing.assert_array_equal(neon.predict_raw(x)[0], ref.predict_raw(x)[0])
+
+
+def test_engines_litert_and_gpu(conv_int8):
+    e = make_engine(conv_int8, "litert", "builtin")
+    x = e.runner.random_inputs(seed=2, batch=3)
+    out = e.predict_raw(x)[0]
+    assert "delegate builtin" in e.describe()
+    with pytest.raises(InvalidArgumentError, match="known: litert, gpu"):
+        make_engine(conv_int8, "tpu")
+    try:
+        gpu = make_engine(conv_int8, "gpu", batch=2)
+    except RuntimeUnavailableError as exc:
+        assert "GPU validation path is not available" in str(exc)
+        return
+    np.testing.assert_array_equal(gpu.predict_raw(x)[0], out)  # the design promises bit-exactness
