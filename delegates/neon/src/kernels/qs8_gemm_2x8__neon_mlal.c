@@ -22,6 +22,9 @@
  *
  * Requantization is TFLite's (see requantize.h), vectorized: the results equal the scalar function's.
  */
+/* aarch64 only: on other architectures this file compiles to nothing (a glob of kernels/ is safe). */
+#if defined(__aarch64__)
+
 #include <arm_neon.h>
 #include <string.h>
 
@@ -194,3 +197,5 @@ void qs8_gemm_2x8__neon_mlal(size_t m, size_t n, size_t k, const int8_t* a, size
     gemm_2x8(m, n, k, a, a_stride, packed, c, c_stride, p, 0);
   }
 }
+
+#endif /* __aarch64__ */

@@ -15,6 +15,9 @@
  *
  * Requantization is TFLite's (see requantize.h), vectorized: the results equal the scalar function's.
  */
+/* aarch64 only: on other architectures this file compiles to nothing (a glob of kernels/ is safe). */
+#if defined(__aarch64__)
+
 #include <arm_neon.h>
 #include <string.h>
 
@@ -180,3 +183,5 @@ void qs8_gemm_4x16__neondot(size_t m, size_t n, size_t k, const int8_t* a, size_
     }
   }
 }
+
+#endif /* __aarch64__ */
