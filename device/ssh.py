@@ -85,7 +85,7 @@ def describe_failure(returncode: int, stderr: str) -> str:
     """One readable line for a failed ssh run, recognising the connection-level failures."""
     err = stderr.strip()
     low = err.lower()
-    if "host key verification failed" in low or "no matching host key" in low or "remote host identification has changed" in low:
+    if any(k in low for k in ("host key verification failed", "no matching host key", "identification has changed")):
         return "the device's host key is unknown or has changed, so the connection was refused (ssh: " \
                + _last_line(err) + ")"
     if "permission denied" in low:

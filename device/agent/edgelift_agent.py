@@ -75,13 +75,13 @@ def load_manifest(bundle):
         with open(path, encoding="utf-8") as fh:
             manifest = json.load(fh)
     except FileNotFoundError:
-        raise StepFailed("verify", "no %s in %r" % (MANIFEST, bundle),
+        raise StepFailed("verify", f"no {MANIFEST} in {bundle!r}",
                          "the upload is incomplete; deploy again") from None
     except ValueError as exc:
-        raise StepFailed("verify", "%s in %r is not valid JSON (%s)" % (MANIFEST, bundle, exc),
+        raise StepFailed("verify", f"{MANIFEST} in {bundle!r} is not valid JSON ({exc})",
                          "the upload is damaged; deploy again") from None
     if manifest.get("format") != "edgelift-bundle/1":
-        raise StepFailed("verify", "unknown bundle format %r" % manifest.get("format"),
+        raise StepFailed("verify", "unknown bundle format {!r}".format(manifest.get("format")),
                          "rebuild the bundle with this edgelift version")
     return manifest
 
@@ -102,18 +102,18 @@ def verify(bundle):
     for rel, meta in sorted(manifest["files"].items()):
         path = os.path.realpath(os.path.join(root, rel))
         if not path.startswith(root + os.sep):
-            raise StepFailed("verify", "manifest path %r leaves the bundle" % rel, "rebuild the bundle")
+            raise StepFailed("verify", f"manifest path {rel!r} leaves the bundle", "rebuild the bundle")
         if not os.path.isfile(path):
-            raise StepFailed("verify", "file %r is missing on the device" % rel, "deploy again",
+            raise StepFailed("verify", f"file {rel!r} is missing on the device", "deploy again",
                              file=rel)
         got = sha256_file(path)
         if got != meta["sha256"]:
-            raise StepFailed("verify", "checksum mismatch for %r: expected sha256 %s, found %s on the device"
-                             % (rel, meta["sha256"][:16], got[:16]),
+            raise StepFailed("verify", f"checksum mismatch for {rel!r}: expected sha256 {meta['sha256'][:16]}, "
+                             f"found {got[:16]} on the device",
                              "the file was damaged in transfer or on the device's storage; deploy again "
                              "(and check the SD card if it repeats)", file=rel)
         checked += 1
-    log("verify: %d files match their sha256" % checked)
+    log(f"verify: {checked} files match their sha256")
     return manifest, checked
 
 
@@ -123,9 +123,8 @@ def verify(bundle):
 def runtime_install_hint(python=None):
     python = python or sys.executable
     venv = "~/edgelift-venv"
-    return ("install one in a venv: `%s -m venv %s && %s/bin/pip install %s`, then pass --remote-python "
-            "%s/bin/python (or let edgelift do it: --install-runtime)" % (python, venv, venv,
-                                                                       DEFAULT_RUNTIME_PINS, venv, venv))
+    return (f"install one in a venv: `{python} -m venv {venv} && {venv}/bin/pip install {DEFAULT_RUNTIME_PINS}`,"
+            f" then pass --remote-python {venv}/bin/python (or let edgelift do it: --install-runtime)")
 
 
 def import_runtime():
@@ -135,8 +134,8 @@ def import_runtime():
     try:
         import numpy  # noqa: F401
     except ImportError:
-        raise StepFailed("runtime", "numpy is not installed for %s (Python %s)"
-                         % (sys.executable, platform.python_version()), runtime_install_hint(), code=3) from None
+        raise StepFailed("runtime", f"numpy is not installed for {sys.executable} (Python {platform.python_version()})",
+                         runtime_install_hint(), code=3) from None
     errors = []
     forced = os.environ.get("EDGELIFT_RUNTIME")
     for name, module, dist in RUNTIME_MODULES:
@@ -145,11 +144,11 @@ def import_runtime():
         try:
             mod = importlib.import_module(module)
         except ImportError as exc:
-            errors.append("%s: %s" % (dist, exc))
+            errors.append(f"{dist}: {exc}")
             continue
         return name, dist_version(dist), mod
-    raise StepFailed("runtime", "no TFLite runtime is installed for %s (Python %s): tried %s"
-                     % (sys.executable, platform.python_version(), "; ".join(errors)),
+    raise StepFailed("runtime", f"no TFLite runtime is installed for {sys.executable} "
+                     f"(Python {platform.python_version()}): tried {'; '.join(errors)}",
                      runtime_install_hint(), code=3)
 
 
@@ -205,9 +204,8 @@ def make_interpreter(bundle, manifest, delegate="neon", threads=1):
                 kwargs["experimental_delegates"] = [loaded]
             interp = mod.Interpreter(**kwargs)
             interp.allocate_tensors()
-        except (ValueError, RuntimeError, OSError) as exc:
-            raise StepFailed("self-check", "%s could not load the model with delegate %r: %s"
-                             % (name, delegate, exc),
+        except Exception as exc:  # runtimes raise ValueError, RuntimeError or AttributeError (missing symbol)
+            raise StepFailed("self-check", f"{name} could not load the model with delegate {delegate!r}: {exc}",
                              "check the runtime version against manifest runtimes_tested") from None
     for line in err["text"].splitlines():
         if "delegated" in line:
@@ -217,7 +215,7 @@ def make_interpreter(bundle, manifest, delegate="neon", threads=1):
 
 
 def invoke(interp, inputs):
-    for detail, value in zip(interp.get_input_details(), inputs):
+    for detail, value in zip(interp.get_input_details(), inputs):  # noqa: B905 (Python 3.9: no strict=)
         interp.set_tensor(detail["index"], value)
     interp.invoke()
     return [interp.get_tensor(d["index"]).copy() for d in interp.get_output_details()]
@@ -233,7 +231,7 @@ def compare(ref, got, exact, atol):
     import numpy as np
 
     if ref.shape != got.shape or ref.dtype != got.dtype:
-        return {"equal": False, "why": "shape/dtype %s %s vs %s %s" % (got.shape, got.dtype, ref.shape, ref.dtype)}
+        return {"equal": False, "why": f"shape/dtype {got.shape} {got.dtype} vs {ref.shape} {ref.dtype}"}
     if exact:
         diff = ref != got
         n = int(diff.sum())
@@ -255,17 +253,17 @@ def self_check(bundle, manifest, threads=1):
     refs = load_reference(bundle, manifest, "outputs")
     outs = invoke(interp, inputs)
     ref_meta = manifest["reference"]
-    results = [compare(r, g, ref_meta["exact"], ref_meta.get("tolerance", 0.0)) for r, g in zip(refs, outs)]
+    results = [compare(r, g, ref_meta["exact"], ref_meta.get("tolerance", 0.0))
+               for r, g in zip(refs, outs)]  # noqa: B905 (Python 3.9: no strict=)
+    how = "bit for bit" if ref_meta["exact"] else "within {:g}".format(ref_meta.get("tolerance"))
     if not all(r["equal"] for r in results):
         bad = next(r for r in results if not r["equal"])
-        raise StepFailed("self-check", "the device's outputs differ from the desktop reference (%s): %s"
-                         % ("bit for bit" if ref_meta["exact"] else "tolerance %g" % ref_meta.get("tolerance"),
-                            json.dumps(bad)),
+        raise StepFailed("self-check", f"the device's outputs differ from the desktop reference ({how}): "
+                         f"{json.dumps(bad)}",
                          "this runtime or delegate computes something else than what was validated; check "
                          "manifest runtimes_tested and report it", outputs=results, **meta)
-    log("self-check: %d output(s) match the desktop reference %s (%s %s, %s)"
-        % (len(refs), "bit for bit" if ref_meta["exact"] else "within %g" % ref_meta.get("tolerance"),
-           meta["runtime"], meta["runtime_version"], meta["partition"] or "delegate loaded"))
+    log(f"self-check: {len(refs)} output(s) match the desktop reference {how} "
+        f"({meta['runtime']} {meta['runtime_version']}, {meta['partition'] or 'delegate loaded'})")
     return dict(meta, outputs=results, exact=ref_meta["exact"])
 
 
@@ -296,18 +294,18 @@ def _read_inputs(data, manifest):
             with np.load(bio, allow_pickle=False) as npz:
                 arrays = [npz[k] for k in sorted(npz.files, key=_npz_order)]
         except Exception as exc:
-            raise StepFailed("run", "the input is neither .npy nor .npz (%s)" % exc, "give a .npy file") from None
+            raise StepFailed("run", f"the input is neither .npy nor .npz ({exc})", "give a .npy file") from None
     sig = manifest["signature"]["inputs"]
     if len(arrays) != len(sig):
-        raise StepFailed("run", "the model takes %d input(s), got %d" % (len(sig), len(arrays)),
+        raise StepFailed("run", f"the model takes {len(sig)} input(s), got {len(arrays)}",
                          "give one .npy per input in a .npz (arr_0, arr_1, ...)")
     fixed = []
-    for arr, spec in zip(arrays, sig):
+    for arr, spec in zip(arrays, sig):  # noqa: B905
         want = tuple(spec["shape"])
         if arr.shape == want[1:] and len(want) == arr.ndim + 1:
             arr = arr[None]
         if tuple(arr.shape) != want:
-            raise StepFailed("run", "input %r has shape %s, the model wants %s" % (spec["name"], arr.shape, want),
+            raise StepFailed("run", "input {!r} has shape {}, the model wants {}".format(spec["name"], arr.shape, want),
                              "reshape the array (a missing batch axis of 1 is added automatically)")
         if arr.dtype != np.dtype(spec["dtype"]):
             if spec["dtype"] in ("int8", "uint8") and arr.dtype.kind == "f" and spec.get("scale"):
@@ -317,8 +315,8 @@ def _read_inputs(data, manifest):
             elif arr.dtype.kind == "f" and spec["dtype"].startswith("float"):
                 arr = arr.astype(spec["dtype"])
             else:
-                raise StepFailed("run", "input %r has dtype %s, the model wants %s"
-                                 % (spec["name"], arr.dtype, spec["dtype"]),
+                raise StepFailed("run", f"input {spec['name']!r} has dtype {arr.dtype}, the model wants "
+                                 f"{spec['dtype']}",
                                  "convert the array (float inputs are quantized with the input's scale)")
         fixed.append(arr)
     return fixed
@@ -364,7 +362,9 @@ def cmd_bench(args):
     manifest = load_manifest(args.bundle)
     before = conditions(args.bundle)
     inputs = load_reference(args.bundle, manifest, "inputs")
-    results = []
+    # all interpreters loaded first, then run interleaved (one invocation of each in turn), as the desktop
+    # bench does: frequency scaling, heat and background load hit every delegate alike
+    results, loaded = [], []
     for delegate in args.delegates.split(","):
         try:
             interp, meta = make_interpreter(args.bundle, manifest, delegate, args.threads)
@@ -375,25 +375,28 @@ def cmd_bench(args):
             continue
         for _ in range(args.warmup):
             invoke(interp, inputs)
-        times = []
-        deadline = time.perf_counter() + args.max_seconds
-        for _ in range(args.runs):
+        row = dict(meta, warmup=args.warmup)
+        results.append(row)
+        loaded.append((interp, row, []))
+    deadline = time.perf_counter() + args.max_seconds
+    for _ in range(args.runs):
+        for interp, _row, times in loaded:
             t0 = time.perf_counter()
             interp.invoke()
             times.append((time.perf_counter() - t0) * 1e3)
-            if time.perf_counter() > deadline:
-                break
-        row = dict(meta, **_stats(times), warmup=args.warmup)
-        results.append(row)
-        log("bench: %-8s median %.3f ms (p10 %.3f, p90 %.3f, %d runs)"
-            % (delegate, row["median_ms"], row["p10_ms"], row["p90_ms"], row["runs"]))
+        if time.perf_counter() > deadline:
+            break
+    for _interp, row, times in loaded:
+        row.update(_stats(times))
+        log(f"bench: {row['delegate']:<8} median {row['median_ms']:.3f} ms (p10 {row['p10_ms']:.3f}, "
+            f"p90 {row['p90_ms']:.3f}, {row['runs']} runs)")
     after = conditions(args.bundle)
     warnings = []
     for when, cond in (("before", before), ("after", after)):
         flags = (cond.get("throttled") or {}).get("now") or []
         if flags:
-            warnings.append("the device was throttled %s the run (%s): figures are not representative"
-                            % (when, ", ".join(flags)))
+            warnings.append(f"the device was throttled {when} the run ({', '.join(flags)}): "
+                            "figures are not representative")
     base = next((r for r in results if r.get("delegate") == "builtin" and "median_ms" in r), None)
     if base:
         for r in results:
@@ -421,6 +424,8 @@ def cpuinfo():
     features = (fields.get("features") or fields.get("flags") or "").split()
     part = fields.get("cpu part")
     model = read_text("/proc/device-tree/model") or fields.get("model")
+    if model and model.strip().isdigit():  # x86's "model : 1" is a CPU model number, not a board
+        model = None
     if model:
         model = model.rstrip("\x00")
     return {
@@ -481,7 +486,7 @@ def conditions(where="."):
 
 def runtimes():
     found = {}
-    for name, _module, dist in RUNTIME_MODULES:
+    for _name, _module, dist in RUNTIME_MODULES:
         found[dist] = dist_version(dist)
     found["numpy"] = dist_version("numpy")
     return found
@@ -522,7 +527,7 @@ def main(argv=None):
             code = exc.code
         except Exception as exc:  # an agent bug: still one result line
             result = {"ok": False, "command": args.command, "step": args.command, "protocol": PROTOCOL,
-                      "message": "agent error: %s: %s" % (type(exc).__name__, exc), "hint": None}
+                      "message": f"agent error: {type(exc).__name__}: {exc}", "hint": None}
             code = 1
     finally:
         sys.stdout.flush()
