@@ -1,0 +1,139 @@
+"""Shared pieces of the lowering: the context, padding geometry, and exact int8 accumulation.
+
+Two accumulation strategies, both exact:
+- "int": int8 x int8 -> int32 through XLA's integer convolution / dot (`preferred_element_type=int32`);
+- "f32": the same products in float32, split along the reduction so every partial sum stays below 2^24
+  (|x*w| <= 128*127 < 2^14, at most 1024 terms per chunk), then summed in int32. Float convolutions are what
+  every XLA backend (cuDNN included) runs fastest; the split makes them exact.
+The input zero point is handled by padding with the zero point itself (TFLite's padded value is "real 0",
+i.e. the zero point) and subtracting zp * sum(w) per output channel, so the int8 operands stay int8.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+CHUNK = 1024  # terms per float32 partial sum: 1024 * 128 * 127 < 2^24
+
+
+class Unsupported(Exception):
+    """Raised by a lowering that cannot compute a node exactly; turned into UnsupportedModelError."""
+
+
+@dataclass
+class Ctx:
+    model: Any
+    accumulate: str = "int"  # "int" or "f32"
+    depthwise: str = "taps"  # "taps" (shifted multiply-adds) or "conv" (grouped convolution)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def jnp(self):
+        import jax.numpy as jnp
+
+        return jnp
+
+    @property
+    def lax(self):
+        from jax import lax
+
+        return lax
+
+    def int_matmul(self, x, w):
+        """x int8 (M, K) @ w int8 (K, N) -> int32, exactly."""
+        jnp, lax = self.jnp, self.lax
+        k = w.shape[0]
+        if self.accumulate == "int":
+            return lax.dot_general(x, jnp.asarray(w), (((1,), (0,)), ((), ())), preferred_element_type=jnp.int32)
+        acc = None
+        for s in range(0, k, CHUNK):
+            part = lax.dot_general(x[:, s:s + CHUNK].astype(jnp.float32), jnp.asarray(w[s:s + CHUNK], jnp.float32),
+                                   (((1,), (0,)), ((), ())), precision=lax.Precision.HIGHEST)
+            part = part.astype(jnp.int32)
+            acc = part if acc is None else acc + part
+        return acc
+
+
+def conv_padding(padding: int, in_hw, k_hw, strides, dilations, out_hw):
+    """TFLite's padding (schema Padding: 0 SAME, 1 VALID) as ((top, bottom), (left, right)), checked."""
+    pads = []
+    for n, k, s, d, o in zip(in_hw, k_hw, strides, dilations, out_hw):
+        eff = (k - 1) * d + 1
+        expect = (n + s - 1) // s if padding == 0 else (n - eff + s) // s
+        if padding not in (0, 1):
+            raise Unsupported(f"padding type {padding}")
+        if expect != o:
+            raise Unsupported(f"output size {o} does not match the {'SAME' if padding == 0 else 'VALID'} geometry "
+                              f"({expect})")
+        total = max((o - 1) * s + eff - n, 0)
+        pads.append((total // 2, total - total // 2))
+    return tuple(pads)
+
+
+def _pad_zp(jnp, x, pads, zp: int):
+    if not any(p for pair in pads for p in pair):
+        return x
+    return jnp.pad(x, ((0, 0), pads[0], pads[1], (0, 0)), constant_values=jnp.int8(zp))
+
+
+def int_conv_accumulate(ctx: Ctx, hwio: np.ndarray, in_zp: int, strides, dilations, pads, groups: int):
+    """fn(x int8 NHWC) -> int32 sum over the window of (x - in_zp) * w, padding counted as zero."""
+    jnp, lax = ctx.jnp, ctx.lax
+    kh, kw, fin, cout = hwio.shape
+    correction = in_zp * hwio.astype(np.int64).sum(axis=(0, 1, 2))
+    dn = ("NHWC", "HWIO", "NHWC")
+    if ctx.accumulate == "f32" and groups > 1 and kh * kw * fin > CHUNK:
+        raise Unsupported("grouped convolution too deep for exact float32 accumulation")
+
+    def fn(x):
+        xp = _pad_zp(jnp, x, pads, in_zp)
+        if ctx.accumulate == "int":
+            acc = lax.conv_general_dilated(xp, jnp.asarray(hwio), strides, "VALID", rhs_dilation=dilations,
+                                           dimension_numbers=dn, feature_group_count=groups,
+                                           preferred_element_type=jnp.int32)
+        else:
+            step = max(1, CHUNK // (kh * kw))
+            acc = None
+            for s in range(0, fin, step) if groups == 1 else [0]:
+                e = fin if groups > 1 else min(fin, s + step)
+                part = lax.conv_general_dilated(
+                    xp[..., s:e].astype(jnp.float32), jnp.asarray(hwio[:, :, s:e, :], jnp.float32), strides,
+                    "VALID", rhs_dilation=dilations, dimension_numbers=dn, feature_group_count=groups,
+                    precision=lax.Precision.HIGHEST).astype(jnp.int32)
+                acc = part if acc is None else acc + part
+        return acc - jnp.asarray(correction.astype(np.int32))
+
+    return fn
+
+
+def depthwise_accumulate(ctx: Ctx, hwio: np.ndarray, in_zp: int, strides, dilations, pads, cin: int):
+    """Depthwise (hwio: kh, kw, 1, cin*mult): grouped convolution, or one multiply-add per filter tap."""
+    jnp = ctx.jnp
+    kh, kw, _, cout = hwio.shape
+    if ctx.depthwise == "conv":
+        return int_conv_accumulate(ctx, hwio, in_zp, strides, dilations, pads, groups=cin)
+    sh, sw = strides
+    dh, dw = dilations
+    w = hwio.reshape(kh, kw, cout).astype(np.int32)
+
+    def fn(x):
+        cin = x.shape[-1]
+        mult = cout // cin
+        xp = _pad_zp(jnp, x, pads, in_zp).astype(jnp.int32) - in_zp
+        if mult > 1:
+            xp = jnp.repeat(xp, mult, axis=-1)
+        _, hp, wp, _ = xp.shape
+        oh = (hp - ((kh - 1) * dh + 1)) // sh + 1
+        ow = (wp - ((kw - 1) * dw + 1)) // sw + 1
+        acc = None
+        for i in range(kh):
+            for j in range(kw):
+                tap = xp[:, i * dh: i * dh + (oh - 1) * sh + 1: sh, j * dw: j * dw + (ow - 1) * sw + 1: sw, :]
+                term = tap * jnp.asarray(w[i, j])
+                acc = term if acc is None else acc + term
+        return acc
+
+    return fn

@@ -1,0 +1,127 @@
+"""GpuEngine: run a .tflite through its lowered XLA function, in fixed-size batches, on CUDA or the CPU."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from edgelift.errors import DataError, InvalidArgumentError, RuntimeUnavailableError
+
+from .fixedpoint import tflite_round
+from .lowering import Lowered, default_platform, lower, x64
+
+
+def _jax():
+    try:
+        import jax
+    except ImportError:
+        raise RuntimeUnavailableError(
+            "JAX is not installed; the GPU validation path needs it",
+            hint="pip install 'edgelift[gpu]' (CUDA) or 'jax==0.10.2' (CPU)",
+        ) from None
+    return jax
+
+
+class GpuEngine:
+    """The exact-integer XLA executor.
+
+    GpuEngine(model_bytes_or_path, batch=32): `predict_raw(x)` takes arrays of the model input dtype (first
+    axis = samples, any count; a list for multi-input models) and returns the raw outputs; `predict(x)`
+    quantizes float inputs as TFLite's QUANTIZE does and dequantizes int8 outputs.
+    """
+
+    def __init__(self, model, batch: int = 32, *, platform: str | None = None, accumulate: str | None = None,
+                 depthwise: str | None = None):
+        jax = _jax()
+        if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
+            raise InvalidArgumentError(f"batch must be a positive integer, got {batch!r}", hint="e.g. --batch 32")
+        self.batch = batch
+        platform = platform or default_platform()
+        try:
+            self.jax_device = jax.devices(platform)[0]
+        except RuntimeError:
+            raise RuntimeUnavailableError(f"JAX sees no {platform!r} device (it has: {jax.devices()})",
+                                          hint="install the CUDA build: pip install 'edgelift[gpu]'") from None
+        if accumulate is None:
+            accumulate = "f32" if self.jax_device.platform == "gpu" else "int"
+        if isinstance(model, os.PathLike):
+            model = os.fspath(model)
+        self.lowered: Lowered = lower(model, accumulate=accumulate, depthwise=depthwise)
+        self.inputs = self.lowered.inputs
+        self.outputs = self.lowered.outputs
+
+    @property
+    def device(self) -> str:
+        d = self.jax_device
+        return f"{'cuda' if d.platform == 'gpu' else d.platform}:{d.id}"
+
+    def describe(self) -> str:
+        return f"XLA on {self.device} ({self.lowered.ctx.accumulate} accumulation, batch {self.batch})"
+
+    # -- running --------------------------------------------------------------------------------------
+    def _check(self, xs) -> list[np.ndarray]:
+        if isinstance(xs, np.ndarray) or not isinstance(xs, (list, tuple)):
+            xs = [xs]
+        if len(xs) != len(self.inputs):
+            raise DataError(f"the model has {len(self.inputs)} inputs, got {len(xs)} arrays",
+                            hint="pass a list with one array per model input")
+        out = []
+        n = None
+        for x, spec in zip(xs, self.inputs):
+            x = np.asarray(x)
+            sample = spec.shape[1:]
+            if x.shape[1:] != sample:
+                if x.ndim == len(spec.shape) + 1 and x.shape[1] == 1 and x.shape[2:] == sample:
+                    x = x.reshape(x.shape[0], *sample)
+                else:
+                    raise DataError(f"input {spec.name!r} expects samples of shape {sample} (first axis = samples), "
+                                    f"got an array of shape {x.shape}", hint="reshape the data to (N, *sample)")
+            if n is not None and x.shape[0] != n:
+                raise DataError(f"inputs have different sample counts ({n} and {x.shape[0]})")
+            n = x.shape[0]
+            out.append(x)
+        return out
+
+    def predict_raw(self, xs) -> list[np.ndarray]:
+        jax = _jax()
+        xs = self._check(xs)
+        for x, spec in zip(xs, self.inputs):
+            if x.dtype != spec.dtype:
+                raise DataError(f"input {spec.name!r} is {spec.dtype}, got {x.dtype} data",
+                                hint="use predict() for float data, or cast/quantize it first")
+        n = xs[0].shape[0]
+        results: list[list[np.ndarray]] = [[] for _ in self.outputs]
+        with x64():
+            for start in range(0, n, self.batch):
+                chunk = [x[start:start + self.batch] for x in xs]
+                k = chunk[0].shape[0]
+                if k < self.batch:  # pad to the compiled batch size
+                    chunk = [np.concatenate([c, np.repeat(c[:1], self.batch - k, axis=0)]) for c in chunk]
+                args = [jax.device_put(c.reshape(self.batch, 1, *c.shape[1:]), self.jax_device) for c in chunk]
+                outs = self.lowered.batched(*args)
+                for r, o in zip(results, outs):
+                    r.append(np.asarray(o)[:k])
+        return [np.concatenate(r).reshape(n, *spec.shape[1:]) if r else np.zeros((0, *spec.shape[1:]), spec.dtype)
+                for r, spec in zip(results, self.outputs)]
+
+    def predict(self, xs) -> list[np.ndarray]:
+        xs = self._check(xs)
+        raw_in = []
+        for x, spec in zip(xs, self.inputs):
+            if spec.dtype == np.int8 and x.dtype != np.int8:
+                raw_in.append(quantize(np.asarray(x, np.float32), spec.scale, spec.zero_point))
+            else:
+                raw_in.append(x.astype(spec.dtype, copy=False))
+        outs = self.predict_raw(raw_in)
+        return [dequantize(o, s.scale, s.zero_point) if s.dtype == np.int8 else o for o, s in zip(outs, self.outputs)]
+
+
+def quantize(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    """TFLite's AffineQuantize: round-half-away(x / scale) + zero_point, clamped to int8 (float32 division)."""
+    v = tflite_round(np.asarray(x, np.float32) / np.float32(scale)).astype(np.int64) + int(zero_point)
+    return np.clip(v, -128, 127).astype(np.int8)
+
+
+def dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    return (q.astype(np.int32) - int(zero_point)).astype(np.float32) * np.float32(scale)

@@ -1,0 +1,145 @@
+"""Lower a .tflite graph (main subgraph) to one JAX function, batched with vmap and compiled with jit."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from edgelift.errors import UnsupportedModelError
+from edgelift.tflite_model import TFLiteModel, load
+
+from . import ops_float, ops_int8
+from .common import Ctx, Unsupported
+
+SUPPORTED_TYPES = ("INT8", "FLOAT32")
+
+
+def x64():
+    """The 64-bit context every trace and call of a lowered function runs in (local, not global)."""
+    import jax
+
+    return jax.enable_x64(True)
+
+
+@dataclass
+class TensorSpec:
+    name: str
+    shape: tuple[int, ...]  # per sample, the model's batch-1 shape
+    dtype: np.dtype
+    scale: float | None
+    zero_point: int | None
+
+
+class Lowered:
+    """The lowered graph. `per_sample(*xs)` takes arrays of the model's input shapes (batch 1);
+    `batched(*xs)` takes arrays with one more leading axis (samples) and is jit-compiled."""
+
+    def __init__(self, model: TFLiteModel, fn: Callable, ctx: Ctx):
+        import jax
+
+        self.model = model
+        self.ctx = ctx
+        self.per_sample = fn
+        self.inputs = [_spec(t) for t in model.input_tensors]
+        self.outputs = [_spec(t) for t in model.output_tensors]
+        self._vmapped = jax.vmap(fn)
+        self.batched = jax.jit(self._vmapped)
+
+    def __call__(self, *xs):
+        with x64():
+            return self.batched(*xs)
+
+
+def _spec(t) -> TensorSpec:
+    q = t.is_quantized
+    return TensorSpec(t.name, t.shape, t.dtype, float(t.scales[0]) if q else None,
+                      int(t.zero_points[0]) if q else None)
+
+
+def _table_for(model: TFLiteModel, op) -> dict:
+    if op.op_name in ("QUANTIZE", "DEQUANTIZE"):
+        return ops_int8.LOWERINGS
+    out_type = model.tensors[op.outputs[0]].type_name
+    in_types = [model.tensors[i].type_name for i in op.inputs if i >= 0 and model.tensors[i].data is None]
+    types = {out_type, *in_types}
+    if types <= {"FLOAT32"}:
+        return ops_float.LOWERINGS
+    if types <= {"INT8"}:
+        return ops_int8.LOWERINGS
+    raise Unsupported(f"tensor types {sorted(types)} (the GPU path lowers all-INT8 or all-FLOAT32 nodes)")
+
+
+def lower(model, *, accumulate: str | None = None, depthwise: str | None = None) -> Lowered:
+    """Lower `model` (path, bytes or TFLiteModel). Raises UnsupportedModelError naming the op and node index
+    for anything it cannot compute exactly.
+
+    accumulate: "int" (XLA integer conv/dot, the default on the CPU) or "f32" (exact float32 chunks, the
+    default on a GPU); depthwise: "taps" (default) or "conv".
+    """
+    m = load(model)
+    if accumulate is None:
+        accumulate = "f32" if default_platform() == "gpu" else "int"
+    if accumulate not in ("int", "f32"):
+        raise ValueError(accumulate)
+    ctx = Ctx(m, accumulate=accumulate, depthwise=depthwise or "taps")
+    if m.num_subgraphs != 1:
+        ops = m.op_histogram()
+        raise UnsupportedModelError(
+            f"the model has {m.num_subgraphs} subgraphs (ops: {', '.join(ops)}); the GPU path lowers one",
+            hint="validate it with --backend builtin",
+        )
+    for t in [*m.input_tensors, *m.output_tensors]:
+        if t.type_name not in SUPPORTED_TYPES:
+            raise UnsupportedModelError(f"model input/output {t.name!r} has type {t.type_name}; "
+                                        f"the GPU path handles {', '.join(SUPPORTED_TYPES)}",
+                                        hint="validate it with --backend builtin")
+        if not t.shape or t.shape[0] != 1:
+            raise UnsupportedModelError(f"model input/output {t.name!r} has shape {t.shape}; the GPU path batches "
+                                        "models whose first dimension is 1", hint="convert with batch size 1")
+    steps = []
+    for op in m.operators:
+        try:
+            if op.is_custom:
+                raise Unsupported("custom ops are not lowered")
+            table = _table_for(m, op)
+            if op.op_name not in table:
+                raise Unsupported("no exact lowering for this op")
+            fn = table[op.op_name](ctx, op)
+        except Unsupported as exc:
+            kinds = sorted(ops_int8.LOWERINGS)
+            raise UnsupportedModelError(
+                f"cannot lower node {op.index} ({op.op_name}) exactly: {exc}",
+                hint=f"the GPU path lowers {', '.join(kinds)}; validate this model with --backend builtin",
+            ) from None
+        steps.append((op, fn))
+
+    consts: dict[int, np.ndarray] = {}
+    for op in m.operators:
+        for i in op.inputs:
+            if i >= 0 and m.tensors[i].data is not None:
+                consts[i] = m.tensors[i].data
+
+    def run(*xs):
+        import jax.numpy as jnp
+
+        env = {i: x for i, x in zip(m.inputs, xs)}
+        for op, fn in steps:
+            args = [env[i] if i in env else (jnp.asarray(consts[i]) if i in consts else None) for i in op.inputs]
+            for i, v in zip(op.outputs, fn(args)):
+                env[i] = v
+        return [env[i] for i in m.outputs]
+
+    with x64():
+        return Lowered(m, run, ctx)
+
+
+def default_platform() -> str:
+    import jax
+
+    with contextlib.suppress(RuntimeError):
+        if jax.devices("gpu"):
+            return "gpu"
+    return "cpu"
