@@ -211,7 +211,8 @@ def _tf_keras_layer(layer3):
     cls = getattr(k.layers, name)
     cfg = _plain(layer3.get_config())
     params = set(_inspect.signature(cls.__init__).parameters) | {"name", "trainable", "dtype"}
-    cfg = {key: v for key, v in cfg.items() if key in params}
+    # initializers are irrelevant (the weights are copied) and Keras 3 adds arguments tf_keras lacks
+    cfg = {key: v for key, v in cfg.items() if key in params and not key.endswith("initializer")}
     try:
         return cls.from_config(cfg)
     except Exception as exc:

@@ -233,7 +233,7 @@ def _run(s, spec, n_clusters, qat_on, io_eff, epochs_n, batch_n, samples_n, poli
                                      "pruning-preserving" if spec else "standard"), "epochs": epochs_n}
         if to_convert is not None:
             tfl = to_tflite(to_convert, quantize=s["quantize"], io=io_eff, calibration=cal_x,
-                            per_channel=bool(s["per_channel"]))
+                            per_channel=bool(s["per_channel"]), qat=qat_on)
         else:
             tfl = to_tflite(saved_model_dir=loaded.saved_model_dir, quantize=s["quantize"], io=io_eff,
                             calibration=cal_x, per_channel=bool(s["per_channel"]))

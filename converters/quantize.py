@@ -110,7 +110,7 @@ def _quiet_native():
 
 
 def to_tflite(model=None, *, saved_model_dir: str | None = None, quantize: str = "int8", io: str = "int8",
-              calibration: np.ndarray | None = None, per_channel: bool = True, sparse_weights: bool = False) -> bytes:
+              calibration: np.ndarray | None = None, per_channel: bool = True, qat: bool = False) -> bytes:
     """Convert a tf_keras model (or a SavedModel directory) to .tflite bytes."""
     tf = tensorflow()
     from tqdm.auto import tqdm
@@ -127,7 +127,8 @@ def to_tflite(model=None, *, saved_model_dir: str | None = None, quantize: str =
         if calibration is not None:
             conv.representative_dataset = _representative(calibration)
         if quantize == "int8":
-            conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+            if not qat:  # a QAT model carries its ranges; the int8-only op set would demand calibration data
+                conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
             if io == "int8":
                 conv.inference_input_type = tf.int8
                 conv.inference_output_type = tf.int8
