@@ -166,3 +166,26 @@ def test_a_wrong_kernel_is_caught_and_explained(aarch64_build):
     line = re.search(r"^MISMATCH .*$", out, re.M).group(0)
     for field in ("m=", "n=", "k=", "a_zp=", "out_zp=", "expected", "got", "acc", "multiplier", "shift"):
         assert field in line, line
+
+
+@pytest.mark.qemu
+def test_cross_built_delegate_confines_sdot_to_the_dot_kernel():
+    """The library that goes to a Pi (CMake cross build): SDOT only inside the dot-product variant."""
+    from edgelift.delegates import neon
+    from edgelift.errors import DelegateError
+
+    try:
+        lib = neon.library_path("aarch64")
+    except DelegateError as exc:
+        pytest.skip(f"the aarch64 delegate is not built yet (`make native` builds it): {exc}")
+    text = _run([_tool("aarch64-linux-gnu-objdump"), "-d", str(lib)])
+    found: dict[str, int] = {}
+    function = "?"
+    for line in text.splitlines():
+        if m := re.match(r"^[0-9a-f]+ <(.+)>:$", line):
+            function = m.group(1)
+        elif re.search(r"\t[su]dot\t", line):
+            found[function] = found.get(function, 0) + 1
+    assert found, f"{lib} has no SDOT at all: the dot-product variant is missing from the aarch64 build"
+    outside = {f: n for f, n in found.items() if not f.startswith(DOT)}
+    assert not outside, f"SDOT/UDOT outside {DOT} in {lib}: {outside} (a Pi 4 could SIGILL)"
