@@ -428,15 +428,29 @@ def cpuinfo():
         model = None
     if model:
         model = model.rstrip("\x00")
-    return {
-        "machine": platform.machine(),
-        "board": model,
-        "cpu": CPU_PARTS.get(part or "", fields.get("model name") or part),
-        "cores": os.cpu_count(),
-        "neon": "asimd" in features or "neon" in features,
-        "dotprod": "asimddp" in features,
-        "features": features,
-    }
+    machine = platform.machine()
+    cpu = CPU_PARTS.get(part or "", fields.get("model name") or part)
+    neon, dotprod = "asimd" in features or "neon" in features, "asimddp" in features
+    source = "/proc/cpuinfo"
+    if machine == "aarch64" and "features" not in fields:
+        # /proc/cpuinfo is not the CPU's (e.g. under qemu-user it is the host's): ask the kernel's hwcaps
+        hwcap = getauxval(16)  # AT_HWCAP
+        if hwcap is not None:
+            neon, dotprod, source = bool(hwcap >> 1 & 1), bool(hwcap >> 20 & 1), "AT_HWCAP"
+        cpu = None
+    return {"machine": machine, "board": model, "cpu": cpu, "cores": os.cpu_count(), "neon": neon,
+            "dotprod": dotprod, "features": features, "features_source": source}
+
+
+def getauxval(key):
+    try:
+        import ctypes
+
+        fn = ctypes.CDLL(None).getauxval
+        fn.restype, fn.argtypes = ctypes.c_ulong, [ctypes.c_ulong]
+        return int(fn(key))
+    except (OSError, AttributeError, ImportError):
+        return None
 
 
 def throttled():

@@ -1,0 +1,169 @@
+"""`edgelift bundle | deploy | rollback | run | device info`: a Raspberry Pi over SSH.
+
+    edgelift bundle model.tflite --target rpi4 -o model.bundle
+    edgelift deploy model.bundle --host pi@raspberrypi.local
+    edgelift run --host pi@raspberrypi.local --input x.npy -o y.npy
+    edgelift device info --host pi@raspberrypi.local
+    edgelift rollback --host pi@raspberrypi.local
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ..errors import InvalidArgumentError, RemoteError
+
+
+def ssh_options(f):
+    """The options every remote command shares (how to reach the device, where edgelift lives on it)."""
+    options = [
+        click.option("--ssh-config", type=click.Path(dir_okay=False), envvar="EDGELIFT_SSH_CONFIG", default=None,
+                     help="ssh config file (ssh -F); default ~/.ssh/config. Env: EDGELIFT_SSH_CONFIG."),
+        click.option("--identity", "-i", type=click.Path(dir_okay=False), default=None,
+                     help="Private key file (ssh -i)."),
+        click.option("--accept-new-host-key", is_flag=True,
+                     help="Record the key of a host seen for the first time (a changed key is still refused)."),
+        click.option("--remote-dir", default="~/edgelift", show_default=True,
+                     help="Where edgelift keeps releases on the device."),
+        click.option("--remote-python", default=None,
+                     help="The device's Python (default: <remote-dir>/venv/bin/python if present, else python3)."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _remote(kwargs: dict) -> dict:
+    return {k: kwargs.pop(k) for k in ("ssh_config", "identity", "accept_new_host_key", "remote_dir",
+                                       "remote_python")}
+
+
+@click.command("bundle")
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--target", type=click.Choice(["rpi4", "rpi5", "aarch64"]), default="rpi4", show_default=True)
+@click.option("--output", "-o", type=click.Path(file_okay=False), default=None,
+              help="Bundle folder (default: MODEL with .bundle). An existing bundle there is replaced.")
+@click.option("--delegate-library", type=click.Path(dir_okay=False), default=None,
+              help="aarch64 delegate library (default: edgelift's cross-built NEON delegate).")
+@click.option("--threads", type=int, default=1, show_default=True, help="Delegate threads on the device.")
+def bundle(model, target, output, delegate_library, threads) -> None:
+    """Build a self-contained bundle of MODEL for a Raspberry Pi."""
+    from edgelift.device.bundle import bundle as make_bundle
+
+    result = make_bundle(model, target=target, output=output, delegate_library=delegate_library,
+                         num_threads=threads)
+    click.echo(result.summary())
+
+
+@click.command("deploy")
+@click.argument("model_or_bundle", type=click.Path())
+@click.option("--host", default=None, help="[user@]host[:port] (an ssh config alias works).")
+@click.option("--hosts", "hosts_file", type=click.Path(dir_okay=False), default=None,
+              help="A fleet: one host per line, or an Ansible INI inventory.")
+@click.option("--group", default=None, help="With --hosts: only this inventory group.")
+@click.option("--concurrency", type=int, default=4, show_default=True, help="With --hosts: devices at a time.")
+@click.option("--target", type=click.Choice(["rpi4", "rpi5", "aarch64"]), default="rpi4", show_default=True,
+              help="When MODEL_OR_BUNDLE is a .tflite: the bundle's target.")
+@click.option("--install-runtime", is_flag=True,
+              help="Create <remote-dir>/venv with tflite-runtime and numpy on the device if it has none.")
+@click.option("--wheels", type=click.Path(file_okay=False), default=None,
+              help="With --install-runtime: install offline from this folder of aarch64 wheels.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@ssh_options
+def deploy(model_or_bundle, host, hosts_file, group, concurrency, target, install_runtime, wheels, as_json,
+           **kwargs) -> None:
+    """Install MODEL_OR_BUNDLE on a device (or a fleet) over SSH: verified, self-checked, switched atomically."""
+    from edgelift.device.deploy import deploy as run_deploy
+
+    if (host is None) == (hosts_file is None):
+        raise InvalidArgumentError("give exactly one of --host and --hosts",
+                                   hint="--host pi@raspberrypi.local, or --hosts inventory.ini for a fleet")
+    progress = None if as_json else (lambda msg: click.echo(msg, err=True))
+    result = run_deploy(model_or_bundle, host, hosts=hosts_file, group=group, target=target,
+                        install_runtime=install_runtime, wheels=wheels, concurrency=concurrency, progress=progress,
+                        **_remote(kwargs))
+    if hosts_file is None:
+        click.echo(json.dumps(result.as_dict(), indent=2, default=str) if as_json else result.summary())
+        return
+    click.echo(json.dumps(result.as_dict(), indent=2, default=str) if as_json else result.table())
+    if not result.ok:
+        failed = ", ".join(r.host for r in result.failed)
+        raise RemoteError(f"{len(result.failed)} of {len(result.results)} devices were not deployed: {failed}",
+                          hint="see the table above; fix those devices and deploy again with --hosts")
+
+
+@click.command("rollback")
+@click.option("--host", required=True, help="[user@]host[:port] (an ssh config alias works).")
+@ssh_options
+def rollback(host, **kwargs) -> None:
+    """Switch the device back to its previous version (and keep the current one as previous)."""
+    from edgelift.device.deploy import rollback as run_rollback
+
+    result = run_rollback(host, **_remote(kwargs))
+    click.echo(f"{result.host}: rolled back to {result.release} (previous: {result.previous or 'none'})")
+
+
+@click.command("run")
+@click.option("--host", required=True, help="[user@]host[:port] (an ssh config alias works).")
+@click.option("--input", "input_path", required=True, type=click.Path(dir_okay=False),
+              help="Input .npy (or .npz with one array per input, arr_0, arr_1, ...).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), required=True,
+              help="Output .npy (one output) or .npz (any number).")
+@click.option("--delegate", type=click.Choice(["neon", "builtin", "xnnpack"]), default="neon", show_default=True)
+@click.option("--threads", type=int, default=1, show_default=True)
+@ssh_options
+def run(host, input_path, output, delegate, threads, **kwargs) -> None:
+    """Run the model deployed on the device with an input file; write its outputs here."""
+    import io
+
+    import numpy as np
+
+    from edgelift.atomic import check_writable, write_bytes
+    from edgelift.device.deploy import run_remote
+
+    out = check_writable(output)
+    outputs, meta = run_remote(host, input_path, delegate=delegate, threads=threads, **_remote(kwargs))
+    buf = io.BytesIO()
+    if out.suffix == ".npz":
+        np.savez(buf, *outputs)
+    elif len(outputs) == 1:
+        np.save(buf, outputs[0], allow_pickle=False)
+    else:
+        raise InvalidArgumentError(f"the model has {len(outputs)} outputs; {output!r} can hold one",
+                                   hint="give an output file ending in .npz")
+    write_bytes(out, buf.getvalue())
+    shapes = ", ".join(f"{tuple(o.shape)} {o.dtype}" for o in outputs)
+    click.echo(f"wrote {out} ({shapes}) from {host}: {meta['runtime']} {meta['runtime_version']}, "
+               f"delegate {meta['delegate']}, {meta['latency_ms']:.2f} ms"
+               + (f"; {meta['partition']}" if meta.get("partition") else ""))
+
+
+@click.group("device")
+def device() -> None:
+    """Commands about a remote device."""
+
+
+@device.command("info")
+@click.option("--host", required=True, help="[user@]host[:port] (an ssh config alias works).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@ssh_options
+def info(host, as_json, **kwargs) -> None:
+    """CPU, NEON/dot product, governor, temperature, throttling, Python, runtimes, memory, disk, deployed version."""
+    from edgelift.device.deploy import device_info, format_info
+
+    result = device_info(host, **_remote(kwargs))
+    click.echo(json.dumps(result, indent=2, default=str) if as_json else format_info(result))
+
+
+def remote_bench(model, host, delegates, threads, runs, warmup, as_json, target="rpi4", **kwargs) -> None:
+    """`edgelift bench --host`: called by cmd_bench when --host is given."""
+    from edgelift.device.deploy import bench_remote, format_bench
+
+    if delegates is None:  # no --delegate given: on a device, compare the three side by side
+        delegates = "neon,builtin,xnnpack"
+    result = bench_remote(host, model, target=target, delegates=delegates, threads=threads,
+                          runs=runs or 50, warmup=warmup, **kwargs)
+    click.echo(json.dumps(result, indent=2, default=str) if as_json else format_bench(result))
+
