@@ -166,10 +166,12 @@ def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None
                               evald, cal, out_path, start)
     msgs = [str(w.message) for w in caught if issubclass(w.category, ConvertWarning)]
     rep["warnings"] = msgs
+    recipe_text = recipes.dump(used)  # serialize everything before writing anything
+    report_text = json.dumps(rep, indent=2, default=_json_default) + "\n"
     write_bytes(out_path, tfl)
-    write_text(recipe_path, recipes.dump(used))
+    write_text(recipe_path, recipe_text)
     if report_path:
-        write_text(report_path, json.dumps(rep, indent=2, default=_json_default) + "\n")
+        write_text(report_path, report_text)
     for m in msgs:
         warnings.warn(m, ConvertWarning, stacklevel=2)
     return ConvertResult(out_path, rep, report_path, recipe_path, msgs)

@@ -88,7 +88,7 @@ def dump(settings: dict[str, Any]) -> str:
         v = settings.get(k)
         if v is None:
             continue
-        if isinstance(v, tuple):
+        if isinstance(v, (tuple, list)) and all(isinstance(e, (str, int, float, bool)) for e in v):
             v = list(v)
         if isinstance(v, os.PathLike):
             v = str(v)
