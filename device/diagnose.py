@@ -254,6 +254,19 @@ def diagnose(quantized: bytes | str, float_model: bytes | str, x_float: list[np.
     layers: list[LayerError] = []
     unmatched = []
     matched_q = {id(qo) for qo, _ in pairs}
+    # the quantization of the model's inputs is the first place error enters: a pseudo-layer "input"
+    inputs = [(-1, "INPUT", int(d["index"])) for d in q.input_details]
+    inputs += [(int(o["index"]), "QUANTIZE", int(o["outputs"][0])) for o in qops
+               if o["op_name"] == "QUANTIZE" and int(o["inputs"][0]) in {int(d["index"]) for d in q.input_details}]
+    for node, op, t in inputs:
+        acc = accs.get(t)
+        if acc is None or not acc.count or _qrange(qdet[t])[2] == 0.0:
+            continue
+        lo, hi, scale, zp = _qrange(qdet[t])
+        layers.append(LayerError(
+            node=node, op=op, layer="input" if len(q.input_details) == 1 else f"input:{qdet[t]['name']}",
+            tensor=qdet[t]["name"], rel_error=acc.rel, carried_in=0.0, snr_db=acc.snr_db, max_abs_error=acc.maxabs,
+            scale=scale, zero_point=zp, clipped=acc.clipped / acc.count, levels=acc.std / scale))
     for o in qops:
         if o["op_name"] in _BOUNDARY_OPS:
             continue
@@ -266,6 +279,7 @@ def diagnose(quantized: bytes | str, float_model: bytes | str, x_float: list[np.
             continue
         acc = accs[out]
         carried = max([accs[int(t)].rel for t in o["inputs"] if int(t) in accs and accs[int(t)].count] or [0.0])
+        carried = carried if np.isfinite(carried) else 0.0
         lo, hi, scale, zp = _qrange(qdet[out])
         layers.append(LayerError(
             node=int(o["index"]), op=o["op_name"], layer=name, tensor=qdet[out]["name"], rel_error=acc.rel,
@@ -307,16 +321,15 @@ def advise(d: Diagnosis) -> list[str]:
     if top.clipped > 0.01:
         advice.append(f"{top.layer}: its int8 range clips {100 * top.clipped:.1f}% of the float activations — "
                       "calibrate with more (and more representative) samples")
-    if top.levels < 8.0:
+    elif top.levels < 8.0:
         advice.append(f"{top.layer}: one standard deviation of its activations spans only {top.levels:.1f} int8 "
                       "steps (outliers stretch the range) — use int16x8 activations (16-bit activations, 8-bit "
                       "weights) for this model or layer")
-    if dominant:
-        advice.append(f"{top.layer} ({top.op}) alone adds {100 * top.added / positive:.0f}% of the error — keep "
-                      "that layer in float (exclude it from int8 quantization)"
-                      + ("; if it still fails, check its weights: a layer this far off with a sane range often "
-                         "has corrupted or mis-scaled weights" if top.clipped <= 0.01 and top.levels >= 8.0 else ""))
-    else:
+    elif dominant and top.op not in ("INPUT", "QUANTIZE"):
+        advice.append(f"{top.layer} ({top.op}) alone adds {100 * top.added / positive:.0f}% of the error with a "
+                      "sane activation range — keep that layer in float (exclude it from int8 quantization), and "
+                      "check its weights: an error this large usually means corrupted or mis-scaled weights")
+    if not dominant:
         advice.append("the error grows over many layers (no single layer adds half of it) — use more calibration "
                       "samples, or quantization-aware training")
     return advice

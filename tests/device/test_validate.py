@@ -87,9 +87,9 @@ def test_per_layer_names_the_corrupted_layer_first(digits_files, tmp_path):
                  min_agreement=0.9, report=report, check=False)
     assert not r.passed
     d = r.diagnosis
-    assert d.matching == "position" and [e.layer for e in d.layers][:3] == ["conv1", "conv2", "pool"]
+    assert d.matching == "position" and [e.layer for e in d.layers][:4] == ["input", "conv1", "conv2", "pool"]
     assert d.ranked[0].layer == "conv2" and d.first_crossing.layer == "conv2"
-    assert d.layers[0].rel_error < 0.05  # conv1 is untouched
+    assert d.layers[1].rel_error < 0.05  # conv1 is untouched
     assert any("conv2" in a and "keep that layer in float" in a for a in d.advice)
     page = report.read_text()
     assert page.count("data:image/png;base64,") >= 2 and "conv2" in page and "http" not in page
@@ -99,7 +99,8 @@ def test_per_layer_on_the_healthy_model_finds_nothing(digits_files):
     r = validate(digits_files["int8"], reference=digits_files["float"], data=digits_files["data"], per_layer=True,
                  samples=16)
     d = r.diagnosis
-    assert d.first_crossing is None and len(d.layers) == 7 and all(e.rel_error < 0.1 for e in d.layers)
+    assert d.first_crossing is None and len(d.layers) == 8 and all(e.rel_error < 0.1 for e in d.layers)
+    assert d.layers[0].layer == "input" and d.layers[0].node == -1  # int8 input: quantized by validate
     assert "nothing to fix" in d.advice[0]
 
 
@@ -130,3 +131,17 @@ def test_bad_inputs(digits_files, conv_int8, tmp_path):
         validate(int8, reference=ref, max_accuracy_drop=0.01, samples=5)
     with pytest.raises(InvalidArgumentError, match="Keras model"):
         validate(int8, reference=digits_files["keras"], exact=True, samples=5)
+
+
+def test_per_layer_blames_a_miscalibrated_input_range(digits_cnn, digits_files):
+    from tests import modelkit
+
+    model, (x_train, *_rest) = digits_cnn
+    # calibrated on images 10x too dark: the int8 input range covers a tenth of the real one
+    narrow = modelkit.int8_tflite(model, data=x_train * 0.1, samples=50, io="float32")
+    r = validate(narrow, reference=digits_files["float"], data=digits_files["data"], per_layer=True, samples=64,
+                 check=False)
+    d = r.diagnosis
+    assert d.ranked[0].layer == "input" and d.first_crossing.layer == "input" and d.layers[0].op == "QUANTIZE"
+    assert d.layers[0].clipped > 0.2
+    assert "calibrate with more" in d.advice[0]
