@@ -1,11 +1,18 @@
-/* The int8 GEMM microkernel interface shared by the scalar reference and every NEON variant.
+/* NOTE for GEMM variant authors (from the delegate core, found by testing against LiteRT 2.3's builtin
+ * kernels): the builtin CONV_2D / FULLY_CONNECTED run in ruy, so `run` must requantize with
+ * el_requantize_gemm() from ../requantize.h — SQRDMULH (rounding half up) then SRSHL by -shift (rounding
+ * half up), with a left shift first when shift > 0 — NOT gemmlowp's double rounding (el_requantize()).
+ * On NEON that is vqrdmulhq_s32 + vrshlq_s32, exactly. The interface below is unchanged.
+ *
+ * The int8 GEMM microkernel interface shared by the scalar reference and every NEON variant.
  *
  * CONV_2D (via im2col or 1x1 direct) and FULLY_CONNECTED reduce to:
  *
  *   acc[m][n] = bias[n] + sum_k (a[m][k] - a_zero_point) * w[n][k]      (weights symmetric: zero point 0)
  *   c[m][n]   = clamp(out_zero_point + requantize(acc[m][n], multiplier[n], shift[n]), act_min, act_max)
  *
- * with TFLite's fixed-point requantization (see requantize.h). Weights are packed once at Prepare by the
+ * with ruy's fixed-point requantization, el_requantize_gemm() in requantize.h (see the note above).
+ * Weights are packed once at Prepare by the
  * variant's own `pack` into whatever layout its `run` wants; `pack` may fold -a_zero_point * sum_k w[n][k]
  * into the packed bias so `run` never subtracts the zero point in its inner loop. `run` only computes.
  *

@@ -1,0 +1,360 @@
+/* The edgelift NEON delegate: options, the partitioner (the delegate role) and the kernel role.
+ *
+ * Delegate role: DelegatePrepare checks the runtime's ABI, asks el_op_supported() about every node,
+ * hands the claimed nodes to the runtime in one call and logs "N of M nodes delegated in K partitions".
+ * Kernel role: one instance per partition; init copies the nodes, prepare derives quantization parameters
+ * and packs weights once, invoke only computes (tensor data pointers are looked up on every call).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "abi/tflite_abi.h"
+#include "kernels/qs8_gemm.h"
+#include "ops/ops.h"
+
+#define EL_EXPORT __attribute__((visibility("default")))
+
+enum { EL_LOG_SILENT = 0, EL_LOG_ERROR, EL_LOG_WARNING, EL_LOG_INFO, EL_LOG_DEBUG };
+
+typedef struct el_options {
+  int num_threads;
+  char kernels[8]; /* auto | scalar | neon | dot */
+  int log_level;
+} el_options;
+
+typedef struct el_delegate {
+  TfLiteDelegate base; /* first: the runtime sees a TfLiteDelegate* */
+  el_options options;
+  unsigned cpu_features;
+  const qs8_gemm_ukernel* gemm;
+} el_delegate;
+
+typedef struct el_partition {
+  el_delegate* delegate;
+  int n_ops;
+  el_op* ops;
+  size_t n_tensors;
+  unsigned char* internal; /* per tensor: produced inside the partition and not seen outside it */
+  int8_t** own;            /* per tensor: the partition's buffer for internal tensors */
+  int8_t* scratch;
+  size_t scratch_bytes;
+} el_partition;
+
+static void el_log(const el_delegate* d, int level, const char* fmt, ...) {
+  if (d != NULL && d->options.log_level < level) return;
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("edgelift-neon: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}
+
+/* ------------------------------------------------------------------------------------------------------ */
+/* kernel role                                                                                           */
+
+static void partition_release(el_partition* p) {
+  for (int i = 0; i < p->n_ops; i++) el_op_release(&p->ops[i]);
+  if (p->own)
+    for (size_t t = 0; t < p->n_tensors; t++) {
+      free(p->own[t]);
+      p->own[t] = NULL;
+    }
+  free(p->scratch);
+  p->scratch = NULL;
+  p->scratch_bytes = 0;
+}
+
+static void kernel_free(TfLiteContext* context, void* buffer) {
+  (void)context;
+  el_partition* p = (el_partition*)buffer;
+  if (p == NULL) return;
+  partition_release(p);
+  free(p->ops);
+  free(p->internal);
+  free(p->own);
+  free(p);
+}
+
+static void* kernel_init(TfLiteContext* context, const char* buffer, size_t length) {
+  (void)length;
+  const TfLiteDelegateParams* params = (const TfLiteDelegateParams*)buffer;
+  el_partition* p = (el_partition*)calloc(1, sizeof *p);
+  if (p == NULL) return NULL;
+  p->delegate = (el_delegate*)params->delegate;
+  p->n_ops = params->nodes_to_replace->size;
+  p->n_tensors = context->tensors_size;
+  p->ops = (el_op*)calloc((size_t)p->n_ops, sizeof(el_op));
+  p->internal = (unsigned char*)calloc(p->n_tensors, 1);
+  p->own = (int8_t**)calloc(p->n_tensors, sizeof(int8_t*));
+  if (!p->ops || !p->internal || !p->own) {
+    kernel_free(context, p);
+    return NULL;
+  }
+  for (int i = 0; i < p->n_ops; i++) {
+    TfLiteNode* node = NULL;
+    TfLiteRegistration* reg = NULL;
+    const int idx = params->nodes_to_replace->data[i];
+    if (context->GetNodeAndRegistration(context, idx, &node, &reg) != kTfLiteOk) {
+      kernel_free(context, p);
+      return NULL;
+    }
+    el_op_init(context, &p->ops[i], node, reg->builtin_code, idx);
+    p->internal[p->ops[i].output] = 1;
+  }
+  for (int i = 0; i < params->output_tensors->size; i++) {
+    const int t = params->output_tensors->data[i];
+    if (t >= 0 && (size_t)t < p->n_tensors) p->internal[t] = 0;
+  }
+  return p;
+}
+
+static size_t tensor_elements(const TfLiteTensor* t) {
+  size_t n = 1;
+  for (int i = 0; i < t->dims->size; i++) n *= (size_t)t->dims->data[i];
+  return n;
+}
+
+static TfLiteStatus kernel_prepare(TfLiteContext* context, TfLiteNode* node) {
+  el_partition* p = (el_partition*)node->user_data;
+  if (p == NULL) {
+    context->ReportError(context, "edgelift-neon: partition failed to initialise (out of memory?)");
+    return kTfLiteError;
+  }
+  partition_release(p);
+  size_t scratch = 0;
+  for (int i = 0; i < p->n_ops; i++) {
+    el_op* op = &p->ops[i];
+    /* only the shapes the partitioner checked are computed: a resized input is refused, not guessed at */
+    if (!el_op_shapes_unchanged(context, op)) {
+      context->ReportError(context,
+                           "edgelift-neon: node %d (%s): tensor shapes changed after delegation (resized input?); "
+                           "create the interpreter for the new shape instead",
+                           op->node_index, el_builtin_name(op->code));
+      return kTfLiteError;
+    }
+    if (el_op_prepare(context, op, p->delegate->gemm, &scratch) != kTfLiteOk) {
+      context->ReportError(context, "edgelift-neon: out of memory preparing node %d (%s)", op->node_index,
+                           el_builtin_name(op->code));
+      return kTfLiteError;
+    }
+  }
+  for (size_t t = 0; t < p->n_tensors; t++) {
+    if (!p->internal[t]) continue;
+    const size_t bytes = tensor_elements(&context->tensors[t]) + 16;
+    p->own[t] = (int8_t*)malloc(bytes);
+    if (p->own[t] == NULL) {
+      context->ReportError(context, "edgelift-neon: out of memory (%zu bytes for tensor %zu)", bytes, t);
+      return kTfLiteError;
+    }
+  }
+  p->scratch_bytes = scratch;
+  p->scratch = (int8_t*)malloc(scratch + 64);
+  if (p->scratch == NULL) {
+    context->ReportError(context, "edgelift-neon: out of memory (%zu bytes scratch)", scratch);
+    return kTfLiteError;
+  }
+  return kTfLiteOk;
+}
+
+static TfLiteStatus kernel_invoke(TfLiteContext* context, TfLiteNode* node) {
+  el_partition* p = (el_partition*)node->user_data;
+  if (p == NULL || p->scratch == NULL) return kTfLiteError;
+  const el_io io = {context, p->own};
+  for (int i = 0; i < p->n_ops; i++) el_op_invoke(&p->ops[i], &io, p->scratch);
+  return kTfLiteOk;
+}
+
+/* ------------------------------------------------------------------------------------------------------ */
+/* delegate role: the partitioner                                                                        */
+
+typedef struct left_behind {
+  int code;
+  int count;
+  const char* why;
+} left_behind;
+
+static TfLiteStatus delegate_prepare(TfLiteContext* context, TfLiteDelegate* base) {
+  el_delegate* d = (el_delegate*)base;
+  const char* abi = el_abi_check(context);
+  if (abi != NULL) {
+    context->ReportError(context,
+                         "edgelift-neon: refusing to run: this TFLite runtime does not match the ABI the delegate "
+                         "was written for (%s): %s. Use one of the tested runtimes or run without the delegate.",
+                         EL_ABI_PINNED, abi);
+    el_log(d, EL_LOG_ERROR, "refusing to run: runtime ABI mismatch: %s", abi);
+    return kTfLiteDelegateError;
+  }
+  TfLiteIntArray* plan = NULL;
+  if (context->GetExecutionPlan(context, &plan) != kTfLiteOk) return kTfLiteError;
+  const int total = plan->size;
+  TfLiteIntArray* claimed = (TfLiteIntArray*)malloc(sizeof(TfLiteIntArray) + sizeof(int) * (size_t)(total + 1));
+  left_behind* left = (left_behind*)calloc((size_t)total + 1, sizeof(left_behind));
+  if (claimed == NULL || left == NULL) {
+    free(claimed);
+    free(left);
+    return kTfLiteError;
+  }
+  claimed->size = 0;
+  int n_left = 0;
+  for (int i = 0; i < total; i++) {
+    TfLiteNode* node = NULL;
+    TfLiteRegistration* reg = NULL;
+    const int idx = plan->data[i];
+    if (context->GetNodeAndRegistration(context, idx, &node, &reg) != kTfLiteOk) continue;
+    const char* why = NULL;
+    if (el_op_supported(context, node, reg->builtin_code, reg->version, &why)) {
+      claimed->data[claimed->size++] = idx;
+      el_log(d, EL_LOG_DEBUG, "node %d %s: delegated", idx, el_builtin_name(reg->builtin_code));
+      continue;
+    }
+    el_log(d, EL_LOG_DEBUG, "node %d %s: not delegated: %s", idx,
+           el_builtin_name(reg->builtin_code) ? el_builtin_name(reg->builtin_code) : "?", why);
+    int j = 0;
+    while (j < n_left && left[j].code != reg->builtin_code) j++;
+    if (j == n_left) {
+      left[n_left].code = reg->builtin_code;
+      left[n_left].why = why;
+      n_left++;
+    }
+    left[j].count++;
+  }
+  int partitions = 0;
+  if (claimed->size > 0 && context->PreviewDelegatePartitioning != NULL) {
+    TfLiteDelegateParams* params = NULL;
+    if (context->PreviewDelegatePartitioning(context, claimed, &params, &partitions) != kTfLiteOk) partitions = -1;
+  }
+  char line[1024];
+  int off = snprintf(line, sizeof line, "%d of %d nodes delegated in %d partitions", claimed->size, total,
+                     partitions);
+  if (n_left > 0) {
+    off += snprintf(line + off, sizeof line - (size_t)off, "; not delegated:");
+    for (int j = 0; j < n_left && off < (int)sizeof line - 64; j++) {
+      const char* name = el_builtin_name(left[j].code);
+      char unknown[32];
+      if (name == NULL) {
+        snprintf(unknown, sizeof unknown, "builtin %d", left[j].code);
+        name = unknown;
+      }
+      off += snprintf(line + off, sizeof line - (size_t)off, "%s %s x%d (%s)", j ? "," : "", name, left[j].count,
+                      left[j].why);
+    }
+  }
+  el_log(d, EL_LOG_INFO, "%s", line);
+  TfLiteStatus status = kTfLiteOk;
+  if (claimed->size > 0) {
+    TfLiteRegistration reg;
+    memset(&reg, 0, sizeof reg);
+    reg.init = kernel_init;
+    reg.free = kernel_free;
+    reg.prepare = kernel_prepare;
+    reg.invoke = kernel_invoke;
+    reg.builtin_code = kTfLiteBuiltinCustom;
+    reg.custom_name = "EdgeliftNeon";
+    reg.version = 1;
+    status = context->ReplaceNodeSubsetsWithDelegateKernels(context, reg, claimed, base);
+  }
+  free(claimed);
+  free(left);
+  return status;
+}
+
+/* ------------------------------------------------------------------------------------------------------ */
+/* options and the external-delegate entry points                                                       */
+
+static void options_default(el_options* o) {
+  o->num_threads = 1;
+  strcpy(o->kernels, "auto");
+  o->log_level = EL_LOG_INFO;
+}
+
+/* Returns NULL or a message naming the bad key/value and what is allowed. */
+static const char* options_set(el_options* o, const char* key, const char* value, char* msg, size_t cap) {
+  if (key == NULL || value == NULL) return "edgelift-neon: NULL option key or value";
+  if (strcmp(key, "num_threads") == 0) {
+    char* end = NULL;
+    errno = 0;
+    const long v = strtol(value, &end, 10);
+    if (errno != 0 || end == value || *end != '\0' || v < 1 || v > 64) {
+      snprintf(msg, cap, "edgelift-neon: option num_threads=%.40s is not an integer from 1 to 64", value);
+      return msg;
+    }
+    o->num_threads = (int)v;
+    return NULL;
+  }
+  if (strcmp(key, "kernels") == 0) {
+    if (strcmp(value, "auto") && strcmp(value, "scalar") && strcmp(value, "neon") && strcmp(value, "dot")) {
+      snprintf(msg, cap, "edgelift-neon: option kernels=%.40s is not one of auto, scalar, neon, dot", value);
+      return msg;
+    }
+    strcpy(o->kernels, value);
+    return NULL;
+  }
+  if (strcmp(key, "log_level") == 0) {
+    static const char* names[] = {"silent", "error", "warning", "info", "debug"};
+    for (int i = 0; i < 5; i++)
+      if (strcmp(value, names[i]) == 0) {
+        o->log_level = i;
+        return NULL;
+      }
+    snprintf(msg, cap, "edgelift-neon: option log_level=%.40s is not one of silent, error, warning, info, debug",
+             value);
+    return msg;
+  }
+  snprintf(msg, cap, "edgelift-neon: unknown option '%.40s'; allowed: num_threads, kernels, log_level", key);
+  return msg;
+}
+
+static void report(void (*report_error)(const char*), const char* msg) {
+  if (report_error != NULL) report_error(msg);
+  else fprintf(stderr, "%s\n", msg);
+}
+
+EL_EXPORT TfLiteDelegate* tflite_plugin_create_delegate(char** keys, char** values, size_t n,
+                                                        void (*report_error)(const char*)) {
+  el_options o;
+  options_default(&o);
+  char msg[256];
+  for (size_t i = 0; i < n; i++) {
+    const char* err = options_set(&o, keys ? keys[i] : NULL, values ? values[i] : NULL, msg, sizeof msg);
+    if (err != NULL) {
+      report(report_error, err);
+      return NULL;
+    }
+  }
+  const unsigned features = el_cpu_features();
+  const qs8_gemm_ukernel* gemm = qs8_gemm_select(features, o.kernels);
+  if (gemm == NULL) {
+    snprintf(msg, sizeof msg,
+             "edgelift-neon: kernels=%s is not available on this CPU (features 0x%x%s); use kernels=auto or scalar",
+             o.kernels, features, features == 0 ? ": no NEON, e.g. x86-64" : "");
+    report(report_error, msg);
+    return NULL;
+  }
+  el_delegate* d = (el_delegate*)calloc(1, sizeof *d);
+  if (d == NULL) {
+    report(report_error, "edgelift-neon: out of memory");
+    return NULL;
+  }
+  d->options = o;
+  d->cpu_features = features;
+  d->gemm = gemm;
+  d->base.data_ = d;
+  d->base.Prepare = delegate_prepare;
+  d->base.flags = 0;
+  el_log(d, EL_LOG_DEBUG, "created: kernels=%s -> %s, num_threads=%d", o.kernels, gemm->name, o.num_threads);
+  return &d->base;
+}
+
+EL_EXPORT void tflite_plugin_destroy_delegate(TfLiteDelegate* delegate) { free(delegate); }
+
+/* Introspection for tests and tools (not part of the TFLite plugin interface). */
+EL_EXPORT const char* edgelift_neon_gemm_name(const char* kernels) {
+  const qs8_gemm_ukernel* g = qs8_gemm_select(el_cpu_features(), kernels);
+  return g ? g->name : NULL;
+}
+
+EL_EXPORT unsigned edgelift_neon_cpu_features(void) { return el_cpu_features(); }

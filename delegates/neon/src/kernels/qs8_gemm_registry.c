@@ -1,0 +1,54 @@
+/* The one list of qs8 GEMM variants, best first, and run-time dispatch (see qs8_gemm.h). */
+#include <string.h>
+
+#include "qs8_gemm.h"
+
+size_t qs8_gemm_1x4__scalar_packed_size(size_t n, size_t k);
+void qs8_gemm_1x4__scalar_pack(size_t n, size_t k, const int8_t* w, const int32_t* bias, int32_t a_zero_point,
+                               void* packed);
+void qs8_gemm_1x4__scalar_run(size_t m, size_t n, size_t k, const int8_t* a, size_t a_stride, const void* packed,
+                              int8_t* c, size_t c_stride, const qs8_gemm_params* p);
+
+/* ---- SIMD variants: declarations (SIMD engineer's section, aarch64 only) ---- */
+#if defined(__aarch64__)
+size_t qs8_gemm_4x16__neondot_packed_size(size_t n, size_t k);
+void qs8_gemm_4x16__neondot_pack(size_t n, size_t k, const int8_t* w, const int32_t* bias, int32_t a_zero_point,
+                                 void* packed);
+void qs8_gemm_4x16__neondot(size_t m, size_t n, size_t k, const int8_t* a, size_t a_stride, const void* packed,
+                            int8_t* c, size_t c_stride, const qs8_gemm_params* p);
+size_t qs8_gemm_2x8__neon_mlal_packed_size(size_t n, size_t k);
+void qs8_gemm_2x8__neon_mlal_pack(size_t n, size_t k, const int8_t* w, const int32_t* bias, int32_t a_zero_point,
+                                  void* packed);
+void qs8_gemm_2x8__neon_mlal(size_t m, size_t n, size_t k, const int8_t* a, size_t a_stride, const void* packed,
+                             int8_t* c, size_t c_stride, const qs8_gemm_params* p);
+#endif
+/* ---- end of SIMD declarations ---- */
+
+const qs8_gemm_ukernel qs8_gemm_ukernels[] = {
+#if defined(__aarch64__)
+/* ---- SIMD variants: table entries, best first (SIMD engineer's section) ---- */
+    {"qs8_gemm_4x16__neondot", EL_CPU_NEON | EL_CPU_DOTPROD, qs8_gemm_4x16__neondot_packed_size,
+     qs8_gemm_4x16__neondot_pack, qs8_gemm_4x16__neondot},
+    /* Precondition beyond qs8_gemm.h: weights in [-127, 127] (TFLite's int8 weight spec; see the file). */
+    {"qs8_gemm_2x8__neon_mlal", EL_CPU_NEON, qs8_gemm_2x8__neon_mlal_packed_size, qs8_gemm_2x8__neon_mlal_pack,
+     qs8_gemm_2x8__neon_mlal},
+/* ---- end of SIMD entries ---- */
+#endif
+    {"qs8_gemm_1x4__scalar", 0, qs8_gemm_1x4__scalar_packed_size, qs8_gemm_1x4__scalar_pack,
+     qs8_gemm_1x4__scalar_run},
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+/* forced: NULL/"auto" = best the CPU has; "scalar" = the portable reference; "neon" = an ARMv8.0 variant
+ * (needs NEON, not SDOT); "dot" = a variant that uses SDOT. A forced variant the CPU cannot run gives NULL. */
+const qs8_gemm_ukernel* qs8_gemm_select(unsigned features, const char* forced) {
+  const int any = forced == NULL || strcmp(forced, "auto") == 0;
+  for (const qs8_gemm_ukernel* u = qs8_gemm_ukernels; u->name != NULL; u++) {
+    if ((u->required_features & ~features) != 0) continue;
+    if (any) return u;
+    if (strcmp(forced, "scalar") == 0 && u->required_features == 0) return u;
+    if (strcmp(forced, "neon") == 0 && u->required_features == EL_CPU_NEON) return u;
+    if (strcmp(forced, "dot") == 0 && (u->required_features & EL_CPU_DOTPROD)) return u;
+  }
+  return NULL;
+}

@@ -1,1 +1,0 @@
-int edgelift_neon_placeholder(void) { return 0; }
