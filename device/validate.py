@@ -379,6 +379,7 @@ def validate(
     data=None,
     delegate: str = "builtin",
     reference_delegate: str | None = None,
+    delegate_options: dict[str, Any] | None = None,
     samples: int | None = None,
     atol: float | None = None,
     min_agreement: float | str | None = None,
@@ -396,6 +397,7 @@ def validate(
 ) -> ValidationResult:
     """Compare `model` (on `delegate`) with `reference` on `data` (or random inputs); see the module doc.
 
+    `delegate_options` go to `delegate` when it is 'neon' or a library path (key/value strings).
     Thresholds: `atol` (max abs error, every output), `min_agreement` (top-1, 0..1 or '99%'),
     `max_accuracy_drop` (reference accuracy minus model accuracy, 0..1; needs labels), `exact` (bit for bit,
     up to `max_lsb`). When one is missed and `check` is true, ThresholdError is raised after the report is
@@ -436,6 +438,7 @@ def validate(
     n = int(x_raw[0].shape[0])
 
     engine = make_engine(content if model_label == "<bytes>" else model, backend, delegate, threads,
+                         delegate_options=delegate_options if delegate not in ("builtin", "xnnpack") else None,
                          runtime=runtime)
     out_raw = engine.predict_raw(x_raw)
     out_float = [dequantize(o, d) for o, d in zip(out_raw, out_details, strict=True)]

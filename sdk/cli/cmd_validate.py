@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .cmd_bench import dump_json
+from .cmd_bench import delegate_option_pairs, dump_json
 
 
 @click.command("validate")
@@ -16,8 +16,7 @@ from .cmd_bench import dump_json
 @click.option("--delegate", "-d", default="builtin", show_default=True,
               help="Delegate for MODEL: builtin, xnnpack, neon, or a path to a delegate library.")
 @click.option("--delegate-option", "delegate_options", multiple=True, metavar="KEY=VALUE",
-              help="Option for neon / an external delegate library (repeatable; not used yet by validate).",
-              hidden=True)
+              help="Option for neon / an external delegate library given as --delegate (repeatable).")
 @click.option("--data", type=click.Path(), default=None,
               help="Data: .npz (x, optional y labels), .npy, or an image folder. Default: random inputs.")
 @click.option("--samples", type=int, default=None, help="Use at most N samples (random inputs: N, default 100).")
@@ -43,11 +42,11 @@ def validate(model, reference, reference_delegate, delegate, delegate_options, d
     from edgelift.device.validate import validate as run_validate
     from edgelift.errors import ThresholdError
 
-    del delegate_options  # reserved: delegate options for validate are not wired yet
     try:
         result = run_validate(
             model, reference=reference, data=data, delegate=delegate, reference_delegate=reference_delegate,
-            samples=samples, atol=atol, min_agreement=min_agreement, max_accuracy_drop=max_accuracy_drop,
+            delegate_options=delegate_option_pairs(delegate_options), samples=samples, atol=atol,
+            min_agreement=min_agreement, max_accuracy_drop=max_accuracy_drop,
             exact=exact, max_lsb=max_lsb, per_layer=per_layer, layer_threshold=layer_threshold, report=report,
             threads=threads, backend=backend, runtime=runtime)
     except ThresholdError as exc:
