@@ -63,7 +63,8 @@ def _table_for(model: TFLiteModel, op) -> dict:
     if op.op_name in ("QUANTIZE", "DEQUANTIZE"):
         return ops_int8.LOWERINGS
     out_type = model.tensors[op.outputs[0]].type_name
-    in_types = [model.tensors[i].type_name for i in op.inputs if i >= 0 and model.tensors[i].data is None]
+    data_inputs = op.inputs[:1] if op.op_name == "RESHAPE" else op.inputs  # RESHAPE's shape operand is int32
+    in_types = [model.tensors[i].type_name for i in data_inputs if i >= 0 and model.tensors[i].data is None]
     types = {out_type, *in_types}
     if types <= {"FLOAT32"}:
         return ops_float.LOWERINGS

@@ -242,25 +242,35 @@ def _axes(ctx: Ctx, op, rank: int) -> tuple[int, ...]:
 
 
 def mean(ctx: Ctx, op):
+    """MEAN over H and W of a 4-D tensor (global average pooling). LiteRT 2.3 takes two different kernels
+    depending on keep_dims; both reproduced (established against it). Other axis sets are not lowered."""
     jnp = ctx.jnp
     m = ctx.model
     x_t, y_t = m.tensors[op.inputs[0]], m.tensors[op.outputs[0]]
     axes = _axes(ctx, op, len(x_t.shape))
-    if 0 in axes:
-        raise Unsupported("a mean over the batch axis")
+    if len(x_t.shape) != 4 or axes != (1, 2):
+        raise Unsupported(f"int8 MEAN over axes {list(axes)} of a rank-{len(x_t.shape)} tensor "
+                          "(only axes [1, 2] of a 4-D tensor are lowered)")
     (si, zi), (so, zo) = _q(x_t), _q(y_t)
-    n = int(np.prod([x_t.shape[a] for a in axes]))
-    # reference_ops::QuantizedMeanOrSum: multiplier for input_scale/output_scale, then folded with 1/n
-    mult, shift = fp.quantize_multiplier(float(np.float64(np.float32(si)) / np.float64(np.float32(so))))
-    bits = n.bit_length() - 1
-    bits = min(bits, 32, 31 + shift)
-    mult_n = (mult << bits) // n
-    shift_n = shift - bits
+    f32 = np.float32
+    n = int(x_t.shape[1] * x_t.shape[2])
+    if op.option("keepDims", False):
+        # optimized_integer_ops::Mean: raw sum * multiplier(si / (n * so)) + (zo - round(zi * si / so))
+        mult, shift = fp.quantize_multiplier(float(f32(si) / (f32(n) * f32(so))))
+        offset = 0
+        bias = zo - int(fp.tflite_round(f32(zi) * f32(si) / f32(so)))
+    else:
+        # reference_ops::QuantizedMeanOrSum: (sum - zi * n) * (multiplier(si / so) folded with 1 / n) + zo
+        m0, s0 = fp.quantize_multiplier(float(np.float64(f32(si)) / np.float64(f32(so))))
+        bits = min(n.bit_length() - 1, 32, 31 + s0)
+        mult, shift = (m0 << bits) // n, s0 - bits
+        offset = -zi * n
+        bias = zo
     out_shape = y_t.shape
 
     def fn(inputs):
-        s = inputs[0].astype(jnp.int32).sum(axis=axes).astype(jnp.int64) - zi * n
-        v = fp.mbqm(s, mult_n, shift_n, ROUNDING["MEAN"]) + zo
+        s = inputs[0].astype(jnp.int32).sum(axis=axes).astype(jnp.int64) + offset
+        v = fp.mbqm(s, mult, shift, ROUNDING["MEAN"]) + bias
         return [jnp.clip(v, -128, 127).astype(jnp.int8).reshape(out_shape)]
 
     return fn
