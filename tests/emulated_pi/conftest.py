@@ -11,7 +11,7 @@ import pytest
 from tests.emulated_pi.pi import emulated_pi  # noqa: F401  (the session fixture)
 from tests.emulated_pi.runner import run_job
 
-# name -> (modelkit builder name, kwargs). Small op-level models on tile edges plus two whole models.
+# name -> (modelkit builder name, kwargs or positional args). Small op-level models on tile edges plus two whole models.
 OP_MODELS = {
     "conv3x3_c3_f8": ("conv2d", {}),
     "conv_s2_valid_relu6_f17": ("conv2d", {"shape": (11, 11, 7), "filters": 17, "strides": 2, "padding": "valid",
@@ -23,24 +23,27 @@ OP_MODELS = {
     "dense_33x7": ("dense", {"features": 33, "units": 7}),
     "add_relu": ("binary", {"op": "add", "activation": "relu"}),
     "mul_broadcast": ("binary", {"op": "mul", "broadcast": True}),
-    "avg_pool_same": ("pool", {"kind": "avg", "shape": (9, 9, 5), "size": 3, "strides": 2, "padding": "same"}),
-    "max_pool": ("pool", {"kind": "max"}),
+    # pool() and activation() take `kind` positionally: modelkit.cached has a `kind` parameter of its own.
+    "avg_pool_same": ("pool", ("avg", (9, 9, 5), 3, 2, "same")),
+    "max_pool": ("pool", ("max",)),
     "mean": ("mean", {}),
     "pad": ("pad", {}),
     "concat": ("concat", {}),
     "reshape_softmax": ("reshape_softmax", {}),
-    "hard_swish": ("activation", {"kind": "hard_swish"}),
-    "logistic": ("activation", {"kind": "sigmoid"}),
+    "hard_swish": ("activation", ("hard_swish",)),
+    "logistic": ("activation", ("sigmoid",)),
 }
 # MobileNetV2 at alpha 0.35 / 96x96 (every op of the 224 / 1.0 model, ~1/30 of its MACs) keeps the emulated
 # runs of four kernel variants on two CPUs within the suite's time.
 MOBILENET_V2 = {"size": 96, "alpha": 0.35}
 
 
-def _model_bytes(builder: str, kwargs: dict) -> bytes:
+def _model_bytes(builder: str, args: dict | tuple) -> bytes:
     from tests import modelkit
 
-    return modelkit.cached("int8", getattr(modelkit, builder), **kwargs)
+    if isinstance(args, tuple):
+        return modelkit.cached("int8", getattr(modelkit, builder), *args)
+    return modelkit.cached("int8", getattr(modelkit, builder), **args)
 
 
 def _digits_bytes() -> bytes:

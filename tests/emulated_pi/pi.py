@@ -56,11 +56,15 @@ class EmulatedPi:
         return ":".join(str(self.cache / "site" / s) for s in setup_pi.RUNTIMES[runtime])
 
     def python(self, cpu: str = setup_pi.DEFAULT_CPU, runtime: str = "tflite-runtime") -> list[str]:
-        """argv prefix running the aarch64 python3.11 under qemu with `runtime` and numpy on PYTHONPATH."""
+        """argv prefix running the aarch64 python3.11 under qemu with `runtime` and numpy on PYTHONPATH.
+
+        Like the launcher, it names the launcher as argv[0] (so `sys.executable` can start children) and sets
+        QEMU_CPU (so those children get the same CPU).
+        """
         self._check(cpu, runtime)
         return ["env", "-u", "PYTHONHOME", f"PYTHONPATH={self.pythonpath(runtime)}", "PYTHONNOUSERSITE=1",
-                shutil.which(setup_pi.QEMU) or setup_pi.QEMU, "-L", str(self.root), "-cpu", cpu,
-                str(self.interpreter)]
+                f"QEMU_CPU={cpu}", shutil.which(setup_pi.QEMU) or setup_pi.QEMU, "-L", str(self.root),
+                "-cpu", cpu, "-0", str(self.launcher(runtime)), str(self.interpreter)]
 
     def launcher(self, runtime: str = "tflite-runtime") -> Path:
         """The generated `python3` stand-in for `runtime` (env QEMU_CPU overrides the CPU, default cortex-a72)."""

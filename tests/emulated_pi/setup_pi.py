@@ -39,6 +39,12 @@ REPO = Path(__file__).resolve().parents[2]
 DEFAULT_CACHE = REPO / ".cache" / "emulated-pi"
 QEMU = "qemu-aarch64-static"
 PYTHON_IN_ROOT = "usr/bin/python3.11"
+# qemu -L looks a path up in the folder first, then on the host. The launchers pass their own path as argv[0]
+# (`qemu -0`), so Python finds its prefix at /usr through the folder, as on a Pi, and `sys.executable` is a
+# launcher that can start child interpreters. These site folders exist on the host too: empty ones in the
+# folder hide the host's x86 packages (and .pth files) from the emulated Python.
+SHADOWED_SITE_DIRS = ("usr/local/lib/python3.11/dist-packages", "usr/lib/python3/dist-packages",
+                      "usr/lib/python3.11/dist-packages", "usr/lib/python3.11/site-packages")
 DEFAULT_CPU = "cortex-a72"  # Raspberry Pi 4; `max` has the dot-product extension like the Pi 5's Cortex-A76
 
 # Bump when the layout or the launchers change: it is part of the stamp.
@@ -231,7 +237,7 @@ PYTHONPATH='{pythonpath}'${{PYTHONPATH:+:$PYTHONPATH}}
 export PYTHONPATH
 export PYTHONNOUSERSITE=1
 unset PYTHONHOME
-exec {qemu} -L "$ROOT" -cpu "${{QEMU_CPU:-{DEFAULT_CPU}}}" "$ROOT/{PYTHON_IN_ROOT}" "$@"
+exec {qemu} -L "$ROOT" -cpu "${{QEMU_CPU:-{DEFAULT_CPU}}}" -0 "$0" "$ROOT/{PYTHON_IN_ROOT}" "$@"
 """
 
 
@@ -245,6 +251,8 @@ def assemble(cache: Path, debs: list[Path], wheels: dict[str, Path]) -> None:
             _run(["dpkg-deb", "-x", str(deb), str(root)], what=f"dpkg -x {deb.name}")
         if not (root / PYTHON_IN_ROOT).exists():
             raise SetupError(f"{PYTHON_IN_ROOT} is not in the unpacked packages")
+        for folder in SHADOWED_SITE_DIRS:
+            (root / folder).mkdir(parents=True, exist_ok=True)
         site = work / "site"
         for spec in WHEELS:
             target = site / spec["site"]

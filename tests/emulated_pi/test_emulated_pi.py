@@ -54,6 +54,18 @@ def test_launcher_behaves_like_python3(emulated_pi, tmp_path):
     assert (got.returncode, got.stdout) == (0, "eof x\n"), got.stderr
 
 
+def test_interpreter_is_isolated_like_a_pi_and_can_start_children(emulated_pi):
+    # prefix /usr (through qemu -L, as on a Pi); sys.executable starts a child; the host's x86 site-packages
+    # (PyYAML is in Debian's /usr/lib/python3/dist-packages here) stay invisible.
+    code = ("import subprocess, sys\n"
+            "try:\n    import yaml; leak = yaml.__file__\nexcept ImportError:\n    leak = None\n"
+            "child = subprocess.run([sys.executable, '-c', 'import platform; print(platform.machine())'],"
+            " capture_output=True, text=True)\n"
+            "print(sys.prefix, leak, child.returncode, child.stdout.strip())\n")
+    got = emulated_pi.run(["-c", code], cpu=CPUS["pi5"])
+    assert (got.returncode, got.stdout) == (0, "/usr None 0 aarch64\n"), got.stderr
+
+
 def test_cpu_choice_sets_the_dot_product_capability(emulated_pi):
     for board, cpu in CPUS.items():
         via_argv = emulated_pi.run(["-c", HWCAP_PROBE], cpu=cpu)

@@ -1,0 +1,93 @@
+"""The cross-built NEON delegate on the emulated Raspberry Pi: every kernel variant, Pi 4 and Pi 5 CPUs.
+
+Reference: the same models and inputs through x86-64 LiteRT 2.3 with BUILTIN_WITHOUT_DEFAULT_DELEGATES; every
+output must be identical. `-cpu cortex-a72` (Pi 4) has no SDOT: running `auto` there without SIGILL proves the
+dot-product kernels are never chosen on a Pi 4, and forcing `dot` must be refused cleanly. `-cpu max` has the
+ARMv8.2 dot-product extension (Pi 5 path).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.emulated_pi.conftest import assert_identical
+from tests.emulated_pi.pi import CPUS
+
+pytestmark = [pytest.mark.qemu, pytest.mark.slow]
+
+VARIANTS = {"pi4": ("auto", "scalar", "neon"), "pi5": ("auto", "scalar", "neon", "dot")}
+PARTITION_LINE = re.compile(r"(\d+) of (\d+) nodes delegated in (\d+) partitions?")
+EM_AARCH64 = 183
+
+
+@pytest.fixture(scope="session")
+def aarch64_delegate() -> Path:
+    from edgelift.delegates import neon
+    from edgelift.errors import DelegateError
+
+    try:
+        path = neon.library_path("aarch64")
+    except DelegateError:
+        pytest.skip("aarch64 delegate not built")
+    header = path.read_bytes()[:20]
+    assert header[:4] == b"\x7fELF" and int.from_bytes(header[18:20], "little") == EM_AARCH64, \
+        f"{path} is not an aarch64 ELF shared object"
+    return path
+
+
+def _delegate(path: Path, kernels: str) -> dict:
+    from edgelift.delegates import neon
+
+    return {"path": str(path), "options": neon.delegate_options(num_threads=1, kernels=kernels, log_level="info")}
+
+
+def _check(report: dict, cases, out: Path, tag: str, what: str) -> dict[str, tuple[int, int]]:
+    """Every job ok, identical to x86-64, and the delegate claimed nodes; returns {case: (delegated, total)}."""
+    counts = {}
+    for case in cases:
+        result = report["results"][case.name + tag]
+        assert result["ok"], f"{case.name} ({what}): {result.get('error')}\n{result.get('log', '')[-2000:]}"
+        assert_identical(case, out / f"{case.name}{tag}.npz", what)
+        found = PARTITION_LINE.search(result["log"])
+        assert found, f"{case.name} ({what}): no partition line in the delegate's log:\n{result['log'][-2000:]}"
+        delegated, total = int(found.group(1)), int(found.group(2))
+        assert delegated > 0, f"{case.name} ({what}): the delegate claimed no node: {found.group(0)}"
+        counts[case.name] = (delegated, total)
+    return counts
+
+
+@pytest.mark.parametrize("board", list(CPUS))
+def test_every_kernel_variant_matches_x86(emulated_pi, aarch64_delegate, op_cases, whole_cases, tmp_path, board):
+    cpu = CPUS[board]
+    cases = [*whole_cases, *op_cases]
+    jobs = [c.job(tmp_path / f"{c.name}-{v}.npz", _delegate(aarch64_delegate, v), tag=f"-{v}")
+            for v in VARIANTS[board] for c in cases]
+    report = emulated_pi.run_batch(jobs, cpu=cpu, runtime="tflite-runtime")
+    assert report["env"]["machine"] == "aarch64"
+    for variant in VARIANTS[board]:
+        counts = _check(report, cases, tmp_path, f"-{variant}", f"kernels={variant}, -cpu {cpu}, tflite-runtime 2.14")
+        for name in ("digits_cnn", "mobilenet_v2_035_96"):
+            delegated, total = counts[name]
+            assert delegated == total, f"{name}: only {delegated} of {total} nodes delegated (kernels={variant})"
+
+
+def test_dot_kernels_are_refused_on_a_pi4_cpu(emulated_pi, aarch64_delegate, whole_cases, tmp_path):
+    digits = whole_cases[0]
+    # A crash (SIGILL from an SDOT on the Cortex-A72) would make run_batch raise with the signal.
+    report = emulated_pi.run_batch([digits.job(tmp_path / "dot.npz", _delegate(aarch64_delegate, "dot"))],
+                                   cpu=CPUS["pi4"], runtime="tflite-runtime")
+    result = report["results"][digits.name]
+    assert not result["ok"], "kernels=dot on a CPU without SDOT must be refused, not run"
+    message = (result["error"] + result["log"]).lower()
+    assert "dot" in message, f"the refusal should name the dot-product kernels: {result}"
+
+
+def test_ai_edge_litert_1_4_loads_the_delegate(emulated_pi, aarch64_delegate, whole_cases, op_cases, tmp_path):
+    cases = [*whole_cases, *op_cases[:4]]
+    jobs = [c.job(tmp_path / f"{c.name}-auto.npz", _delegate(aarch64_delegate, "auto"), tag="-auto") for c in cases]
+    report = emulated_pi.run_batch(jobs, cpu=CPUS["pi5"], runtime="ai-edge-litert")
+    assert report["env"]["runtime_version"] == "1.4.0"
+    _check(report, cases, tmp_path, "-auto", f"kernels=auto, -cpu {CPUS['pi5']}, ai-edge-litert 1.4")
