@@ -80,7 +80,7 @@ class LayerPolicy:
         for s in selectors:
             if s in names or s in types:
                 continue
-            close = difflib.get_close_matches(s, names + types, n=1)
+            close = difflib.get_close_matches(s, names + types, n=1, cutoff=0.5)
             hint = f"did you mean {close[0]!r}?" if close else f"layer names: {', '.join(names)}"
             raise InvalidArgumentError(f"{flag} {s!r} matches no layer name or type in the model", hint=hint)
 
