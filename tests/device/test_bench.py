@@ -99,3 +99,12 @@ def test_cli_unknown_delegate_exit_code(conv_int8, tmp_path, capsys):
     assert main(["bench", str(model), "--delegate", "xnnpack,gpu0"]) == 3
     err = capsys.readouterr().err
     assert "error: unknown delegate 'gpu0'; known: builtin, xnnpack, neon" in err
+
+
+def test_three_delegates_including_neon(conv_int8):
+    from tests.device.test_runtime import _neon_or_skip
+
+    _neon_or_skip()
+    d = bench(conv_int8, delegates="xnnpack,builtin,neon", runs=4, warmup=1).as_dict()
+    assert [c["delegate"] for c in d["configs"]] == ["xnnpack", "builtin", "neon"]
+    assert all(c["runs"] == 4 for c in d["configs"]) and "nodes delegated in" in d["configs"][2]["partition"]

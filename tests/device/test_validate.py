@@ -145,3 +145,13 @@ def test_per_layer_blames_a_miscalibrated_input_range(digits_cnn, digits_files):
     assert d.ranked[0].layer == "input" and d.first_crossing.layer == "input" and d.layers[0].op == "QUANTIZE"
     assert d.layers[0].clipped > 0.2
     assert "calibrate with more" in d.advice[0]
+
+
+def test_neon_delegate_is_bit_exact_with_builtin_on_digits(digits_files):
+    from tests.device.test_runtime import _neon_or_skip
+
+    _neon_or_skip()
+    r = validate(digits_files["int8"], delegate="neon", reference_delegate="builtin", exact=True,
+                 data=digits_files["data"], samples=100)
+    assert "delegate neon" in r.model_engine and "nodes delegated in" in r.model_engine
+    assert r.passed and r.outputs[0]["exact"]["identical_share"] == 1.0
