@@ -379,6 +379,10 @@ class Runner:
         return [np.asarray(x) for x in inputs]
 
     def _dynamic_batch(self) -> bool:
+        # external delegates (neon, libraries) are prepared for the shapes they were given; tflite-runtime
+        # 2.14 does not re-apply them after a resize, so those run at the model's own batch, one call per sample
+        if self.delegate_name not in ("builtin", "xnnpack"):
+            return False
         sig = self.input_details[0].get("shape_signature")
         return sig is not None and len(sig) > 0 and int(sig[0]) == -1
 
