@@ -48,7 +48,8 @@ class Kernel:
 
 KERNELS = (
     Kernel("qs8_gemm_2x8__neon_mlal", ("-fno-schedule-insns",), "cortex-a72", 2 * 8 * 16, 8),
-    Kernel("qs8_gemm_4x16__neondot", ("-march=armv8.2-a+dotprod",), "cortex-a76", 4 * 16 * 16, 32),
+    Kernel("qs8_gemm_4x16__neondot", ("-march=armv8.2-a+dotprod", "-fno-schedule-insns"), "cortex-a76", 4 * 16 * 16,
+           32),
 )
 
 _LABEL = re.compile(r"^(\.L\w+):")

@@ -26,7 +26,7 @@ TEST_C = Path(__file__).resolve().parent / "kernels" / "test_qs8_gemm.c"
 CFLAGS = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", f"-I{KERNELS}", f"-I{SRC}"]
 # Per-file flags on aarch64: the same as the marked SIMD section of delegates/neon/CMakeLists.txt.
 AARCH64_FILE_FLAGS = {
-    "qs8_gemm_4x16__neondot.c": ["-march=armv8.2-a+dotprod"],
+    "qs8_gemm_4x16__neondot.c": ["-march=armv8.2-a+dotprod", "-fno-schedule-insns"],
     "qs8_gemm_2x8__neon_mlal.c": ["-fno-schedule-insns"],
 }
 MLAL = "qs8_gemm_2x8__neon_mlal"

@@ -1,6 +1,7 @@
 /* Standalone test of every int8 GEMM microkernel compiled for this architecture (qs8_gemm_ukernels).
  *
- * Oracle: a plain integer loop + the one shared requantize function (requantize.h), zero tolerance.
+ * Oracle: a plain integer loop + the one shared GEMM requantize function (el_requantize_gemm of requantize.h:
+ * the rescale of TFLite's CONV_2D / FULLY_CONNECTED, which run in ruy), zero tolerance.
  * Shapes sit on the tile edges of every variant (scalar, 2x8 neon_mlal, 4x16 neondot): m, n, k equal to,
  * one less than, one more than and multiples of the tiles; odd counts; padded strides. Zero points at the
  * extremes, clamps of RELU6 and none, multipliers with right and left shifts.
@@ -121,14 +122,14 @@ static size_t run_case(const qs8_gemm_ukernel* uk, const gemm_case* tc, int corr
     el_quantize_multiplier(60.0 / typical * spread, &mult[j], &shift[j]);
   }
 
-  /* The oracle: a plain integer loop + the shared requantize function. */
+  /* The oracle: a plain integer loop + the shared GEMM requantize function. */
   for (size_t i = 0; i < m; i++) {
     for (size_t j = 0; j < n; j++) {
       int32_t acc = bias[j];
       for (size_t kk = 0; kk < k; kk++) {
         acc += ((int32_t)a[i * tc->a_stride + kk] - tc->a_zp) * (int32_t)w[j * k + kk];
       }
-      const int32_t y = el_clamp(el_requantize(acc, mult[j], shift[j]) + tc->out_zp, tc->act_min, tc->act_max);
+      const int32_t y = el_clamp(el_requantize_gemm(acc, mult[j], shift[j]) + tc->out_zp, tc->act_min, tc->act_max);
       expected_acc[i * n + j] = acc;
       expected[i * n + j] = (int8_t)y;
     }

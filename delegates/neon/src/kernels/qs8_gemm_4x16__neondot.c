@@ -3,7 +3,8 @@
  * CPU reports EL_CPU_DOTPROD, so the ARMv8.0 path never meets an SDOT.
  *
  * Register tile: 4 rows of A x 16 output channels = 16 int32x4 accumulators that hold the outputs directly
- * (no cross-lane reduction). k is consumed 16 bytes per row at a time; each 4-byte group g of a row is
+ * (no cross-lane reduction); rows left over (m % 4) run one at a time with a 1 x 16 tile. k is consumed
+ * 16 bytes per row at a time; each 4-byte group g of a row is
  * broadcast from its lane by SDOT (by element):
  *
  *     SDOT acc[r][q].4s, w[g][q].16b, a_r.4b[g]     4 channels x 4 k = 16 MACs per instruction
@@ -66,15 +67,14 @@ void qs8_gemm_4x16__neondot_pack(size_t n, size_t k, const int8_t* w, const int3
   }
 }
 
-/* The 4 channel quads of group G (4 k values) for all 4 rows. */
+/* The 4 channel quads of group G (4 k values) for the first `rows` rows (a constant after inlining). */
 #define EL_DOT_GROUP(G, w)                                       \
   do {                                                           \
     for (int q = 0; q < 4; q++) {                                \
       const int8x16_t vb = vld1q_s8((w) + 64 * (G) + 16 * q);    \
-      acc0[q] = vdotq_laneq_s32(acc0[q], vb, va0, G);            \
-      acc1[q] = vdotq_laneq_s32(acc1[q], vb, va1, G);            \
-      acc2[q] = vdotq_laneq_s32(acc2[q], vb, va2, G);            \
-      acc3[q] = vdotq_laneq_s32(acc3[q], vb, va3, G);            \
+      for (int r = 0; r < rows; r++) {                           \
+        acc[r][q] = vdotq_laneq_s32(acc[r][q], vb, va[r], G);    \
+      }                                                          \
     }                                                            \
   } while (0)
 
@@ -96,91 +96,79 @@ static inline void store_row(int8_t* c, size_t nc, int8x16_t v) {
   }
 }
 
-void qs8_gemm_4x16__neondot(size_t m, size_t n, size_t k, const int8_t* a, size_t a_stride,
-                            const void* packed, int8_t* c, size_t c_stride, const qs8_gemm_params* p) {
-  if (m == 0 || n == 0 || k == 0 || a_stride < k || c_stride < n) return;
+/* `rows` (MR, or 1 for the rows left over) rows of A against every 16-channel block. Inlined with a
+ * constant `rows`, so each instance keeps exactly rows x 4 accumulators in registers: a single row (a
+ * FULLY_CONNECTED with batch 1, the last output pixels of a conv) does not pay for four. */
+static inline __attribute__((always_inline)) void dot_rows(const int rows, size_t n, size_t k,
+                                                           const int8_t* a, size_t a_stride, const void* packed,
+                                                           int8_t* c, size_t c_stride, const qs8_gemm_params* p) {
   const size_t kp = round_up(k, KC);
   const size_t k_main = k / KC * KC;
   const size_t k_tail = k - k_main;
   const size_t block_bytes = NR * sizeof(int32_t) + NR * kp;
+  int8_t tail[MR][KC];
+  if (k_tail != 0) {
+    memset(tail, 0, sizeof(tail));
+    for (int r = 0; r < rows; r++) memcpy(tail[r], a + (size_t)r * a_stride + k_main, k_tail);
+  }
 
-  for (size_t m0 = 0; m0 < m; m0 += MR) {
-    /* Rows past m alias the row before: duplicates are computed and stored to the same place. */
-    const int8_t* a0 = a + m0 * a_stride;
-    int8_t* c0 = c + m0 * c_stride;
-    const int8_t* a1 = m0 + 1 < m ? a0 + a_stride : a0;
-    int8_t* c1 = m0 + 1 < m ? c0 + c_stride : c0;
-    const int8_t* a2 = m0 + 2 < m ? a1 + a_stride : a1;
-    int8_t* c2 = m0 + 2 < m ? c1 + c_stride : c1;
-    const int8_t* a3 = m0 + 3 < m ? a2 + a_stride : a2;
-    int8_t* c3 = m0 + 3 < m ? c2 + c_stride : c2;
-    int8_t tail[MR][KC];
+  const int8_t* blk = (const int8_t*)packed;
+  for (size_t n0 = 0; n0 < n; n0 += NR, blk += block_bytes) {
+    const int32_t* bias = (const int32_t*)(const void*)blk;
+    int32x4_t acc[MR][4];
+    for (int q = 0; q < 4; q++) {
+      const int32x4_t b = vld1q_s32(bias + 4 * q);
+      for (int r = 0; r < rows; r++) acc[r][q] = b;
+    }
+    const int8_t* w = blk + NR * sizeof(int32_t);
+    const int8_t* pa = a;
+    for (size_t kk = 0; kk < k_main; kk += KC) {
+#if defined(EL_MCA_MARKERS)
+      if (rows == MR) __asm__ volatile("# LLVM-MCA-BEGIN qs8_gemm_4x16__neondot" ::: "memory");
+#endif
+      int8x16_t va[MR];
+      for (int r = 0; r < rows; r++) va[r] = vld1q_s8(pa + (size_t)r * a_stride);
+      pa += KC;
+      EL_DOT_STEP(w);
+      w += NR * KC;
+#if defined(EL_MCA_MARKERS)
+      if (rows == MR) __asm__ volatile("# LLVM-MCA-END" ::: "memory");
+#endif
+    }
     if (k_tail != 0) {
-      memset(tail, 0, sizeof(tail));
-      memcpy(tail[0], a0 + k_main, k_tail);
-      memcpy(tail[1], a1 + k_main, k_tail);
-      memcpy(tail[2], a2 + k_main, k_tail);
-      memcpy(tail[3], a3 + k_main, k_tail);
+      int8x16_t va[MR];
+      for (int r = 0; r < rows; r++) va[r] = vld1q_s8(tail[r]);
+      EL_DOT_STEP(w);
     }
 
-    const int8_t* blk = (const int8_t*)packed;
-    for (size_t n0 = 0; n0 < n; n0 += NR, blk += block_bytes) {
-      const int32_t* bias = (const int32_t*)(const void*)blk;
-      int32x4_t acc0[4], acc1[4], acc2[4], acc3[4];
-      for (int q = 0; q < 4; q++) {
-        acc0[q] = vld1q_s32(bias + 4 * q);
-        acc1[q] = acc0[q];
-        acc2[q] = acc0[q];
-        acc3[q] = acc0[q];
-      }
-      const int8_t* w = blk + NR * sizeof(int32_t);
-      const int8_t *pa0 = a0, *pa1 = a1, *pa2 = a2, *pa3 = a3;
-      for (size_t kk = 0; kk < k_main; kk += KC) {
-#if defined(EL_MCA_MARKERS)
-        __asm__ volatile("# LLVM-MCA-BEGIN qs8_gemm_4x16__neondot" ::: "memory");
-#endif
-        const int8x16_t va0 = vld1q_s8(pa0);
-        const int8x16_t va1 = vld1q_s8(pa1);
-        const int8x16_t va2 = vld1q_s8(pa2);
-        const int8x16_t va3 = vld1q_s8(pa3);
-        pa0 += KC;
-        pa1 += KC;
-        pa2 += KC;
-        pa3 += KC;
-        EL_DOT_STEP(w);
-        w += NR * KC;
-#if defined(EL_MCA_MARKERS)
-        __asm__ volatile("# LLVM-MCA-END" ::: "memory");
-#endif
-      }
-      if (k_tail != 0) {
-        const int8x16_t va0 = vld1q_s8(tail[0]);
-        const int8x16_t va1 = vld1q_s8(tail[1]);
-        const int8x16_t va2 = vld1q_s8(tail[2]);
-        const int8x16_t va3 = vld1q_s8(tail[3]);
-        EL_DOT_STEP(w);
-      }
-
-      /* Rebuilt per tile (3 DUPs) so the clamp constants do not hold registers through the k loop. */
-      const el_requant_neon rq = el_requant_neon_init(p);
-      const size_t nc = n - n0 < NR ? n - n0 : NR;
-      el_requant_channels lo, hi;
-      if (nc == NR) {
-        lo = el_requant_channels_load8(p, n0);
-        hi = el_requant_channels_load8(p, n0 + 8);
-      } else {
-        lo = el_requant_channels_load_partial(p, n0, nc < 8 ? nc : 8);
-        hi = el_requant_channels_load_partial(p, n0 + 8, nc > 8 ? nc - 8 : 0);
-      }
-      store_row(c3 + n0, nc, vcombine_s8(el_requant_neon_8(&rq, &lo, acc3[0], acc3[1]),
-                                         el_requant_neon_8(&rq, &hi, acc3[2], acc3[3])));
-      store_row(c2 + n0, nc, vcombine_s8(el_requant_neon_8(&rq, &lo, acc2[0], acc2[1]),
-                                         el_requant_neon_8(&rq, &hi, acc2[2], acc2[3])));
-      store_row(c1 + n0, nc, vcombine_s8(el_requant_neon_8(&rq, &lo, acc1[0], acc1[1]),
-                                         el_requant_neon_8(&rq, &hi, acc1[2], acc1[3])));
-      store_row(c0 + n0, nc, vcombine_s8(el_requant_neon_8(&rq, &lo, acc0[0], acc0[1]),
-                                         el_requant_neon_8(&rq, &hi, acc0[2], acc0[3])));
+    /* Rebuilt per tile (3 DUPs) so the clamp constants do not hold registers through the k loop. */
+    const el_requant_neon rq = el_requant_neon_init(p);
+    const size_t nc = n - n0 < NR ? n - n0 : NR;
+    el_requant_channels lo, hi;
+    if (nc == NR) {
+      lo = el_requant_channels_load8(p, n0);
+      hi = el_requant_channels_load8(p, n0 + 8);
+    } else {
+      lo = el_requant_channels_load_partial(p, n0, nc < 8 ? nc : 8);
+      hi = el_requant_channels_load_partial(p, n0 + 8, nc > 8 ? nc - 8 : 0);
     }
+    for (int r = 0; r < rows; r++) {
+      store_row(c + (size_t)r * c_stride + n0, nc,
+                vcombine_s8(el_requant_neon_8(&rq, &lo, acc[r][0], acc[r][1]),
+                            el_requant_neon_8(&rq, &hi, acc[r][2], acc[r][3])));
+    }
+  }
+}
+
+void qs8_gemm_4x16__neondot(size_t m, size_t n, size_t k, const int8_t* a, size_t a_stride,
+                            const void* packed, int8_t* c, size_t c_stride, const qs8_gemm_params* p) {
+  if (m == 0 || n == 0 || k == 0 || a_stride < k || c_stride < n) return;
+  size_t m0 = 0;
+  for (; m0 + MR <= m; m0 += MR) {
+    dot_rows(MR, n, k, a + m0 * a_stride, a_stride, packed, c + m0 * c_stride, c_stride, p);
+  }
+  for (; m0 < m; m0++) {
+    dot_rows(1, n, k, a + m0 * a_stride, a_stride, packed, c + m0 * c_stride, c_stride, p);
   }
 }
 

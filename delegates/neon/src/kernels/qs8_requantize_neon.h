@@ -1,15 +1,14 @@
-/* TFLite's int8 requantization, vectorized for the NEON GEMM variants (internal to those kernels).
+/* TFLite's int8 GEMM requantization, vectorized for the NEON GEMM variants (internal to those kernels).
  *
- *   out = clamp(out_zero_point + MultiplyByQuantizedMultiplier(acc, multiplier[n], shift[n]), act_min, act_max)
+ *   out = clamp(out_zero_point + el_requantize_gemm(acc, multiplier[n], shift[n]), act_min, act_max)
  *
- * It must give exactly what the scalar function in requantize.h gives, lane for lane; tests/neon/kernels
- * checks that with zero tolerance. Double rounding (TFLite's default MultiplyByQuantizedMultiplier):
- *   x << max(shift, 0)              (wrapping, like TFLite's `x * (1 << left_shift)`)
- *   SQRDMULH by the multiplier      == SaturatingRoundingDoublingHighMul
- *   rounding right shift by max(-shift, 0), ties away from zero == RoundingDivideByPOT
- *     (SRSHL rounds ties up, so negative values are first nudged down by one: the usual AND/SSHR/SQADD fixup)
- * Single rounding (TFLITE_SINGLE_ROUNDING; -DEL_SINGLE_ROUNDING=1, the same switch as requantize.h):
- * (x * multiplier + 2^(30 - shift)) >> (31 - shift) in 64 bits, i.e. SMULL then SRSHL by shift - 31.
+ * It must give exactly what el_requantize_gemm() in requantize.h gives, lane for lane (tests/neon/kernels
+ * checks that with zero tolerance). CONV_2D and FULLY_CONNECTED run in ruy inside TFLite, whose rescale is
+ * ARM's own instruction sequence, so it maps one to one:
+ *   x << max(shift, 0)                          VSHL (wrapping, like the scalar `(uint32_t)x << left`)
+ *   (x * multiplier + 2^30) >> 31               SQRDMULH (saturates only for INT32_MIN * INT32_MIN; multipliers
+ *                                               are positive)
+ *   rounding right shift by max(-shift, 0)      SRSHL by min(shift, 0): ties round up, as in ruy
  */
 #ifndef EDGELIFT_QS8_REQUANTIZE_NEON_H
 #define EDGELIFT_QS8_REQUANTIZE_NEON_H
@@ -30,12 +29,8 @@ typedef struct el_requant_neon {
 /* Per-channel parameters of 8 consecutive output channels, in the form the vector code wants. */
 typedef struct el_requant_channels {
   int32x4_t mult[2];
-#if defined(EL_SINGLE_ROUNDING) && EL_SINGLE_ROUNDING
-  int64x2_t shift64[4]; /* shift - 31 per channel, widened */
-#else
   int32x4_t left[2];  /* max(shift, 0) */
   int32x4_t right[2]; /* min(shift, 0): a negative count = right shift for SRSHL */
-#endif
 } el_requant_channels;
 
 static inline el_requant_neon el_requant_neon_init(const qs8_gemm_params* p) {
@@ -51,14 +46,8 @@ static inline el_requant_channels el_requant_channels_from(const int32_t* mult, 
   for (int h = 0; h < 2; h++) {
     ch.mult[h] = vld1q_s32(mult + 4 * h);
     const int32x4_t s = vld1q_s32(shift + 4 * h);
-#if defined(EL_SINGLE_ROUNDING) && EL_SINGLE_ROUNDING
-    const int32x4_t s31 = vsubq_s32(s, vdupq_n_s32(31));
-    ch.shift64[2 * h] = vmovl_s32(vget_low_s32(s31));
-    ch.shift64[2 * h + 1] = vmovl_high_s32(s31);
-#else
     ch.left[h] = vmaxq_s32(s, vdupq_n_s32(0));
     ch.right[h] = vminq_s32(s, vdupq_n_s32(0));
-#endif
   }
   return ch;
 }
@@ -79,18 +68,7 @@ static inline el_requant_channels el_requant_channels_load_partial(const qs8_gem
 }
 
 static inline int32x4_t el_requant_neon_4(const el_requant_channels* ch, int h, int32x4_t acc) {
-#if defined(EL_SINGLE_ROUNDING) && EL_SINGLE_ROUNDING
-  const int32x4_t m = ch->mult[h];
-  int64x2_t lo = vmull_s32(vget_low_s32(acc), vget_low_s32(m));
-  int64x2_t hi = vmull_high_s32(acc, m);
-  lo = vrshlq_s64(lo, ch->shift64[2 * h]);
-  hi = vrshlq_s64(hi, ch->shift64[2 * h + 1]);
-  return vcombine_s32(vmovn_s64(lo), vmovn_s64(hi));
-#else
-  const int32x4_t x = vqrdmulhq_s32(vshlq_s32(acc, ch->left[h]), ch->mult[h]);
-  const int32x4_t fixup = vshrq_n_s32(vandq_s32(x, ch->right[h]), 31);
-  return vrshlq_s32(vqaddq_s32(x, fixup), ch->right[h]);
-#endif
+  return vrshlq_s32(vqrdmulhq_s32(vshlq_s32(acc, ch->left[h]), ch->mult[h]), ch->right[h]);
 }
 
 /* Accumulators of 8 channels (two vectors) -> 8 int8 outputs. */
