@@ -344,7 +344,9 @@ EL_EXPORT TfLiteDelegate* tflite_plugin_create_delegate(char** keys, char** valu
   d->gemm = gemm;
   d->base.data_ = d;
   d->base.Prepare = delegate_prepare;
-  d->base.flags = 0;
+  /* kTfLiteDelegateFlagsAllowDynamicTensors: graphs with shape-computing ops (SHAPE, PACK before a RESHAPE)
+   * are delegated too; the partitioner only claims nodes whose tensors are static (not kTfLiteDynamic). */
+  d->base.flags = 1;
   el_log(d, EL_LOG_DEBUG, "created: kernels=%s -> %s, num_threads=%d", o.kernels, gemm->name, o.num_threads);
   return &d->base;
 }

@@ -151,6 +151,8 @@ const char* el_builtin_name(int code) {
     case 45: return "STRIDED_SLICE";
     case 60: return "PADV2";
     case 74: return "SUM";
+    case 77: return "SHAPE";
+    case 83: return "PACK";
     case 114: return "QUANTIZE";
     case 117: return "HARD_SWISH";
     default: return NULL;

@@ -167,8 +167,7 @@ int el_op_supported(TfLiteContext* c, const TfLiteNode* node, int code, int vers
       const TfLiteFullyConnectedParams* p = (const TfLiteFullyConnectedParams*)node->builtin_data;
       if (p == NULL || p->weights_format != 0 || !act_ok(p->activation)) NO("unsupported options");
       const int units = f->dims->data[0], k = f->dims->data[1];
-      const TfLiteAffineQuantization* q = affine(f);
-      if (q == NULL || q->scale->size != 1 || q->zero_point->data[0] != 0) NO("weights not symmetric per-tensor");
+      if (!check_filter_per_channel(f, units, 0)) NO("weights not symmetric int8 (per tensor or per channel)");
       if (!check_bias(b, units)) NO("bias not constant int32");
       const el_shape xs = shape_of(x), os = shape_of(out);
       if (k <= 0 || numel(&xs) % (size_t)k != 0) NO("input size not a multiple of the weights' depth");
@@ -410,7 +409,7 @@ TfLiteStatus el_op_prepare(TfLiteContext* c, el_op* op, const qs8_gemm_ukernel* 
       for (int ch = 0; ch < channels; ch++) {
         const float fs = fq->scale->data[fq->scale->size == 1 ? 0 : ch];
         double real;
-        if (fc) { /* GetQuantizedConvolutionMultipler: the scale product in float */
+        if (fc && fq->scale->size == 1) { /* GetQuantizedConvolutionMultipler: the scale product in float */
           real = (double)(x->params.scale * fs) / (double)out->params.scale;
         } else { /* PopulateConvolutionQuantizationParams */
           real = (double)x->params.scale * (double)fs / (double)out->params.scale;
@@ -611,7 +610,7 @@ static void dwconv_invoke(const el_op* op, const el_io* io, int8_t* scratch) {
         }
         int8_t* yp = y + (((size_t)b * OH + oy) * OW + ox) * OC;
         for (int ch = 0; ch < OC; ch++) {
-          const int32_t v = el_requantize(acc[ch], op->multiplier[ch], op->shift[ch]) + op->out_zp;
+          const int32_t v = el_requantize_gemm(acc[ch], op->multiplier[ch], op->shift[ch]) + op->out_zp;
           yp[ch] = (int8_t)el_clamp(v, op->act_min, op->act_max);
         }
       }
