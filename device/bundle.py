@@ -153,11 +153,13 @@ def load_bundle(path: str | os.PathLike, *, verify: bool = True) -> dict[str, An
 
 
 def bundle(model: str | os.PathLike, target: str = "rpi4", output: str | os.PathLike | None = None, *,
-           delegate_library: str | os.PathLike | None = None, num_threads: int = 1, seed: int = 0,
-           overwrite: bool = True) -> BundleResult:
+           delegate_library: str | os.PathLike | None = None, num_threads: int = 1, kernels: str = "auto",
+           seed: int = 0, overwrite: bool = True) -> BundleResult:
     """Build a bundle for `target` from a .tflite. `output` defaults to ``<model stem>.bundle`` next to it.
 
     `delegate_library`: the aarch64 NEON delegate (default: `edgelift.delegates.neon.library_path("aarch64")`).
+    `kernels`: the delegate's kernel variant on the device ('auto' = the best the CPU has; 'scalar', 'neon',
+    'dot' to force one, e.g. to tell a kernel's fault from a runtime's).
     An existing bundle at `output` is replaced (atomically); any other non-empty folder is refused.
     """
     import numpy as np
@@ -190,7 +192,7 @@ def bundle(model: str | os.PathLike, target: str = "rpi4", output: str | os.Path
     if not lib.is_file():
         raise DelegateError(f"delegate library {str(lib)!r} does not exist",
                             hint="build the aarch64 delegate with `make native-aarch64`")
-    options = neon.delegate_options(num_threads=num_threads)
+    options = neon.delegate_options(num_threads=num_threads, kernels=kernels)
 
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
     try:

@@ -127,9 +127,10 @@ class Device:
         if not result.get("ok"):
             failed = result.get("step") or step
             if failed == "runtime":
+                during = "self-check" if step == "verify" else step
                 raise RuntimeUnavailableError(
-                    f"{self.target}: {result.get('message')}" + (f" (during {step})" if step != "info" else "")
-                    + (f"; the running version ({current}) is untouched" if current else ""),
+                    f"{self.target}: step '{during}' failed: {result.get('message')}"
+                    + (f"; the running version ({current or 'none'}) is untouched" if step in STEPS else ""),
                     hint=result.get("hint"))
             raise self.failure(failed, result.get("message", "failed"), current=current, hint=result.get("hint"))
         return result

@@ -48,12 +48,14 @@ def _remote(kwargs: dict) -> dict:
 @click.option("--delegate-library", type=click.Path(dir_okay=False), default=None,
               help="aarch64 delegate library (default: edgelift's cross-built NEON delegate).")
 @click.option("--threads", type=int, default=1, show_default=True, help="Delegate threads on the device.")
-def bundle(model, target, output, delegate_library, threads) -> None:
+@click.option("--kernels", type=click.Choice(["auto", "scalar", "neon", "dot"]), default="auto", show_default=True,
+              help="Delegate kernel variant on the device (auto: the best the CPU has).")
+def bundle(model, target, output, delegate_library, threads, kernels) -> None:
     """Build a self-contained bundle of MODEL for a Raspberry Pi."""
     from edgelift.device.bundle import bundle as make_bundle
 
     result = make_bundle(model, target=target, output=output, delegate_library=delegate_library,
-                         num_threads=threads)
+                         num_threads=threads, kernels=kernels)
     click.echo(result.summary())
 
 

@@ -1,0 +1,230 @@
+"""Deploy over a real OpenSSH server on loopback to the emulated Raspberry Pi (aarch64 python3.11 + tflite-runtime
+2.14 under qemu-user, reached with --remote-python). Every remote step runs for real: ssh, tar, the agent, the
+runtime, the cross-built NEON delegate. The "device" folder is on this machine, so the tests can look at it.
+
+qemu is slow (a few seconds per Python start), so each test does few remote invocations.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import edgelift
+from edgelift.cli import main
+from edgelift.device import deploy as dep
+from edgelift.errors import RemoteError
+from tests import modelkit
+
+pytestmark = [pytest.mark.ssh, pytest.mark.qemu, pytest.mark.slow]
+
+# a remote folder name that breaks unquoted shell code, and would run `touch` if it were injected
+NASTY = "it's a \"dir\" $(touch PWNED) `touch PWNED2`; x"
+CUTTER = Path(__file__).with_name("cutter.py")
+
+
+def litert_builtin(model_path, inputs):
+    """The desktop reference, computed here directly with LiteRT (not through edgelift)."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    interp = Interpreter(model_path=str(model_path),
+                         experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    interp.allocate_tensors()
+    for d, x in zip(interp.get_input_details(), inputs, strict=True):
+        interp.set_tensor(d["index"], x)
+    interp.invoke()
+    return [interp.get_tensor(d["index"]).copy() for d in interp.get_output_details()]
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    d = tmp_path_factory.mktemp("models")
+    a, b = d / "conv_a.tflite", d / "conv_b.tflite"
+    a.write_bytes(modelkit.cached("int8", modelkit.conv2d))
+    b.write_bytes(modelkit.cached("int8", modelkit.conv2d, filters=5, activation="relu", seed=1))
+    return a, b
+
+
+@pytest.fixture(scope="module")
+def bundles(models, tmp_path_factory):
+    d = tmp_path_factory.mktemp("bundles")
+    return tuple(edgelift.bundle(m, target="rpi4", output=d / f"{m.stem}.bundle") for m in models)
+
+
+def release(remote: Path, link: str = "current") -> str | None:
+    path = remote / link
+    return Path(path.readlink()).name if path.is_symlink() else None
+
+
+def cli(capsys, *args) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_deploy_run_bench_rollback(tmp_path, monkeypatch, capsys, bundles, models, ssh_config, pi_python):
+    monkeypatch.chdir(tmp_path)  # where an injected `touch` would land
+    remote = tmp_path / NASTY
+    a, b = bundles
+    common = ["--host", "pi", "--ssh-config", ssh_config, "--remote-dir", remote, "--remote-python", pi_python]
+
+    code, out, err = cli(capsys, "deploy", a.path, *common)
+    assert code == 0, err
+    assert "deployed" in out and "bit for bit" in out and "5 files verified" in out
+    rel_a = release(remote)
+    assert rel_a.endswith(a.bundle_id) and release(remote, "previous") is None
+    assert (remote / "current" / "model.tflite").read_bytes() == models[0].read_bytes()
+
+    # run on the device with a fresh input; compare with LiteRT's builtin kernels here, bit for bit
+    x = np.random.default_rng(7).integers(-128, 128, size=(1, 9, 9, 3)).astype(np.int8)
+    np.save(tmp_path / "x.npy", x)
+    code, out, err = cli(capsys, "run", *common, "--input", tmp_path / "x.npy", "-o", tmp_path / "y.npy")
+    assert code == 0, err
+    assert "tflite_runtime 2.14.0" in out and "delegate neon" in out
+    y = np.load(tmp_path / "y.npy")
+    np.testing.assert_array_equal(y, litert_builtin(models[0], [x])[0])
+    assert y.dtype == np.int8 and np.unique(y).size > 10
+
+    # a second version: the first becomes `previous`
+    result = edgelift.deploy(b.path, "pi", ssh_config=ssh_config, remote_dir=str(remote), remote_python=pi_python)
+    assert result.ok and result.previous == rel_a and release(remote) == result.release
+    assert release(remote, "previous") == rel_a
+    assert result.check["exact"] is True and result.check["runtime"] == "tflite_runtime"
+
+    # bench on the device: the three delegates side by side, with the device's conditions
+    bench = dep.bench_remote("pi", runs=3, warmup=1, ssh_config=ssh_config, remote_dir=str(remote),
+                             remote_python=pi_python)
+    rows = {r["delegate"]: r for r in bench["results"]}
+    assert set(rows) == {"neon", "builtin", "xnnpack"}
+    for r in rows.values():
+        assert r["runs"] == 3 and 0 < r["p10_ms"] <= r["median_ms"] <= r["p90_ms"]
+    assert rows["builtin"]["speedup_vs_builtin"] == 1.0
+    assert "mem_available_bytes" in bench["conditions_before"]
+    assert "neon" in dep.format_bench(bench)
+
+    # rollback: back to the first version, which still computes the same thing
+    code, out, err = cli(capsys, "rollback", *common)
+    assert code == 0, err
+    assert f"rolled back to {rel_a}" in out
+    assert release(remote) == rel_a and release(remote, "previous") == result.release
+    outs, meta = dep.run_remote("pi", x, ssh_config=ssh_config, remote_dir=str(remote), remote_python=pi_python)
+    np.testing.assert_array_equal(outs[0], y)
+
+    # the nasty folder name was a name, never code
+    assert not list(tmp_path.rglob("PWNED*")) and not list(Path.home().glob("PWNED*"))
+    assert not list(Path("/").glob("PWNED*"))
+
+
+def test_faults_leave_the_running_version(tmp_path, sshd, bundles, models, ssh_config, pi_python):
+    remote = tmp_path / "device"
+    a, b = bundles
+    kw = dict(ssh_config=ssh_config, remote_dir=str(remote), remote_python=pi_python)
+    first = edgelift.deploy(a.path, "pi", **kw)
+    second = edgelift.deploy(b.path, "pi", **kw)
+    assert release(remote) == second.release
+
+    # the connection is cut (TCP reset by a ProxyCommand) in the middle of the upload
+    cut = sshd.client_config("ssh_config_cut", extra=f"  ProxyCommand {sys.executable} {CUTTER} %h %p 40000\n")
+    with pytest.raises(RemoteError, match="step 'upload' failed") as err:
+        edgelift.deploy(a.path, "pi", **dict(kw, ssh_config=cut))
+    assert f"running version ({second.release}) is untouched" in str(err.value)
+    assert release(remote) == second.release and release(remote, "previous") == first.release
+    assert sorted(p.name for p in (remote / "releases").iterdir()) == sorted([first.release, second.release])
+
+    # a file corrupted on the device is caught by its checksum before anything switches
+    model = remote / "releases" / first.release / "model.tflite"
+    data = bytearray(model.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    model.write_bytes(bytes(data))
+    with pytest.raises(RemoteError, match="step 'verify' failed: checksum mismatch for 'model.tflite'"):
+        edgelift.rollback("pi", **kw)
+    assert release(remote) == second.release
+
+    # and what runs is still the second version, computing exactly what the desktop does
+    x = np.load(b.path / "reference" / "input_0.npy")
+    outs, _ = dep.run_remote("pi", x, **kw)
+    np.testing.assert_array_equal(outs[0], litert_builtin(models[1], [x])[0])
+
+
+def test_unknown_or_changed_host_key_is_refused(tmp_path, sshd, bundles, pi_python):
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    config = sshd.client_config("ssh_config_unknown", known_hosts=empty)
+    remote = tmp_path / "device"
+    kw = dict(ssh_config=config, remote_dir=str(remote), remote_python=pi_python)
+    with pytest.raises(RemoteError, match="step 'connect' failed: the device's host key is unknown") as err:
+        edgelift.deploy(bundles[0].path, "pi", **kw)
+    assert "--accept-new-host-key" in err.value.hint
+    assert not remote.exists() and empty.read_text() == ""
+
+    # asked for: a new key is recorded, and the connection works
+    state = dep.make_device("pi", accept_new_host_key=True, **kw).state()
+    assert state["python"].startswith("3.11") and state["current"] is None
+    assert f"[127.0.0.1]:{sshd.port}" in empty.read_text()
+
+    # a changed key is refused even with --accept-new-host-key
+    other = tmp_path / "other_host_key"
+    import subprocess
+
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
+    empty.write_text(f"[127.0.0.1]:{sshd.port} " + " ".join(other.with_suffix(".pub").read_text().split()[:2]) + "\n")
+    with pytest.raises(RemoteError, match="host key"):
+        dep.make_device("pi", accept_new_host_key=True, **kw).state()
+
+
+def test_fleet_with_an_unreachable_host(tmp_path, capsys, sshd, bundles, ssh_config, pi_python):
+    from tests.deploy.conftest import free_port
+
+    dead = free_port()  # nothing listens there
+    inventory = tmp_path / "inventory.ini"
+    inventory.write_text(
+        "[pis]\n"
+        f"pi-a ansible_host=127.0.0.1 ansible_port={sshd.port} edgelift_remote_dir={tmp_path}/a\n"
+        f"pi-dead ansible_host=127.0.0.1 ansible_port={dead}\n"
+        f"pi-b ansible_host=127.0.0.1 ansible_port={sshd.port} edgelift_remote_dir={tmp_path}/b\n"
+    )
+    code, out, err = cli(capsys, "deploy", bundles[0].path, "--hosts", inventory, "--ssh-config", ssh_config,
+                         "--remote-python", pi_python, "--concurrency", "2")
+    assert code == 4
+    assert "2 of 3 devices deployed" in out
+    lines = {ln.split()[0]: ln for ln in out.splitlines() if ln.startswith("pi-")}
+    assert "(canary)" in lines["pi-a"] and " ok " in lines["pi-a"] and " ok " in lines["pi-b"]
+    assert "FAILED" in lines["pi-dead"] and "at connect" in lines["pi-dead"] and "cannot reach" in lines["pi-dead"]
+    assert "1 of 3 devices were not deployed: pi-dead" in err
+    assert release(tmp_path / "a") and release(tmp_path / "b")
+
+    # a failing canary stops the rollout before the others are touched
+    inventory.write_text(f"127.0.0.1:{dead}\n127.0.0.1:{sshd.port}\n")
+    result = edgelift.deploy(bundles[0].path, hosts=inventory, ssh_config=ssh_config,
+                             remote_dir=str(tmp_path / "c"), remote_python=pi_python)
+    assert not result.ok and [r.step for r in result.results] == ["connect", "skipped"]
+    assert not (tmp_path / "c").exists()
+
+
+def test_missing_runtime_names_the_install_command(tmp_path, capsys, bundles, ssh_config):
+    # the device's Python exists but has no numpy / TFLite runtime (this machine's system python3)
+    code, out, err = cli(capsys, "deploy", bundles[0].path, "--host", "pi", "--ssh-config", ssh_config,
+                         "--remote-dir", tmp_path / "device", "--remote-python", "/usr/bin/python3")
+    if code == 0:
+        pytest.skip("/usr/bin/python3 here has numpy and a TFLite runtime")
+    assert code == 3, err
+    assert "is not installed for /usr/bin/python3" in err
+    assert "pip install tflite-runtime==2.14.0 numpy==1.26.4" in err and "--install-runtime" in err
+    assert "the running version (none) is untouched" in err
+    assert not (tmp_path / "device" / "current").exists()
+
+
+def test_device_info(capsys, ssh_config, pi_python, tmp_path):
+    code, out, err = cli(capsys, "device", "info", "--host", "pi", "--ssh-config", ssh_config, "--remote-python",
+                         pi_python, "--remote-dir", tmp_path)
+    assert code == 0, err
+    fields = {ln[:13].strip(): ln[13:] for ln in out.splitlines()}
+    assert fields["cpu"].endswith("(aarch64)")
+    assert fields["neon"] == "yes; dot product: no"  # qemu's cortex-a72, read from AT_HWCAP
+    assert fields["python"].startswith("3.11.")
+    assert "tflite-runtime 2.14.0" in fields["runtimes"] and "numpy 1.26.4" in fields["runtimes"]
+    assert fields["deployed"] == "nothing"
