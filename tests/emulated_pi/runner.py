@@ -96,6 +96,8 @@ def run_batch(spec: dict) -> dict:
     module, _ = _runtime(spec["runtime"])
     results = {}
     for job in spec["jobs"]:
+        # On the real stderr, so that a crash of the whole process shows which job it was in.
+        print(f"runner: {job['name']}", file=sys.stderr, flush=True)
         result, log = _captured(run_job, module, job)
         result["log"] = log
         results[job["name"]] = result
