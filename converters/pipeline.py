@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from edgelift.atomic import check_writable, write_bytes, write_text
-from edgelift.errors import DataError, InvalidArgumentError
+from edgelift.errors import DataError, InvalidArgumentError, ModelNotFoundError
 
 from . import recipe as recipes
 from .warn import ConvertWarning
@@ -136,6 +136,11 @@ def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None
         raise InvalidArgumentError("no output path given", hint="pass -o OUT.tflite")
 
     # -- every check that needs no TensorFlow, before any work ---------------------------------------
+    if isinstance(s["model"], (str, os.PathLike)) and not Path(s["model"]).exists():
+        from .load import ALLOWED
+
+        raise ModelNotFoundError(f"model path {str(s['model'])!r} does not exist",
+                                 hint=f"check the path; allowed: {ALLOWED}")
     from .cluster import check_clusters
     from .policy import LayerPolicy
     from .prune import check_spec
