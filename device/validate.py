@@ -525,7 +525,8 @@ def validate(
     if check and failures:
         err = ThresholdError(
             f"validation failed: {'; '.join(failures)}",
-            hint="inspect the per-output metrics above; --per-layer finds the layer that adds the error")
+            hint="see the per-layer ranking above" if diagnosis is not None else
+            "inspect the per-output metrics above; --per-layer finds the layer that adds the error")
         err.result = result
         raise err
     return result
