@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from ..errors import InvalidArgumentError
+from .cmd_deploy import bench_host_options, remote_bench
 
 
 @click.command("bench")
@@ -28,10 +29,16 @@ from ..errors import InvalidArgumentError
               help="TFLite runtime (default: the first installed).")
 @click.option("--report", type=click.Path(dir_okay=False), default=None, help="Write a self-contained HTML report.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (schema edgelift.bench/1).")
+@bench_host_options
 def bench(model, delegates, delegate_options, threads, runs, seconds, warmup, input_path, runtime, report,
-          as_json) -> None:
-    """Measure the latency of MODEL on one or more delegates, side by side."""
+          as_json, host=None, **remote) -> None:
+    """Measure the latency of MODEL on one or more delegates, side by side (on a device with --host)."""
     from edgelift.device.bench import bench as run_bench
+
+    if host is not None:
+        return remote_bench(model, host, delegates, threads, runs, warmup, as_json, seconds=seconds,
+                            input_path=input_path, runtime=runtime, report=report,
+                            delegate_options=delegate_options, **remote)
 
     result = run_bench(model, delegates=delegates, threads=threads, runs=runs, seconds=seconds, warmup=warmup,
                        inputs=input_path, delegate_options=delegate_option_pairs(delegate_options),

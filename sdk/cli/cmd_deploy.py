@@ -159,13 +159,29 @@ def info(host, as_json, **kwargs) -> None:
     click.echo(json.dumps(result, indent=2, default=str) if as_json else format_info(result))
 
 
-def remote_bench(model, host, delegates, threads, runs, warmup, as_json, target="rpi4", **kwargs) -> None:
-    """`edgelift bench --host`: called by cmd_bench when --host is given."""
+def bench_host_options(f):
+    """`edgelift bench`'s options for measuring on a device (added to cmd_bench's command)."""
+    f = ssh_options(f)
+    f = click.option("--target", type=click.Choice(["rpi4", "rpi5", "aarch64"]), default="rpi4", show_default=True,
+                     help="With --host: the bundle target MODEL is packed for.")(f)
+    return click.option("--host", default=None,
+                        help="Measure on this device over SSH ([user@]host[:port]) instead of here.")(f)
+
+
+def remote_bench(model, host, delegates, threads, runs, warmup, as_json, *, seconds=None, input_path=None,
+                 runtime=None, report=None, delegate_options=(), target="rpi4", **kwargs) -> None:
+    """`edgelift bench MODEL --host H`: MODEL measured on the device (uploaded to a scratch folder, not installed)."""
     from edgelift.device.deploy import bench_remote, format_bench
 
-    if delegates is None:  # no --delegate given: on a device, compare the three side by side
-        delegates = "neon,builtin,xnnpack"
+    unsupported = {"--seconds": seconds, "--input": input_path, "--runtime": runtime, "--report": report,
+                   "--delegate-option": delegate_options or None}
+    given = [name for name, value in unsupported.items() if value is not None]
+    if given:
+        raise InvalidArgumentError(f"{', '.join(given)} cannot be combined with --host",
+                                   hint="on a device: --delegate neon,builtin,xnnpack, --threads, --runs, --warmup")
+    ctx = click.get_current_context()
+    if ctx.get_parameter_source("delegates") == click.core.ParameterSource.DEFAULT:
+        delegates = "neon,builtin,xnnpack"  # no --delegate given: on a device, compare the three side by side
     result = bench_remote(host, model, target=target, delegates=delegates, threads=threads,
                           runs=runs or 50, warmup=warmup, **kwargs)
     click.echo(json.dumps(result, indent=2, default=str) if as_json else format_bench(result))
-

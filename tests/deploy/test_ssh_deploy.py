@@ -7,6 +7,7 @@ qemu is slow (a few seconds per Python start), so each test does few remote invo
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -96,15 +97,18 @@ def test_deploy_run_bench_rollback(tmp_path, monkeypatch, capsys, bundles, model
     assert result.check["exact"] is True and result.check["runtime"] == "tflite_runtime"
 
     # bench on the device: the three delegates side by side, with the device's conditions
-    bench = dep.bench_remote("pi", runs=3, warmup=1, ssh_config=ssh_config, remote_dir=str(remote),
-                             remote_python=pi_python)
+    code, out, err = cli(capsys, "bench", models[1], *common, "--runs", 3, "--warmup", 1, "--json")
+    assert code == 0, err
+    bench = json.loads(out)
     rows = {r["delegate"]: r for r in bench["results"]}
     assert set(rows) == {"neon", "builtin", "xnnpack"}
     for r in rows.values():
         assert r["runs"] == 3 and 0 < r["p10_ms"] <= r["median_ms"] <= r["p90_ms"]
     assert rows["builtin"]["speedup_vs_builtin"] == 1.0
     assert "mem_available_bytes" in bench["conditions_before"]
-    assert "neon" in dep.format_bench(bench)
+    assert "neon" in dep.format_bench(bench) and bench["bundle_id"] == b.bundle_id
+    assert not list((remote / "staging").iterdir())  # the scratch copy is gone; nothing was installed
+    assert release(remote) == result.release
 
     # rollback: back to the first version, which still computes the same thing
     code, out, err = cli(capsys, "rollback", *common)
