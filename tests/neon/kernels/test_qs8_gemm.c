@@ -5,8 +5,8 @@
  * Shapes sit on the tile edges of every variant (scalar, 2x8 neon_mlal, 4x16 neondot): m, n, k equal to,
  * one less than, one more than and multiples of the tiles; odd counts; padded strides. Zero points at the
  * extremes, clamps of RELU6 and none, multipliers with right and left shifts.
- * A is placed flush against a PROT_NONE page (an over-read faults); C rows carry canaries past n and C ends
- * flush against a PROT_NONE page (an over-write faults or trips a canary).
+ * A and the packed weights are placed flush against a PROT_NONE page (an over-read faults); C rows carry
+ * canaries past n and C ends flush against a PROT_NONE page (an over-write faults or trips a canary).
  *
  * Output (parsed by tests/neon/test_gemm_kernels_qemu.py):
  *   features 0x<hex>
@@ -136,7 +136,8 @@ static size_t run_case(const qs8_gemm_ukernel* uk, const gemm_case* tc, int corr
   }
 
   const size_t packed_size = uk->packed_size(n, k);
-  void* packed = malloc(packed_size + 1);
+  guarded gp = guarded_alloc(packed_size); /* reading past the packed weights faults too */
+  void* packed = gp.data;
   uk->pack(n, k, w, tc->no_bias ? NULL : bias, tc->a_zp, packed);
   if (corrupt) {
     /* Flip one weight byte somewhere past the start: some output must change. */
@@ -166,7 +167,7 @@ static size_t run_case(const qs8_gemm_ukernel* uk, const gemm_case* tc, int corr
     }
   }
   *outputs += m * n;
-  free(packed);
+  guarded_free(gp);
   guarded_free(ga);
   guarded_free(gc);
   free(w);
@@ -202,10 +203,10 @@ int main(int argc, char** argv) {
 
   static const size_t ms_full[] = {1, 2, 3, 4, 5, 7, 8, 9, 17};
   static const size_t ns_full[] = {1, 3, 7, 8, 9, 15, 16, 17, 33};
-  static const size_t ks_full[] = {1, 3, 4, 15, 16, 17, 31, 32, 33, 64, 100};
+  static const size_t ks_full[] = {1, 3, 4, 5, 8, 9, 15, 16, 17, 24, 31, 32, 33, 40, 64, 100};
   static const size_t ms_quick[] = {1, 2, 3, 4, 5, 9};
   static const size_t ns_quick[] = {1, 7, 8, 9, 16, 17, 33};
-  static const size_t ks_quick[] = {1, 4, 15, 16, 17, 32, 33, 100};
+  static const size_t ks_quick[] = {1, 4, 8, 9, 15, 16, 17, 24, 33, 100};
   const size_t* ms = quick ? ms_quick : ms_full;
   const size_t* ns = quick ? ns_quick : ns_full;
   const size_t* ks = quick ? ks_quick : ks_full;

@@ -18,8 +18,10 @@
  * Packed layout: a 16-byte header (int32 flags: bit 0 = some weight is -128; then zeros), then per block of
  * 8 output channels (n padded to 8 with zero weights and zero bias):
  *     int32 bias'[8]                        bias[n] - a_zero_point * sum_k w[n][k]
- *     for each 16-wide k block (k padded to 16 with zero weights):
+ *     for each 16-wide k block:
  *         int8 w[n0 + 0][kb .. kb+15], ..., w[n0 + 7][kb .. kb+15]      (8 x 16 bytes, read in order)
+ *     a last block of k % 16 columns, zero-padded to 8 wide (k % 16 <= 8: SMULL + SADALP on 8 bytes) or to
+ *     16 wide (k % 16 > 8), so a k of 8, 24 or 40 wastes no multiplies
  *
  * Requantization is TFLite's (see requantize.h), vectorized: the results equal the scalar function's.
  */
@@ -37,13 +39,19 @@ enum { FLAG_HAS_MINUS_128 = 1 };
 
 static size_t round_up(size_t x, size_t q) { return (x + q - 1) / q * q; }
 
+/* Packed weight bytes per channel: whole 16-blocks, then the remainder padded to 8 or 16. */
+static size_t k_packed(size_t k) {
+  const size_t rem = k % KC;
+  return k - rem + (rem == 0 ? 0 : rem <= KC / 2 ? KC / 2 : KC);
+}
+
 size_t qs8_gemm_2x8__neon_mlal_packed_size(size_t n, size_t k) {
-  return HEADER + round_up(n, NR) / NR * (NR * sizeof(int32_t) + NR * round_up(k, KC));
+  return HEADER + round_up(n, NR) / NR * (NR * sizeof(int32_t) + NR * k_packed(k));
 }
 
 void qs8_gemm_2x8__neon_mlal_pack(size_t n, size_t k, const int8_t* w, const int32_t* bias,
                                   int32_t a_zero_point, void* packed) {
-  const size_t kp = round_up(k, KC);
+  const size_t kp = k_packed(k);
   int32_t header[HEADER / sizeof(int32_t)] = {0};
   for (size_t i = 0; i < n * k; i++) {
     if (w[i] == INT8_MIN) header[0] |= FLAG_HAS_MINUS_128;
@@ -65,8 +73,9 @@ void qs8_gemm_2x8__neon_mlal_pack(size_t n, size_t k, const int8_t* w, const int
     memcpy(out, b, sizeof(b));
     out += sizeof(b);
     for (size_t kb = 0; kb < kp; kb += KC) {
+      const size_t width = kp - kb < KC ? kp - kb : KC;
       for (size_t j = 0; j < NR; j++) {
-        for (size_t kk = 0; kk < KC; kk++) {
+        for (size_t kk = 0; kk < width; kk++) {
           const size_t col = kb + kk;
           *out++ = (n0 + j < n && col < k) ? w[(n0 + j) * k + col] : 0;
         }
@@ -95,12 +104,23 @@ void qs8_gemm_2x8__neon_mlal_pack(size_t n, size_t k, const int8_t* w, const int
     }                                                                                  \
   } while (0)
 
+/* The last 8 (or fewer, zero-padded) k: one widening multiply per product, exact for any int8. */
+#define EL_MLAL_STEP8(va, w, rows)                                                     \
+  do {                                                                                 \
+    for (int j = 0; j < NR; j++) {                                                     \
+      const int8x8_t vb = vld1_s8((w) + 8 * j);                                        \
+      for (int r = 0; r < (rows); r++) {                                               \
+        acc[r][j] = vpadalq_s16(acc[r][j], vmull_s8(vb, vget_low_s8(va[r])));          \
+      }                                                                                \
+    }                                                                                  \
+  } while (0)
+
 /* `rows` (MR, or 1 for a row left over) rows of A against every 8-channel block; inlined with constant
  * `rows` and `wide` so each instance keeps exactly rows x 8 accumulators in registers. */
 static inline __attribute__((always_inline)) void mlal_rows(const int rows, const int wide, size_t n, size_t k,
                                                             const int8_t* a, size_t a_stride, const void* packed,
                                                             int8_t* c, size_t c_stride, const qs8_gemm_params* p) {
-  const size_t kp = round_up(k, KC);
+  const size_t kp = k_packed(k);
   const size_t k_main = k / KC * KC;
   const size_t k_tail = k - k_main;
   const size_t block_bytes = NR * sizeof(int32_t) + NR * kp;
@@ -134,7 +154,11 @@ static inline __attribute__((always_inline)) void mlal_rows(const int rows, cons
     if (k_tail != 0) {
       int8x16_t va[MR];
       for (int r = 0; r < rows; r++) va[r] = vld1q_s8(tail[r]);
-      EL_MLAL_STEP(va, w, rows, wide);
+      if (kp - k_main == KC) {
+        EL_MLAL_STEP(va, w, rows, wide);
+      } else {
+        EL_MLAL_STEP8(va, w, rows);
+      }
     }
 
     /* Rebuilt per tile (3 DUPs) so the clamp constants do not hold registers through the k loop. */

@@ -11,7 +11,7 @@
  *
  * Packed layout, per block of 16 output channels (n padded to 16 with zero weights and zero bias):
  *     int32 bias'[16]                        bias[n] - a_zero_point * sum_k w[n][k]
- *     for each 16-wide k block (k padded to 16 with zero weights):
+ *     for each 16-wide k block (the last one cut after ceil(k % 16 / 4) groups; k padded to 4 with zeros):
  *         for g in 0..3, for q in 0..3: 16 bytes = channels 4q..4q+3, each w[ch][kb+4g .. kb+4g+3]
  *
  * Requantization is TFLite's (see requantize.h), vectorized: the results equal the scalar function's.
@@ -34,12 +34,12 @@ enum { MR = 4, NR = 16, KC = 16 };
 static size_t round_up(size_t x, size_t q) { return (x + q - 1) / q * q; }
 
 size_t qs8_gemm_4x16__neondot_packed_size(size_t n, size_t k) {
-  return round_up(n, NR) / NR * (NR * sizeof(int32_t) + NR * round_up(k, KC));
+  return round_up(n, NR) / NR * (NR * sizeof(int32_t) + NR * round_up(k, 4));
 }
 
 void qs8_gemm_4x16__neondot_pack(size_t n, size_t k, const int8_t* w, const int32_t* bias,
                                  int32_t a_zero_point, void* packed) {
-  const size_t kp = round_up(k, KC);
+  const size_t kp = round_up(k, 4);
   int8_t* out = (int8_t*)packed;
   for (size_t n0 = 0; n0 < n; n0 += NR) {
     int32_t b[NR];
@@ -55,7 +55,7 @@ void qs8_gemm_4x16__neondot_pack(size_t n, size_t k, const int8_t* w, const int3
     memcpy(out, b, sizeof(b));
     out += sizeof(b);
     for (size_t kb = 0; kb < kp; kb += KC) {
-      for (size_t g = 0; g < 4; g++) {
+      for (size_t g = 0; g < 4 && kb + 4 * g < kp; g++) {
         for (size_t ch = 0; ch < NR; ch++) {
           for (size_t i = 0; i < 4; i++) {
             const size_t col = kb + 4 * g + i;
@@ -102,9 +102,10 @@ static inline void store_row(int8_t* c, size_t nc, int8x16_t v) {
 static inline __attribute__((always_inline)) void dot_rows(const int rows, size_t n, size_t k,
                                                            const int8_t* a, size_t a_stride, const void* packed,
                                                            int8_t* c, size_t c_stride, const qs8_gemm_params* p) {
-  const size_t kp = round_up(k, KC);
+  const size_t kp = round_up(k, 4);
   const size_t k_main = k / KC * KC;
   const size_t k_tail = k - k_main;
+  const size_t tail_groups = (k_tail + 3) / 4;
   const size_t block_bytes = NR * sizeof(int32_t) + NR * kp;
   int8_t tail[MR][KC];
   if (k_tail != 0) {
@@ -138,7 +139,10 @@ static inline __attribute__((always_inline)) void dot_rows(const int rows, size_
     if (k_tail != 0) {
       int8x16_t va[MR];
       for (int r = 0; r < rows; r++) va[r] = vld1q_s8(tail[r]);
-      EL_DOT_STEP(w);
+      EL_DOT_GROUP(0, w);
+      if (tail_groups > 1) EL_DOT_GROUP(1, w);
+      if (tail_groups > 2) EL_DOT_GROUP(2, w);
+      if (tail_groups > 3) EL_DOT_GROUP(3, w);
     }
 
     /* Rebuilt per tile (3 DUPs) so the clamp constants do not hold registers through the k loop. */
