@@ -32,6 +32,11 @@ def test_runtime_is_named_with_version():
     assert str(rt).startswith("ai-edge-litert 2.")
     with pytest.raises(InvalidArgumentError, match="known: litert, tflite_runtime"):
         get_runtime("tensorrt")
+    if "tflite_runtime" in available_runtimes():
+        assert str(get_runtime("tflite_runtime")).startswith("tflite-runtime ")
+    else:
+        with pytest.raises(RuntimeUnavailableError, match="tried tflite_runtime"):
+            get_runtime("tflite_runtime")
 
 
 def test_builtin_and_xnnpack_partition(resnet_int8):

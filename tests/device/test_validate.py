@@ -161,3 +161,15 @@ def test_neon_delegate_is_bit_exact_with_builtin_on_digits(digits_files):
                  data=digits_files["data"], samples=100)
     assert "delegate neon" in r.model_engine and "nodes delegated in" in r.model_engine
     assert r.passed and r.outputs[0]["exact"]["identical_share"] == 1.0
+
+
+def test_gpu_backend_is_bit_exact_with_builtin(digits_files):
+    from edgelift.errors import RuntimeUnavailableError
+
+    try:
+        r = validate(digits_files["int8"], backend="gpu", reference_delegate="builtin", exact=True,
+                     data=digits_files["data"], samples=64)
+    except RuntimeUnavailableError as exc:
+        pytest.skip(f"the GPU validation path is not importable: {exc}")
+    assert r.model_engine.startswith("XLA") and r.passed
+    assert r.outputs[0]["exact"]["identical_share"] == 1.0
