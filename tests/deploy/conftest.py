@@ -79,7 +79,7 @@ def _keygen(path: Path) -> None:
                    check=True, capture_output=True)
 
 
-def start_sshd(base: Path) -> SSHServer:
+def start_sshd(base: Path, extra_config: str = "") -> SSHServer:
     if not os.access(SSHD, os.X_OK):
         pytest.skip(f"{SSHD} is missing (Debian openssh-server; see .ci/system-deps.sh)")
     base.mkdir(parents=True, exist_ok=True)
@@ -105,6 +105,7 @@ def start_sshd(base: Path) -> SSHServer:
         "MaxSessions 64\n"
         "LogLevel ERROR\n"
         "Subsystem sftp internal-sftp\n"
+        + extra_config
     )
     if os.geteuid() == 0:
         # sshd running as root needs its privilege-separation directory (Debian's package creates it at boot)

@@ -7,7 +7,10 @@ qemu is slow (a few seconds per Python start), so each test does few remote invo
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -172,8 +175,6 @@ def test_unknown_or_changed_host_key_is_refused(tmp_path, sshd, bundles, pi_pyth
 
     # a changed key is refused even with --accept-new-host-key
     other = tmp_path / "other_host_key"
-    import subprocess
-
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
     empty.write_text(f"[127.0.0.1]:{sshd.port} " + " ".join(other.with_suffix(".pub").read_text().split()[:2]) + "\n")
     with pytest.raises(RemoteError, match="host key"):
@@ -232,3 +233,54 @@ def test_device_info(capsys, ssh_config, pi_python, tmp_path):
     assert fields["python"].startswith("3.11.")
     assert "tflite-runtime 2.14.0" in fields["runtimes"] and "numpy 1.26.4" in fields["runtimes"]
     assert fields["deployed"] == "nothing"
+
+
+# a `tar` on the device that writes the files, then flips one byte of the model, as failing storage would
+BAD_STORAGE_TAR = """#!/bin/sh
+dir=""; prev=""
+for a in "$@"; do [ "$prev" = "-C" ] && dir="$a"; prev="$a"; done
+/usr/bin/tar "$@" || exit $?
+if [ -f "$dir/model.tflite" ]; then printf 'Z' | dd of="$dir/model.tflite" bs=1 seek=100 conv=notrunc 2>/dev/null; fi
+"""
+
+
+def test_corruption_on_the_device_during_deploy_is_caught(tmp_path, bundles, pi_python):
+    from tests.deploy.conftest import start_sshd
+
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    (fake_bin / "tar").write_text(BAD_STORAGE_TAR)
+    (fake_bin / "tar").chmod(0o755)
+    server = start_sshd(tmp_path / "sshd", extra_config=f"SetEnv PATH={fake_bin}:/usr/bin:/bin\n")
+    try:
+        config = server.client_config()
+        remote = tmp_path / "device"
+        with pytest.raises(RemoteError) as err:
+            edgelift.deploy(bundles[0].path, "pi", ssh_config=config, remote_dir=str(remote),
+                            remote_python=pi_python)
+    finally:
+        server.stop()
+    msg = str(err.value)
+    assert "step 'verify' failed: checksum mismatch for 'model.tflite'" in msg
+    assert "the running version (none) is untouched" in msg
+    assert not (remote / "current").exists() and not list((remote / "staging").iterdir())
+
+
+def test_self_check_refuses_a_device_that_computes_something_else(tmp_path, bundles, ssh_config, pi_python):
+    # the bundle's reference says one value should be different from what the model computes: from the
+    # device's point of view this is a runtime/delegate that disagrees with the desktop
+    bundle = tmp_path / "tampered.bundle"
+    shutil.copytree(bundles[0].path, bundle)
+    ref = bundle / "reference" / "output_0.npy"
+    y = np.load(ref)
+    y.flat[17] = np.int8(int(y.flat[17]) ^ 1)
+    np.save(ref, y)
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["files"]["reference/output_0.npy"] = {"sha256": hashlib.sha256(ref.read_bytes()).hexdigest(),
+                                                   "size": ref.stat().st_size}
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    remote = tmp_path / "device"
+    with pytest.raises(RemoteError, match="step 'self-check' failed: the device's outputs differ from the desktop "
+                                          r"reference \(bit for bit\).*\"mismatches\": 1"):
+        edgelift.deploy(bundle, "pi", ssh_config=ssh_config, remote_dir=str(remote), remote_python=pi_python)
+    assert not (remote / "current").exists() and list((remote / "releases").iterdir()) == []
