@@ -33,9 +33,9 @@ OP_MODELS = {
     "hard_swish": ("activation", ("hard_swish",)),
     "logistic": ("activation", ("sigmoid",)),
 }
-# MobileNetV2 at alpha 0.35 / 96x96 (every op of the 224 / 1.0 model, ~1/30 of its MACs) keeps the emulated
-# runs of four kernel variants on two CPUs within the suite's time.
-MOBILENET_V2 = {"size": 96, "alpha": 0.35}
+# The full MobileNetV2 (224x224, alpha 1.0: modelkit's defaults, so the conversion cache is shared with other
+# tests): under qemu one delegated invoke takes about 0.6 s (NEON) to 1.6 s (scalar), affordable for every variant.
+MOBILENET_V2: dict = {}
 
 
 def _model_bytes(builder: str, args: dict | tuple) -> bytes:
@@ -132,4 +132,4 @@ def op_cases(model_dir, small_cases) -> list[Case]:
 @pytest.fixture(scope="session")
 def whole_cases(model_dir) -> list[Case]:
     return [Case("digits_cnn", model_dir, _digits_bytes(), seed=100),
-            Case("mobilenet_v2_035_96", model_dir, _model_bytes("mobilenet_v2", MOBILENET_V2), seed=101)]
+            Case("mobilenet_v2_224", model_dir, _model_bytes("mobilenet_v2", MOBILENET_V2), seed=101)]
