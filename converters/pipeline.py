@@ -130,6 +130,7 @@ def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None
                  report=report)
     settings = recipes.merge(recipes.load_recipe(recipe) if recipe is not None else {}, given)
     s = {**DEFAULTS, **{k: v for k, v in settings.items() if v is not None}}
+    s["_samples_explicit"] = settings.get("calibration_samples") is not None
     if s.get("model") is None:
         raise InvalidArgumentError("no model given", hint="pass MODEL (a .keras, .h5 or SavedModel directory)")
     if s.get("output") is None:
@@ -202,7 +203,7 @@ def _run(s, spec, n_clusters, qat_on, io_eff, epochs_n, batch_n, samples_n, poli
         if cal is not None:
             shape = input_shape or (None, *cal.x.shape[1:])
             cal_x = check_calibration(cal.x, shape, cal.path, samples_n)
-            if len(cal.x) < samples_n:
+            if len(cal.x) < samples_n and s.get("_samples_explicit"):
                 from .warn import warn
 
                 warn(f"calibration data has {len(cal.x)} samples, fewer than the {samples_n} requested; using all")

@@ -1,0 +1,46 @@
+"""Recipes: YAML and TOML, flags override the recipe, and the recipe used is written next to the output."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from edgelift.cli import main
+from edgelift.converters.recipe import load_recipe, merge
+from edgelift.errors import InvalidArgumentError
+from edgelift.tflite_model import load
+
+
+def test_yaml_and_toml_read_alike(tmp_path):
+    (tmp_path / "r.yaml").write_text("prune: 0.5\nprune-kind: block\nblock: 1x4\ncalibration: data/c.npz\n")
+    (tmp_path / "r.toml").write_text('prune = 0.5\nprune_kind = "block"\nblock = "1x4"\ncalibration = "data/c.npz"\n')
+    a, b = load_recipe(tmp_path / "r.yaml"), load_recipe(tmp_path / "r.toml")
+    assert a == b
+    assert a["calibration"] == str(tmp_path / "data" / "c.npz")  # relative to the recipe
+    assert merge(a, {"prune": 0.75, "block": None})["prune"] == 0.75
+    assert merge(a, {"prune": 0.75, "block": None})["block"] == "1x4"
+
+
+def test_unknown_key_suggests(tmp_path):
+    (tmp_path / "r.yaml").write_text("prun: 0.5\n")
+    with pytest.raises(InvalidArgumentError, match="recipe key 'prun' is not a convert setting.*did you mean 'prune'"):
+        load_recipe(tmp_path / "r.yaml")
+
+
+def test_cli_flags_override_recipe_and_recipe_is_written(capsys, tmp_path, model_file, data_dir):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(f"model: {model_file}\nprune: 0.5\nquantize: int8\ncalibration: {data_dir / 'calib.npy'}\n"
+                      "keep_dense: none\n")
+    out = tmp_path / "m.tflite"
+    rc = main(["convert", "--recipe", str(recipe), "-o", str(out), "--prune", "0.75", "--io", "float32"])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    assert "warning: pruned to 75% (unstructured) in one shot" in captured.err
+    used = yaml.safe_load((tmp_path / "m.recipe.yaml").read_text())
+    assert used["prune"] == 0.75 and used["io"] == "float32" and used["model"] == str(model_file)
+    m = load(out)
+    assert m.input_tensors[0].type_name == "FLOAT32"
+    # rerunning the written recipe reproduces the file bit for bit (one-shot pruning is deterministic)
+    out2 = tmp_path / "again.tflite"
+    assert main(["convert", "--recipe", str(tmp_path / "m.recipe.yaml"), "-o", str(out2)]) == 0
+    assert out2.read_bytes() == out.read_bytes()
