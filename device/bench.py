@@ -78,6 +78,7 @@ class BenchConfig:
     rss_delta_mb: float | None = None
     peak_rss_mb: float = 0.0
     samples_s: list[float] = field(default_factory=list)
+    per_op: dict[str, Any] | None = None
 
     @property
     def batch(self) -> int:
@@ -104,6 +105,7 @@ class BenchConfig:
             "peak_rss_mb": self.peak_rss_mb,
             "rss_load_delta_mb": self.rss_delta_mb,
             "ratio_to_first": ratio,
+            "per_op": self.per_op["ops"] if self.per_op else None,
             "samples_ms": [s * 1e3 for s in self.samples_s],
         }
 
@@ -135,8 +137,8 @@ class BenchResult:
             "inputs": self.inputs,
             "interleaved": len(self.configs) > 1,
             "wall_s": self.wall_s,
-            "per_op": None,
-            "per_op_note": PER_OP_NOTE,
+            "per_op": any(c.per_op and c.per_op["ops"] is not None for c in self.configs),
+            "per_op_note": next((c.per_op["note"] for c in self.configs if c.per_op), PER_OP_NOTE),
             "configs": [c.as_dict(first) for c in self.configs],
         }
 
@@ -164,9 +166,30 @@ class BenchResult:
                 f"{lat['std']:>7.3f} {tp if tp is not None else float('nan'):>9.1f} {c['peak_rss_mb']:>7.1f} "
                 f"{c['runs']:>5} {ratio if ratio is not None else float('nan'):>8.2f}"
             )
-        lines += ["", "x first = p50 latency / p50 of the first delegate; RSS = process peak after loading it",
-                  PER_OP_NOTE]
+        lines += ["", "x first = p50 latency / p50 of the first delegate; RSS = process peak after loading it"]
+        lines += self._format_per_op(d)
         return "\n".join(lines)
+
+    def _format_per_op(self, d: dict[str, Any], top: int = 15) -> list[str]:
+        measured = [c for c in d["configs"] if c["per_op"]]
+        if not measured:
+            return [d["per_op_note"] + " (bench --per-op measures each op in isolation)"]
+        base = measured[0]["per_op"]
+        order = sorted(range(len(base)), key=lambda i: -(base[i]["median_us"] or 0.0))[:top]
+        head = f"{'node':>5} {'op':<20}" + "".join(f" {c['delegate'][:10]:>10} us {'share':>6}" for c in measured)
+        out = ["", f"per-op timing, slowest {len(order)} of {len(base)} ops on {measured[0]['delegate']} "
+                   "(median of isolated runs):", head]
+        for i in order:
+            row = f"{base[i]['node']:>5} {base[i]['op'][:20]:<20}"
+            for c in measured:
+                r = c["per_op"][i]
+                us = "-" if r["median_us"] is None else f"{r['median_us']:.1f}"
+                share = "-" if r["share"] is None else f"{100 * r['share']:.1f}%"
+                row += f" {us:>13} {share:>6}"
+            out.append(row)
+        sums = "  ".join(f"{c['delegate']} {sum(r['median_us'] or 0 for r in c['per_op']):.1f} us" for c in measured)
+        out += [f"sum of isolated ops: {sums}", d["per_op_note"]]
+        return out
 
 
 def _inputs_from(source, runner: Runner) -> tuple[list[np.ndarray], str]:
@@ -208,6 +231,109 @@ def _inputs_from(source, runner: Runner) -> tuple[list[np.ndarray], str]:
     return out, label
 
 
+# -- per-op timing ------------------------------------------------------------------------------------
+PER_OP_METHOD = ("isolated: each op rebuilt as a one-op model (its constants included), fed the values it sees in "
+                 "a full run of the same inputs, timed on the same delegate; the sum differs from the whole model by "
+                 "per-invoke overhead and by what a delegate does across ops (partitions, threads, caches)")
+
+
+def _single_op_model(schema, model_t, op_index: int) -> tuple[bytes, list[int]] | None:
+    """The op at `op_index` of subgraph 0 as a model of its own, with the original indices of its inputs (in
+    the new model's input order); None when it cannot stand alone."""
+    import copy
+
+    import flatbuffers
+
+    sg = model_t.subgraphs[0]
+    op = sg.operators[op_index]
+    if op.intermediates is not None and len(op.intermediates):
+        return None
+    opts = op.builtinOptions
+    if opts is not None and any(k.endswith("SubgraphIndex") for k in vars(opts)):
+        return None  # control flow (WHILE, IF, CALL_ONCE) needs its other subgraphs
+    used = list(dict.fromkeys(int(t) for t in [*op.inputs, *op.outputs] if int(t) >= 0))
+    remap = {t: i for i, t in enumerate(used)}
+    buffers = [schema.BufferT()]
+    tensors, inputs, originals = [], [], []
+    for t in used:
+        tt = copy.copy(sg.tensors[t])
+        if tt.isVariable:
+            return None
+        data = model_t.buffers[tt.buffer].data if 0 < tt.buffer < len(model_t.buffers) else None
+        if data is not None and len(data) > 0:
+            buffers.append(model_t.buffers[tt.buffer])
+            tt.buffer = len(buffers) - 1
+        else:
+            tt.buffer = 0
+            if t in op.inputs:
+                inputs.append(remap[t])
+                originals.append(t)
+        tensors.append(tt)
+    new_op = copy.copy(op)
+    new_op.inputs = [remap[int(t)] if int(t) >= 0 else -1 for t in op.inputs]
+    new_op.outputs = [remap[int(t)] for t in op.outputs]
+    sub = schema.SubGraphT()
+    sub.tensors, sub.operators, sub.inputs = tensors, [new_op], inputs
+    sub.outputs = [remap[int(t)] for t in op.outputs]
+    sub.name = "edgelift-per-op"
+    m = schema.ModelT()
+    m.version, m.operatorCodes, m.subgraphs, m.buffers = model_t.version, model_t.operatorCodes, [sub], buffers
+    m.description = "edgelift per-op timing"
+    b = flatbuffers.Builder(1024)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output()), originals
+
+
+def per_op_timing(model, delegate: str = "builtin", threads: int = 1, runs: int = 30, feed=None,
+                  delegate_options: dict[str, Any] | None = None, runtime: str | None = None) -> dict[str, Any]:
+    """Median time of every op of `model`, each isolated as a one-op model (see PER_OP_METHOD).
+
+    Needs the flatbuffer schema module that ai-edge-litert ships (desktop); returns {"ops": None, "note": ...}
+    where it is missing.
+    """
+    from .runtime import _model_bytes
+
+    content = _model_bytes(model)[0]
+    try:
+        from ai_edge_litert import schema_py_generated as schema
+    except ImportError:
+        return {"ops": None, "note": "per-op timing needs ai-edge-litert's flatbuffer schema (desktop only)"}
+    model_t = schema.ModelT.InitFromPackedBuf(content, 0)
+    full = load_interpreter(content, "builtin", 1, None, runtime, preserve_all_tensors=True)
+    full.run(feed if feed is not None else random_like(full.input_details, seed=0))
+    ops = [o for o in full.interpreter._get_ops_details() if o["op_name"] != "DELEGATE"]
+    rows = []
+    clock = time.perf_counter
+    for o in ops:
+        row: dict[str, Any] = {"node": int(o["index"]), "op": o["op_name"], "median_us": None, "note": None}
+        rows.append(row)
+        try:
+            built = _single_op_model(schema, model_t, int(o["index"]))
+            if built is None:
+                row["note"] = "cannot be isolated (control flow, variables or intermediates)"
+                continue
+            sub, originals = built
+            r = load_interpreter(sub, delegate, threads, delegate_options, runtime)
+            values = [full.tensor(t) for t in originals]
+            r.set_inputs(values)
+            for _ in range(3):
+                r.invoke()
+            times = []
+            for _ in range(runs):
+                t0 = clock()
+                r.invoke()
+                times.append(clock() - t0)
+            row["median_us"] = float(np.median(times) * 1e6)
+            row["delegated"] = r.partition_info.delegated_nodes == [0]
+            r.close()
+        except Exception as exc:  # noqa: BLE001 - one op that cannot be isolated must not stop the others
+            row["note"] = f"{type(exc).__name__}: {' '.join(str(exc).split())[:160]}"
+    total = sum(r["median_us"] for r in rows if r["median_us"] is not None)
+    for r in rows:
+        r["share"] = (r["median_us"] / total) if r["median_us"] is not None and total > 0 else None
+    return {"ops": rows, "sum_us": total, "note": PER_OP_METHOD}
+
+
 def bench(
     model: str | os.PathLike | bytes,
     delegates: str | list[str] | None = "xnnpack",
@@ -219,12 +345,14 @@ def bench(
     delegate_options: dict[str, Any] | None = None,
     runtime: str | None = None,
     report: str | os.PathLike | None = None,
+    per_op: bool = False,
 ) -> BenchResult:
     """Benchmark `model` on each delegate (interleaved). `runs` or `seconds` (default: 50 runs each).
 
     inputs: None (random of the right dtype/shape), an array / list of arrays, or a data path (.npz/.npy/folder).
     delegate_options apply to every non-builtin delegate that takes options ('neon' and library paths).
     report: write a self-contained HTML page there too.
+    per_op: also time every op in isolation on each delegate (see PER_OP_METHOD); desktop only.
     """
     names = parse_delegates(delegates)
     if runs is not None and seconds is not None:
@@ -282,6 +410,13 @@ def bench(
                 c.samples_s.append(clock() - t0)
             if clock() >= deadline:
                 break
+
+    if per_op:
+        op_runs = min(runs or 30, 50)
+        for c in configs:
+            opts = delegate_options if c.delegate not in ("builtin", "xnnpack") else None
+            feed, _ = _inputs_from(inputs, c.runner)
+            c.per_op = per_op_timing(model, c.delegate, threads, op_runs, feed, opts, runtime)
 
     path = None if isinstance(model, (bytes, bytearray, memoryview)) else str(model)
     result = BenchResult(

@@ -141,8 +141,34 @@ def bench_html(result, model_source=None) -> str:
             f" · host {_e(d['host']['machine'])}, {d['host']['cpus']} CPUs</p>")
     return _page("edgelift bench", [
         meta, "<h2>Latency</h2>", table, hist, "<h2>Delegation</h2>", parts,
-        f'<p class="muted">{_e(d["per_op_note"])}</p>', _size_section(model_source),
+        _per_op_section(d), _size_section(model_source),
     ])
+
+
+def _per_op_section(d: dict[str, Any], top: int = 20) -> str:
+    measured = [c for c in d["configs"] if c.get("per_op")]
+    if not measured:
+        return f'<h2>Per-op timing</h2><p class="muted">{_e(d["per_op_note"])}</p>'
+    base = measured[0]["per_op"]
+    order = sorted(range(len(base)), key=lambda i: -(base[i]["median_us"] or 0.0))[:top]
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(9, 0.32 * len(order) * max(len(measured), 1) / 1.5 + 1.5))
+    height = 0.8 / len(measured)
+    ys = list(range(len(order)))[::-1]
+    for k, c in enumerate(measured):
+        vals = [c["per_op"][i]["median_us"] or 0.0 for i in order]
+        ax.barh([y + 0.4 - height * (k + 0.5) for y in ys], vals, height=height, label=c["delegate"])
+    ax.set_yticks(ys)
+    ax.set_yticklabels([f"{base[i]['node']} {base[i]['op']}" for i in order])
+    ax.set_xlabel("median time per op, isolated (us)")
+    ax.set_title(f"slowest {len(order)} ops (order: {measured[0]['delegate']})")
+    ax.legend(loc="lower right")
+    rows = [[base[i]["node"], base[i]["op"]] + [
+        "-" if c["per_op"][i]["median_us"] is None else f"{c['per_op'][i]['median_us']:.1f}" for c in measured]
+        for i in order]
+    return ("<h2>Per-op timing</h2>" + _img(_png(fig), "per-op timing")
+            + _table(["node", "op"] + [f"{c['delegate']} us" for c in measured], rows, left=2)
+            + f'<p class="muted">{_e(d["per_op_note"])}</p>')
 
 
 def bench_report(result, path, model_source=None) -> str:

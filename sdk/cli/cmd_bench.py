@@ -27,10 +27,12 @@ from .cmd_deploy import bench_host_options, remote_bench
               help="Data (.npz with x, .npy, or an image folder); default random inputs of the right dtype.")
 @click.option("--runtime", type=click.Choice(["litert", "tflite_runtime"]), default=None,
               help="TFLite runtime (default: the first installed).")
+@click.option("--per-op", is_flag=True,
+              help="Also time every op in isolation (a one-op model each) on every delegate.")
 @click.option("--report", type=click.Path(dir_okay=False), default=None, help="Write a self-contained HTML report.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (schema edgelift.bench/1).")
 @bench_host_options
-def bench(model, delegates, delegate_options, threads, runs, seconds, warmup, input_path, runtime, report,
+def bench(model, delegates, delegate_options, threads, runs, seconds, warmup, input_path, runtime, per_op, report,
           as_json, host=None, **remote) -> None:
     """Measure the latency of MODEL on one or more delegates, side by side (on a device with --host)."""
     from edgelift.device.bench import bench as run_bench
@@ -42,7 +44,7 @@ def bench(model, delegates, delegate_options, threads, runs, seconds, warmup, in
 
     result = run_bench(model, delegates=delegates, threads=threads, runs=runs, seconds=seconds, warmup=warmup,
                        inputs=input_path, delegate_options=delegate_option_pairs(delegate_options),
-                       runtime=runtime, report=report)
+                       runtime=runtime, report=report, per_op=per_op)
     if as_json:
         click.echo(dump_json(result.as_dict()))
     else:

@@ -14,7 +14,7 @@ from edgelift.errors import DataError, InvalidArgumentError
 
 CONFIG_KEYS = {
     "delegate", "partition", "partition_detail", "load_ms", "first_inference_ms", "latency_ms", "throughput_per_s",
-    "batch", "runs", "peak_rss_mb", "rss_load_delta_mb", "ratio_to_first", "samples_ms",
+    "batch", "runs", "peak_rss_mb", "rss_load_delta_mb", "ratio_to_first", "per_op", "samples_ms",
 }
 TOP_KEYS = {
     "schema", "model", "model_size_bytes", "runtime", "host", "threads", "warmup", "mode", "inputs", "interleaved",
@@ -41,8 +41,20 @@ def test_two_delegates_interleaved_with_ordered_percentiles(resnet_int8):
     assert first["ratio_to_first"]["p50"] == 1.0
     assert second["ratio_to_first"]["p50"] == pytest.approx(second["latency_ms"]["p50"] / first["latency_ms"]["p50"])
     assert "nodes delegated in 1 partition" in first["partition"] and second["partition"].startswith("0 of")
+    assert d["per_op"] is False and first["per_op"] is None
     text = res.format()
-    assert re.search(r"^xnnpack .* 13 +1\.00$", text, re.M) and "per-op timing: not available" in text
+    assert re.search(r"^xnnpack .* 13 +1\.00$", text, re.M) and "bench --per-op measures each op" in text
+
+
+def test_per_op_timing_covers_every_op(resnet_int8):
+    d = bench(resnet_int8, delegates="builtin,xnnpack", runs=5, warmup=1, per_op=True).as_dict()
+    assert d["per_op"] is True and d["per_op_note"].startswith("isolated:")
+    for c in d["configs"]:
+        ops = c["per_op"]
+        assert [o["node"] for o in ops] == list(range(c["partition_detail"]["total_nodes"]))
+        assert [o["op"] for o in ops].count("CONV_2D") == 6 and all(o["median_us"] > 0 for o in ops)
+        assert sum(o["share"] for o in ops) == pytest.approx(1.0)
+    assert all(o["delegated"] for o in d["configs"][1]["per_op"])  # XNNPACK takes each op on its own too
 
 
 def test_latency_stats_match_numpy():

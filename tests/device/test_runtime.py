@@ -43,7 +43,7 @@ def test_builtin_and_xnnpack_partition(resnet_int8):
     builtin = load_interpreter(resnet_int8, "builtin")
     xnn = load_interpreter(resnet_int8, "xnnpack")
     m = builtin.partition_info.total_nodes
-    assert m == 10  # 7 convs, 2 adds, mean, fully connected - 1 (the converter fuses the relu)
+    assert m == 10  # 6 convs (relus fused), 2 adds, mean, fully connected
     assert builtin.partition == f"0 of {m} nodes delegated (builtin kernels run all {m})"
     assert xnn.partition == f"{m} of {m} nodes delegated in 1 partition; not delegated: none"
     assert xnn.partition_info.partitions == [list(range(m))]
