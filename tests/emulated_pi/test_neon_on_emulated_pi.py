@@ -42,6 +42,12 @@ def aarch64_delegate(tmp_path_factory) -> Path:
     return copy
 
 
+def _x86_library() -> Path:
+    from edgelift.delegates import neon
+
+    return neon.library_path("x86_64")
+
+
 def _delegate(path: Path, kernels: str) -> dict:
     from edgelift.delegates import neon
 
@@ -90,15 +96,43 @@ def test_every_kernel_variant_matches_x86(emulated_pi, aarch64_delegate, op_case
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
 
 
-def test_dot_kernels_are_refused_on_a_pi4_cpu(emulated_pi, aarch64_delegate, whole_cases, tmp_path):
+@pytest.mark.parametrize("board", list(CPUS))
+def test_kernel_choice_follows_the_cpu_and_refusals_are_clean(emulated_pi, aarch64_delegate, whole_cases, tmp_path,
+                                                              board):
     digits = whole_cases[0]
-    # A crash (SIGILL from an SDOT on the Cortex-A72) would make run_batch raise with the signal.
-    report = emulated_pi.run_batch([digits.job(tmp_path / "dot.npz", _delegate(aarch64_delegate, "dot"))],
-                                   cpu=CPUS["pi4"], runtime="tflite-runtime")
-    result = report["results"][digits.name]
-    assert not result["ok"], "kernels=dot on a CPU without SDOT must be refused, not run"
-    message = (result["error"] + result["log"]).lower()
-    assert "dot" in message, f"the refusal should name the dot-product kernels: {result}"
+    raw = {"path": str(aarch64_delegate)}
+    jobs = [digits.job(tmp_path / "auto.npz", {**raw, "options": {"kernels": "auto", "log_level": "debug"}}, "-auto"),
+            digits.job(tmp_path / "dot.npz", {**raw, "options": {"kernels": "dot", "log_level": "info"}}, "-dot"),
+            digits.job(tmp_path / "bad.npz", {**raw, "options": {"kernels": "fast"}}, "-bad"),
+            digits.job(tmp_path / "x86.npz", {"path": str(_x86_library()), "options": {}}, "-x86")]
+    # A crash (SIGILL from an SDOT on the Cortex-A72) would make run_batch raise, naming the signal.
+    results = emulated_pi.run_batch(jobs, cpu=CPUS[board], runtime="tflite-runtime")["results"]
+
+    auto = results[digits.name + "-auto"]
+    assert auto["ok"], auto
+    chosen = re.search(r"kernels=auto -> (\S+?),", auto["log"])
+    assert chosen, f"no kernel choice in the debug log: {auto['log'][:600]}"
+    if board == "pi4":
+        assert "dot" not in chosen.group(1) and "scalar" not in chosen.group(1), chosen.group(0)
+    else:
+        assert "dot" in chosen.group(1), chosen.group(0)
+    assert_identical(digits, tmp_path / "auto.npz", f"kernels=auto, -cpu {CPUS[board]}")
+
+    dot = results[digits.name + "-dot"]
+    if board == "pi4":
+        assert not dot["ok"], "kernels=dot on a CPU without SDOT must be refused, not run"
+        assert "dot" in (dot["error"] + dot["log"]).lower(), f"the refusal should name the dot kernels: {dot}"
+    else:
+        assert dot["ok"], dot
+        assert_identical(digits, tmp_path / "dot.npz", f"kernels=dot, -cpu {CPUS[board]}")
+
+    bad = results[digits.name + "-bad"]
+    assert not bad["ok"] and "fast" in bad["error"] + bad["log"], f"a malformed option must be refused: {bad}"
+
+    # The desktop build handed to the Pi: the runtime's loader refuses it (tflite-runtime 2.14 raises OSError
+    # "<path>: cannot open shared object file"), the process lives on.
+    x86 = results[digits.name + "-x86"]
+    assert not x86["ok"] and str(_x86_library()) in x86["error"], x86
 
 
 def test_ai_edge_litert_1_4_loads_the_delegate(emulated_pi, aarch64_delegate, whole_cases, op_cases, tmp_path):
