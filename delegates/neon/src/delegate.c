@@ -38,6 +38,8 @@ typedef struct el_partition {
   el_op* ops;
   size_t n_tensors;
   unsigned char* internal; /* per tensor: produced inside the partition and not seen outside it */
+  unsigned char* produced; /* per tensor: produced inside the partition */
+  el_shape* shapes;        /* per produced tensor: its shape as of the last prepare */
   int8_t** own;            /* per tensor: the partition's buffer for internal tensors */
   int8_t* scratch;
   size_t scratch_bytes;
@@ -75,6 +77,8 @@ static void kernel_free(TfLiteContext* context, void* buffer) {
   partition_release(p);
   free(p->ops);
   free(p->internal);
+  free(p->produced);
+  free(p->shapes);
   free(p->own);
   free(p);
 }
@@ -90,7 +94,9 @@ static void* kernel_init(TfLiteContext* context, const char* buffer, size_t leng
   p->ops = (el_op*)calloc((size_t)p->n_ops, sizeof(el_op));
   p->internal = (unsigned char*)calloc(p->n_tensors, 1);
   p->own = (int8_t**)calloc(p->n_tensors, sizeof(int8_t*));
-  if (!p->ops || !p->internal || !p->own) {
+  p->produced = (unsigned char*)calloc(p->n_tensors, 1);
+  p->shapes = (el_shape*)calloc(p->n_tensors, sizeof(el_shape));
+  if (!p->ops || !p->internal || !p->own || !p->produced || !p->shapes) {
     kernel_free(context, p);
     return NULL;
   }
@@ -102,8 +108,9 @@ static void* kernel_init(TfLiteContext* context, const char* buffer, size_t leng
       kernel_free(context, p);
       return NULL;
     }
-    el_op_init(context, &p->ops[i], node, reg->builtin_code, idx);
+    el_op_init(&p->ops[i], node, reg->builtin_code, idx);
     p->internal[p->ops[i].output] = 1;
+    p->produced[p->ops[i].output] = 1;
   }
   for (int i = 0; i < params->output_tensors->size; i++) {
     const int t = params->output_tensors->data[i];
@@ -112,12 +119,9 @@ static void* kernel_init(TfLiteContext* context, const char* buffer, size_t leng
   return p;
 }
 
-static size_t tensor_elements(const TfLiteTensor* t) {
-  size_t n = 1;
-  for (int i = 0; i < t->dims->size; i++) n *= (size_t)t->dims->data[i];
-  return n;
-}
-
+/* Shapes are propagated through the partition at every prepare (the runtime does not do it for delegated
+ * nodes): input shapes come from the runtime, produced shapes from el_op_output_shape(); partition outputs
+ * are resized through the runtime when they change (new batch size, shapes computed by SPACE_TO_BATCH_ND...). */
 static TfLiteStatus kernel_prepare(TfLiteContext* context, TfLiteNode* node) {
   el_partition* p = (el_partition*)node->user_data;
   if (p == NULL) {
@@ -128,15 +132,35 @@ static TfLiteStatus kernel_prepare(TfLiteContext* context, TfLiteNode* node) {
   size_t scratch = 0;
   for (int i = 0; i < p->n_ops; i++) {
     el_op* op = &p->ops[i];
-    /* only the shapes the partitioner checked are computed: a resized input is refused, not guessed at */
-    if (!el_op_shapes_unchanged(context, op)) {
-      context->ReportError(context,
-                           "edgelift-neon: node %d (%s): tensor shapes changed after delegation (resized input?); "
-                           "create the interpreter for the new shape instead",
-                           op->node_index, el_builtin_name(op->code));
+    el_shape ins[EL_MAX_INPUTS];
+    memset(ins, 0, sizeof ins);
+    for (int k = 0; k < op->n_inputs && k < EL_MAX_INPUTS; k++) {
+      const int t = op->inputs[k];
+      if (t < 0) continue;
+      ins[k] = p->produced[t] ? p->shapes[t] : el_tensor_shape(&context->tensors[t]);
+    }
+    el_shape out;
+    const char* why = NULL;
+    if (!el_op_output_shape(context, op, ins, &out, &why)) {
+      context->ReportError(context, "edgelift-neon: node %d (%s) cannot take the new input shapes: %s",
+                           op->node_index, el_builtin_name(op->code), why);
       return kTfLiteError;
     }
-    if (el_op_prepare(context, op, p->delegate->gemm, &scratch) != kTfLiteOk) {
+    p->shapes[op->output] = out;
+    TfLiteTensor* ot = &context->tensors[op->output];
+    const el_shape now = el_tensor_shape(ot);
+    if (memcmp(&now, &out, sizeof out) != 0) {
+      if (p->internal[op->output]) {
+        /* the runtime never allocates it; only its dims record is stale. Nothing to do. */
+      } else {
+        TfLiteIntArray* dims = (TfLiteIntArray*)malloc(sizeof(TfLiteIntArray) + sizeof(int) * (size_t)out.rank);
+        if (dims == NULL) return kTfLiteError;
+        dims->size = out.rank;
+        for (int d = 0; d < out.rank; d++) dims->data[d] = out.d[d];
+        if (context->ResizeTensor(context, ot, dims) != kTfLiteOk) return kTfLiteError; /* takes ownership */
+      }
+    }
+    if (el_op_prepare(context, op, ins, &out, p->delegate->gemm, &scratch) != kTfLiteOk) {
       context->ReportError(context, "edgelift-neon: out of memory preparing node %d (%s)", op->node_index,
                            el_builtin_name(op->code));
       return kTfLiteError;
@@ -144,7 +168,7 @@ static TfLiteStatus kernel_prepare(TfLiteContext* context, TfLiteNode* node) {
   }
   for (size_t t = 0; t < p->n_tensors; t++) {
     if (!p->internal[t]) continue;
-    const size_t bytes = tensor_elements(&context->tensors[t]) + 16;
+    const size_t bytes = el_shape_elements(&p->shapes[t]) + 16;
     p->own[t] = (int8_t*)malloc(bytes);
     if (p->own[t] == NULL) {
       context->ReportError(context, "edgelift-neon: out of memory (%zu bytes for tensor %zu)", bytes, t);

@@ -145,6 +145,8 @@ const char* el_builtin_name(int code) {
     case 28: return "TANH";
     case 32: return "CUSTOM";
     case 34: return "PAD";
+    case 37: return "BATCH_TO_SPACE_ND";
+    case 38: return "SPACE_TO_BATCH_ND";
     case 39: return "TRANSPOSE";
     case 40: return "MEAN";
     case 41: return "SUB";

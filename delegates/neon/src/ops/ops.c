@@ -260,6 +260,23 @@ int el_op_supported(TfLiteContext* c, const TfLiteNode* node, int code, int vers
       if (total != out->dims->data[axis]) NO("shapes do not match");
       return 1;
     }
+    case kTfLiteBuiltinSpaceToBatchNd:
+    case kTfLiteBuiltinBatchToSpaceNd: {
+      /* how TFLite expresses dilated convolutions: pure data movement, claimed so the conv stays inside */
+      if (in->size != 3 || !is_q8(x) || !is_q8(out) || !same_quant(x, out)) NO("not int8 with equal quantization");
+      if (x->dims->size != 4) NO("not 4-D");
+      const TfLiteTensor* block = T(c, in->data[1]);
+      const TfLiteTensor* pads = T(c, in->data[2]);
+      if (block == NULL || block->type != kTfLiteInt32 || !is_const(block) || block->dims->size != 1 ||
+          block->dims->data[0] != 2 || block->data.i32[0] < 1 || block->data.i32[1] < 1)
+        NO("block shape not a constant pair");
+      if (pads == NULL || pads->type != kTfLiteInt32 || !is_const(pads) || pads->dims->size != 2 ||
+          pads->dims->data[0] != 2 || pads->dims->data[1] != 2)
+        NO("paddings/crops not a constant 2x2");
+      for (int i = 0; i < 4; i++)
+        if (pads->data.i32[i] < 0) NO("negative paddings/crops");
+      return 1;
+    }
     case kTfLiteBuiltinReshape: {
       if (!is_q8(x) || !is_q8(out) || !same_quant(x, out)) NO("not int8 with equal quantization");
       const el_shape xs = shape_of(x), os = shape_of(out);
@@ -296,27 +313,13 @@ int el_op_supported(TfLiteContext* c, const TfLiteNode* node, int code, int vers
 /* ---------------------------------------------------------------------------------------------------- */
 /* init / prepare                                                                                       */
 
-int el_op_shapes_unchanged(TfLiteContext* c, const el_op* op) {
-  for (int i = 0; i <= op->n_inputs && i <= EL_MAX_INPUTS; i++) {
-    const int idx = i < op->n_inputs ? op->inputs[i] : op->output;
-    if (idx < 0) continue;
-    const el_shape now = shape_of(&c->tensors[idx]);
-    if (memcmp(&now, &op->seen[i], sizeof now) != 0) return 0;
-  }
-  return 1;
-}
-
-void el_op_init(TfLiteContext* c, el_op* op, const TfLiteNode* node, int code, int node_index) {
+void el_op_init(el_op* op, const TfLiteNode* node, int code, int node_index) {
   memset(op, 0, sizeof *op);
   op->code = code;
   op->node_index = node_index;
   op->n_inputs = node->inputs->size;
   for (int i = 0; i < node->inputs->size && i < EL_MAX_INPUTS; i++) op->inputs[i] = node->inputs->data[i];
   op->output = node->outputs->data[0];
-  for (int i = 0; i <= op->n_inputs && i <= EL_MAX_INPUTS; i++) {
-    const int idx = i < op->n_inputs ? op->inputs[i] : op->output;
-    if (idx >= 0) op->seen[i] = shape_of(&c->tensors[idx]);
-  }
   op->dilation_w = op->dilation_h = 1;
   const void* bd = node->builtin_data;
   switch (code) {
@@ -384,12 +387,17 @@ static void downscale_to_int16(int32_t m32, int16_t* m16) {
 
 static float sigmoidf(float v) { return 1.0f / (1.0f + expf(-v)); }
 
-TfLiteStatus el_op_prepare(TfLiteContext* c, el_op* op, const qs8_gemm_ukernel* gemm, size_t* scratch) {
+el_shape el_tensor_shape(const TfLiteTensor* t) { return shape_of(t); }
+size_t el_shape_elements(const el_shape* s) { return numel(s); }
+
+TfLiteStatus el_op_prepare(TfLiteContext* c, el_op* op, const el_shape* ins, const el_shape* out_shape,
+                           const qs8_gemm_ukernel* gemm, size_t* scratch) {
   el_op_release(op);
   const TfLiteTensor* x = T(c, op->inputs[0]);
   const TfLiteTensor* out = T(c, op->output);
-  op->in_shape = shape_of(x);
-  op->out_shape = shape_of(out);
+  for (int i = 0; i < op->n_inputs && i < EL_MAX_INPUTS; i++) op->in_shapes[i] = ins[i];
+  op->in_shape = ins[0];
+  op->out_shape = *out_shape;
   op->in_zp = x->params.zero_point;
   op->out_zp = out->params.zero_point;
   act_range(op->activation, out, &op->act_min, &op->act_max);
@@ -401,7 +409,7 @@ TfLiteStatus el_op_prepare(TfLiteContext* c, el_op* op, const qs8_gemm_ukernel* 
       const TfLiteTensor* b = op->n_inputs > 2 ? T(c, op->inputs[2]) : NULL;
       const TfLiteAffineQuantization* fq = affine(f);
       const int fc = op->code == kTfLiteBuiltinFullyConnected;
-      const int channels = fc ? f->dims->data[0] : out->dims->data[3];
+      const int channels = fc ? f->dims->data[0] : op->out_shape.d[3];
       op->n = channels;
       op->multiplier = (int32_t*)malloc(sizeof(int32_t) * (size_t)channels);
       op->shift = (int32_t*)malloc(sizeof(int32_t) * (size_t)channels);
@@ -425,8 +433,8 @@ TfLiteStatus el_op_prepare(TfLiteContext* c, el_op* op, const qs8_gemm_ukernel* 
         if (!op->weights || !op->bias) return kTfLiteError;
         memcpy(op->weights, f->data.int8, wn);
         for (int ch = 0; ch < channels; ch++) op->bias[ch] = bias ? bias[ch] : 0;
-        op->pad_top = pad_before(op->stride_h, op->dilation_h, x->dims->data[1], op->kh, out->dims->data[1]);
-        op->pad_left = pad_before(op->stride_w, op->dilation_w, x->dims->data[2], op->kw, out->dims->data[2]);
+        op->pad_top = pad_before(op->stride_h, op->dilation_h, op->in_shape.d[1], op->kh, op->out_shape.d[1]);
+        op->pad_left = pad_before(op->stride_w, op->dilation_w, op->in_shape.d[2], op->kw, op->out_shape.d[2]);
         *scratch = *scratch > sizeof(int32_t) * (size_t)channels ? *scratch : sizeof(int32_t) * (size_t)channels;
         return kTfLiteOk;
       }
@@ -434,14 +442,14 @@ TfLiteStatus el_op_prepare(TfLiteContext* c, el_op* op, const qs8_gemm_ukernel* 
         op->k = f->dims->data[1];
       } else {
         op->kh = f->dims->data[1], op->kw = f->dims->data[2];
-        op->k = op->kh * op->kw * x->dims->data[3];
-        op->pad_top = pad_before(op->stride_h, op->dilation_h, x->dims->data[1], op->kh, out->dims->data[1]);
-        op->pad_left = pad_before(op->stride_w, op->dilation_w, x->dims->data[2], op->kw, out->dims->data[2]);
+        op->k = op->kh * op->kw * op->in_shape.d[3];
+        op->pad_top = pad_before(op->stride_h, op->dilation_h, op->in_shape.d[1], op->kh, op->out_shape.d[1]);
+        op->pad_left = pad_before(op->stride_w, op->dilation_w, op->in_shape.d[2], op->kw, op->out_shape.d[2]);
         op->direct = op->kh == 1 && op->kw == 1 && op->stride_h == 1 && op->stride_w == 1 && op->pad_top == 0 &&
-                     op->pad_left == 0 && x->dims->data[1] == out->dims->data[1] &&
-                     x->dims->data[2] == out->dims->data[2];
+                     op->pad_left == 0 && op->in_shape.d[1] == op->out_shape.d[1] &&
+                     op->in_shape.d[2] == op->out_shape.d[2];
         if (!op->direct) {
-          const size_t need = (size_t)out->dims->data[1] * out->dims->data[2] * (size_t)op->k;
+          const size_t need = (size_t)op->out_shape.d[1] * op->out_shape.d[2] * (size_t)op->k;
           *scratch = *scratch > need ? *scratch : need;
         }
       }
@@ -453,7 +461,7 @@ TfLiteStatus el_op_prepare(TfLiteContext* c, el_op* op, const qs8_gemm_ukernel* 
     }
     case kTfLiteBuiltinAdd: {
       const TfLiteTensor* y = T(c, op->inputs[1]);
-      op->in2_shape = shape_of(y);
+      op->in2_shape = ins[1];
       op->in2_zp = y->params.zero_point;
       op->left_shift = 20;
       const double twice_max = 2.0 * (double)(x->params.scale > y->params.scale ? x->params.scale : y->params.scale);
@@ -465,7 +473,7 @@ TfLiteStatus el_op_prepare(TfLiteContext* c, el_op* op, const qs8_gemm_ukernel* 
     }
     case kTfLiteBuiltinMul: {
       const TfLiteTensor* y = T(c, op->inputs[1]);
-      op->in2_shape = shape_of(y);
+      op->in2_shape = ins[1];
       op->in2_zp = y->params.zero_point;
       el_quantize_multiplier((double)x->params.scale * (double)y->params.scale / (double)out->params.scale, &op->mo,
                              &op->so);
@@ -473,8 +481,8 @@ TfLiteStatus el_op_prepare(TfLiteContext* c, el_op* op, const qs8_gemm_ukernel* 
     }
     case kTfLiteBuiltinAveragePool2d:
     case kTfLiteBuiltinMaxPool2d:
-      op->pad_top = pad_before(op->stride_h, 1, x->dims->data[1], op->filter_h, out->dims->data[1]);
-      op->pad_left = pad_before(op->stride_w, 1, x->dims->data[2], op->filter_w, out->dims->data[2]);
+      op->pad_top = pad_before(op->stride_h, 1, op->in_shape.d[1], op->filter_h, op->out_shape.d[1]);
+      op->pad_left = pad_before(op->stride_w, 1, op->in_shape.d[2], op->filter_w, op->out_shape.d[2]);
       return kTfLiteOk;
     case kTfLiteBuiltinMean: {
       const TfLiteTensor* axis = T(c, op->inputs[1]);
@@ -530,10 +538,158 @@ TfLiteStatus el_op_prepare(TfLiteContext* c, el_op* op, const qs8_gemm_ukernel* 
       downscale_to_int16(m32, &op->hs_relu_mult);
       return kTfLiteOk;
     }
+    case kTfLiteBuiltinSpaceToBatchNd:
+    case kTfLiteBuiltinBatchToSpaceNd: {
+      const int32_t* b = T(c, op->inputs[1])->data.i32;
+      const int32_t* pd = T(c, op->inputs[2])->data.i32;
+      op->kh = b[0], op->kw = b[1], op->pad_top = pd[0], op->pad_left = pd[2];
+      return kTfLiteOk;
+    }
     case kTfLiteBuiltinReshape:
       return kTfLiteOk;
     default:
       return kTfLiteError;
+  }
+}
+
+/* ---------------------------------------------------------------------------------------------------- */
+/* shape propagation                                                                                    */
+
+#define BAD(reason)  \
+  do {               \
+    *why = (reason); \
+    return 0;        \
+  } while (0)
+
+int el_op_output_shape(TfLiteContext* c, const el_op* op, const el_shape* ins, el_shape* o, const char** why) {
+  const el_shape* x = &ins[0];
+  const el_shape model_out = shape_of(T(c, op->output));
+  memset(o, 0, sizeof *o);
+  for (int i = 0; i < op->n_inputs && i < EL_MAX_INPUTS; i++)
+    if (op->inputs[i] >= 0 && ins[i].rank > 4) BAD("more than 4 dimensions");
+  switch (op->code) {
+    case kTfLiteBuiltinConv2d:
+    case kTfLiteBuiltinDepthwiseConv2d:
+    case kTfLiteBuiltinAveragePool2d:
+    case kTfLiteBuiltinMaxPool2d: {
+      if (x->rank != 4) BAD("input is not 4-D");
+      int kh, kw, oc;
+      if (op->code == kTfLiteBuiltinAveragePool2d || op->code == kTfLiteBuiltinMaxPool2d) {
+        kh = op->filter_h, kw = op->filter_w, oc = x->d[3];
+      } else {
+        const el_shape f = ins[1];
+        kh = f.d[1], kw = f.d[2], oc = op->code == kTfLiteBuiltinConv2d ? f.d[0] : f.d[3];
+        if (op->code == kTfLiteBuiltinConv2d && f.d[3] != x->d[3]) BAD("input channels differ from the weights'");
+        if (op->code == kTfLiteBuiltinDepthwiseConv2d && (x->d[3] <= 0 || oc % x->d[3] != 0))
+          BAD("output channels not a multiple of input channels");
+      }
+      o->rank = 4;
+      o->d[0] = x->d[0];
+      o->d[1] = out_size(op->padding, x->d[1], kh, op->stride_h, op->dilation_h);
+      o->d[2] = out_size(op->padding, x->d[2], kw, op->stride_w, op->dilation_w);
+      o->d[3] = oc;
+      if (o->d[1] <= 0 || o->d[2] <= 0) BAD("input smaller than the filter");
+      return 1;
+    }
+    case kTfLiteBuiltinFullyConnected: {
+      const int units = ins[1].d[0], k = ins[1].d[1];
+      const size_t n = numel(x);
+      if (k <= 0 || n % (size_t)k != 0) BAD("input size not a multiple of the weights' depth");
+      if (model_out.rank == x->rank && x->rank >= 2 && x->d[x->rank - 1] == k) { /* keep_num_dims */
+        *o = *x;
+        o->d[o->rank - 1] = units;
+      } else {
+        o->rank = 2;
+        o->d[0] = (int)(n / (size_t)k);
+        o->d[1] = units;
+      }
+      return 1;
+    }
+    case kTfLiteBuiltinAdd:
+    case kTfLiteBuiltinMul: {
+      const el_shape* y = &ins[1];
+      const int r = x->rank > y->rank ? x->rank : y->rank;
+      o->rank = r;
+      for (int i = 0; i < r; i++) {
+        const int xo = i - (r - x->rank), yo = i - (r - y->rank);
+        const int xd = xo >= 0 ? x->d[xo] : 1, yd = yo >= 0 ? y->d[yo] : 1;
+        if (xd != yd && xd != 1 && yd != 1) BAD("shapes do not broadcast");
+        o->d[i] = xd == 1 ? yd : xd;
+      }
+      return 1;
+    }
+    case kTfLiteBuiltinMean: {
+      int mask = 0;
+      const TfLiteTensor* axis = T(c, op->inputs[1]);
+      const el_shape as = shape_of(axis);
+      for (size_t i = 0; i < numel(&as); i++) {
+        int a = axis->data.i32[i];
+        if (a < 0) a += x->rank;
+        if (a < 0 || a >= x->rank) BAD("axis out of range");
+        mask |= 1 << a;
+      }
+      for (int i = 0; i < x->rank; i++) {
+        if (!(mask & (1 << i))) o->d[o->rank++] = x->d[i];
+        else if (op->keep_dims) o->d[o->rank++] = 1;
+      }
+      return 1;
+    }
+    case kTfLiteBuiltinPad: {
+      const TfLiteTensor* pads = T(c, op->inputs[1]);
+      if (pads->dims->data[0] != x->rank) BAD("paddings do not match the input rank");
+      *o = *x;
+      for (int i = 0; i < x->rank; i++) o->d[i] += pads->data.i32[2 * i] + pads->data.i32[2 * i + 1];
+      return 1;
+    }
+    case kTfLiteBuiltinConcatenation: {
+      *o = *x;
+      const int axis = op->axis < 0 ? op->axis + x->rank : op->axis;
+      if (axis < 0 || axis >= x->rank) BAD("axis out of range");
+      o->d[axis] = 0;
+      for (int i = 0; i < op->n_inputs; i++) {
+        if (ins[i].rank != x->rank) BAD("ranks differ");
+        for (int d = 0; d < x->rank; d++)
+          if (d != axis && ins[i].d[d] != x->d[d]) BAD("shapes do not match");
+        o->d[axis] += ins[i].d[axis];
+      }
+      return 1;
+    }
+    case kTfLiteBuiltinSpaceToBatchNd:
+    case kTfLiteBuiltinBatchToSpaceNd: {
+      if (x->rank != 4) BAD("input is not 4-D");
+      const int32_t* b = T(c, op->inputs[1])->data.i32;
+      const int32_t* pd = T(c, op->inputs[2])->data.i32;
+      o->rank = 4;
+      o->d[3] = x->d[3];
+      if (op->code == kTfLiteBuiltinSpaceToBatchNd) {
+        const int h = x->d[1] + pd[0] + pd[1], w = x->d[2] + pd[2] + pd[3];
+        if (h % b[0] != 0 || w % b[1] != 0) BAD("padded size not a multiple of the block");
+        o->d[0] = x->d[0] * b[0] * b[1], o->d[1] = h / b[0], o->d[2] = w / b[1];
+      } else {
+        if (x->d[0] % (b[0] * b[1]) != 0) BAD("batch not a multiple of the block");
+        o->d[0] = x->d[0] / (b[0] * b[1]);
+        o->d[1] = x->d[1] * b[0] - pd[0] - pd[1], o->d[2] = x->d[2] * b[1] - pd[2] - pd[3];
+        if (o->d[1] < 0 || o->d[2] < 0) BAD("crops larger than the output");
+      }
+      return 1;
+    }
+    case kTfLiteBuiltinReshape: {
+      *o = model_out;
+      const size_t n = numel(x), m = numel(&model_out);
+      if (n == m) return 1;
+      /* a changed batch: the leading dimension absorbs it */
+      const size_t rest = model_out.rank > 0 && model_out.d[0] > 0 ? m / (size_t)model_out.d[0] : 0;
+      if (rest == 0 || n % rest != 0) BAD("new size does not fit the reshape");
+      o->d[0] = (int)(n / rest);
+      return 1;
+    }
+    case kTfLiteBuiltinSoftmax:
+    case kTfLiteBuiltinLogistic:
+    case kTfLiteBuiltinHardSwish:
+      *o = *x;
+      return 1;
+    default:
+      BAD("unknown op");
   }
 }
 
@@ -791,7 +947,6 @@ static void pad_invoke(const el_op* op, const el_io* io) {
 
 static void concat_invoke(const el_op* op, const el_io* io) {
   int8_t* y = el_data(io, op->output);
-  const TfLiteContext* c = io->context;
   const int r = op->out_shape.rank;
   size_t inner = 1;
   for (int d = op->axis + 1; d < r; d++) inner *= (size_t)op->out_shape.d[d];
@@ -799,7 +954,7 @@ static void concat_invoke(const el_op* op, const el_io* io) {
   size_t col = 0;
   for (int i = 0; i < op->n_inputs; i++) {
     const int8_t* x = el_data(io, op->inputs[i]);
-    const size_t row = (size_t)c->tensors[op->inputs[i]].dims->data[op->axis] * inner;
+    const size_t row = (size_t)op->in_shapes[i].d[op->axis] * inner;
     for (int o = 0; o < op->concat_outer; o++) memcpy(y + (size_t)o * out_row + col, x + (size_t)o * row, row);
     col += row;
   }
@@ -823,6 +978,43 @@ static void softmax_invoke(const el_op* op, const el_io* io) {
     for (int j = 0; j < last; j++) {
       const int32_t q = (int32_t)roundf(tab[xr[j]] * inv) + op->out_zp;
       yr[j] = (int8_t)el_clamp(q, -128, 127);
+    }
+  }
+}
+
+/* SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND (TFLite's reference index arithmetic; padding = output zero point) */
+static void space_batch_invoke(const el_op* op, const el_io* io) {
+  const int8_t* x = el_data(io, op->inputs[0]);
+  int8_t* y = el_data(io, op->output);
+  const el_shape* is = &op->in_shape;
+  const el_shape* os = &op->out_shape;
+  const size_t C = (size_t)is->d[3];
+  if (op->code == kTfLiteBuiltinSpaceToBatchNd) {
+    const int in_b = is->d[0];
+    for (int ob = 0; ob < os->d[0]; ob++) {
+      const int b = ob % in_b, shift_w = (ob / in_b) % op->kw, shift_h = (ob / in_b) / op->kw;
+      for (int oy = 0; oy < os->d[1]; oy++) {
+        for (int ox = 0; ox < os->d[2]; ox++) {
+          int8_t* dst = y + (((size_t)ob * os->d[1] + oy) * os->d[2] + ox) * C;
+          const int iy = oy * op->kh + shift_h - op->pad_top, ix = ox * op->kw + shift_w - op->pad_left;
+          if (iy < 0 || iy >= is->d[1] || ix < 0 || ix >= is->d[2]) memset(dst, (int8_t)op->out_zp, C);
+          else memcpy(dst, x + (((size_t)b * is->d[1] + iy) * is->d[2] + ix) * C, C);
+        }
+      }
+    }
+  } else {
+    const int out_b = os->d[0];
+    for (int ib = 0; ib < is->d[0]; ib++) {
+      const int b = ib % out_b, off = ib / out_b, off_h = off / op->kw, off_w = off % op->kw;
+      for (int iy = 0; iy < is->d[1]; iy++) {
+        const int oy = iy * op->kh + off_h - op->pad_top;
+        if (oy < 0 || oy >= os->d[1]) continue;
+        for (int ix = 0; ix < is->d[2]; ix++) {
+          const int ox = ix * op->kw + off_w - op->pad_left;
+          if (ox < 0 || ox >= os->d[2]) continue;
+          memcpy(y + (((size_t)b * os->d[1] + oy) * os->d[2] + ox) * C, x + (((size_t)ib * is->d[1] + iy) * is->d[2] + ix) * C, C);
+        }
+      }
     }
   }
 }
@@ -895,6 +1087,8 @@ void el_op_invoke(const el_op* op, const el_io* io, int8_t* scratch) {
       break;
     }
     case kTfLiteBuiltinSoftmax: softmax_invoke(op, io); break;
+    case kTfLiteBuiltinSpaceToBatchNd:
+    case kTfLiteBuiltinBatchToSpaceNd: space_batch_invoke(op, io); break;
     case kTfLiteBuiltinLogistic: lut_invoke(op, io); break;
     case kTfLiteBuiltinHardSwish: hard_swish_invoke(op, io); break;
     default: break;

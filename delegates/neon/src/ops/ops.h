@@ -47,7 +47,7 @@ typedef struct el_op {
   int32_t* sums;
   int pads[EL_MAX_DIMS][2];
   int concat_outer, concat_out_inner;
-  el_shape seen[EL_MAX_INPUTS + 1]; /* shapes at init: inputs, then the output */
+  el_shape in_shapes[EL_MAX_INPUTS]; /* as of the last prepare */
 } el_op;
 
 typedef struct el_io {
@@ -62,12 +62,18 @@ static inline int8_t* el_data(const el_io* io, int idx) {
 /* Can the delegate compute this node exactly? On no, *why names the reason (static string). */
 int el_op_supported(TfLiteContext* context, const TfLiteNode* node, int code, int version, const char** why);
 /* Copies options from the node (builtin_data is the runtime's; not kept). */
-void el_op_init(TfLiteContext* context, el_op* op, const TfLiteNode* node, int code, int node_index);
-/* Derives quantization parameters and packs constant weights; *scratch grows to what invoke needs. */
-TfLiteStatus el_op_prepare(TfLiteContext* context, el_op* op, const qs8_gemm_ukernel* gemm, size_t* scratch);
+void el_op_init(el_op* op, const TfLiteNode* node, int code, int node_index);
+/* The output shape for the current input shapes `ins` (shapes are recomputed at every prepare: the runtime
+ * does not propagate shapes through delegated nodes). 0 with *why when the node cannot take these shapes. */
+int el_op_output_shape(TfLiteContext* context, const el_op* op, const el_shape* ins, el_shape* out,
+                       const char** why);
+/* Derives quantization parameters and packs constant weights for the given shapes; *scratch grows to what
+ * invoke needs. */
+TfLiteStatus el_op_prepare(TfLiteContext* context, el_op* op, const el_shape* ins, const el_shape* out,
+                           const qs8_gemm_ukernel* gemm, size_t* scratch);
+el_shape el_tensor_shape(const TfLiteTensor* t);
+size_t el_shape_elements(const el_shape* s);
 void el_op_invoke(const el_op* op, const el_io* io, int8_t* scratch);
 void el_op_release(el_op* op);
-/* 1 when every input/output still has the shape it had when the partitioner claimed the node. */
-int el_op_shapes_unchanged(TfLiteContext* context, const el_op* op);
 
 #endif

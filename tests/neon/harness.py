@@ -1,0 +1,96 @@
+"""Shared helpers for the NEON delegate tests: conversions with chosen calibration ranges, interpreters with
+and without the delegate, exact comparison. Also run as a script by the sanitizer test (see run_cases)."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+CACHE = ROOT / ".cache" / "modelkit"
+
+
+def convert(builder_name: str, low: float = -1.0, high: float = 1.0, **kwargs) -> bytes:
+    """int8 model (int8 in/out) of tests.modelkit.<builder_name>(**kwargs), calibrated on uniform [low, high].
+
+    A skewed range puts the input zero point at an extreme (e.g. [0, 1] gives -128). Cached on disk.
+    """
+    key = json.dumps(["neon-int8", builder_name, low, high, kwargs], sort_keys=True, default=str)
+    path = CACHE / f"neon-{builder_name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.tflite"
+    if path.exists():
+        return path.read_bytes()
+    from tests import modelkit
+
+    model = getattr(modelkit, builder_name)(**kwargs)
+    shape = tuple(d or 1 for d in model.inputs[0].shape[1:])
+    rng = np.random.default_rng(0)
+    data = rng.uniform(low, high, (32, *shape)).astype(np.float32)
+    blob = modelkit.int8_tflite(model, data=data, samples=32)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(blob)
+    tmp.replace(path)
+    return blob
+
+
+@functools.lru_cache(maxsize=8)
+def _delegate(library: str, kernels: str, log_level: str):
+    from ai_edge_litert.interpreter import load_delegate
+
+    return load_delegate(library, {"num_threads": "1", "kernels": kernels, "log_level": log_level})
+
+
+def interpreter(model: bytes, library: str | None = None, kernels: str = "auto", log_level: str = "silent"):
+    """A LiteRT interpreter with the builtin kernels only (no XNNPACK), plus the NEON delegate if library."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    delegates = [_delegate(library, kernels, log_level)] if library else []
+    it = Interpreter(
+        model_content=model,
+        experimental_delegates=delegates,
+        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+    )
+    it.allocate_tensors()
+    return it
+
+
+def inputs_for(it, seed: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for d in it.get_input_details():
+        if d["dtype"] == np.int8:
+            out.append(rng.integers(-128, 128, d["shape"], dtype=np.int8))
+        else:
+            out.append(rng.uniform(-1, 1, d["shape"]).astype(d["dtype"]))
+    return out
+
+
+def run(it, xs: list[np.ndarray]) -> list[np.ndarray]:
+    for d, x in zip(it.get_input_details(), xs, strict=True):
+        it.set_tensor(d["index"], x)
+    it.invoke()
+    return [it.get_tensor(d["index"]).copy() for d in it.get_output_details()]
+
+
+def assert_identical(model: bytes, library: str, *, seeds=(0, 1, 2), kernels: str = "auto") -> None:
+    """Delegate output == builtin output, bit for bit, for random full-range inputs; explains a mismatch."""
+    ref = interpreter(model)
+    neon = interpreter(model, library, kernels=kernels)
+    for seed in seeds:
+        xs = inputs_for(ref, seed)
+        for i, (want, got) in enumerate(zip(run(ref, xs), run(neon, xs), strict=True)):
+            if not np.array_equal(want, got):
+                diff = np.argwhere(want != got)
+                first = tuple(int(v) for v in diff[0])
+                raise AssertionError(
+                    f"output {i} differs at {len(diff)} of {want.size} positions (seed {seed}); first at index "
+                    f"{first}: builtin {int(want[first])}, neon {int(got[first])}; shape {want.shape}"
+                )
