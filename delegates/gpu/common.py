@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 CHUNK = 1024  # terms per float32 partial sum: 1024 * 128 * 127 < 2^24
+IM2COL_MAX_DEPTH = 64  # KxK convolutions with at most this many terms per output go through im2col + GEMM
 
 
 class Unsupported(Exception):
@@ -87,6 +88,26 @@ def int_conv_accumulate(ctx: Ctx, hwio: np.ndarray, in_zp: int, strides, dilatio
     dn = ("NHWC", "HWIO", "NHWC")
     if ctx.accumulate == "f32" and groups > 1 and kh * kw * fin > CHUNK:
         raise Unsupported("grouped convolution too deep for exact float32 accumulation")
+
+    if groups == 1 and (kh * kw == 1 or fin * kh * kw <= IM2COL_MAX_DEPTH):
+        # 1x1 convolutions (and shallow KxK ones through im2col) as one int8 GEMM: XLA's CPU dot is about
+        # twice as fast as its convolution here, and exact the same way.
+        wmat = hwio.reshape(kh * kw * fin, cout)
+        sh, sw = strides
+        dh, dw = dilations
+
+        def fn_dot(x):
+            xp = _pad_zp(jnp, x, pads, in_zp)
+            n, hp, wp, c = xp.shape
+            oh = (hp - ((kh - 1) * dh + 1)) // sh + 1
+            ow = (wp - ((kw - 1) * dw + 1)) // sw + 1
+            taps = [xp[:, i * dh: i * dh + (oh - 1) * sh + 1: sh, j * dw: j * dw + (ow - 1) * sw + 1: sw, :]
+                    for i in range(kh) for j in range(kw)]
+            patches = taps[0] if len(taps) == 1 else jnp.concatenate(taps, axis=-1)
+            acc = ctx.int_matmul(patches.reshape(-1, kh * kw * c), wmat).reshape(n, oh, ow, cout)
+            return acc - jnp.asarray(correction.astype(np.int32))
+
+        return fn_dot
 
     def fn(x):
         xp = _pad_zp(jnp, x, pads, in_zp)
