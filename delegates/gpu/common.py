@@ -61,7 +61,7 @@ class Ctx:
 def conv_padding(padding: int, in_hw, k_hw, strides, dilations, out_hw):
     """TFLite's padding (schema Padding: 0 SAME, 1 VALID) as ((top, bottom), (left, right)), checked."""
     pads = []
-    for n, k, s, d, o in zip(in_hw, k_hw, strides, dilations, out_hw):
+    for n, k, s, d, o in zip(in_hw, k_hw, strides, dilations, out_hw, strict=True):
         eff = (k - 1) * d + 1
         expect = (n + s - 1) // s if padding == 0 else (n - eff + s) // s
         if padding not in (0, 1):

@@ -68,7 +68,7 @@ class GpuEngine:
                             hint="pass a list with one array per model input")
         out = []
         n = None
-        for x, spec in zip(xs, self.inputs):
+        for x, spec in zip(xs, self.inputs, strict=True):
             x = np.asarray(x)
             sample = spec.shape[1:]
             if x.shape[1:] != sample:
@@ -86,7 +86,7 @@ class GpuEngine:
     def predict_raw(self, xs) -> list[np.ndarray]:
         jax = _jax()
         xs = self._check(xs)
-        for x, spec in zip(xs, self.inputs):
+        for x, spec in zip(xs, self.inputs, strict=True):
             if x.dtype != spec.dtype:
                 raise DataError(f"input {spec.name!r} is {spec.dtype}, got {x.dtype} data",
                                 hint="use predict() for float data, or cast/quantize it first")
@@ -100,21 +100,22 @@ class GpuEngine:
                     chunk = [np.concatenate([c, np.repeat(c[:1], self.batch - k, axis=0)]) for c in chunk]
                 args = [jax.device_put(c.reshape(self.batch, 1, *c.shape[1:]), self.jax_device) for c in chunk]
                 outs = self.lowered.batched(*args)
-                for r, o in zip(results, outs):
+                for r, o in zip(results, outs, strict=True):
                     r.append(np.asarray(o)[:k])
         return [np.concatenate(r).reshape(n, *spec.shape[1:]) if r else np.zeros((0, *spec.shape[1:]), spec.dtype)
-                for r, spec in zip(results, self.outputs)]
+                for r, spec in zip(results, self.outputs, strict=True)]
 
     def predict(self, xs) -> list[np.ndarray]:
         xs = self._check(xs)
         raw_in = []
-        for x, spec in zip(xs, self.inputs):
+        for x, spec in zip(xs, self.inputs, strict=True):
             if spec.dtype == np.int8 and x.dtype != np.int8:
                 raw_in.append(quantize(np.asarray(x, np.float32), spec.scale, spec.zero_point))
             else:
                 raw_in.append(x.astype(spec.dtype, copy=False))
         outs = self.predict_raw(raw_in)
-        return [dequantize(o, s.scale, s.zero_point) if s.dtype == np.int8 else o for o, s in zip(outs, self.outputs)]
+        return [dequantize(o, s.scale, s.zero_point) if s.dtype == np.int8 else o
+                for o, s in zip(outs, self.outputs, strict=True)]
 
 
 def quantize(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:

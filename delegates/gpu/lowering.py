@@ -126,10 +126,10 @@ def lower(model, *, accumulate: str | None = None, depthwise: str | None = None)
     def run(*xs):
         import jax.numpy as jnp
 
-        env = {i: x for i, x in zip(m.inputs, xs)}
+        env = {i: x for i, x in zip(m.inputs, xs, strict=True)}
         for op, fn in steps:
             args = [env[i] if i in env else (jnp.asarray(consts[i]) if i in consts else None) for i in op.inputs]
-            for i, v in zip(op.outputs, fn(args)):
+            for i, v in zip(op.outputs, fn(args), strict=True):
                 env[i] = v
         return [env[i] for i in m.outputs]
 
