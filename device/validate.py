@@ -457,6 +457,12 @@ def validate(
         ref_raw = None
         ref_float = ref.predict(x_float)
 
+    if exact and "xnnpack" in (delegate, reference_delegate) and delegate != reference_delegate:
+        notes.append("XNNPACK rounds differently from TFLite's builtin kernels (the numeric reference); differences "
+                     "of 1-2 LSB are expected there — gate with --max-lsb 2, or compare neon/gpu for exactness")
+    if data is None:
+        notes.append("random inputs cover the whole input range; pass --data (with labels) for accuracy figures")
+
     outputs = []
     failures: list[str] = []
     for i, d in enumerate(out_details):
