@@ -322,7 +322,16 @@ def build(cache: Path = DEFAULT_CACHE, *, force: bool = False) -> Path:
         started = time.monotonic()
         _ensure_arm64_apt()
         closure = resolve_debs()
-        debs = download_debs(closure, cache / "debs")
+        try:
+            debs = download_debs(closure, cache / "debs")
+        except SetupError:
+            if os.geteuid() != 0:
+                raise
+            # Old package lists name versions the mirror no longer has: refresh them once and resolve again.
+            log("apt-get download failed; apt-get update and retry")
+            _run(["apt-get", "update", "-q"], what="apt-get update")
+            closure = resolve_debs()
+            debs = download_debs(closure, cache / "debs")
         wheels = download_wheels(cache / "wheels")
         assemble(cache, debs, wheels)
         seen = smoke(cache)
