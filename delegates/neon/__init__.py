@@ -33,6 +33,46 @@ def host_arch() -> str:
     return _ARCH_ALIASES.get(machine, machine)
 
 
+_ELF_MACHINES = {62: "x86_64", 183: "aarch64", 40: "arm (32-bit)", 3: "x86 (32-bit)"}
+
+
+def library_arch(path: str | Path) -> str:
+    """Architecture a shared library was built for, read from its ELF header ('x86_64', 'aarch64', ...)."""
+    path = Path(path)
+    try:
+        head = path.read_bytes()[:20] if path.stat().st_size < 64 else path.open("rb").read(20)
+    except OSError as e:
+        raise DelegateError(f"cannot read the delegate library {path}: {e.strerror or e}",
+                            hint="check the path; `edgelift.delegates.neon.library_path()` finds the built one") from e
+    if len(head) < 20 or head[:4] != b"\x7fELF":
+        raise DelegateError(f"{path} is not an ELF shared library",
+                            hint="rebuild it with `make native` or `pip install -e .`")
+    machine = int.from_bytes(head[18:20], "little" if head[5] == 1 else "big")
+    return _ELF_MACHINES.get(machine, f"ELF machine {machine}")
+
+
+def check_library(path: str | Path, arch: str | None = None) -> Path:
+    """Raise DelegateError unless `path` is a delegate library for `arch` (None: this machine).
+
+    dlopen's own message for a library of the wrong architecture is "No such file or directory"; this says
+    what is wrong instead.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DelegateError(f"the delegate library {path} does not exist",
+                            hint="build it with `make native`, or use edgelift.delegates.neon.library_path()")
+    wanted = host_arch() if arch is None else _ARCH_ALIASES.get(str(arch).lower(), str(arch))
+    found = library_arch(path)
+    if found != wanted:
+        where = "this machine" if arch is None else "the requested architecture"
+        raise DelegateError(
+            f"{path} was built for {found}, but {where} is {wanted}; it cannot be loaded here",
+            hint=(f"use library_path() for {wanted}" if found == "aarch64" and wanted == host_arch()
+                  else f"use library_path({wanted!r}) to get the {wanted} build"),
+        )
+    return path
+
+
 def _candidates(arch: str) -> list[Path]:
     if arch == host_arch():
         return [_HERE / LIBRARY, _ROOT / "build" / "native" / "delegates" / "neon" / LIBRARY,
@@ -53,9 +93,9 @@ def library_path(arch: str | None = None) -> Path:
         )
     candidates = _candidates(wanted)
     for path in candidates:
-        if path.is_file():
+        if path.is_file() and library_arch(path) == wanted:
             return path
-    build = "make native (or pip install -e .)" if wanted == host_arch() else "make -f Makefile native-aarch64"
+    build = "make native (or pip install -e .)" if wanted == host_arch() else "make native-aarch64"
     raise DelegateError(
         f"the NEON delegate library for {wanted} was not found; looked in: "
         + ", ".join(str(p) for p in candidates),
@@ -83,4 +123,7 @@ def delegate_options(num_threads: int = 1, kernels: str = "auto", log_level: str
     return {"num_threads": str(num_threads), "kernels": kernels, "log_level": log_level}
 
 
-__all__ = ["ARCHES", "KERNELS", "LIBRARY", "LOG_LEVELS", "delegate_options", "host_arch", "library_path"]
+__all__ = [
+    "ARCHES", "KERNELS", "LIBRARY", "LOG_LEVELS", "check_library", "delegate_options", "host_arch", "library_arch",
+    "library_path",
+]
