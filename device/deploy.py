@@ -545,9 +545,13 @@ def format_bench(result: dict[str, Any]) -> str:
         rows.append(f"{r['delegate']:<9} {r['median_ms']:>10.3f} {r['p10_ms']:>9.3f} {r['p90_ms']:>9.3f} "
                     f"{r['runs']:>5} {ratio:>10}  {r.get('partition') or ''}")
     c = result["conditions_after"]
+    cpu = result.get("cpu") or {}
     temp = f"{c['temperature_c']:.1f} C" if c.get("temperature_c") is not None else "unknown"
     thr = c.get("throttled")
-    rows.append(f"conditions: governor {c.get('governor') or 'unknown'}, temperature {temp}, throttled "
+    yes = {True: "yes", False: "no"}
+    rows.append(f"device: {cpu.get('cpu') or 'unknown CPU'} x {cpu.get('cores')}, NEON {yes[bool(cpu.get('neon'))]}"
+                f", dot product {yes[bool(cpu.get('dotprod'))]}; governor {c.get('governor') or 'unknown'}"
+                + (f" {c['cpu_mhz']} MHz" if c.get("cpu_mhz") else "") + f", temperature {temp}, throttled "
                 + ("unknown (no vcgencmd)" if thr is None else (", ".join(thr["now"]) or "no")))
     rows += [f"warning: {w}" for w in result.get("warnings", [])]
     return "\n".join(rows)

@@ -122,9 +122,10 @@ def verify(bundle):
 
 def runtime_install_hint(python=None):
     python = python or sys.executable
-    venv = "~/edgelift-venv"
-    return (f"install one in a venv: `{python} -m venv {venv} && {venv}/bin/pip install {DEFAULT_RUNTIME_PINS}`,"
-            f" then pass --remote-python {venv}/bin/python (or let edgelift do it: --install-runtime)")
+    venv = "~/edgelift/venv"
+    return (f"install one in a venv on the device: `{python} -m venv {venv} && {venv}/bin/pip install "
+            f"{DEFAULT_RUNTIME_PINS}` (edgelift then uses {venv}/bin/python unless --remote-python says otherwise), "
+            "or let edgelift do it: deploy --install-runtime")
 
 
 def import_runtime():
@@ -402,7 +403,12 @@ def cmd_bench(args):
         for r in results:
             if "median_ms" in r and r["median_ms"] > 0:
                 r["speedup_vs_builtin"] = base["median_ms"] / r["median_ms"]
+    cpu = cpuinfo()
+    if cpu["features_source"] != "/proc/cpuinfo":
+        warnings.append("/proc/cpuinfo does not describe this CPU (an emulator such as qemu-user?): these timings "
+                        "are not a Raspberry Pi's")
     return {"results": results, "conditions_before": before, "conditions_after": after, "warnings": warnings,
+            "cpu": cpu,
             "model": manifest["model"]["file"], "bundle_id": manifest.get("bundle_id")}
 
 

@@ -109,6 +109,8 @@ def test_deploy_run_bench_rollback(tmp_path, monkeypatch, capsys, bundles, model
         assert r["runs"] == 3 and 0 < r["p10_ms"] <= r["median_ms"] <= r["p90_ms"]
     assert rows["builtin"]["speedup_vs_builtin"] == 1.0
     assert "mem_available_bytes" in bench["conditions_before"]
+    assert bench["cpu"]["machine"] == "aarch64" and bench["cpu"]["neon"] is True
+    assert any("not a Raspberry Pi's" in w for w in bench["warnings"])  # qemu's /proc/cpuinfo is the host's
     assert "neon" in dep.format_bench(bench) and bench["bundle_id"] == b.bundle_id
     assert not list((remote / "staging").iterdir())  # the scratch copy is gone; nothing was installed
     assert release(remote) == result.release
@@ -218,7 +220,8 @@ def test_missing_runtime_names_the_install_command(tmp_path, capsys, bundles, ss
         pytest.skip("/usr/bin/python3 here has numpy and a TFLite runtime")
     assert code == 3, err
     assert "is not installed for /usr/bin/python3" in err
-    assert "pip install tflite-runtime==2.14.0 numpy==1.26.4" in err and "--install-runtime" in err
+    assert "-m venv ~/edgelift/venv && ~/edgelift/venv/bin/pip install tflite-runtime==2.14.0 numpy==1.26.4" in err
+    assert "deploy --install-runtime" in err
     assert "the running version (none) is untouched" in err
     assert not (tmp_path / "device" / "current").exists()
 
