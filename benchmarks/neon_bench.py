@@ -1,0 +1,95 @@
+"""NEON delegate vs LiteRT's builtin kernels vs XNNPACK on x86-64, one thread, interleaved runs, medians.
+
+    .venv/bin/python benchmarks/neon_bench.py [--runs 20] [--models mobilenet_v2,digits]
+
+Every run of every configuration is interleaved (A B C A B C ...) in one process so that frequency and cache
+drift hit all three alike. Before timing, each configuration's output is compared with the builtin one
+(the delegate must be identical; XNNPACK is reported with its number of differing values).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _models(names: list[str]) -> dict[str, bytes]:
+    from tests import modelkit
+
+    out = {}
+    for name in names:
+        if name == "mobilenet_v2":
+            out["MobileNetV2 int8 224 a1.0"] = modelkit.cached("int8", modelkit.mobilenet_v2)
+        elif name == "digits":
+            out["digits CNN int8"] = modelkit.digits_int8()
+        elif name == "small_resnet":
+            out["small ResNet int8"] = modelkit.cached("int8", modelkit.small_resnet)
+        else:
+            raise SystemExit(f"unknown model {name!r}; allowed: mobilenet_v2, digits, small_resnet")
+    return out
+
+
+def _interpreters(model: bytes, library: str, kernels: str):
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType, load_delegate
+
+    plain = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    neon = load_delegate(library, {"num_threads": "1", "kernels": kernels, "log_level": "warning"})
+    its = {
+        "neon": Interpreter(model_content=model, experimental_delegates=[neon], experimental_op_resolver_type=plain,
+                            num_threads=1),
+        "builtin": Interpreter(model_content=model, experimental_op_resolver_type=plain, num_threads=1),
+        "xnnpack": Interpreter(model_content=model, num_threads=1),  # default resolver: XNNPACK applied
+    }
+    for it in its.values():
+        it.allocate_tensors()
+    return its
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--models", default="mobilenet_v2,digits")
+    ap.add_argument("--kernels", default="auto")
+    args = ap.parse_args(argv)
+    from edgelift.delegates import neon
+
+    library = str(neon.library_path())
+    print(f"delegate: {library}\nruns: {args.runs} interleaved, 1 thread, medians")
+    for label, model in _models(args.models.split(",")).items():
+        its = _interpreters(model, library, args.kernels)
+        d = its["builtin"].get_input_details()[0]
+        x = np.random.default_rng(0).integers(-128, 128, d["shape"], dtype=np.int8)
+        outs = {}
+        for name, it in its.items():
+            it.set_tensor(it.get_input_details()[0]["index"], x)
+            it.invoke()  # warm-up
+            outs[name] = it.get_tensor(it.get_output_details()[0]["index"]).copy()
+        ndiff = {k: int((v != outs["builtin"]).sum()) for k, v in outs.items()}
+        if ndiff["neon"]:
+            raise SystemExit(f"{label}: the delegate differs from builtin at {ndiff['neon']} values")
+        times = {k: [] for k in its}
+        for _ in range(args.runs):
+            for name, it in its.items():
+                t0 = time.perf_counter()
+                it.invoke()
+                times[name].append(time.perf_counter() - t0)
+        med = {k: statistics.median(v) * 1e3 for k, v in times.items()}
+        print(f"\n{label}")
+        for name in its:
+            print(f"  {name:8s} median {med[name]:9.3f} ms   (min {min(times[name]) * 1e3:.3f}; "
+                  f"differs from builtin at {ndiff[name]} of {outs[name].size} values)")
+        print(f"  ratio neon/builtin {med['neon'] / med['builtin']:.2f}   neon/xnnpack {med['neon'] / med['xnnpack']:.2f}"
+              f"   builtin/xnnpack {med['builtin'] / med['xnnpack']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
