@@ -51,8 +51,8 @@ class LoadedModel:
         if self.keras_model is None:
             raise UnsupportedModelError(
                 f"{what} needs a tf_keras model, and {self.source!r} cannot be rebuilt as one: {self.blocker}",
-                hint="quantization alone works (drop pruning/clustering/QAT flags), or replace that layer "
-                     "with standard Keras layers",
+                hint="quantization alone works (drop pruning/clustering/QAT flags); for those, pass a tf_keras "
+                     "model or one built from standard Keras layers",
             )
         return self.keras_model
 

@@ -99,7 +99,7 @@ def _positive_int(value, flag: str) -> int:
     except (TypeError, ValueError):
         v = 0
     if v < 1:
-        raise InvalidArgumentError(f"{flag} {value!r} must be a whole number >= 1", hint=f"e.g. {flag} 2")
+        raise InvalidArgumentError(f"{flag} {value} must be a whole number >= 1", hint=f"e.g. {flag} 2")
     return v
 
 

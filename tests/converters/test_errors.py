@@ -125,3 +125,26 @@ def test_failure_after_work_leaves_nothing(capsys, tmp_path, out_dir, model_file
                            tmp_path / "missing.npz", "--quantize", "none"])
     assert rc == 2 and "missing.npz' does not exist" in error_line(err)
     assert_clean(out_dir)
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--prune", "0.5", "--train-data", "{calib}", "--quantize", "none"], "training data '{calib}' has no labels"),
+    (["--qat", "--calibration", "{calib}"], "--qat needs training data"),
+    (["--cluster", "1", "--quantize", "none"], "--cluster 1 is outside 2..256"),
+    (["--quantize", "float16", "--io", "int8"], "--io int8 is not available with --quantize float16"),
+    (["--prune", "0.5", "--prune-kind", "block", "--block", "4", "--quantize", "none"], "--block '4' is not RxC"),
+    (["--epochs", "0", "--quantize", "none"], "--epochs 0 must be a whole number >= 1"),
+])
+def test_argument_errors_before_any_work(capsys, out_dir, model_file, data_dir, extra, message):
+    calib = str(data_dir / "calib.npy")
+    rc, err = run(capsys, [model_file, "-o", out_dir / "m.tflite", *[e.format(calib=calib) for e in extra]])
+    assert rc == 2 and message.format(calib=calib) in error_line(err)
+    assert_clean(out_dir)
+
+
+def test_bad_recipe(capsys, tmp_path, out_dir, model_file):
+    r = tmp_path / "r.yaml"
+    r.write_text("prune: [unclosed\n")
+    rc, err = run(capsys, [model_file, "-o", out_dir / "m.tflite", "--recipe", r])
+    assert rc == 2 and "is not valid YAML" in error_line(err)
+    assert_clean(out_dir)

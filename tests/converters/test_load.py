@@ -103,3 +103,30 @@ def test_keras3_blocking_layer_is_named_and_quantization_still_works(tmp_path):
     got = load_interpreter(res.output.read_bytes()).predict(x[:8])[0]
     want = np.asarray(m3(x[:8]))
     assert np.max(np.abs(got - want)) < 0.05 * (np.max(np.abs(want)) + 1e-6) + 0.05  # int8 rounding
+
+
+def test_plain_savedmodel_quantizes_but_cannot_be_pruned(tmp_path):
+    tf = tensorflow()
+
+    class Scale(tf.Module):
+        def __init__(self):
+            self.w = tf.Variable(np.linspace(-1, 1, 16 * 8).reshape(16, 8).astype(np.float32))
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 16], tf.float32)])
+        def __call__(self, x):
+            return tf.nn.relu(tf.matmul(x, self.w))
+
+    mod = Scale()
+    tf.saved_model.save(mod, str(tmp_path / "sm"), signatures=mod.__call__)
+    import edgelift
+
+    x = np.random.default_rng(0).uniform(-1, 1, (32, 16)).astype(np.float32)
+    res = edgelift.convert(tmp_path / "sm", tmp_path / "q.tflite", calibration=x, io="float32")
+    from edgelift.device.runtime import load_interpreter
+
+    got = load_interpreter(res.output).predict(x)[0]
+    np.testing.assert_allclose(got, mod(x).numpy(), atol=0.05)  # int8: within a few quantization steps
+    blocked = "pruning needs a tf_keras model.*(carries no Keras model|no tf_keras metadata)"
+    with pytest.raises(UnsupportedModelError, match=blocked):
+        edgelift.convert(tmp_path / "sm", tmp_path / "p.tflite", prune=0.5, quantize="none")
+    assert not (tmp_path / "p.tflite").exists()
