@@ -48,10 +48,14 @@ class ConvertResult:
         acc = r.get("accuracy")
         if acc and acc.get("tflite") is not None:
             metric = acc["metric"]
-            line += (f"\n{metric} on {acc['samples']} samples of {acc['eval_data']}: float {acc['float']:.4f}, "
-                     f".tflite {acc['tflite']:.4f}")
-            if acc.get("float_optimized") is not None:
-                line += f" (optimized float model {acc['float_optimized']:.4f})"
+            where = f"on {acc['samples']} samples of {acc['eval_data']}"
+            if metric == "max_abs_diff_vs_float":
+                line += f"\nmax |.tflite - float| {where}: {acc['tflite']:.4g}"
+            else:
+                fl = "n/a" if acc.get("float") is None else f"{acc['float']:.4f}"
+                line += f"\n{metric} {where}: float {fl}, .tflite {acc['tflite']:.4f}"
+                if acc.get("float_optimized") is not None:
+                    line += f" (optimized float model {acc['float_optimized']:.4f})"
         if self.report_path:
             line += f"\nreport: {self.report_path}"
         line += f"\nrecipe: {self.recipe_path}"
@@ -274,14 +278,15 @@ def _accuracy(reports, original, final, tfl, x, ds) -> dict[str, Any]:
     y = ds.y
     out: dict[str, Any] = {"eval_data": ds.path, "samples": int(len(x)), "labels": y is not None}
     t_pred = reports.tflite_predict(tfl, x)
-    if y is None:  # no labels: agreement of the .tflite with the float model
+    t = reports.score(t_pred, y) if y is not None else None
+    if t is None:  # no usable labels: agreement of the .tflite with the float model
+        out["labels"] = False
         if original is not None:
             f_pred = reports.keras_predict(original, x)
             out["metric"] = "max_abs_diff_vs_float"
             out["float"] = 0.0
             out["tflite"] = float(np.max(np.abs(t_pred - f_pred)))
         return out
-    t = reports.score(t_pred, y)
     metric = next(iter(t))
     out["metric"] = metric
     out["tflite"] = t[metric]

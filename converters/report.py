@@ -20,14 +20,18 @@ def _is_classifier(out: np.ndarray, y: np.ndarray | None) -> bool:
     return y is not None and np.issubdtype(y.dtype, np.integer) and out.ndim == 2 and out.shape[1] > 1
 
 
-def score(pred: np.ndarray, y: np.ndarray) -> dict[str, float]:
-    """Top-1 accuracy for class-index labels; mean squared error for targets shaped like the output."""
+def score(pred: np.ndarray, y: np.ndarray) -> dict[str, float] | None:
+    """Top-1 accuracy for class-index labels, mean squared error for targets shaped like the output;
+    None when the labels do not fit the output (then only agreement with the float model is reported)."""
     pred = np.asarray(pred)
     if _is_classifier(pred, y):
         return {"accuracy": float(np.mean(pred.argmax(axis=1) == y))}
     if pred.ndim == 2 and pred.shape[1] == 1 and np.issubdtype(y.dtype, np.integer):
-        return {"accuracy": float(np.mean((pred[:, 0] > 0) == (y > 0)))}
-    return {"mse": float(np.mean((pred.reshape(len(y), -1) - y.reshape(len(y), -1)) ** 2))}
+        threshold = 0.5 if pred.min() >= 0 and pred.max() <= 1 else 0.0  # probabilities or logits
+        return {"accuracy": float(np.mean((pred[:, 0] > threshold) == (y > 0)))}
+    if y.size == pred.size and np.issubdtype(y.dtype, np.floating):
+        return {"mse": float(np.mean((pred.reshape(len(y), -1) - y.reshape(len(y), -1)) ** 2))}
+    return None
 
 
 def keras_predict(model, x: np.ndarray) -> np.ndarray:

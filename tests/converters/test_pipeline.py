@@ -67,3 +67,28 @@ def test_dynamic_and_float16_need_no_data(tmp_path, model):
         x = arrays(4)[0]
         got = load_interpreter(res.output).predict(x)[0]
         np.testing.assert_allclose(got, model(x).numpy(), atol=0.05)  # 8/16-bit weights, float activations
+
+
+def test_image_folder_data_and_non_classifier_output(tmp_path, capsys):
+    """An image folder (one sub-folder per class) as calibration and eval data, on a model whose output is
+    not a class score: the report falls back to agreement with the float model."""
+    from PIL import Image
+
+    from edgelift.cli import main
+    from tests import modelkit
+
+    rng = np.random.default_rng(0)
+    for c in ("cats", "dogs"):
+        (tmp_path / "imgs" / c).mkdir(parents=True)
+        for i in range(10):
+            Image.fromarray(rng.integers(0, 256, (9, 9, 3), dtype=np.uint8)).save(tmp_path / "imgs" / c / f"{i}.png")
+    modelkit.conv2d(shape=(9, 9, 3)).save(tmp_path / "conv.keras")
+    rc = main(["convert", str(tmp_path / "conv.keras"), "-o", str(tmp_path / "c.tflite"), "--io", "float32",
+               "--calibration", str(tmp_path / "imgs"), "--eval-data", str(tmp_path / "imgs"),
+               "--report", str(tmp_path / "c.json")])
+    out = capsys.readouterr().out
+    assert rc == 0
+    acc = json.loads((tmp_path / "c.json").read_text())["accuracy"]
+    assert acc["metric"] == "max_abs_diff_vs_float" and acc["samples"] == 20
+    assert 0 < acc["tflite"] < 0.1  # int8 activations: a few quantization steps of a ~[-2, 2] output
+    assert "max |.tflite - float| on 20 samples" in out
