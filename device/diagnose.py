@@ -188,6 +188,12 @@ class _Acc:
         return float(np.sqrt(max(self.sum2 / self.count - mean * mean, 0.0)))
 
 
+def _is_activation(detail: dict[str, Any]) -> bool:
+    """Float values, or integers that stand for them (a quantization scale); not int32 shapes or indices."""
+    kind = np.dtype(detail["dtype"]).kind
+    return kind == "f" or (kind in "iu" and _qrange(detail)[2] > 0.0)
+
+
 def _qrange(detail: dict[str, Any]) -> tuple[float, float, float, int]:
     qp = detail.get("quantization_parameters") or {}
     scales = np.asarray(qp.get("scales", []))
@@ -271,6 +277,8 @@ def diagnose(quantized: bytes | str, float_model: bytes | str, x_float: list[np.
         if o["op_name"] in _BOUNDARY_OPS:
             continue
         out = int(o["outputs"][0])
+        if not _is_activation(qdet[out]):
+            continue  # shape arithmetic (SHAPE, STRIDED_SLICE on int32 shapes): no values to compare
         weights = [qdet[int(t)]["name"] for t in o["inputs"] if int(t) >= 0 and int(t) in qdet
                    and int(t) not in tmap]
         name = _short_name(qdet[out]["name"], weights)
@@ -278,7 +286,8 @@ def diagnose(quantized: bytes | str, float_model: bytes | str, x_float: list[np.
             unmatched.append(f"{name} ({o['op_name']})")
             continue
         acc = accs[out]
-        carried = max([accs[int(t)].rel for t in o["inputs"] if int(t) in accs and accs[int(t)].count] or [0.0])
+        carried = max([accs[int(t)].rel for t in o["inputs"]
+                       if int(t) in accs and accs[int(t)].count and _is_activation(qdet[int(t)])] or [0.0])
         carried = carried if np.isfinite(carried) else 0.0
         lo, hi, scale, zp = _qrange(qdet[out])
         layers.append(LayerError(
@@ -322,7 +331,7 @@ def advise(d: Diagnosis) -> list[str]:
         advice.append(f"{top.layer}: its int8 range clips {100 * top.clipped:.1f}% of the float activations — "
                       "calibrate with more (and more representative) samples")
     elif top.levels < 8.0:
-        advice.append(f"{top.layer}: one standard deviation of its activations spans only {top.levels:.1f} int8 "
+        advice.append(f"{top.layer}: one standard deviation of its activations spans only {top.levels:.2g} int8 "
                       "steps (outliers stretch the range) — use int16x8 activations (16-bit activations, 8-bit "
                       "weights) for this model or layer")
     elif dominant and top.op not in ("INPUT", "QUANTIZE"):
