@@ -13,6 +13,11 @@ No Raspberry Pi is attached to CI, so the ARM figures are static estimates, not 
 Cortex-A72 (Pi 4) peaks at 8 int8 MACs/cycle with SMULL/SMLAL (one 8-lane multiply per cycle); Cortex-A76
 (Pi 5) at 32 with SDOT (two 16-MAC dot products per cycle).
 
+Which machine model llvm-mca used is printed with each row: Debian bookworm's llvm-mca 14 models both
+-mcpu=cortex-a72 and -mcpu=cortex-a76 with its Cortex-A57 scheduling model. That is a fair model of the A72
+(the A57's successor, same pipelines), but only a rough one of the A76 (e.g. one 128-bit load per cycle where
+the A76 has two load pipelines), so the A76 figures are the rougher estimates.
+
     python benchmarks/neon_mca.py            # table of estimates
     python benchmarks/neon_mca.py --show-loop # also print each extracted loop
     python benchmarks/neon_mca.py --json      # machine-readable
@@ -39,17 +44,21 @@ BASE_FLAGS = ["-std=c11", "-O3", "-S", "-DEL_MCA_MARKERS", f"-I{KERNELS_DIR}", f
 
 @dataclasses.dataclass(frozen=True)
 class Kernel:
-    name: str
+    name: str  # the function (and file) name
+    loop: str  # the marker: the full register tile, or "<name>.1row" for rows left over / batch-1 FC
     flags: tuple[str, ...]  # the per-file flags of delegates/neon/CMakeLists.txt (marked SIMD section)
     mcpu: str  # the core it is meant for
-    macs_per_iteration: int  # MR * NR * k bytes per iteration of the k loop
+    macs_per_iteration: int  # rows * NR * 16 k bytes per iteration of the k loop
     peak: int  # int8 MACs per cycle the core can issue at most
 
 
+MLAL_FLAGS = ("-fno-schedule-insns",)
+DOT_FLAGS = ("-march=armv8.2-a+dotprod", "-fno-schedule-insns")
 KERNELS = (
-    Kernel("qs8_gemm_2x8__neon_mlal", ("-fno-schedule-insns",), "cortex-a72", 2 * 8 * 16, 8),
-    Kernel("qs8_gemm_4x16__neondot", ("-march=armv8.2-a+dotprod", "-fno-schedule-insns"), "cortex-a76", 4 * 16 * 16,
-           32),
+    Kernel("qs8_gemm_2x8__neon_mlal", "qs8_gemm_2x8__neon_mlal", MLAL_FLAGS, "cortex-a72", 2 * 8 * 16, 8),
+    Kernel("qs8_gemm_2x8__neon_mlal", "qs8_gemm_2x8__neon_mlal.1row", MLAL_FLAGS, "cortex-a72", 1 * 8 * 16, 8),
+    Kernel("qs8_gemm_4x16__neondot", "qs8_gemm_4x16__neondot", DOT_FLAGS, "cortex-a76", 4 * 16 * 16, 32),
+    Kernel("qs8_gemm_4x16__neondot", "qs8_gemm_4x16__neondot.1row", DOT_FLAGS, "cortex-a76", 1 * 16 * 16, 32),
 )
 
 _LABEL = re.compile(r"^(\.L\w+):")
@@ -87,7 +96,8 @@ def compile_to_asm(kernel: Kernel, out_dir: Path) -> str:
 def extract_loop(asm: str, name: str) -> list[str]:
     """Instructions of the loop that holds the `LLVM-MCA-BEGIN <name>` marker, label to back-branch."""
     lines = asm.splitlines()
-    begin = next((i for i, line in enumerate(lines) if f"LLVM-MCA-BEGIN {name}" in line), None)
+    marker = re.compile(rf"LLVM-MCA-BEGIN {re.escape(name)}\s*$")
+    begin = next((i for i, line in enumerate(lines) if marker.search(line)), None)
     if begin is None:
         raise McaError(f"no LLVM-MCA-BEGIN marker for {name} in the assembly (built without -DEL_MCA_MARKERS?)")
     start = next((i for i in range(begin, -1, -1) if _LABEL.match(lines[i])), None)
@@ -107,11 +117,11 @@ def extract_loop(asm: str, name: str) -> list[str]:
     return body
 
 
-def run_mca(loop: list[str], mcpu: str, iterations: int = 1000) -> tuple[float, str]:
-    """Steady-state cycles per iteration, and llvm-mca's summary."""
+def run_mca(loop: list[str], mcpu: str, iterations: int = 1000) -> tuple[float, str, str]:
+    """Steady-state cycles per iteration, llvm-mca's summary, and the scheduling model it used."""
     mca = find_tool("llvm-mca")
     proc = subprocess.run(
-        [mca, "-mtriple=aarch64-linux-gnu", f"-mcpu={mcpu}", f"-iterations={iterations}"],
+        [mca, "-mtriple=aarch64-linux-gnu", f"-mcpu={mcpu}", f"-iterations={iterations}", "-resource-pressure"],
         input="\n".join(loop) + "\n",
         capture_output=True,
         text=True,
@@ -124,16 +134,21 @@ def run_mca(loop: list[str], mcpu: str, iterations: int = 1000) -> tuple[float, 
     if not cycles or not iters:
         raise McaError(f"could not read llvm-mca's summary:\n{proc.stdout[:2000]}")
     summary = proc.stdout.split("\n\nInstruction Info:")[0].strip()
-    return int(cycles.group(1)) / int(iters.group(1)), summary
+    # Resource names carry the model's prefix (e.g. "A57UnitL" -> Cortex-A57 model).
+    unit = re.search(r"^\[\d+(?:\.\d+)?\]\s+-\s+(\w+?)Unit", proc.stdout, re.M)
+    model = f"Cortex-{unit.group(1)}" if unit else "unknown"
+    return int(cycles.group(1)) / int(iters.group(1)), summary, model
 
 
 def estimate(kernel: Kernel, work: Path) -> dict:
-    loop = extract_loop(compile_to_asm(kernel, work), kernel.name)
-    cycles, summary = run_mca(loop, kernel.mcpu)
+    loop = extract_loop(compile_to_asm(kernel, work), kernel.loop)
+    cycles, summary, model = run_mca(loop, kernel.mcpu)
     spills = sum(1 for line in loop if re.search(r"\[sp\b", line))
     return {
         "kernel": kernel.name,
+        "loop_name": kernel.loop,
         "mcpu": kernel.mcpu,
+        "mca_model": model,
         "instructions_per_iteration": len(loop),
         "stack_accesses_in_loop": spills,
         "cycles_per_iteration": round(cycles, 2),
@@ -160,10 +175,11 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps([{k: v for k, v in r.items() if k != "mca_summary"} for r in results], indent=2))
         return 0
     print("ESTIMATES (llvm-mca static analysis of the inner k loop; not measured on hardware)")
-    print(f"{'kernel':<28}{'core':<13}{'instr/iter':>11}{'cycles/iter':>13}{'MACs/iter':>11}"
+    print(f"{'kernel loop':<33}{'core (mca model)':<28}{'instr/iter':>11}{'cycles/iter':>13}{'MACs/iter':>11}"
           f"{'MACs/cycle':>12}{'peak':>6}")
     for r in results:
-        print(f"{r['kernel']:<28}{r['mcpu']:<13}{r['instructions_per_iteration']:>11}"
+        core = f"{r['mcpu']} ({r['mca_model']})"
+        print(f"{r['loop_name']:<33}{core:<28}{r['instructions_per_iteration']:>11}"
               f"{r['cycles_per_iteration']:>13.2f}{r['macs_per_iteration']:>11}{r['macs_per_cycle']:>12.2f}"
               f"{r['peak_macs_per_cycle']:>6}")
         if r["stack_accesses_in_loop"]:

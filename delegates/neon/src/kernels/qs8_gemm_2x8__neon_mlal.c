@@ -139,8 +139,9 @@ static inline __attribute__((always_inline)) void mlal_rows(const int rows, cons
     const int8_t* w = blk + NR * sizeof(int32_t);
     const int8_t* pa = a;
     for (size_t kk = 0; kk < k_main; kk += KC) {
-#if defined(EL_MCA_MARKERS)
+#if defined(EL_MCA_MARKERS) /* benchmarks/neon_mca.py: the 2-row loop and the 1-row (batch-1 FC) loop */
       if (rows == MR && !wide) __asm__ volatile("# LLVM-MCA-BEGIN qs8_gemm_2x8__neon_mlal" ::: "memory");
+      if (rows == 1 && !wide) __asm__ volatile("# LLVM-MCA-BEGIN qs8_gemm_2x8__neon_mlal.1row" ::: "memory");
 #endif
       int8x16_t va[MR];
       for (int r = 0; r < rows; r++) va[r] = vld1q_s8(pa + (size_t)r * a_stride);
@@ -148,7 +149,7 @@ static inline __attribute__((always_inline)) void mlal_rows(const int rows, cons
       EL_MLAL_STEP(va, w, rows, wide);
       w += NR * KC;
 #if defined(EL_MCA_MARKERS)
-      if (rows == MR && !wide) __asm__ volatile("# LLVM-MCA-END" ::: "memory");
+      if (!wide) __asm__ volatile("# LLVM-MCA-END" ::: "memory");
 #endif
     }
     if (k_tail != 0) {

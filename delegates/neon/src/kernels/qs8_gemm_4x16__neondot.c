@@ -67,13 +67,19 @@ void qs8_gemm_4x16__neondot_pack(size_t n, size_t k, const int8_t* w, const int3
   }
 }
 
-/* The 4 channel quads of group G (4 k values) for the first `rows` rows (a constant after inlining). */
+/* The 4 channel quads of group G (4 k values) for the first `rows` rows (a constant after inlining).
+ * A single row borrows the other rows' accumulators, one set per group, so no accumulator takes two SDOTs
+ * in a row per k step: the 1-row loop is bound by SDOT throughput, not by its latency. */
 #define EL_DOT_GROUP(G, w)                                       \
   do {                                                           \
     for (int q = 0; q < 4; q++) {                                \
       const int8x16_t vb = vld1q_s8((w) + 64 * (G) + 16 * q);    \
-      for (int r = 0; r < rows; r++) {                           \
-        acc[r][q] = vdotq_laneq_s32(acc[r][q], vb, va[r], G);    \
+      if (rows == 1) {                                           \
+        acc[G][q] = vdotq_laneq_s32(acc[G][q], vb, va[0], G);    \
+      } else {                                                   \
+        for (int r = 0; r < rows; r++) {                         \
+          acc[r][q] = vdotq_laneq_s32(acc[r][q], vb, va[r], G);  \
+        }                                                        \
       }                                                          \
     }                                                            \
   } while (0)
@@ -119,13 +125,15 @@ static inline __attribute__((always_inline)) void dot_rows(const int rows, size_
     int32x4_t acc[MR][4];
     for (int q = 0; q < 4; q++) {
       const int32x4_t b = vld1q_s32(bias + 4 * q);
-      for (int r = 0; r < rows; r++) acc[r][q] = b;
+      /* rows is MR or 1; a single row starts the borrowed per-group accumulators at 0. */
+      for (int r = 0; r < MR; r++) acc[r][q] = (r == 0 || rows > 1) ? b : vdupq_n_s32(0);
     }
     const int8_t* w = blk + NR * sizeof(int32_t);
     const int8_t* pa = a;
     for (size_t kk = 0; kk < k_main; kk += KC) {
-#if defined(EL_MCA_MARKERS)
+#if defined(EL_MCA_MARKERS) /* benchmarks/neon_mca.py: the 4-row loop and the 1-row (batch-1 FC) loop */
       if (rows == MR) __asm__ volatile("# LLVM-MCA-BEGIN qs8_gemm_4x16__neondot" ::: "memory");
+      if (rows == 1) __asm__ volatile("# LLVM-MCA-BEGIN qs8_gemm_4x16__neondot.1row" ::: "memory");
 #endif
       int8x16_t va[MR];
       for (int r = 0; r < rows; r++) va[r] = vld1q_s8(pa + (size_t)r * a_stride);
@@ -133,7 +141,7 @@ static inline __attribute__((always_inline)) void dot_rows(const int rows, size_
       EL_DOT_STEP(w);
       w += NR * KC;
 #if defined(EL_MCA_MARKERS)
-      if (rows == MR) __asm__ volatile("# LLVM-MCA-END" ::: "memory");
+      __asm__ volatile("# LLVM-MCA-END" ::: "memory");
 #endif
     }
     if (k_tail != 0) {
@@ -143,6 +151,12 @@ static inline __attribute__((always_inline)) void dot_rows(const int rows, size_
       if (tail_groups > 1) EL_DOT_GROUP(1, w);
       if (tail_groups > 2) EL_DOT_GROUP(2, w);
       if (tail_groups > 3) EL_DOT_GROUP(3, w);
+    }
+
+    if (rows == 1) {
+      for (int q = 0; q < 4; q++) {
+        acc[0][q] = vaddq_s32(vaddq_s32(acc[0][q], acc[1][q]), vaddq_s32(acc[2][q], acc[3][q]));
+      }
     }
 
     /* Rebuilt per tile (3 DUPs) so the clamp constants do not hold registers through the k loop. */
