@@ -4,7 +4,7 @@ Builds tests/neon/kernels/test_qs8_gemm.c with the kernel sources of delegates/n
 - natively on x86-64 (only the portable scalar variant is compiled there);
 - cross-compiled for aarch64 under `qemu-aarch64-static -cpu cortex-a72` (Raspberry Pi 4: no SDOT): the
   ARMv8.0 neon_mlal variant runs, dispatch skips the dot-product variant, nothing raises SIGILL;
-- under `-cpu max` (has SDOT, like the Pi 5's Cortex-A76): the neondot variant runs too;
+- under `-cpu cortex-a76` (the Pi 5's core, ARMv8.2 with SDOT) and `-cpu max`: the neondot variant runs too;
 - with the undefined-behaviour sanitizer (trapping, so it links statically) under `-cpu max`.
 It also checks the machine code: SDOT/UDOT appear only in the neondot object, and checks that the test
 catches a wrong kernel (a flipped packed weight must be reported with its shape and accumulator).
@@ -128,9 +128,10 @@ def test_pi4_cortex_a72_runs_neon_mlal_and_never_sdot(aarch64_build):
 
 
 @pytest.mark.qemu
-def test_pi5_dotprod_cpu_runs_every_variant(aarch64_build):
+@pytest.mark.parametrize("cpu", ["cortex-a76", "max"])  # the Pi 5's core, and qemu's everything-on CPU
+def test_pi5_dotprod_cpu_runs_every_variant(aarch64_build, cpu):
     exe, _ = aarch64_build
-    out = _run([_tool(QEMU), "-cpu", "max", str(exe)])
+    out = _run([_tool(QEMU), "-cpu", cpu, str(exe)])
     rep = _report(out)
     _assert_all_exact(rep, out)
     assert rep["features"] == 0x3
