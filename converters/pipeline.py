@@ -154,8 +154,11 @@ def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None
     out_path = check_writable(s["output"])
     report_path = check_writable(s["report"]) if s["report"] else None
     recipe_path = check_writable(out_path.with_name(out_path.stem + ".recipe.yaml"))
+    if s["prune"] is None and settings.get("prune_kind") in ("unstructured", "block"):
+        raise InvalidArgumentError(f"--prune-kind {settings['prune_kind']} needs a target sparsity",
+                                   hint="add --prune SPARSITY, e.g. --prune 0.75")
     spec = check_spec(s["prune"], s["prune_kind"], s["block"]) if (
-        s["prune"] is not None or s["prune_kind"] == "2:4" and prune_kind is not None) else None
+        s["prune"] is not None or s["prune_kind"] == "2:4") else None
     n_clusters = check_clusters(s["cluster"]) if s["cluster"] is not None else None
     qat_on = bool(s["qat"])
     epochs_n = _positive_int(s["epochs"], "--epochs")

@@ -133,6 +133,7 @@ def test_failure_after_work_leaves_nothing(capsys, tmp_path, out_dir, model_file
     (["--cluster", "1", "--quantize", "none"], "--cluster 1 is outside 2..256"),
     (["--quantize", "float16", "--io", "int8"], "--io int8 is not available with --quantize float16"),
     (["--prune", "0.5", "--prune-kind", "block", "--block", "4", "--quantize", "none"], "--block '4' is not RxC"),
+    (["--prune-kind", "block", "--quantize", "none"], "--prune-kind block needs a target sparsity"),
     (["--epochs", "0", "--quantize", "none"], "--epochs 0 must be a whole number >= 1"),
 ])
 def test_argument_errors_before_any_work(capsys, out_dir, model_file, data_dir, extra, message):

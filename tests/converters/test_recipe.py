@@ -44,3 +44,15 @@ def test_cli_flags_override_recipe_and_recipe_is_written(capsys, tmp_path, model
     out2 = tmp_path / "again.tflite"
     assert main(["convert", "--recipe", str(tmp_path / "m.recipe.yaml"), "-o", str(out2)]) == 0
     assert out2.read_bytes() == out.read_bytes()
+
+
+def test_recipe_alone_drives_2_of_4(tmp_path, model_file, data_dir):
+    import edgelift
+    from edgelift.inspection import inspect
+
+    recipe = tmp_path / "r.toml"
+    recipe.write_text(f'model = "{model_file}"\nprune_kind = "2:4"\nquantize = "none"\n')
+    res = edgelift.convert(recipe=recipe, output=tmp_path / "m.tflite")
+    structures = {w["tensor"].split("/")[1]: w["structure"] for w in inspect(res.output)["weights"]}
+    assert structures["c2"] == structures["c3"] == structures["d1"] == "2:4"
+    assert structures["c1"] is None
