@@ -214,7 +214,9 @@ def _load_external_delegate(rt: RuntimeInfo, library: str, options: dict[str, An
         msg = " ".join(str(exc).split())
         raise DelegateError(
             f"delegate library {library!r} failed to load ({rt}): {msg}",
-            hint="check that it is a TFLite external delegate built for this machine and runtime version",
+            hint="that message is the delegate's own: check the options passed to it"
+            + (f" ({', '.join(f'{k}={v}' for k, v in opts.items())})" if opts else "")
+            + " and that it was built for this machine and runtime version",
         ) from None
 
 

@@ -167,3 +167,14 @@ def test_engines_litert_and_gpu(conv_int8):
         assert "GPU validation path is not available" in str(exc)
         return
     np.testing.assert_array_equal(gpu.predict_raw(x)[0], out)  # the design promises bit-exactness
+
+
+def test_neon_options_reach_the_delegate(conv_int8):
+    _neon_or_skip()
+    scalar = load_interpreter(conv_int8, "neon", delegate_options={"kernels": "scalar"})
+    ref = load_interpreter(conv_int8, "builtin")
+    x = ref.random_inputs(seed=5, batch=2)
+    np.testing.assert_array_equal(scalar.predict_raw(x)[0], ref.predict_raw(x)[0])
+    with pytest.raises(DelegateError, match="colour") as e:  # the delegate's own refusal, passed on
+        load_interpreter(conv_int8, "neon", delegate_options={"colour": "red"})
+    assert "Failed to load delegate" in str(e.value)
