@@ -23,7 +23,8 @@
  *     a last block of k % 16 columns, zero-padded to 8 wide (k % 16 <= 8: SMULL + SADALP on 8 bytes) or to
  *     16 wide (k % 16 > 8), so a k of 8, 24 or 40 wastes no multiplies
  *
- * Requantization is TFLite's (see requantize.h), vectorized: the results equal the scalar function's.
+ * Requantization is ruy's, as TFLite's CONV_2D / FULLY_CONNECTED do it (el_requantize_gemm in requantize.h),
+ * vectorized in qs8_requantize_neon.h: the results equal the scalar function's.
  */
 /* aarch64 only: on other architectures this file compiles to nothing (a glob of kernels/ is safe). */
 #if defined(__aarch64__)

@@ -4,8 +4,7 @@
  *
  * Register tile: 4 rows of A x 16 output channels = 16 int32x4 accumulators that hold the outputs directly
  * (no cross-lane reduction); rows left over (m % 4) run one at a time with a 1 x 16 tile. k is consumed
- * 16 bytes per row at a time; each 4-byte group g of a row is
- * broadcast from its lane by SDOT (by element):
+ * 16 bytes per row at a time; each 4-byte group g of a row is broadcast from its lane by SDOT (by element):
  *
  *     SDOT acc[r][q].4s, w[g][q].16b, a_r.4b[g]     4 channels x 4 k = 16 MACs per instruction
  *
@@ -14,7 +13,8 @@
  *     for each 16-wide k block (the last one cut after ceil(k % 16 / 4) groups; k padded to 4 with zeros):
  *         for g in 0..3, for q in 0..3: 16 bytes = channels 4q..4q+3, each w[ch][kb+4g .. kb+4g+3]
  *
- * Requantization is TFLite's (see requantize.h), vectorized: the results equal the scalar function's.
+ * Requantization is ruy's, as TFLite's CONV_2D / FULLY_CONNECTED do it (el_requantize_gemm in requantize.h),
+ * vectorized in qs8_requantize_neon.h: the results equal the scalar function's.
  */
 /* aarch64 only: on other architectures this file compiles to nothing (a glob of kernels/ is safe). */
 #if defined(__aarch64__)
