@@ -93,3 +93,18 @@ def test_missing_hosts_file(tmp_path):
         read_hosts(tmp_path / "nope.ini")
 
 
+
+
+def test_agent_is_python39_source_without_edgelift_or_tensorflow():
+    import ast
+
+    from edgelift.device.agent import AGENT_FILE
+
+    tree = ast.parse(AGENT_FILE.read_text(), feature_version=(3, 9))
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom) and node.module}
+    assert not imported & {"edgelift", "tensorflow", "tf_keras", "click"}
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "zip"]
+    assert all(not any(k.arg == "strict" for k in c.keywords) for c in calls)  # zip(strict=) is 3.10+

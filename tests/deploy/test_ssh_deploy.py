@@ -143,6 +143,7 @@ def test_faults_leave_the_running_version(tmp_path, sshd, bundles, models, ssh_c
     assert f"running version ({second.release}) is untouched" in str(err.value)
     assert release(remote) == second.release and release(remote, "previous") == first.release
     assert sorted(p.name for p in (remote / "releases").iterdir()) == sorted([first.release, second.release])
+    assert not list((remote / "staging").iterdir())  # the partial upload was cleared
 
     # a file corrupted on the device is caught by its checksum before anything switches
     model = remote / "releases" / first.release / "model.tflite"
@@ -153,9 +154,12 @@ def test_faults_leave_the_running_version(tmp_path, sshd, bundles, models, ssh_c
         edgelift.rollback("pi", **kw)
     assert release(remote) == second.release
 
-    # and what runs is still the second version, computing exactly what the desktop does
+    # and what runs is still the second version, computing exactly what the desktop does; a float input is
+    # quantized on the device with the model's input scale and zero point
     x = np.load(b.path / "reference" / "input_0.npy")
-    outs, _ = dep.run_remote("pi", x, **kw)
+    spec = b.manifest["signature"]["inputs"][0]
+    x_float = ((x.astype(np.float32) - spec["zero_point"]) * np.float32(spec["scale"]))[0]  # no batch axis
+    outs, _ = dep.run_remote("pi", x_float, **kw)
     np.testing.assert_array_equal(outs[0], litert_builtin(models[1], [x])[0])
 
 
@@ -287,3 +291,23 @@ def test_self_check_refuses_a_device_that_computes_something_else(tmp_path, bund
                                           r"reference \(bit for bit\).*\"mismatches\": 1"):
         edgelift.deploy(bundle, "pi", ssh_config=ssh_config, remote_dir=str(remote), remote_python=pi_python)
     assert not (remote / "current").exists() and list((remote / "releases").iterdir()) == []
+
+
+def test_install_runtime_only_when_needed_and_a_clear_error_without_venv(tmp_path, bundles, ssh_config,
+                                                                          pi_python):
+    remote = tmp_path / "device"
+    kw = dict(ssh_config=ssh_config, remote_dir=str(remote))
+    # the emulated Pi's Python has a runtime: --install-runtime changes nothing and the deploy goes on
+    device = dep.make_device("pi", remote_python=pi_python, **kw)
+    assert dep.ensure_runtime(device) == pi_python and not (remote / "venv").exists()
+    # this machine's /usr/bin/python3 has no numpy; creating the venv is tried (offline: from a wheels folder)
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    device = dep.make_device("pi", remote_python="/usr/bin/python3", **kw)
+    if "have-runtime" in device.shell("probe", "/usr/bin/python3 -c 'import numpy' && echo have-runtime; true"):
+        pytest.skip("/usr/bin/python3 here has numpy")
+    with pytest.raises(RemoteError, match="step 'install-runtime' failed: pip could not install "
+                                          "tflite-runtime==2.14.0 numpy==1.26.4") as err:
+        dep.ensure_runtime(device, wheels=wheels)  # an empty wheels folder: pip --no-index finds nothing
+    assert "--wheels DIR" in err.value.hint
+    assert (remote / "venv" / "bin" / "python").exists() and (remote / "wheels").is_dir()
