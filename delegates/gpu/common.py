@@ -120,8 +120,9 @@ def int_conv_accumulate(ctx: Ctx, hwio: np.ndarray, in_zp: int, strides, dilatio
             acc = None
             for s in range(0, fin, step) if groups == 1 else [0]:
                 e = fin if groups > 1 else min(fin, s + step)
+                xs = xp if groups > 1 else xp[..., s:e]
                 part = lax.conv_general_dilated(
-                    xp[..., s:e].astype(jnp.float32), jnp.asarray(hwio[:, :, s:e, :], jnp.float32), strides,
+                    xs.astype(jnp.float32), jnp.asarray(hwio[:, :, s:e, :], jnp.float32), strides,
                     "VALID", rhs_dilation=dilations, dimension_numbers=dn, feature_group_count=groups,
                     precision=lax.Precision.HIGHEST).astype(jnp.int32)
                 acc = part if acc is None else acc + part

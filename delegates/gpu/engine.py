@@ -119,9 +119,19 @@ class GpuEngine:
 
 
 def quantize(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
-    """TFLite's AffineQuantize: round-half-away(x / scale) + zero_point, clamped to int8 (float32 division)."""
-    v = tflite_round(np.asarray(x, np.float32) / np.float32(scale)).astype(np.int64) + int(zero_point)
-    return np.clip(v, -128, 127).astype(np.int8)
+    """float32 samples (first axis = samples) -> int8 exactly as LiteRT's QUANTIZE kernel does per sample:
+    multiply by the float32 reciprocal and round half to even over the first multiple of 8 elements, divide
+    in double and round half away from zero over the tail."""
+    x = np.asarray(x, np.float32)
+    n = x.shape[0]
+    flat = x.reshape(n, -1)
+    size = flat.shape[1]
+    split = (size // 8) * 8
+    recip = np.float32(np.float32(1.0) / np.float32(scale))
+    out = np.empty(flat.shape, np.int64)
+    out[:, :split] = np.rint(flat[:, :split] * recip)
+    out[:, split:] = tflite_round(flat[:, split:].astype(np.float64) / np.float64(np.float32(scale)))
+    return np.clip(out + int(zero_point), -128, 127).astype(np.int8).reshape(x.shape)
 
 
 def dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:

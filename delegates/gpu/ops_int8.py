@@ -13,9 +13,9 @@ import numpy as np
 from . import fixedpoint as fp
 from .common import Ctx, Unsupported, conv_padding, depthwise_accumulate, int_conv_accumulate
 
-# Which MultiplyByQuantizedMultiplier each LiteRT 2.3 (x86-64) builtin kernel uses; established against it
-# by tests/gpu (CONV_2D goes through ruy's GEMM: single rounding; the others through TFLite's own
-# NEON_2_SSE / reference code: gemmlowp's double rounding).
+# Which MultiplyByQuantizedMultiplier each LiteRT 2.3 (x86-64) builtin kernel uses, established against it
+# (tests/gpu): CONV_2D, FULLY_CONNECTED (ruy's GEMM) and DEPTHWISE_CONV_2D's vector loop use the NEON pair
+# SQRDMULH + rounding shift; ADD, MUL, MEAN (and depthwise's channel tail) use gemmlowp's double rounding.
 ROUNDING = {
     "CONV_2D": "neon",
     "DEPTHWISE_CONV_2D": "neon",
@@ -90,9 +90,17 @@ def _conv_like(ctx: Ctx, op, depthwise: bool):
     else:
         acc_fn = int_conv_accumulate(ctx, hwio, in_zp, (sh, sw), (dh, dw), pads, groups)
 
+    vec = (cout // 8) * 8 if depthwise else cout
+
     def fn(inputs):
         acc = acc_fn(inputs[0]).astype(ctx.jnp.int64) + bias
-        return [_finish(ctx, acc, mult, shift, rounding, out_zp, lo, hi)]
+        out = _finish(ctx, acc, mult, shift, rounding, out_zp, lo, hi)
+        if vec < cout:
+            # LiteRT's depthwise kernel: output channels past the last multiple of 8 take its scalar
+            # tail, which requantizes with gemmlowp's double rounding (established against LiteRT 2.3)
+            tail = _finish(ctx, acc, mult, shift, "double", out_zp, lo, hi)
+            out = ctx.jnp.where(ctx.jnp.arange(cout) >= vec, tail, out)
+        return [out]
 
     return fn
 
@@ -505,11 +513,19 @@ def quantize(ctx: Ctx, op):
     if y_t.type_name != "INT8":
         raise Unsupported(f"QUANTIZE to {y_t.type_name}")
     if x_t.type_name == "FLOAT32":
-        scale = np.float32(so)
+        # LiteRT's optimized AffineQuantize: its vector loop (first multiple of 8 elements) multiplies by the
+        # float32 reciprocal and rounds half to even; the scalar tail divides in double, rounds half away.
+        recip = np.float32(np.float32(1.0) / np.float32(so))
+        size = int(np.prod(x_t.shape))
+        tail = np.arange(size).reshape(x_t.shape) >= (size // 8) * 8
 
         def fn(inputs):
-            v = inputs[0].astype(jnp.float32) / scale
-            return [jnp.clip(round_half_away(jnp, v) + zo, -128, 127).astype(jnp.int8)]
+            x = inputs[0].astype(jnp.float32)
+            v = jnp.round(x * recip).astype(jnp.int32)
+            if tail.any():
+                t = round_half_away(jnp, x.astype(jnp.float64) / np.float64(np.float32(so)))
+                v = jnp.where(jnp.asarray(tail), t, v)
+            return [jnp.clip(v + zo, -128, 127).astype(jnp.int8)]
 
         return fn
     if x_t.type_name == "INT8":  # requantize
