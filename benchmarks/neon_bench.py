@@ -86,8 +86,8 @@ def main(argv=None) -> int:
         for name in its:
             print(f"  {name:8s} median {med[name]:9.3f} ms   (min {min(times[name]) * 1e3:.3f}; "
                   f"differs from builtin at {ndiff[name]} of {outs[name].size} values)")
-        print(f"  ratio neon/builtin {med['neon'] / med['builtin']:.2f}   neon/xnnpack {med['neon'] / med['xnnpack']:.2f}"
-              f"   builtin/xnnpack {med['builtin'] / med['xnnpack']:.2f}")
+        ratios = (med["neon"] / med["builtin"], med["neon"] / med["xnnpack"], med["builtin"] / med["xnnpack"])
+        print("  ratio neon/builtin {:.2f}   neon/xnnpack {:.2f}   builtin/xnnpack {:.2f}".format(*ratios))
     return 0
 
 

@@ -47,15 +47,17 @@ static inline int32_t el_requantize(int32_t x, int32_t multiplier, int32_t shift
 #endif
 }
 
-/* ruy's requantization (CONV_2D / FULLY_CONNECTED in the builtin kernels): SQRDMULH, then SRSHL. */
+/* ruy's requantization (CONV_2D / FULLY_CONNECTED / DEPTHWISE_CONV_2D in the builtin kernels): SQRDMULH,
+ * then SRSHL. Written branch-free (per-lane shifts, a logical 64-bit shift whose low half equals the
+ * arithmetic one) so loops over channels vectorize; the rounding right shift adds bit (right-1), which is
+ * floor((x + 2^(right-1)) / 2^right) without the overflow of the addition. */
 static inline int32_t el_requantize_gemm(int32_t x, int32_t multiplier, int32_t shift) {
-  const int left = shift > 0 ? shift : 0;
-  const int right = shift > 0 ? 0 : -shift;
+  const int32_t left = shift > 0 ? shift : 0;
+  const int32_t right = shift > 0 ? 0 : -shift;
   const int64_t prod = (int64_t)(int32_t)((uint32_t)x << left) * (int64_t)multiplier;
-  int64_t high = (prod + (INT64_C(1) << 30)) >> 31; /* multiplier > 0: no saturation case */
-  if (high > INT32_MAX) high = INT32_MAX;
-  if (right > 0) high = (high + (INT64_C(1) << (right - 1))) >> right;
-  return (int32_t)high;
+  const int32_t high = (int32_t)(uint32_t)((uint64_t)(prod + (INT64_C(1) << 30)) >> 31);
+  const int32_t half = right > 0 ? (high >> (right > 0 ? right - 1 : 0)) & 1 : 0;
+  return (high >> right) + half;
 }
 
 /* TFLite's QuantizeMultiplier: real = multiplier * 2^(shift - 31), multiplier in [2^30, 2^31). */

@@ -3,10 +3,10 @@
 
 #include "qs8_gemm.h"
 
-size_t qs8_gemm_1x4__scalar_packed_size(size_t n, size_t k);
-void qs8_gemm_1x4__scalar_pack(size_t n, size_t k, const int8_t* w, const int32_t* bias, int32_t a_zero_point,
+size_t qs8_gemm_2x4__scalar_packed_size(size_t n, size_t k);
+void qs8_gemm_2x4__scalar_pack(size_t n, size_t k, const int8_t* w, const int32_t* bias, int32_t a_zero_point,
                                void* packed);
-void qs8_gemm_1x4__scalar_run(size_t m, size_t n, size_t k, const int8_t* a, size_t a_stride, const void* packed,
+void qs8_gemm_2x4__scalar_run(size_t m, size_t n, size_t k, const int8_t* a, size_t a_stride, const void* packed,
                               int8_t* c, size_t c_stride, const qs8_gemm_params* p);
 
 /* ---- SIMD variants: declarations (SIMD engineer's section, aarch64 only) ---- */
@@ -34,8 +34,8 @@ const qs8_gemm_ukernel qs8_gemm_ukernels[] = {
      qs8_gemm_2x8__neon_mlal},
 /* ---- end of SIMD entries ---- */
 #endif
-    {"qs8_gemm_1x4__scalar", 0, qs8_gemm_1x4__scalar_packed_size, qs8_gemm_1x4__scalar_pack,
-     qs8_gemm_1x4__scalar_run},
+    {"qs8_gemm_2x4__scalar", 0, qs8_gemm_2x4__scalar_packed_size, qs8_gemm_2x4__scalar_pack,
+     qs8_gemm_2x4__scalar_run},
     {NULL, 0, NULL, NULL, NULL},
 };
 

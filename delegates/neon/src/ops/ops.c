@@ -735,40 +735,59 @@ static void conv_invoke(const el_op* op, const el_io* io, int8_t* scratch) {
   }
 }
 
+#define DW_BLOCK 16
+
+/* One block of up to DW_BLOCK channels of one output pixel; accumulators stay in registers across taps. */
+static inline void dw_block(const el_op* op, const int8_t* restrict xb, int H, int W, int C, int oy, int ox, int c0,
+                            int8_t* restrict yp) {
+  const int OC = op->out_shape.d[3];
+  const int mult = OC / C;
+  const int nb = OC - c0 < DW_BLOCK ? OC - c0 : DW_BLOCK;
+  const int32_t zp = op->in_zp;
+  int32_t acc[DW_BLOCK];
+  for (int j = 0; j < DW_BLOCK; j++) acc[j] = j < nb ? op->bias[c0 + j] : 0;
+  const int iy0 = oy * op->stride_h - op->pad_top, ix0 = ox * op->stride_w - op->pad_left;
+  for (int ky = 0; ky < op->kh; ky++) {
+    const int iy = iy0 + ky * op->dilation_h;
+    if (iy < 0 || iy >= H) continue;
+    for (int kx = 0; kx < op->kw; kx++) {
+      const int ix = ix0 + kx * op->dilation_w;
+      if (ix < 0 || ix >= W) continue;
+      const int8_t* restrict xp = xb + ((size_t)iy * W + ix) * C;
+      const int8_t* restrict wp = op->weights + ((size_t)ky * op->kw + kx) * OC + c0;
+      if (mult == 1 && nb == DW_BLOCK) {
+        for (int j = 0; j < DW_BLOCK; j++) acc[j] += (int16_t)(xp[c0 + j] - zp) * (int16_t)wp[j];
+      } else {
+        for (int j = 0; j < nb; j++) acc[j] += ((int32_t)xp[(c0 + j) / mult] - zp) * wp[j];
+      }
+    }
+  }
+  for (int j = 0; j < nb; j++) {
+    const int32_t v = el_requantize_gemm(acc[j], op->multiplier[c0 + j], op->shift[c0 + j]) + op->out_zp;
+    yp[c0 + j] = (int8_t)el_clamp(v, op->act_min, op->act_max);
+  }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define EL_MULTIVERSION __attribute__((target_clones("avx2", "default")))
+#else
+#define EL_MULTIVERSION
+#endif
+
+/* DEPTHWISE_CONV_2D: TFLite's optimized kernel rounds like ruy (see requantize.h), so el_requantize_gemm. */
+EL_MULTIVERSION
 static void dwconv_invoke(const el_op* op, const el_io* io, int8_t* scratch) {
+  (void)scratch;
   const int8_t* x = el_data(io, op->inputs[0]);
   int8_t* y = el_data(io, op->output);
   const int B = op->in_shape.d[0], H = op->in_shape.d[1], W = op->in_shape.d[2], C = op->in_shape.d[3];
   const int OH = op->out_shape.d[1], OW = op->out_shape.d[2], OC = op->out_shape.d[3];
-  const int mult = OC / C;
-  const int32_t zp = op->in_zp;
-  int32_t* restrict acc = (int32_t*)(void*)scratch;
-  const int8_t* restrict w = op->weights;
   for (int b = 0; b < B; b++) {
+    const int8_t* xb = x + (size_t)b * H * W * C;
     for (int oy = 0; oy < OH; oy++) {
       for (int ox = 0; ox < OW; ox++) {
-        memcpy(acc, op->bias, sizeof(int32_t) * (size_t)OC);
-        const int iy0 = oy * op->stride_h - op->pad_top, ix0 = ox * op->stride_w - op->pad_left;
-        for (int ky = 0; ky < op->kh; ky++) {
-          const int iy = iy0 + ky * op->dilation_h;
-          if (iy < 0 || iy >= H) continue;
-          for (int kx = 0; kx < op->kw; kx++) {
-            const int ix = ix0 + kx * op->dilation_w;
-            if (ix < 0 || ix >= W) continue;
-            const int8_t* restrict xp = x + (((size_t)b * H + iy) * W + ix) * C;
-            const int8_t* restrict wp = w + ((size_t)ky * op->kw + kx) * OC;
-            if (mult == 1) {
-              for (int ch = 0; ch < OC; ch++) acc[ch] += ((int32_t)xp[ch] - zp) * wp[ch];
-            } else {
-              for (int ch = 0; ch < OC; ch++) acc[ch] += ((int32_t)xp[ch / mult] - zp) * wp[ch];
-            }
-          }
-        }
         int8_t* yp = y + (((size_t)b * OH + oy) * OW + ox) * OC;
-        for (int ch = 0; ch < OC; ch++) {
-          const int32_t v = el_requantize_gemm(acc[ch], op->multiplier[ch], op->shift[ch]) + op->out_zp;
-          yp[ch] = (int8_t)el_clamp(v, op->act_min, op->act_max);
-        }
+        for (int c0 = 0; c0 < OC; c0 += DW_BLOCK) dw_block(op, xb, H, W, C, oy, ox, c0, yp);
       }
     }
   }
