@@ -93,6 +93,9 @@ def test_every_kernel_variant_matches_x86(emulated_pi, aarch64_delegate, op_case
             delegated, total = counts.get(name, (0, 0))
             if name in counts and delegated != total:
                 problems.append(f"{name} ({what}): only {delegated} of {total} nodes delegated")
+    timings = {f"{n}/{v}": report["results"][f"{n}-{v}"].get("invoke_seconds")
+               for v in VARIANTS[board] for n in ("digits_cnn", "mobilenet_v2_224")}
+    print(f"-cpu {cpu}: one invoke under qemu-user, seconds (emulation, not Pi speed): {timings}")
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
 
 
