@@ -187,7 +187,7 @@ def test_unknown_or_changed_host_key_is_refused(tmp_path, sshd, bundles, pi_pyth
         dep.make_device("pi", accept_new_host_key=True, **kw).state()
 
 
-def test_fleet_with_an_unreachable_host(tmp_path, capsys, sshd, bundles, ssh_config, pi_python):
+def test_fleet_with_an_unreachable_host(tmp_path, capsys, sshd, models, bundles, ssh_config, pi_python):
     from tests.deploy.conftest import free_port
 
     dead = free_port()  # nothing listens there
@@ -198,7 +198,8 @@ def test_fleet_with_an_unreachable_host(tmp_path, capsys, sshd, bundles, ssh_con
         f"pi-dead ansible_host=127.0.0.1 ansible_port={dead}\n"
         f"pi-b ansible_host=127.0.0.1 ansible_port={sshd.port} edgelift_remote_dir={tmp_path}/b\n"
     )
-    code, out, err = cli(capsys, "deploy", bundles[0].path, "--hosts", inventory, "--ssh-config", ssh_config,
+    # a .tflite is bundled on the fly (once) for the whole fleet
+    code, out, err = cli(capsys, "deploy", models[0], "--hosts", inventory, "--ssh-config", ssh_config,
                          "--remote-python", pi_python, "--concurrency", "2")
     assert code == 4
     assert "2 of 3 devices deployed" in out
@@ -206,7 +207,8 @@ def test_fleet_with_an_unreachable_host(tmp_path, capsys, sshd, bundles, ssh_con
     assert "(canary)" in lines["pi-a"] and " ok " in lines["pi-a"] and " ok " in lines["pi-b"]
     assert "FAILED" in lines["pi-dead"] and "at connect" in lines["pi-dead"] and "cannot reach" in lines["pi-dead"]
     assert "1 of 3 devices were not deployed: pi-dead" in err
-    assert release(tmp_path / "a") and release(tmp_path / "b")
+    assert release(tmp_path / "a").endswith(bundles[0].bundle_id)
+    assert release(tmp_path / "b").endswith(bundles[0].bundle_id)
 
     # a failing canary stops the rollout before the others are touched
     inventory.write_text(f"127.0.0.1:{dead}\n127.0.0.1:{sshd.port}\n")
