@@ -33,6 +33,27 @@ class BuildWithCMake(build_ext):
         target = Path(self.get_ext_fullpath(ext.name))
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(build_dir / "delegates" / "neon" / LIBRARY, target)
+        self._cross_build_aarch64(cmake, target.parent / "aarch64" / LIBRARY)
+
+    def _cross_build_aarch64(self, cmake: str, target: Path) -> None:
+        """On x86-64 with Debian's gcc-aarch64-linux-gnu: also build the Raspberry Pi library (optional)."""
+        import platform
+
+        if platform.machine().lower() not in ("x86_64", "amd64") or not shutil.which("aarch64-linux-gnu-gcc"):
+            return
+        build_dir = ROOT / "build" / "aarch64-cmake"
+        toolchain = ROOT / "delegates" / "neon" / "aarch64-linux-gnu.cmake"
+        try:
+            subprocess.run([cmake, "-S", str(ROOT), "-B", str(build_dir), "-DCMAKE_BUILD_TYPE=Release",
+                            f"-DCMAKE_TOOLCHAIN_FILE={toolchain}"], check=True)
+            subprocess.run([cmake, "--build", str(build_dir), "--parallel", str(os.cpu_count() or 2)], check=True)
+        except subprocess.CalledProcessError as e:  # the x86-64 library is what this install needs
+            print(f"warning: the aarch64 cross build failed ({e}); `make native-aarch64` retries it")
+            return
+        built = build_dir / "delegates" / "neon" / LIBRARY
+        for dest in (target, ROOT / "build" / "aarch64" / LIBRARY):
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(built, dest)
 
     def get_ext_filename(self, fullname: str) -> str:
         # keep the library's own name instead of a CPython extension suffix
