@@ -242,6 +242,12 @@ def test_device_info(capsys, ssh_config, pi_python, tmp_path):
     assert fields["python"].startswith("3.11.")
     assert "tflite-runtime 2.14.0" in fields["runtimes"] and "numpy 1.26.4" in fields["runtimes"]
     assert fields["deployed"] == "nothing"
+    # nothing deployed there yet: `run` says so and what to do
+    np.save(tmp_path / "x.npy", np.zeros((1, 9, 9, 3), np.int8))
+    code, out, err = cli(capsys, "run", "--host", "pi", "--ssh-config", ssh_config, "--remote-python", pi_python,
+                         "--remote-dir", tmp_path, "--input", tmp_path / "x.npy", "-o", tmp_path / "y.npy")
+    assert code == 4 and "nothing is deployed" in err and "edgelift deploy MODEL --host pi" in err
+    assert not (tmp_path / "y.npy").exists()
 
 
 # a `tar` on the device that writes the files, then flips one byte of the model, as failing storage would
