@@ -11,7 +11,7 @@ import numpy as np
 from edgelift.errors import UnsupportedModelError
 from edgelift.tflite_model import TFLiteModel, load
 
-from . import ops_float, ops_int8
+from . import folding, ops_float, ops_int8
 from .common import Ctx, Unsupported
 
 SUPPORTED_TYPES = ("INT8", "FLOAT32")
@@ -100,8 +100,15 @@ def lower(model, *, accumulate: str | None = None, depthwise: str | None = None)
         if not t.shape or t.shape[0] != 1:
             raise UnsupportedModelError(f"model input/output {t.name!r} has shape {t.shape}; the GPU path batches "
                                         "models whose first dimension is 1", hint="convert with batch size 1")
+    consts: dict[int, np.ndarray] = {t.index: t.data for t in m.tensors if t.data is not None}
     steps = []
     for op in m.operators:
+        if folding.foldable(m, op, consts):
+            try:
+                folding.fold(m, op, consts)
+                continue
+            except Unsupported:
+                pass
         try:
             if op.is_custom:
                 raise Unsupported("custom ops are not lowered")
@@ -116,12 +123,6 @@ def lower(model, *, accumulate: str | None = None, depthwise: str | None = None)
                 hint=f"the GPU path lowers {', '.join(kinds)}; validate this model with --backend builtin",
             ) from None
         steps.append((op, fn))
-
-    consts: dict[int, np.ndarray] = {}
-    for op in m.operators:
-        for i in op.inputs:
-            if i >= 0 and m.tensors[i].data is not None:
-                consts[i] = m.tensors[i].data
 
     def run(*xs):
         import jax.numpy as jnp

@@ -164,7 +164,21 @@ def logistic(ctx: Ctx, op):
     return lambda inputs: [jax.nn.sigmoid(inputs[0])]
 
 
+def space_to_batch_nd(ctx: Ctx, op):
+    from .ops_int8 import _space_batch
+
+    return _space_batch(ctx, op, to_batch=True, pad_value=None)
+
+
+def batch_to_space_nd(ctx: Ctx, op):
+    from .ops_int8 import _space_batch
+
+    return _space_batch(ctx, op, to_batch=False, pad_value=None)
+
+
 LOWERINGS = {
+    "SPACE_TO_BATCH_ND": space_to_batch_nd,
+    "BATCH_TO_SPACE_ND": batch_to_space_nd,
     "CONV_2D": conv_2d,
     "DEPTHWISE_CONV_2D": depthwise_conv_2d,
     "FULLY_CONNECTED": fully_connected,

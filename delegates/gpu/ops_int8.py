@@ -574,7 +574,47 @@ def dequantize(ctx: Ctx, op):
     return fn
 
 
+def space_to_batch_nd(ctx: Ctx, op):
+    return _space_batch(ctx, op, to_batch=True, pad_value=lambda t: np.int8(_q(t)[1]))
+
+
+def batch_to_space_nd(ctx: Ctx, op):
+    return _space_batch(ctx, op, to_batch=False, pad_value=None)
+
+
+def _space_batch(ctx: Ctx, op, to_batch: bool, pad_value):
+    """SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND on NHWC (how converters express dilated convolutions): pure data
+    movement; the per-sample batch grows to block_h * block_w in between, which vmap does not mind."""
+    jnp = ctx.jnp
+    m = ctx.model
+    x_t, y_t = m.tensors[op.inputs[0]], m.tensors[op.outputs[0]]
+    block_t, pc_t = m.tensors[op.inputs[1]], m.tensors[op.inputs[2]]
+    if block_t.data is None or pc_t.data is None or len(x_t.shape) != 4:
+        raise Unsupported("block shape and paddings/crops must be constant, input 4-D")
+    if x_t.type_name == "INT8" and _q(x_t) != _q(y_t):
+        raise Unsupported("input and output quantization differ")
+    bh, bw = (int(v) for v in np.asarray(block_t.data).ravel())
+    pc = np.asarray(pc_t.data).reshape(2, 2).astype(int)
+
+    def fn(inputs):
+        x = inputs[0]
+        if to_batch:
+            pv = pad_value(x_t) if pad_value is not None else 0
+            x = jnp.pad(x, ((0, 0), tuple(pc[0]), tuple(pc[1]), (0, 0)), constant_values=pv)
+            b, h, w, c = x.shape
+            x = x.reshape(b, h // bh, bh, w // bw, bw, c).transpose(2, 4, 0, 1, 3, 5)
+            return [x.reshape(bh * bw * b, h // bh, w // bw, c)]
+        nb, h, w, c = x.shape
+        b = nb // (bh * bw)
+        x = x.reshape(bh, bw, b, h, w, c).transpose(2, 3, 0, 4, 1, 5).reshape(b, h * bh, w * bw, c)
+        return [x[:, pc[0, 0]: h * bh - pc[0, 1], pc[1, 0]: w * bw - pc[1, 1], :]]
+
+    return fn
+
+
 LOWERINGS = {
+    "SPACE_TO_BATCH_ND": space_to_batch_nd,
+    "BATCH_TO_SPACE_ND": batch_to_space_nd,
     "CONV_2D": conv_2d,
     "DEPTHWISE_CONV_2D": depthwise_conv_2d,
     "FULLY_CONNECTED": fully_connected,

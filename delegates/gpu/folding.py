@@ -1,0 +1,56 @@
+"""Constant folding of the small int32 shape computations converters leave in a graph (SHAPE → STRIDED_SLICE →
+PACK → RESHAPE's shape operand). Shapes are static per sample here, so these are evaluated once in numpy."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .common import Unsupported
+
+
+def _shape(m, op, vals):
+    return [np.asarray(m.tensors[op.inputs[0]].shape, dtype=np.int32)]
+
+
+def _strided_slice(m, op, vals):
+    x, begin, end, strides = vals
+    if x.ndim != 1 or any(int(op.option(k, 0) or 0) for k in ("ellipsisMask", "newAxisMask")):
+        raise Unsupported("only 1-D STRIDED_SLICE of shape vectors is folded")
+    b, e, s = int(begin[0]), int(end[0]), int(strides[0])
+    if int(op.option("beginMask", 0) or 0) & 1:
+        b = 0 if s > 0 else len(x) - 1
+    if int(op.option("endMask", 0) or 0) & 1:
+        e = len(x) if s > 0 else -len(x) - 1
+    if int(op.option("shrinkAxisMask", 0) or 0) & 1:
+        return [np.asarray(x[b], dtype=x.dtype)]
+    return [x[b:e:s]]
+
+
+def _pack(m, op, vals):
+    return [np.stack([np.asarray(v) for v in vals], axis=int(op.option("axis", 0) or 0))]
+
+
+def _concat(m, op, vals):
+    return [np.concatenate([np.atleast_1d(v) for v in vals], axis=int(op.option("axis", 0) or 0))]
+
+
+FOLDERS = {"SHAPE": _shape, "STRIDED_SLICE": _strided_slice, "PACK": _pack, "CONCATENATION": _concat}
+
+
+def foldable(m, op, consts: dict) -> bool:
+    """An all-int32 node whose inputs are constant (SHAPE: whatever its input)."""
+    if op.op_name not in FOLDERS or any(m.tensors[i].type_name != "INT32" for i in op.outputs):
+        return False
+    return op.op_name == "SHAPE" or all(i in consts for i in op.inputs if i >= 0)
+
+
+def fold(m, op, consts: dict) -> None:
+    vals = [] if op.op_name == "SHAPE" else [_declared(m, i, consts[i]) for i in op.inputs if i >= 0]
+    for i, v in zip(op.outputs, FOLDERS[op.op_name](m, op, vals), strict=True):
+        consts[i] = np.asarray(v)
+
+
+def _declared(m, i: int, v: np.ndarray) -> np.ndarray:
+    """A constant in its declared shape (the reader keeps scalars as 1-element vectors)."""
+    shape = m.tensors[i].shape
+    return v.reshape(shape) if int(np.prod(shape)) == v.size else v
