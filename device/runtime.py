@@ -380,6 +380,8 @@ class Runner:
             )
         return [np.asarray(x) for x in inputs]
 
+    max_batch = 64  # samples per invocation when the model's batch axis is dynamic
+
     def _dynamic_batch(self) -> bool:
         # external delegates (neon, libraries) are prepared for the shapes they were given; tflite-runtime
         # 2.14 does not re-apply them after a resize, so those run at the model's own batch, one call per sample
@@ -465,11 +467,12 @@ class Runner:
         return out, int(n or 0)
 
     def _run_batched(self, arrays: list[np.ndarray], n: int) -> list[np.ndarray]:
-        if self._dynamic_batch() and n >= 1:
-            return self.run(arrays)  # one invocation over the whole batch
         shape = self.input_details[0]["shape"]
-        step = max(int(shape[0]) if len(shape) else 1, 1)
-        if n % step:
+        if self._dynamic_batch() and n >= 1:
+            step = min(n, self.max_batch)  # one invocation per chunk; memory stays bounded on big datasets
+        else:
+            step = max(int(shape[0]) if len(shape) else 1, 1)
+        if n % step and not self._dynamic_batch():
             raise DataError(
                 f"{n} samples cannot be split into the model's fixed batch of {step}",
                 hint=f"pass a multiple of {step} samples",

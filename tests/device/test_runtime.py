@@ -73,6 +73,8 @@ def test_predict_quantizes_loops_and_matches_single_runs(conv_int8):
     for i in range(5):  # one invocation per sample gives the same integers
         single = r.run([quantize(x[i:i + 1], d_in)])[0]
         np.testing.assert_array_equal(single, raw[i:i + 1])
+    r.max_batch = 2  # chunks of 2, 2, 1 samples on a dynamic-batch model give the same integers
+    np.testing.assert_array_equal(r.predict_raw(quantize(x, d_in))[0], raw)
     scale = d_out["quantization_parameters"]["scales"][0]
     zp = d_out["quantization_parameters"]["zero_points"][0]
     np.testing.assert_array_equal(r.predict(x)[0], ((raw.astype(np.float64) - zp) * scale).astype(np.float32))
