@@ -44,6 +44,10 @@ CASES = [
     ("avgpool_2x2_s1_valid_c3_zp-128", "pool", (0, 1), dict(kind="avg", shape=(7, 7, 3), size=2, strides=1)),
     ("mean_c9", "mean", (-1, 1), dict(shape=(7, 7, 9))),
     ("mean_c17_zp127", "mean", (-1, 0), dict(shape=(5, 6, 17))),
+    ("mean_keepdims_c8", "mean", (-1, 1), dict(shape=(5, 5, 8), keepdims=True)),
+    ("mean_keepdims_c17", "mean", (-1, 1), dict(shape=(7, 7, 17), keepdims=True)),
+    ("mean_keepdims_c64_zp-128", "mean", (0, 1), dict(shape=(4, 3, 64), keepdims=True)),
+    ("mean_keepdims_c35", "mean", (-3, 1), dict(shape=(9, 9, 35), keepdims=True)),
     ("pad_c3", "pad", (-1, 1), dict(shape=(5, 5, 3))),
     ("pad_c9_asym", "pad", (-1, 1), dict(shape=(4, 6, 9), padding=((0, 1), (3, 0)))),
     ("concat_3_4_1", "concat", (-1, 1), dict(shape=(5, 5, 3), channels=(3, 4, 1))),
@@ -82,13 +86,3 @@ def test_op_bit_exact(builder, calib, kwargs, neon_lib, capfd):
 @pytest.mark.parametrize("builder,calib,kwargs,claimed", [c[1:] for c in PARTIAL], ids=[c[0] for c in PARTIAL])
 def test_reshape_fc_softmax(builder, calib, kwargs, claimed, neon_lib, capfd):
     _check(harness.convert(builder, *calib, **kwargs), neon_lib, capfd, expect_claimed=claimed)
-
-
-def test_keep_dims_spatial_mean_is_left_to_the_runtime(neon_lib, capfd):
-    """keep_dims MEAN over H, W takes TFLite's separate optimized path: not claimed, named in the log line."""
-    model = harness.convert("mean", -1, 1, shape=(5, 5, 8), keepdims=True)
-    harness._delegate.cache_clear()
-    harness.interpreter(model, neon_lib, log_level="info")
-    err = capfd.readouterr().err
-    assert "0 of 1 nodes delegated in 0 partitions; not delegated: MEAN x1" in err
-    harness.assert_identical(model, neon_lib)

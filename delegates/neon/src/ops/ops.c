@@ -225,8 +225,6 @@ int el_op_supported(TfLiteContext* c, const TfLiteNode* node, int code, int vers
         count++;
       }
       if (count == 0) NO("no axis");
-      /* keep_dims over H and W of a 4-D tensor takes TFLite's separate optimized path: left to the runtime */
-      if (p->keep_dims && r == 4 && mask == 6 && count == 2) NO("keep_dims spatial mean (runtime's own path)");
       return 1;
     }
     case kTfLiteBuiltinPad: {
@@ -494,6 +492,15 @@ TfLiteStatus el_op_prepare(TfLiteContext* c, el_op* op, const el_shape* ins, con
         op->reduce_mask |= 1 << a;
       }
       el_quantize_multiplier((double)x->params.scale / (double)out->params.scale, &op->mo, &op->so);
+      /* keep_dims over H and W of a 4-D tensor: TFLite's optimized_integer_ops::Mean, its own float set-up */
+      op->direct = op->keep_dims && op->in_shape.rank == 4 && op->reduce_mask == 6;
+      if (op->direct) {
+        const float n = (float)(op->in_shape.d[1] * op->in_shape.d[2]);
+        float temp = (float)op->in_zp * x->params.scale / out->params.scale;
+        temp = temp > 0 ? temp + 0.5f : temp - 0.5f;
+        op->m2 = op->out_zp - (int32_t)temp; /* bias */
+        el_quantize_multiplier((double)(x->params.scale / (n * out->params.scale)), &op->m1, &op->s1);
+      }
       op->sums = (int32_t*)malloc(sizeof(int32_t) * (numel(&op->out_shape) + 1));
       return op->sums ? kTfLiteOk : kTfLiteError;
     }
@@ -888,9 +895,30 @@ static void pool_invoke(const el_op* op, const el_io* io) {
   }
 }
 
+/* keep_dims MEAN over H, W (TFLite's optimized_integer_ops::Mean, one thread): raw sums, then TFLite's
+ * 16-channel vector path (NEON semantics, also on x86 through NEON_2_SSE: el_requantize_gemm) for whole
+ * blocks of 16 channels and its scalar tail (el_requantize) for the rest; + bias; clamp. */
+static void mean_spatial_invoke(const el_op* op, const int8_t* x, int8_t* y) {
+  const int B = op->in_shape.d[0], H = op->in_shape.d[1], W = op->in_shape.d[2], C = op->in_shape.d[3];
+  const int vec_end = C / 16 * 16;
+  for (int b = 0; b < B; b++) {
+    for (int ch = 0; ch < C; ch++) {
+      int32_t acc = 0;
+      for (int h = 0; h < H; h++)
+        for (int w = 0; w < W; w++) acc += x[(((size_t)b * H + h) * W + w) * C + ch];
+      acc = ch < vec_end ? el_requantize_gemm(acc, op->m1, op->s1) : el_requantize(acc, op->m1, op->s1);
+      y[(size_t)b * C + ch] = (int8_t)el_clamp(acc + op->m2, -128, 127);
+    }
+  }
+}
+
 static void mean_invoke(const el_op* op, const el_io* io) {
   const int8_t* x = el_data(io, op->inputs[0]);
   int8_t* y = el_data(io, op->output);
+  if (op->direct) {
+    mean_spatial_invoke(op, x, y);
+    return;
+  }
   const el_shape* s = &op->in_shape;
   const size_t n_out = numel(&op->out_shape);
   int32_t* sums = op->sums;
