@@ -243,16 +243,28 @@ def deploy(model_or_bundle: str | os.PathLike, host: str | None = None, *, hosts
                                    hint="--host [user@]host[:port] for one device, --hosts FILE for a fleet")
     if keep < 1:
         raise InvalidArgumentError(f"keep must be at least 1, got {keep}", hint="keep=3 keeps three releases")
+    common = dict(ssh_config=ssh_config, identity=identity, accept_new_host_key=accept_new_host_key,
+                  remote_dir=remote_dir, remote_python=remote_python)
+    # every argument is checked before any work (bundling, connecting) starts
+    if hosts is not None:
+        from .fleet import deploy_fleet, read_hosts
+
+        read_hosts(hosts, group)
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise InvalidArgumentError(f"concurrency must be a positive integer, got {concurrency!r}",
+                                       hint="e.g. --concurrency 4")
+        SSH(Target("localhost"), ssh_config=ssh_config, identity=identity)  # checks the config and key files
+        device = None
+    else:
+        device = make_device(host, **common)
+    if wheels is not None and not Path(wheels).is_dir():
+        raise ModelNotFoundError(f"wheels folder {str(wheels)!r} does not exist",
+                                 hint="give a folder of aarch64 wheels (pip download --platform ...)")
     with tempfile.TemporaryDirectory(prefix="edgelift-deploy-") as work:
         local, manifest = prepare_bundle(model_or_bundle, target, work)
-        common = dict(ssh_config=ssh_config, identity=identity, accept_new_host_key=accept_new_host_key,
-                      remote_dir=remote_dir, remote_python=remote_python)
-        if hosts is not None:
-            from .fleet import deploy_fleet
-
+        if device is None:
             return deploy_fleet(local, manifest, hosts, group=group, concurrency=concurrency, keep=keep,
                                 install_runtime=install_runtime, wheels=wheels, progress=progress, **common)
-        device = make_device(host, **common)
         return deploy_bundle(device, local, manifest, install_runtime=install_runtime, wheels=wheels, keep=keep,
                              progress=progress)
 
