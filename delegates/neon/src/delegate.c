@@ -168,7 +168,8 @@ static TfLiteStatus kernel_prepare(TfLiteContext* context, TfLiteNode* node) {
   }
   for (size_t t = 0; t < p->n_tensors; t++) {
     if (!p->internal[t]) continue;
-    const size_t bytes = el_shape_elements(&p->shapes[t]) + 16;
+    const size_t elem = context->tensors[t].type == kTfLiteInt32 ? 4 : 1;
+    const size_t bytes = el_shape_elements(&p->shapes[t]) * elem + 16;
     p->own[t] = (int8_t*)malloc(bytes);
     if (p->own[t] == NULL) {
       context->ReportError(context, "edgelift-neon: out of memory (%zu bytes for tensor %zu)", bytes, t);

@@ -262,6 +262,20 @@ typedef struct {
   bool keep_dims;
 } TfLiteReducerParams;
 
+typedef struct {
+  int begin_mask;
+  int end_mask;
+  int ellipsis_mask;
+  int new_axis_mask;
+  int shrink_axis_mask;
+  bool offset; /* newer runtimes only: read only after checking the runtime fills it (see ops.c) */
+} TfLiteStridedSliceParams;
+
+typedef struct {
+  int values_count;
+  int axis;
+} TfLitePackParams;
+
 /* -- schema BuiltinOperator codes the delegate knows by name -------------------------------------------- */
 enum {
   kTfLiteBuiltinAdd = 0,
@@ -284,6 +298,9 @@ enum {
   kTfLiteBuiltinBatchToSpaceNd = 37,
   kTfLiteBuiltinSpaceToBatchNd = 38,
   kTfLiteBuiltinMean = 40,
+  kTfLiteBuiltinStridedSlice = 45,
+  kTfLiteBuiltinShape = 77,
+  kTfLiteBuiltinPack = 83,
   kTfLiteBuiltinQuantize = 114,
   kTfLiteBuiltinHardSwish = 117,
 };

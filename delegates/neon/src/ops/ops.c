@@ -89,6 +89,35 @@ static int pad_before(int stride, int dilation, int in, int filter, int out) {
   return total / 2;
 }
 
+static int is_i32_vector(const TfLiteTensor* t) {
+  return t != NULL && t->type == kTfLiteInt32 && t->dims != NULL && t->dims->size <= 1 &&
+         t->allocation_type != kTfLiteDynamic;
+}
+
+/* STRIDED_SLICE on one axis, TFLite's StartForAxis/StopForAxis: (start, count) */
+static void slice_1d(int n, int begin, int end, int stride, int begin_mask, int end_mask, int shrink, int* start,
+                     int* count) {
+  int s = begin, e = end;
+  if (begin_mask & 1) s = stride > 0 ? 0 : n - 1;
+  else {
+    if (s < 0) s += n;
+    s = stride > 0 ? (s < 0 ? 0 : (s > n ? n : s)) : (s < -1 ? -1 : (s > n - 1 ? n - 1 : s));
+  }
+  if (shrink & 1) {
+    *start = s;
+    *count = 1;
+    return;
+  }
+  if (end_mask & 1) e = stride > 0 ? n : -1;
+  else {
+    if (e < 0) e += n;
+    e = stride > 0 ? (e < 0 ? 0 : (e > n ? n : e)) : (e < -1 ? -1 : (e > n - 1 ? n - 1 : e));
+  }
+  int len = stride > 0 ? (e - s + stride - 1) / stride : (s - e + (-stride) - 1) / (-stride);
+  *start = s;
+  *count = len > 0 ? len : 0;
+}
+
 /* ---------------------------------------------------------------------------------------------------- */
 /* support checks                                                                                       */
 
@@ -116,7 +145,6 @@ static int check_bias(const TfLiteTensor* b, int channels) {
 }
 
 int el_op_supported(TfLiteContext* c, const TfLiteNode* node, int code, int version, const char** why) {
-  (void)version;
   const TfLiteIntArray* in = node->inputs;
   if (node->outputs->size != 1) NO("more than one output");
   const TfLiteTensor* out = T(c, node->outputs->data[0]);
@@ -275,6 +303,38 @@ int el_op_supported(TfLiteContext* c, const TfLiteNode* node, int code, int vers
         if (pads->data.i32[i] < 0) NO("negative paddings/crops");
       return 1;
     }
+    /* int32 shape arithmetic in front of a RESHAPE (Keras' Reshape with a dynamic batch): exact by nature,
+     * claimed so whole models stay in one partition */
+    case kTfLiteBuiltinShape: {
+      if (in->size != 1 || x == NULL || x->dims == NULL || x->dims->size > EL_MAX_DIMS) NO("unexpected input");
+      if (!is_i32_vector(out) || out->dims->size != 1 || out->dims->data[0] != x->dims->size) NO("output not int32");
+      return 1;
+    }
+    case kTfLiteBuiltinStridedSlice: {
+      if (in->size != 4 || !is_i32_vector(x) || x->dims->size != 1 || !is_i32_vector(out)) NO("not a 1-D int32 slice");
+      const TfLiteStridedSliceParams* p = (const TfLiteStridedSliceParams*)node->builtin_data;
+      if (p == NULL || p->ellipsis_mask != 0 || p->new_axis_mask != 0) NO("ellipsis/new axis masks");
+      if ((p->begin_mask | p->end_mask | p->shrink_axis_mask) & ~1) NO("masks beyond axis 0");
+      for (int i = 1; i < 4; i++) {
+        const TfLiteTensor* t = T(c, in->data[i]);
+        if (!is_i32_vector(t) || !is_const(t) || t->dims->size != 1 || t->dims->data[0] != 1) NO("begin/end/strides not constant");
+      }
+      if (T(c, in->data[3])->data.i32[0] == 0) NO("zero stride");
+      if (version >= 5) NO("op version with the offset attribute");
+      return 1;
+    }
+    case kTfLiteBuiltinPack: {
+      const TfLitePackParams* p = (const TfLitePackParams*)node->builtin_data;
+      if (p == NULL || p->axis != 0 || p->values_count != in->size || in->size > EL_MAX_INPUTS) NO("axis not 0");
+      if (out == NULL || out->type != kTfLiteInt32 || out->allocation_type == kTfLiteDynamic) NO("not int32");
+      for (int i = 0; i < in->size; i++) {
+        const TfLiteTensor* t = T(c, in->data[i]);
+        if (t == NULL || t->type != kTfLiteInt32 || t->dims == NULL || t->dims->size != x->dims->size) NO("inputs differ");
+        for (int d = 0; d < t->dims->size; d++)
+          if (t->dims->data[d] != x->dims->data[d]) NO("inputs differ");
+      }
+      return 1;
+    }
     case kTfLiteBuiltinReshape: {
       if (!is_q8(x) || !is_q8(out) || !same_quant(x, out)) NO("not int8 with equal quantization");
       const el_shape xs = shape_of(x), os = shape_of(out);
@@ -358,6 +418,11 @@ void el_op_init(el_op* op, const TfLiteNode* node, int code, int node_index) {
     case kTfLiteBuiltinSoftmax:
       op->beta = ((const TfLiteSoftmaxParams*)bd)->beta;
       break;
+    case kTfLiteBuiltinStridedSlice: {
+      const TfLiteStridedSliceParams* p = (const TfLiteStridedSliceParams*)bd;
+      op->begin_mask = p->begin_mask, op->end_mask = p->end_mask, op->shrink_mask = p->shrink_axis_mask;
+      break;
+    }
     default:
       break;
   }
@@ -398,6 +463,8 @@ TfLiteStatus el_op_prepare(TfLiteContext* c, el_op* op, const el_shape* ins, con
   op->out_shape = *out_shape;
   op->in_zp = x->params.zero_point;
   op->out_zp = out->params.zero_point;
+  if (op->code == kTfLiteBuiltinShape || op->code == kTfLiteBuiltinStridedSlice || op->code == kTfLiteBuiltinPack)
+    return kTfLiteOk;
   act_range(op->activation, out, &op->act_min, &op->act_max);
   switch (op->code) {
     case kTfLiteBuiltinConv2d:
@@ -680,6 +747,30 @@ int el_op_output_shape(TfLiteContext* c, const el_op* op, const el_shape* ins, e
       }
       return 1;
     }
+    case kTfLiteBuiltinShape:
+      o->rank = 1;
+      o->d[0] = x->rank;
+      return 1;
+    case kTfLiteBuiltinStridedSlice: {
+      int start, count;
+      slice_1d(x->d[0], T(c, op->inputs[1])->data.i32[0], T(c, op->inputs[2])->data.i32[0],
+               T(c, op->inputs[3])->data.i32[0], op->begin_mask, op->end_mask, op->shrink_mask, &start, &count);
+      if (op->shrink_mask & 1) {
+        if (start < 0 || start >= x->d[0]) BAD("slice index out of range");
+        o->rank = 0;
+      } else {
+        o->rank = 1;
+        o->d[0] = count;
+      }
+      return 1;
+    }
+    case kTfLiteBuiltinPack:
+      o->rank = x->rank + 1;
+      o->d[0] = op->n_inputs;
+      for (int d = 0; d < x->rank; d++) o->d[d + 1] = x->d[d];
+      for (int i = 0; i < op->n_inputs; i++)
+        if (memcmp(&ins[i], x, sizeof *x) != 0) BAD("inputs differ");
+      return 1;
     case kTfLiteBuiltinReshape: {
       *o = model_out;
       const size_t n = numel(x), m = numel(&model_out);
@@ -1115,8 +1206,31 @@ static void lut_invoke(const el_op* op, const el_io* io) {
   for (size_t i = 0; i < n; i++) y[i] = op->lut[(uint8_t)x[i]];
 }
 
+static void shape_ops_invoke(const el_op* op, const el_io* io) {
+  int32_t* y = (int32_t*)(void*)el_data(io, op->output);
+  if (op->code == kTfLiteBuiltinShape) {
+    for (int d = 0; d < op->in_shape.rank; d++) y[d] = op->in_shape.d[d];
+  } else if (op->code == kTfLiteBuiltinStridedSlice) {
+    const int32_t* x = (const int32_t*)(const void*)el_data(io, op->inputs[0]);
+    const TfLiteTensor* t = &io->context->tensors[op->inputs[3]];
+    const int stride = t->data.i32[0];
+    int start, count;
+    slice_1d(op->in_shape.d[0], io->context->tensors[op->inputs[1]].data.i32[0],
+             io->context->tensors[op->inputs[2]].data.i32[0], stride, op->begin_mask, op->end_mask, op->shrink_mask,
+             &start, &count);
+    for (int i = 0; i < count; i++) y[i] = x[start + i * stride];
+  } else {
+    const size_t each = numel(&op->in_shape);
+    for (int i = 0; i < op->n_inputs; i++)
+      memcpy(y + (size_t)i * each, el_data(io, op->inputs[i]), each * sizeof(int32_t));
+  }
+}
+
 void el_op_invoke(const el_op* op, const el_io* io, int8_t* scratch) {
   switch (op->code) {
+    case kTfLiteBuiltinShape:
+    case kTfLiteBuiltinStridedSlice:
+    case kTfLiteBuiltinPack: shape_ops_invoke(op, io); break;
     case kTfLiteBuiltinConv2d: conv_invoke(op, io, scratch); break;
     case kTfLiteBuiltinDepthwiseConv2d: dwconv_invoke(op, io, scratch); break;
     case kTfLiteBuiltinFullyConnected: fc_invoke(op, io); break;

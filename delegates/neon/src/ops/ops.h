@@ -24,6 +24,7 @@ typedef struct el_op {
   /* builtin options, copied at init */
   int padding, stride_w, stride_h, dilation_w, dilation_h, filter_w, filter_h, activation, axis;
   int keep_dims;
+  int begin_mask, end_mask, shrink_mask; /* STRIDED_SLICE */
   float beta;
   /* prepared */
   int32_t act_min, act_max;
