@@ -35,7 +35,7 @@ VARIANTS = [
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "out" / "digits"), help="output folder")
-    parser.add_argument("--epochs", type=int, default=15, help="training epochs of the float CNN")
+    parser.add_argument("--epochs", type=int, default=30, help="training epochs of the float CNN")
     parser.add_argument("--finetune-epochs", type=int, default=3, help="fine-tuning epochs while pruning")
     args = parser.parse_args(argv)
 
