@@ -56,8 +56,8 @@ const char* el_abi_check(TfLiteContext* context) {
   for (size_t i = 0; i < n; i++) {
     const TfLiteTensor* t = &context->tensors[i];
     if ((unsigned)t->type >= kTfLiteTypeMaxPlausible || (unsigned)t->allocation_type > kTfLiteVariantObject) {
-      snprintf(msg, sizeof msg, "tensor %zu has an implausible type (%d) or allocation type (%d)", i, (int)t->type,
-               (int)t->allocation_type);
+      snprintf(msg, sizeof msg, "tensor %zu has an implausible type (%d) or allocation type (%d) (TfLiteTensor layout)",
+               i, (int)t->type, (int)t->allocation_type);
       return msg;
     }
     if (t->dims != NULL && !plausible_array(t->dims, 16)) {
