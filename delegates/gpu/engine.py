@@ -28,11 +28,12 @@ class GpuEngine:
 
     GpuEngine(model_bytes_or_path, batch=32): `predict_raw(x)` takes arrays of the model input dtype (first
     axis = samples, any count; a list for multi-input models) and returns the raw outputs; `predict(x)`
-    quantizes float inputs as TFLite's QUANTIZE does and dequantizes int8 outputs.
+    quantizes float inputs as TFLite's QUANTIZE does and dequantizes int8 outputs. `outputs=[tensor indices]`
+    returns those activations instead of the model's outputs (per-layer comparison).
     """
 
     def __init__(self, model, batch: int = 32, *, platform: str | None = None, accumulate: str | None = None,
-                 depthwise: str | None = None):
+                 depthwise: str | None = None, outputs: list[int] | None = None):
         jax = _jax()
         if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
             raise InvalidArgumentError(f"batch must be a positive integer, got {batch!r}", hint="e.g. --batch 32")
@@ -47,7 +48,7 @@ class GpuEngine:
             accumulate = "f32" if self.jax_device.platform == "gpu" else "int"
         if isinstance(model, os.PathLike):
             model = os.fspath(model)
-        self.lowered: Lowered = lower(model, accumulate=accumulate, depthwise=depthwise)
+        self.lowered: Lowered = lower(model, accumulate=accumulate, depthwise=depthwise, outputs=outputs)
         self.inputs = self.lowered.inputs
         self.outputs = self.lowered.outputs
 

@@ -37,14 +37,14 @@ class Lowered:
     """The lowered graph. `per_sample(*xs)` takes arrays of the model's input shapes (batch 1);
     `batched(*xs)` takes arrays with one more leading axis (samples) and is jit-compiled."""
 
-    def __init__(self, model: TFLiteModel, fn: Callable, ctx: Ctx):
+    def __init__(self, model: TFLiteModel, fn: Callable, ctx: Ctx, outputs: list[int]):
         import jax
 
         self.model = model
         self.ctx = ctx
         self.per_sample = fn
         self.inputs = [_spec(t) for t in model.input_tensors]
-        self.outputs = [_spec(t) for t in model.output_tensors]
+        self.outputs = [_spec(model.tensors[i]) for i in outputs]
         self._vmapped = jax.vmap(fn)
         self.batched = jax.jit(self._vmapped)
 
@@ -73,12 +73,14 @@ def _table_for(model: TFLiteModel, op) -> dict:
     raise Unsupported(f"tensor types {sorted(types)} (the GPU path lowers all-INT8 or all-FLOAT32 nodes)")
 
 
-def lower(model, *, accumulate: str | None = None, depthwise: str | None = None) -> Lowered:
+def lower(model, *, accumulate: str | None = None, depthwise: str | None = None,
+          outputs: list[int] | None = None) -> Lowered:
     """Lower `model` (path, bytes or TFLiteModel). Raises UnsupportedModelError naming the op and node index
     for anything it cannot compute exactly.
 
     accumulate: "int" (XLA integer conv/dot, the default on the CPU) or "f32" (exact float32 chunks, the
-    default on a GPU); depthwise: "taps" (default) or "conv".
+    default on a GPU); depthwise: "taps" (default) or "conv"; outputs: tensor indices to return instead of
+    the model's outputs (intermediate activations, for per-layer comparison).
     """
     m = load(model)
     if accumulate is None:
@@ -124,6 +126,13 @@ def lower(model, *, accumulate: str | None = None, depthwise: str | None = None)
             ) from None
         steps.append((op, fn))
 
+    out_idx = list(m.outputs if outputs is None else outputs)
+    produced = set(m.inputs) | {i for op, _ in steps for i in op.outputs}
+    missing = [i for i in out_idx if i not in produced]
+    if missing:
+        raise UnsupportedModelError(f"tensors {missing} are not activations of this model",
+                                    hint="pick indices of operator outputs")
+
     def run(*xs):
         import jax.numpy as jnp
 
@@ -132,10 +141,10 @@ def lower(model, *, accumulate: str | None = None, depthwise: str | None = None)
             args = [env[i] if i in env else (jnp.asarray(consts[i]) if i in consts else None) for i in op.inputs]
             for i, v in zip(op.outputs, fn(args), strict=True):
                 env[i] = v
-        return [env[i] for i in m.outputs]
+        return [env[i] for i in out_idx]
 
     with x64():
-        return Lowered(m, run, ctx)
+        return Lowered(m, run, ctx, out_idx)
 
 
 def default_platform() -> str:

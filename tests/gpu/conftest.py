@@ -6,24 +6,25 @@ import numpy as np
 import pytest
 
 
-def litert_reference(model: bytes, xs) -> list[np.ndarray]:
+def litert_reference(model: bytes, xs, tensors: list[int] | None = None) -> list[np.ndarray]:
     """Run LiteRT's builtin kernels (BUILTIN_WITHOUT_DEFAULT_DELEGATES) sample by sample; outputs in the model's
-    output order, first axis = samples."""
+    output order (or the given tensor indices, intermediate activations included), first axis = samples."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     xs = xs if isinstance(xs, (list, tuple)) else [xs]
-    it = Interpreter(model_content=model,
+    it = Interpreter(model_content=model, experimental_preserve_all_tensors=tensors is not None,
                      experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
     it.allocate_tensors()
     from edgelift.tflite_model import load
 
     m = load(model)
-    outs: list[list[np.ndarray]] = [[] for _ in m.outputs]
+    wanted = list(m.outputs if tensors is None else tensors)
+    outs: list[list[np.ndarray]] = [[] for _ in wanted]
     for k in range(len(xs[0])):
         for tensor_index, x in zip(m.inputs, xs, strict=True):
             it.set_tensor(tensor_index, x[k:k + 1].reshape(m.tensors[tensor_index].shape))
         it.invoke()
-        for r, tensor_index in zip(outs, m.outputs, strict=True):
+        for r, tensor_index in zip(outs, wanted, strict=True):
             r.append(it.get_tensor(tensor_index)[0].copy())
     return [np.stack(r) for r in outs]
 
