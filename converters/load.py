@@ -324,6 +324,16 @@ def count_params(model) -> int:
 def working_copy(model):
     """A clone with copied weights, so the user's in-memory model is never modified."""
     k = keras()
-    clone = k.models.clone_model(model)
-    clone.set_weights(model.get_weights())
+    hint = "TFMOT needs a Sequential or functional model; subclassed models can only be quantized"
+    if not getattr(model, "_is_graph_network", False):
+        raise UnsupportedModelError(
+            f"model {model.name!r} ({type(model).__name__}) cannot be cloned for pruning/clustering/QAT: it is a "
+            "subclassed model, not a graph of layers", hint=hint)
+    try:
+        clone = k.models.clone_model(model)
+        clone.set_weights(model.get_weights())
+    except (ValueError, TypeError, NotImplementedError) as exc:
+        raise UnsupportedModelError(
+            f"model {model.name!r} ({type(model).__name__}) cannot be cloned for pruning/clustering/QAT: "
+            f"{_first_line(exc)}", hint=hint) from None
     return clone

@@ -199,13 +199,11 @@ def _run(s, spec, n_clusters, qat_on, io_eff, epochs_n, batch_n, samples_n, poli
     loaded = load_model(s["model"])
     try:
         km = loaded.keras_model
-        if km is not None:
-            input_shape = tuple(km.inputs[0].shape)
-            if len(km.inputs) != 1 and (cal or train or evald):
-                raise DataError(f"the model has {len(km.inputs)} inputs; data files carry one input array",
-                                hint="convert without data-driven steps, or export a single-input model")
-        else:
-            input_shape = None
+        inputs = (getattr(km, "inputs", None) or []) if km is not None else []  # none for subclassed models
+        input_shape = tuple(inputs[0].shape) if inputs else None
+        if len(inputs) > 1 and (cal or train or evald):
+            raise DataError(f"the model has {len(inputs)} inputs; data files carry one input array",
+                            hint="convert without data-driven steps, or export a single-input model")
         cal_x = None
         if cal is not None:
             shape = input_shape or (None, *cal.x.shape[1:])
@@ -214,35 +212,31 @@ def _run(s, spec, n_clusters, qat_on, io_eff, epochs_n, batch_n, samples_n, poli
                 from .warn import warn
 
                 warn(f"calibration data has {len(cal.x)} samples, fewer than the {samples_n} requested; using all")
-        train_xy = (_fit_input(train, input_shape, "training data"), train.y) if train is not None else None
+        train_xy = ((_fit_input(train, input_shape or (None, *train.x.shape[1:]), "training data"), train.y)
+                    if train is not None else None)
         eval_x = _fit_input(evald, input_shape or (None, *evald.x.shape[1:]), "evaluation data") if evald else None
 
         steps: dict[str, Any] = {}
-        final = None
-        params = None
-        if km is not None:
-            params = count_params(km)
-            work = working_copy(km)
-        else:
-            work = None
+        params = count_params(km) if km is not None else None
+        work = km  # quantization alone converts the user's model as is
+        tfmot_steps = [name for name, on in (("pruning", spec is not None), ("clustering", n_clusters is not None),
+                                             ("QAT", qat_on)) if on]
+        if tfmot_steps:  # TFMOT trains in place: work on a copy so the caller's model is never modified
+            work = working_copy(loaded.require_keras(" and ".join(tfmot_steps)))
         if spec is not None:
             from .prune import prune
 
-            work = loaded.require_keras("pruning")
-            work = working_copy(work)
             work, steps["prune"] = prune(work, spec, policy, train_xy, epochs=epochs_n, batch_size=batch_n)
         if n_clusters is not None:
             from .cluster import cluster
 
-            base = work if work is not None else loaded.require_keras("clustering")
             cpolicy = type(policy)(only=policy.only, keep_dense=policy.keep_dense)
-            work, steps["cluster"] = cluster(base, n_clusters, cpolicy, train_xy, preserve_sparsity=spec is not None,
+            work, steps["cluster"] = cluster(work, n_clusters, cpolicy, train_xy, preserve_sparsity=spec is not None,
                                              epochs=max(1, epochs_n // 2), batch_size=batch_n)
-        final = work
+        final = work if (spec is not None or n_clusters is not None) else None
         to_convert = work
         if qat_on:
-            base = work if work is not None else loaded.require_keras("QAT")
-            to_convert = qat(base, train_xy, epochs=epochs_n, batch_size=batch_n,
+            to_convert = qat(work, train_xy, epochs=epochs_n, batch_size=batch_n,
                              preserve_sparsity=spec is not None, preserve_clusters=n_clusters is not None)
             steps["qat"] = {"kind": ("cluster-preserving" if n_clusters else
                                      "pruning-preserving" if spec else "standard"), "epochs": epochs_n}
@@ -258,8 +252,9 @@ def _run(s, spec, n_clusters, qat_on, io_eff, epochs_n, batch_n, samples_n, poli
 
         accuracy = None
         if evald is not None:
-            accuracy = _accuracy(reports, km, final if (spec or n_clusters) else None, tfl, eval_x, evald)
-        rep = reports.build(loaded=loaded, final_keras=final, tflite=tfl, steps=steps, output=str(out_path),
+            accuracy = _accuracy(reports, km, final, tfl, eval_x, evald)
+        rep = reports.build(loaded=loaded, final_keras=final if final is not None else km, tflite=tfl, steps=steps,
+                            output=str(out_path),
                             accuracy=accuracy, warnings=[], seconds=time.perf_counter() - start, params=params)
     finally:
         loaded.close()

@@ -130,3 +130,26 @@ def test_plain_savedmodel_quantizes_but_cannot_be_pruned(tmp_path):
     with pytest.raises(UnsupportedModelError, match=blocked):
         edgelift.convert(tmp_path / "sm", tmp_path / "p.tflite", prune=0.5, quantize="none")
     assert not (tmp_path / "p.tflite").exists()
+
+
+def test_subclassed_model_quantizes_but_cannot_be_pruned(tmp_path):
+    import edgelift
+
+    class Sub(keras().Model):
+        def __init__(self):
+            super().__init__(name="sub")
+            self.d = keras().layers.Dense(4, name="d")
+
+        def call(self, x):
+            return self.d(x)
+
+    m = Sub()
+    x = np.random.default_rng(0).uniform(-1, 1, (32, 16)).astype(np.float32)
+    m(x[:1])
+    res = edgelift.convert(m, tmp_path / "q.tflite", quantize="none")
+    from edgelift.device.runtime import load_interpreter
+
+    np.testing.assert_allclose(load_interpreter(res.output).predict(x)[0], m(x).numpy(), atol=1e-5)  # float32
+    with pytest.raises(UnsupportedModelError, match=r"model 'sub' \(Sub\) cannot be cloned for pruning"):
+        edgelift.convert(m, tmp_path / "p.tflite", prune=0.5, quantize="none")
+    assert not (tmp_path / "p.tflite").exists()
