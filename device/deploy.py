@@ -20,6 +20,7 @@ import io
 import json
 import os
 import shlex
+import socket
 import tempfile
 import time
 from collections.abc import Callable
@@ -35,6 +36,7 @@ from .ssh import SSH, SSHError, Target, host_key_hint
 DEFAULT_REMOTE_DIR = "~/edgelift"
 MARKER = "@@edgelift@@"
 KEEP_RELEASES = 3
+LOCK_STALE_MIN = 30
 RUNTIME_PINS = ("tflite-runtime==2.14.0", "numpy==1.26.4")
 STEPS = ("connect", "upload", "verify", "self-check", "switch")
 
@@ -150,10 +152,18 @@ class Device:
         err.step = step  # type: ignore[attr-defined]
         return err
 
-    def state(self, step: str = "connect") -> dict[str, str | None]:
-        """current/previous releases and the device's Python version (one connection)."""
+    def state(self, step: str = "connect", *, lock: bool = False) -> dict[str, str | None]:
+        """current/previous releases and the device's Python version (one connection); with `lock`, also
+        take the device's deploy lock (``<remote_dir>/.lock``; one older than LOCK_STALE_MIN is taken over)."""
+        lock_dir = _q(self.path(".lock"))
+        since = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime())
+        owner = _q(f"{socket.gethostname()} pid {os.getpid()} since {since}")
+        take = (f"if mkdir {lock_dir} 2>/dev/null; then echo {owner} > {lock_dir}/owner; echo lock=taken\n"
+                f"elif [ -n \"$(find {lock_dir} -maxdepth 0 -mmin +{LOCK_STALE_MIN} 2>/dev/null)\" ]; then\n"
+                f"  rm -rf -- {lock_dir}; mkdir {lock_dir} && echo {owner} > {lock_dir}/owner && echo lock=taken\n"
+                f"else echo lock=busy; echo owner=$(cat {lock_dir}/owner 2>/dev/null); fi\n") if lock else ""
         script = (self.python_setup()
-                  + f"mkdir -p {_q(self.path('releases'))} {_q(self.path('staging'))} || exit 3\n"
+                  + f"mkdir -p {_q(self.path('releases'))} {_q(self.path('staging'))} || exit 3\n" + take
                   + f"echo current=$(readlink {_q(self.path('current'))} || true)\n"
                   + f"echo previous=$(readlink {_q(self.path('previous'))} || true)\n"
                   + 'echo python=$("$PY" -c "import sys; print(\'%d.%d.%d\' % sys.version_info[:3])" 2>/dev/null'
@@ -162,12 +172,22 @@ class Device:
         state: dict[str, str | None] = {}
         for line in out.splitlines():
             key, _, value = line.partition("=")
-            if key in ("current", "previous", "python"):
+            if key in ("current", "previous", "python", "lock", "owner"):
                 state[key] = value.strip() or None
         for key in ("current", "previous"):
             if state.get(key):
                 state[key] = state[key].rsplit("/", 1)[-1]  # type: ignore[union-attr]
         return state
+
+    def check_lock(self, state: dict[str, Any], step: str = "connect") -> None:
+        if state.get("lock") != "taken":
+            raise self.failure(step, f"another deploy or rollback is in progress on this device "
+                               f"({state.get('owner') or 'owner unknown'})", current=state.get("current"),
+                               hint=f"wait for it to finish; if it was killed, remove {self.path('.lock')} on the "
+                               f"device (a lock older than {LOCK_STALE_MIN} minutes is taken over)")
+
+    def unlock_script(self) -> str:
+        return f"rm -rf -- {_q(self.path('.lock'))}\n"
 
     def check_python(self, state: dict[str, Any], step: str = "connect") -> None:
         version = state.get("python")
@@ -284,17 +304,17 @@ def deploy_bundle(device: Device, local: Path, manifest: dict[str, Any], *, inst
         say(f"{device.target}: {step} ok ({now - t:.1f} s)")
         t = now
 
-    state = device.state("connect")
+    state = device.state("connect", lock=True)
     current = state.get("current")
-    if install_runtime:
-        ensure_runtime(device, wheels=wheels, current=current)
-        state = device.state("connect")
-    device.check_python(state)
-    done("connect")
-
+    device.check_lock(state)
     release = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + f"-{manifest['bundle_id']}"
     staging = device.path("staging", release)
     try:
+        if install_runtime:
+            ensure_runtime(device, wheels=wheels, current=current)
+            state = device.state("connect")
+        device.check_python(state)
+        done("connect")
         try:
             device.ssh.upload_tree(local, staging, timeout=600)
         except SSHError as exc:
@@ -317,9 +337,10 @@ def deploy_bundle(device: Device, local: Path, manifest: dict[str, Any], *, inst
         device.shell("switch", switch, current=current)
         done("switch")
     except BaseException:
-        # best effort: a dead connection leaves the partial staging folder for the next deploy to clear
+        # best effort: a dead connection leaves the partial staging folder for the next deploy to clear, and
+        # the lock until it goes stale
         try:
-            device.ssh.run(f"rm -rf -- {_q(staging)}", check=False, timeout=30)
+            device.ssh.run(f"rm -rf -- {_q(staging)}\n" + device.unlock_script(), check=False, timeout=30)
         except Exception:  # noqa: BLE001 - the original failure is what matters
             pass
         raise
@@ -339,6 +360,7 @@ def _prune(device: Device, keep: int) -> None:
         '  [ "releases/$r" = "$cur" ] || [ "releases/$r" = "$prev" ] || rm -rf -- "releases/$r"\n'
         "done\n"
         "find staging -mindepth 1 -maxdepth 1 -mmin +60 -exec rm -rf -- {} + 2>/dev/null || true\n"
+        "rm -rf .lock\n"
     )
     device.ssh.run(script, check=False, timeout=60)
 
@@ -349,7 +371,15 @@ def rollback(host: str, *, ssh_config=None, identity=None, accept_new_host_key: 
     device = make_device(host, ssh_config=ssh_config, identity=identity, accept_new_host_key=accept_new_host_key,
                          remote_dir=remote_dir, remote_python=remote_python)
     start = time.perf_counter()
-    state = device.state("connect")
+    state = device.state("connect", lock=True)
+    device.check_lock(state)
+    try:
+        return _rollback(device, state, start)
+    finally:
+        device.ssh.run(device.unlock_script(), check=False, timeout=30)
+
+
+def _rollback(device: Device, state: dict[str, Any], start: float) -> DeployResult:
     current, previous = state.get("current"), state.get("previous")
     if not previous:
         raise RemoteError(f"{device.target}: nothing to roll back to: no previous release in {device.remote_dir}"

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -319,3 +321,22 @@ def test_install_runtime_only_when_needed_and_a_clear_error_without_venv(tmp_pat
         dep.ensure_runtime(device, wheels=wheels)  # an empty wheels folder: pip --no-index finds nothing
     assert "--wheels DIR" in err.value.hint
     assert (remote / "venv" / "bin" / "python").exists() and (remote / "wheels").is_dir()
+
+
+def test_a_second_deploy_waits_for_the_lock(tmp_path, bundles, ssh_config):
+    # another deploy holds the device (its lock folder exists and is fresh): this one is refused at connect
+    remote = tmp_path / "device"
+    (remote / ".lock").mkdir(parents=True)
+    (remote / ".lock" / "owner").write_text("laptop pid 4242 since 2026-01-01 10:00:00Z\n")
+    kw = dict(ssh_config=ssh_config, remote_dir=str(remote), remote_python="/usr/bin/python3")
+    with pytest.raises(RemoteError, match=r"step 'connect' failed: another deploy or rollback is in progress on "
+                                          r"this device \(laptop pid 4242"):
+        edgelift.deploy(bundles[0].path, "pi", **kw)
+    with pytest.raises(RemoteError, match="another deploy or rollback is in progress"):
+        edgelift.rollback("pi", **kw)
+    assert (remote / ".lock" / "owner").read_text().startswith("laptop")  # not ours to remove
+    # a lock older than 30 minutes (a killed deploy) is taken over, and released when the deploy ends
+    os.utime(remote / ".lock", (time.time() - 3600, time.time() - 3600))
+    with pytest.raises(edgelift.errors.RuntimeUnavailableError, match="step .self-check. failed: numpy is not"):
+        edgelift.deploy(bundles[0].path, "pi", **kw)
+    assert not (remote / ".lock").exists()
