@@ -17,7 +17,7 @@ from edgelift._tf import keras, tensorflow, tfmot
 from edgelift.errors import DataError, InvalidArgumentError, UnsupportedModelError
 
 from .train import fit
-from .warn import progress_enabled
+from .warn import progress_enabled, warn
 
 MODES = ("none", "dynamic", "float16", "int8", "int16x8")
 # quantize mode -> (allowed --io values, needs calibration data unless the model went through QAT)
@@ -78,7 +78,12 @@ def check_calibration(x: np.ndarray, input_shape: tuple, path: str, samples: int
     if samples < 1:
         raise InvalidArgumentError(f"--calibration-samples {samples} must be at least 1",
                                    hint=f"the default is 100; use at least {MIN_CALIBRATION_SAMPLES}")
-    return np.asarray(x[:samples], dtype=np.float32)
+    if x.dtype.kind in "iu":
+        warn(f"calibration data {path!r} is {x.dtype}; it is cast to float32 as is (not rescaled) — make sure the "
+             "model was trained on that scale")
+    if len(x) > samples:  # a spread-out subset: image folders and saved datasets are often sorted by class
+        x = x[np.sort(np.random.default_rng(0).choice(len(x), samples, replace=False))]
+    return np.asarray(x, dtype=np.float32)
 
 
 def _representative(x: np.ndarray):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from edgelift.converters.quantize import check_calibration, check_mode, to_tflite
+from edgelift.converters.warn import ConvertWarning
 from edgelift.errors import DataError, InvalidArgumentError
 from edgelift.tflite_model import load
 from tests.converters.conftest import arrays
@@ -65,7 +66,11 @@ def test_capability_table():
 def test_calibration_checks():
     x = np.zeros((40, 8, 8, 4), np.float32)
     assert check_calibration(x, (None, 8, 8, 4), "c.npz", 100).shape == (40, 8, 8, 4)
-    assert check_calibration(x, (None, 8, 8, 4), "c.npz", 10).shape == (10, 8, 8, 4)
+    ordered = np.repeat(np.arange(40, dtype=np.float32), 64).reshape(40, 8, 8, 1)  # sorted, like class folders
+    picked = check_calibration(ordered, (None, 8, 8, 1), "c.npz", 10)[:, 0, 0, 0]
+    assert picked.shape == (10,) and len(set(picked)) == 10 and picked.max() - picked.min() > 20  # spread out
+    with pytest.warns(ConvertWarning, match="is uint8; it is cast to float32 as is"):
+        check_calibration(x.astype(np.uint8), (None, 8, 8, 4), "c.npz", 100)
     with pytest.raises(DataError, match=r"samples of shape \(8, 8, 3\); the model input expects \(8, 8, 4\)"):
         check_calibration(np.zeros((40, 8, 8, 3), np.float32), (None, 8, 8, 4), "c.npz", 100)
     with pytest.raises(DataError, match="has 5 samples; at least 16"):
