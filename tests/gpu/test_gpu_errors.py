@@ -1,0 +1,74 @@
+"""What a user sees when the GPU path cannot or should not run: one clear EdgeliftError, never a traceback
+from inside JAX/XLA."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edgelift.errors import DataError, InvalidArgumentError, InvalidModelError, UnsupportedModelError
+from tests import modelkit
+
+pytest.importorskip("jax", reason="JAX is not installed (pip install 'edgelift[dev]')")
+
+from edgelift.delegates.gpu import GpuEngine  # noqa: E402
+
+
+def test_unsupported_op_names_op_and_node():
+    model = modelkit.cached("int8", modelkit.activation, "tanh")
+    with pytest.raises(UnsupportedModelError) as err:
+        GpuEngine(model)
+    msg = str(err.value)
+    assert "node 1 (TANH)" in msg and "--backend builtin" in msg and "CONV_2D" in msg
+
+
+def test_unsupported_mean_axes_is_refused_not_approximated():
+    from edgelift._tf import keras, tensorflow
+
+    L = keras().layers
+    inp = L.Input((5, 6, 3))
+    x = L.Conv2D(4, 1)(inp)
+    out = L.Lambda(lambda t: tensorflow().reduce_mean(t, axis=1))(x)
+    model = modelkit.int8_tflite(keras().Model(inp, out))
+    with pytest.raises(UnsupportedModelError, match=r"node 1 \(MEAN\).*axes \[1\]"):
+        GpuEngine(model)
+
+
+def test_not_a_tflite_file(tmp_path):
+    bad = tmp_path / "model.tflite"
+    bad.write_bytes(b"this is not a flatbuffer")
+    with pytest.raises(InvalidModelError, match="not a TFLite flatbuffer"):
+        GpuEngine(bad)
+
+
+@pytest.fixture(scope="module")
+def engine():
+    return GpuEngine(modelkit.cached("int8", modelkit.conv2d), batch=4)
+
+
+def test_wrong_dtype_for_predict_raw(engine):
+    with pytest.raises(DataError, match=r"is int8, got float32 data.*predict\(\)"):
+        engine.predict_raw(np.zeros((2, 9, 9, 3), np.float32))
+
+
+def test_wrong_sample_shape(engine):
+    with pytest.raises(DataError, match=r"samples of shape \(9, 9, 3\).*\(2, 8, 8, 3\)"):
+        engine.predict_raw(np.zeros((2, 8, 8, 3), np.int8))
+
+
+def test_wrong_number_of_inputs(engine):
+    x = np.zeros((2, 9, 9, 3), np.int8)
+    with pytest.raises(DataError, match="has 1 inputs, got 2"):
+        engine.predict_raw([x, x])
+
+
+@pytest.mark.parametrize("batch", [0, -3, 2.5, True])
+def test_bad_batch(batch):
+    with pytest.raises(InvalidArgumentError, match="batch must be a positive integer"):
+        GpuEngine(modelkit.cached("int8", modelkit.conv2d), batch=batch)
+
+
+def test_intermediate_tensor_that_is_not_an_activation():
+    model = modelkit.cached("int8", modelkit.conv2d)
+    with pytest.raises(UnsupportedModelError, match="not activations"):
+        GpuEngine(model, outputs=[1])  # the filter constant
