@@ -37,16 +37,16 @@ def _models(names: list[str]) -> dict[str, bytes]:
     return out
 
 
-def _interpreters(model: bytes, library: str, kernels: str):
+def _interpreters(model: bytes, library: str, kernels: str, threads: int):
     from ai_edge_litert.interpreter import Interpreter, OpResolverType, load_delegate
 
     plain = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
-    neon = load_delegate(library, {"num_threads": "1", "kernels": kernels, "log_level": "warning"})
+    neon = load_delegate(library, {"num_threads": str(threads), "kernels": kernels, "log_level": "warning"})
     its = {
         "neon": Interpreter(model_content=model, experimental_delegates=[neon], experimental_op_resolver_type=plain,
-                            num_threads=1),
-        "builtin": Interpreter(model_content=model, experimental_op_resolver_type=plain, num_threads=1),
-        "xnnpack": Interpreter(model_content=model, num_threads=1),  # default resolver: XNNPACK applied
+                            num_threads=threads),
+        "builtin": Interpreter(model_content=model, experimental_op_resolver_type=plain, num_threads=threads),
+        "xnnpack": Interpreter(model_content=model, num_threads=threads),  # default resolver: XNNPACK applied
     }
     for it in its.values():
         it.allocate_tensors()
@@ -58,13 +58,14 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--models", default="mobilenet_v2,digits")
     ap.add_argument("--kernels", default="auto")
+    ap.add_argument("--threads", type=int, default=1, help="threads for all three (default 1)")
     args = ap.parse_args(argv)
     from edgelift.delegates import neon
 
     library = str(neon.library_path())
-    print(f"delegate: {library}\nruns: {args.runs} interleaved, 1 thread, medians")
+    print(f"delegate: {library}\nruns: {args.runs} interleaved, {args.threads} thread(s), medians")
     for label, model in _models(args.models.split(",")).items():
-        its = _interpreters(model, library, args.kernels)
+        its = _interpreters(model, library, args.kernels, args.threads)
         d = its["builtin"].get_input_details()[0]
         x = np.random.default_rng(0).integers(-128, 128, d["shape"], dtype=np.int8)
         outs = {}

@@ -42,17 +42,18 @@ def convert(builder_name: str, low: float = -1.0, high: float = 1.0, **kwargs) -
 
 
 @functools.lru_cache(maxsize=8)
-def _delegate(library: str, kernels: str, log_level: str):
+def _delegate(library: str, kernels: str, log_level: str, threads: int = 1):
     from ai_edge_litert.interpreter import load_delegate
 
-    return load_delegate(library, {"num_threads": "1", "kernels": kernels, "log_level": log_level})
+    return load_delegate(library, {"num_threads": str(threads), "kernels": kernels, "log_level": log_level})
 
 
-def interpreter(model: bytes, library: str | None = None, kernels: str = "auto", log_level: str = "silent"):
+def interpreter(model: bytes, library: str | None = None, kernels: str = "auto", log_level: str = "silent",
+                threads: int = 1):
     """A LiteRT interpreter with the builtin kernels only (no XNNPACK), plus the NEON delegate if library."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-    delegates = [_delegate(library, kernels, log_level)] if library else []
+    delegates = [_delegate(library, kernels, log_level, threads)] if library else []
     it = Interpreter(
         model_content=model,
         experimental_delegates=delegates,
@@ -80,10 +81,10 @@ def run(it, xs: list[np.ndarray]) -> list[np.ndarray]:
     return [it.get_tensor(d["index"]).copy() for d in it.get_output_details()]
 
 
-def assert_identical(model: bytes, library: str, *, seeds=(0, 1, 2), kernels: str = "auto") -> None:
+def assert_identical(model: bytes, library: str, *, seeds=(0, 1, 2), kernels: str = "auto", threads: int = 1) -> None:
     """Delegate output == builtin output, bit for bit, for random full-range inputs; explains a mismatch."""
     ref = interpreter(model)
-    neon = interpreter(model, library, kernels=kernels)
+    neon = interpreter(model, library, kernels=kernels, threads=threads)
     for seed in seeds:
         xs = inputs_for(ref, seed)
         for i, (want, got) in enumerate(zip(run(ref, xs), run(neon, xs), strict=True)):

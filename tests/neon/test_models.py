@@ -61,6 +61,16 @@ def test_mobilenet_v2_224(neon_lib, capfd):
     harness.assert_identical(model, neon_lib, seeds=(0, 1))
 
 
+@pytest.mark.parametrize("threads", [2, 3])
+def test_num_threads_gives_identical_outputs(neon_lib, threads):
+    """num_threads splits conv rows and depthwise rows across a thread pool: results do not change."""
+    harness.assert_identical(modelkit.cached("int8", modelkit.small_resnet), neon_lib, threads=threads)
+    model = harness.convert("depthwise_conv2d", -1, 1, shape=(9, 9, 64), strides=2, activation="relu")
+    harness.assert_identical(model, neon_lib, threads=threads)
+    model = harness.convert("conv2d", -1, 1, shape=(11, 11, 17), filters=9, padding="valid", strides=2)
+    harness.assert_identical(model, neon_lib, threads=threads)
+
+
 @pytest.mark.parametrize("builder,kwargs", [
     ("conv2d", dict(shape=(9, 9, 3), filters=8)),
     ("reshape_softmax", dict(features=12, units=10)),  # SHAPE/STRIDED_SLICE/PACK see the new batch

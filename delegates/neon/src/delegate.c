@@ -14,6 +14,7 @@
 #include "abi/tflite_abi.h"
 #include "kernels/qs8_gemm.h"
 #include "ops/ops.h"
+#include "threadpool.h"
 
 #define EL_EXPORT __attribute__((visibility("default")))
 
@@ -30,6 +31,7 @@ typedef struct el_delegate {
   el_options options;
   unsigned cpu_features;
   const qs8_gemm_ukernel* gemm;
+  el_pool* pool; /* num_threads > 1 */
 } el_delegate;
 
 typedef struct el_partition {
@@ -188,7 +190,7 @@ static TfLiteStatus kernel_prepare(TfLiteContext* context, TfLiteNode* node) {
 static TfLiteStatus kernel_invoke(TfLiteContext* context, TfLiteNode* node) {
   el_partition* p = (el_partition*)node->user_data;
   if (p == NULL || p->scratch == NULL) return kTfLiteError;
-  const el_io io = {context, p->own};
+  const el_io io = {context, p->own, p->delegate->pool};
   for (int i = 0; i < p->n_ops; i++) el_op_invoke(&p->ops[i], &io, p->scratch);
   return kTfLiteOk;
 }
@@ -367,6 +369,7 @@ EL_EXPORT TfLiteDelegate* tflite_plugin_create_delegate(char** keys, char** valu
   d->options = o;
   d->cpu_features = features;
   d->gemm = gemm;
+  d->pool = el_pool_create(o.num_threads);
   d->base.data_ = d;
   d->base.Prepare = delegate_prepare;
   /* kTfLiteDelegateFlagsAllowDynamicTensors: graphs with shape-computing ops (SHAPE, PACK before a RESHAPE)
@@ -376,7 +379,11 @@ EL_EXPORT TfLiteDelegate* tflite_plugin_create_delegate(char** keys, char** valu
   return &d->base;
 }
 
-EL_EXPORT void tflite_plugin_destroy_delegate(TfLiteDelegate* delegate) { free(delegate); }
+EL_EXPORT void tflite_plugin_destroy_delegate(TfLiteDelegate* delegate) {
+  if (delegate == NULL) return;
+  el_pool_destroy(((el_delegate*)delegate)->pool);
+  free(delegate);
+}
 
 /* Introspection for tests and tools (not part of the TFLite plugin interface). */
 EL_EXPORT const char* edgelift_neon_gemm_name(const char* kernels) {

@@ -794,42 +794,61 @@ int el_op_output_shape(TfLiteContext* c, const el_op* op, const el_shape* ins, e
 /* ---------------------------------------------------------------------------------------------------- */
 /* invoke                                                                                               */
 
+typedef struct conv_task {
+  const el_op* op;
+  const int8_t* xb;
+  int8_t* yb;
+  int8_t* col;
+  size_t rows_per_task, M;
+} conv_task;
+
+/* rows [r0, r1) of the output: im2col them (padding holds the input zero point, which adds nothing after
+ * the folded zero-point term), then one GEMM call */
+static void conv_rows(void* ctx, size_t task) {
+  const conv_task* t = (const conv_task*)ctx;
+  const el_op* op = t->op;
+  const int H = op->in_shape.d[1], W = op->in_shape.d[2], C = op->in_shape.d[3];
+  const int OW = op->out_shape.d[2], OC = op->out_shape.d[3];
+  const size_t r0 = task * t->rows_per_task;
+  const size_t r1 = r0 + t->rows_per_task < t->M ? r0 + t->rows_per_task : t->M;
+  if (r0 >= r1) return;
+  const qs8_gemm_params gp = {op->multiplier, op->shift, op->out_zp, op->act_min, op->act_max};
+  if (op->direct) {
+    op->gemm->run(r1 - r0, (size_t)OC, (size_t)C, t->xb + r0 * C, (size_t)C, op->packed, t->yb + r0 * OC, (size_t)OC,
+                  &gp);
+    return;
+  }
+  const int8_t pad = (int8_t)op->in_zp;
+  for (size_t r = r0; r < r1; r++) {
+    const int oy = (int)(r / (size_t)OW), ox = (int)(r % (size_t)OW);
+    int8_t* row = t->col + r * (size_t)op->k;
+    const int iy0 = oy * op->stride_h - op->pad_top, ix0 = ox * op->stride_w - op->pad_left;
+    for (int ky = 0; ky < op->kh; ky++) {
+      const int iy = iy0 + ky * op->dilation_h;
+      for (int kx = 0; kx < op->kw; kx++) {
+        const int ix = ix0 + kx * op->dilation_w;
+        int8_t* dst = row + ((size_t)ky * op->kw + kx) * C;
+        if (iy < 0 || iy >= H || ix < 0 || ix >= W) memset(dst, pad, (size_t)C);
+        else memcpy(dst, t->xb + ((size_t)iy * W + ix) * C, (size_t)C);
+      }
+    }
+  }
+  op->gemm->run(r1 - r0, (size_t)OC, (size_t)op->k, t->col + r0 * (size_t)op->k, (size_t)op->k, op->packed,
+                t->yb + r0 * OC, (size_t)OC, &gp);
+}
+
 static void conv_invoke(const el_op* op, const el_io* io, int8_t* scratch) {
   const int8_t* x = el_data(io, op->inputs[0]);
   int8_t* y = el_data(io, op->output);
   const int B = op->in_shape.d[0], H = op->in_shape.d[1], W = op->in_shape.d[2], C = op->in_shape.d[3];
   const int OH = op->out_shape.d[1], OW = op->out_shape.d[2], OC = op->out_shape.d[3];
-  const qs8_gemm_params gp = {op->multiplier, op->shift, op->out_zp, op->act_min, op->act_max};
   const size_t M = (size_t)OH * OW;
+  const size_t threads = (size_t)el_pool_threads(io->pool);
+  size_t per = (M + threads - 1) / threads;
+  per = per < 16 ? 16 : (per + 1) / 2 * 2; /* whole 2-row tiles */
   for (int b = 0; b < B; b++) {
-    const int8_t* xb = x + (size_t)b * H * W * C;
-    int8_t* yb = y + (size_t)b * M * OC;
-    if (op->direct) {
-      op->gemm->run(M, (size_t)OC, (size_t)C, xb, (size_t)C, op->packed, yb, (size_t)OC, &gp);
-      continue;
-    }
-    /* im2col; padding holds the input zero point so it adds nothing after the folded zero-point term */
-    int8_t* col = scratch;
-    const int8_t pad = (int8_t)op->in_zp;
-    for (int oy = 0; oy < OH; oy++) {
-      for (int ox = 0; ox < OW; ox++) {
-        int8_t* row = col + ((size_t)oy * OW + ox) * (size_t)op->k;
-        const int iy0 = oy * op->stride_h - op->pad_top, ix0 = ox * op->stride_w - op->pad_left;
-        for (int ky = 0; ky < op->kh; ky++) {
-          const int iy = iy0 + ky * op->dilation_h;
-          for (int kx = 0; kx < op->kw; kx++) {
-            const int ix = ix0 + kx * op->dilation_w;
-            int8_t* dst = row + ((size_t)ky * op->kw + kx) * C;
-            if (iy < 0 || iy >= H || ix < 0 || ix >= W) {
-              memset(dst, pad, (size_t)C);
-            } else {
-              memcpy(dst, xb + ((size_t)iy * W + ix) * C, (size_t)C);
-            }
-          }
-        }
-      }
-    }
-    op->gemm->run(M, (size_t)OC, (size_t)op->k, col, (size_t)op->k, op->packed, yb, (size_t)OC, &gp);
+    conv_task t = {op, x + (size_t)b * H * W * C, y + (size_t)b * M * OC, scratch, per, M};
+    el_parallel_for(io->pool, (M + per - 1) / per, conv_rows, &t);
   }
 }
 
@@ -872,23 +891,32 @@ static inline void dw_block(const el_op* op, const int8_t* restrict xb, int H, i
 #define EL_MULTIVERSION
 #endif
 
-/* DEPTHWISE_CONV_2D: TFLite's optimized kernel rounds like ruy (see requantize.h), so el_requantize_gemm. */
+typedef struct dw_task {
+  const el_op* op;
+  const int8_t* x;
+  int8_t* y;
+} dw_task;
+
+/* DEPTHWISE_CONV_2D: TFLite's optimized kernel rounds like ruy (see requantize.h), so el_requantize_gemm.
+ * One task = one output row of one batch. */
 EL_MULTIVERSION
+static void dw_row(void* ctx, size_t task) {
+  const dw_task* t = (const dw_task*)ctx;
+  const el_op* op = t->op;
+  const int H = op->in_shape.d[1], W = op->in_shape.d[2], C = op->in_shape.d[3];
+  const int OH = op->out_shape.d[1], OW = op->out_shape.d[2], OC = op->out_shape.d[3];
+  const int b = (int)(task / (size_t)OH), oy = (int)(task % (size_t)OH);
+  const int8_t* xb = t->x + (size_t)b * H * W * C;
+  for (int ox = 0; ox < OW; ox++) {
+    int8_t* yp = t->y + (((size_t)b * OH + oy) * OW + ox) * OC;
+    for (int c0 = 0; c0 < OC; c0 += DW_BLOCK) dw_block(op, xb, H, W, C, oy, ox, c0, yp);
+  }
+}
+
 static void dwconv_invoke(const el_op* op, const el_io* io, int8_t* scratch) {
   (void)scratch;
-  const int8_t* x = el_data(io, op->inputs[0]);
-  int8_t* y = el_data(io, op->output);
-  const int B = op->in_shape.d[0], H = op->in_shape.d[1], W = op->in_shape.d[2], C = op->in_shape.d[3];
-  const int OH = op->out_shape.d[1], OW = op->out_shape.d[2], OC = op->out_shape.d[3];
-  for (int b = 0; b < B; b++) {
-    const int8_t* xb = x + (size_t)b * H * W * C;
-    for (int oy = 0; oy < OH; oy++) {
-      for (int ox = 0; ox < OW; ox++) {
-        int8_t* yp = y + (((size_t)b * OH + oy) * OW + ox) * OC;
-        for (int c0 = 0; c0 < OC; c0 += DW_BLOCK) dw_block(op, xb, H, W, C, oy, ox, c0, yp);
-      }
-    }
-  }
+  dw_task t = {op, el_data(io, op->inputs[0]), el_data(io, op->output)};
+  el_parallel_for(io->pool, (size_t)op->in_shape.d[0] * (size_t)op->out_shape.d[1], dw_row, &t);
 }
 
 static void fc_invoke(const el_op* op, const el_io* io) {

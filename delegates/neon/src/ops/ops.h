@@ -6,6 +6,7 @@
 
 #include "../abi/tflite_abi.h"
 #include "../kernels/qs8_gemm.h"
+#include "../threadpool.h"
 
 #define EL_MAX_INPUTS 16
 #define EL_MAX_DIMS 6
@@ -54,6 +55,7 @@ typedef struct el_op {
 typedef struct el_io {
   TfLiteContext* context;
   int8_t** own; /* per tensor index: the partition's own buffer for internal tensors, else NULL */
+  el_pool* pool; /* NULL: single-threaded */
 } el_io;
 
 static inline int8_t* el_data(const el_io* io, int idx) {
