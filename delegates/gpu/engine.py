@@ -53,6 +53,15 @@ class GpuEngine:
         self.outputs = self.lowered.outputs
 
     @property
+    def input_details(self) -> list[dict]:
+        """The TFLite interpreter's get_input_details() shape, so validate treats both engines alike."""
+        return [_details(self.lowered.model.tensors[i]) for i in self.lowered.model.inputs]
+
+    @property
+    def output_details(self) -> list[dict]:
+        return [_details(self.lowered.model.tensors[i]) for i in self.lowered.out_index]
+
+    @property
     def device(self) -> str:
         d = self.jax_device
         return f"{'cuda' if d.platform == 'gpu' else d.platform}:{d.id}"
@@ -137,3 +146,20 @@ def quantize(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
 
 def dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
     return (q.astype(np.int32) - int(zero_point)).astype(np.float32) * np.float32(scale)
+
+
+def _details(t) -> dict:
+    q = t.is_quantized
+    return {
+        "name": t.name,
+        "index": t.index,
+        "shape": np.array(t.shape, dtype=np.int32),
+        "shape_signature": np.array(t.shape_signature or t.shape, dtype=np.int32),
+        "dtype": t.dtype.type,
+        "quantization": (float(t.scales[0]), int(t.zero_points[0])) if q else (0.0, 0),
+        "quantization_parameters": {
+            "scales": t.scales.astype(np.float32),
+            "zero_points": t.zero_points.astype(np.int32),
+            "quantized_dimension": t.quantized_dimension,
+        },
+    }

@@ -44,6 +44,7 @@ class Lowered:
         self.ctx = ctx
         self.per_sample = fn
         self.inputs = [_spec(t) for t in model.input_tensors]
+        self.out_index = list(outputs)
         self.outputs = [_spec(model.tensors[i]) for i in outputs]
         self._vmapped = jax.vmap(fn)
         self.batched = jax.jit(self._vmapped)

@@ -133,3 +133,20 @@ def test_describe_names_the_device():
     eng = GpuEngine(modelkit.cached("int8", modelkit.conv2d), batch=4)
     assert eng.device in ("cpu:0", "cuda:0")
     assert eng.describe().startswith(f"XLA on {eng.device}")
+
+
+def test_details_match_the_interpreter():
+    """validate reads input_details/output_details from either engine: same fields, same values."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    model = modelkit.cached("int8", modelkit.small_resnet)
+    eng = GpuEngine(model, batch=4)
+    it = Interpreter(model_content=model)
+    for mine, theirs in ((eng.input_details, it.get_input_details()), (eng.output_details, it.get_output_details())):
+        assert len(mine) == len(theirs)
+        for a, b in zip(mine, theirs, strict=True):
+            assert (a["name"], a["index"], a["dtype"], a["quantization"]) == \
+                (b["name"], b["index"], b["dtype"], b["quantization"])
+            assert np.array_equal(a["shape"], b["shape"])
+            for key in ("scales", "zero_points"):
+                assert np.array_equal(a["quantization_parameters"][key], b["quantization_parameters"][key])
