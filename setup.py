@@ -16,6 +16,13 @@ ROOT = Path(__file__).resolve().parent
 LIBRARY = "libedgelift_neon.so"
 
 
+def _replace(src: Path, dest: Path) -> None:
+    """Copy by rename: a process that has the old library mapped keeps a valid file (no SIGBUS)."""
+    tmp = dest.with_name(dest.name + ".tmp")
+    shutil.copy2(src, tmp)
+    os.replace(tmp, dest)
+
+
 class CMakeLibrary(Extension):
     def __init__(self, name: str):
         super().__init__(name, sources=[])
@@ -32,7 +39,7 @@ class BuildWithCMake(build_ext):
         subprocess.run([cmake, "--build", str(build_dir), "--parallel", str(os.cpu_count() or 2)], check=True)
         target = Path(self.get_ext_fullpath(ext.name))
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(build_dir / "delegates" / "neon" / LIBRARY, target)
+        _replace(build_dir / "delegates" / "neon" / LIBRARY, target)
         self._cross_build_aarch64(cmake, target.parent / "aarch64" / LIBRARY)
 
     def _cross_build_aarch64(self, cmake: str, target: Path) -> None:
@@ -53,7 +60,7 @@ class BuildWithCMake(build_ext):
         built = build_dir / "delegates" / "neon" / LIBRARY
         for dest in (target, ROOT / "build" / "aarch64" / LIBRARY):
             dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(built, dest)
+            _replace(built, dest)
 
     def get_ext_filename(self, fullname: str) -> str:
         # keep the library's own name instead of a CPython extension suffix

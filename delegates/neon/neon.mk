@@ -1,4 +1,5 @@
-# Native builds of the NEON delegate (included by the top-level Makefile).
+# Native builds of the NEON delegate (included by the top-level Makefile). Libraries are replaced by rename,
+# never rewritten in place, so processes that have one mapped (tests, emulated Pi) are not disturbed.
 #   native-x86    : build/native (Release, -Wall -Wextra -Werror), copied into delegates/neon/ for the package
 #   native-aarch64: cross build with aarch64-linux-gnu-gcc into build/aarch64/libedgelift_neon.so
 #   native-asan   : ASan+UBSan build into build/asan/libedgelift_neon.so (used by tests/neon/test_sanitizers.py)
@@ -13,7 +14,7 @@ native-x86: delegates/neon/libedgelift_neon.so
 delegates/neon/libedgelift_neon.so: $(NEON_SRCS)
 	cmake -S . -B build/native -DCMAKE_BUILD_TYPE=Release >/dev/null
 	cmake --build build/native --parallel
-	cp build/native/delegates/neon/libedgelift_neon.so $@
+	cp build/native/delegates/neon/libedgelift_neon.so $@.tmp && mv -f $@.tmp $@
 
 native-aarch64: build/aarch64/libedgelift_neon.so
 build/aarch64/libedgelift_neon.so: $(NEON_SRCS) delegates/neon/aarch64-linux-gnu.cmake
@@ -21,11 +22,11 @@ build/aarch64/libedgelift_neon.so: $(NEON_SRCS) delegates/neon/aarch64-linux-gnu
 	  -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/delegates/neon/aarch64-linux-gnu.cmake >/dev/null
 	cmake --build build/aarch64-cmake --parallel
 	mkdir -p build/aarch64
-	cp build/aarch64-cmake/delegates/neon/libedgelift_neon.so $@
+	cp build/aarch64-cmake/delegates/neon/libedgelift_neon.so $@.tmp && mv -f $@.tmp $@
 
 native-asan: build/asan/libedgelift_neon.so
 build/asan/libedgelift_neon.so: $(NEON_SRCS)
 	cmake -S . -B build/asan-cmake -DCMAKE_BUILD_TYPE=Debug -DEDGELIFT_SANITIZE=ON >/dev/null
 	cmake --build build/asan-cmake --parallel
 	mkdir -p build/asan
-	cp build/asan-cmake/delegates/neon/libedgelift_neon.so $@
+	cp build/asan-cmake/delegates/neon/libedgelift_neon.so $@.tmp && mv -f $@.tmp $@
