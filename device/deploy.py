@@ -104,7 +104,10 @@ class Device:
         from .agent import AGENT_FILE
 
         cmd = ' "$PY" ' + (" - " if stdin_script else _q(agent_file) + " ") + " ".join(_q(a) for a in args)
-        script = self.python_setup() + cmd
+        # not the last command of the script, so the shell waits and reports a crash as 128+signal (a remote
+        # process killed by a signal would otherwise make ssh exit 255, like a cut connection)
+        script = (self.python_setup() + cmd
+                  + '\nrc=$?\n[ $rc -gt 128 ] && echo "agent died: signal $((rc - 128))" >&2\nexit $rc\n')
         data = AGENT_FILE.read_bytes() if stdin_script else input
         proc = self.ssh.run(script, input=data, check=False, timeout=timeout)
         out = proc.stdout.decode("utf-8", "replace")
@@ -124,6 +127,21 @@ class Device:
             if "can't open file" in err and "edgelift_agent.py" in err:
                 raise self.failure(step, f"nothing is deployed in {self.remote_dir} (no agent at {agent_file})",
                                    hint=f"deploy first: edgelift deploy MODEL --host {self.target}")
+            if 128 < proc.returncode < 160 or "uncaught target signal" in err:
+                # the interpreter died (a crash in the runtime or the delegate): name the signal and the step
+                import signal as _signal
+
+                num = proc.returncode - 128
+                try:
+                    sig = _signal.Signals(num).name
+                except ValueError:
+                    sig = f"signal {num}"
+                if step == "verify" and "verify:" in err:
+                    step = "self-check"  # the checksums passed; it died loading or running the model
+                raise self.failure(step, f"the device's Python crashed ({sig}) in the agent's {args[0]!r}: "
+                                   + (err.strip().splitlines() or ["no output"])[-1], current=current,
+                                   hint="the runtime or the delegate crashed on this model; check "
+                                   "`edgelift device info` against the bundle's runtimes_tested, and report it")
             raise self.failure(step, describe_failure(proc.returncode, err or out), current=current, stderr=err)
         result["stderr"] = err
         if not result.get("ok"):

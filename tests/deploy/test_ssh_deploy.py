@@ -340,3 +340,27 @@ def test_a_second_deploy_waits_for_the_lock(tmp_path, bundles, ssh_config):
     with pytest.raises(edgelift.errors.RuntimeUnavailableError, match="step .self-check. failed: numpy is not"):
         edgelift.deploy(bundles[0].path, "pi", **kw)
     assert not (remote / ".lock").exists()
+
+
+CRASHING_DELEGATE = """
+#include <stddef.h>
+void *tflite_plugin_create_delegate(char **keys, char **values, size_t n, void (*report)(const char *)) {
+  (void)keys; (void)values; (void)n; (void)report;
+  return *(void *volatile *)0;  /* a NULL read: SIGSEGV */
+}
+void tflite_plugin_destroy_delegate(void *d) { (void)d; }
+"""
+
+
+def test_a_crash_on_the_device_is_a_named_step_failure(tmp_path, models, ssh_config, pi_python):
+    cc = shutil.which("aarch64-linux-gnu-gcc")
+    if cc is None:
+        pytest.skip("aarch64-linux-gnu-gcc is not installed (Debian gcc-aarch64-linux-gnu; .ci/system-deps.sh)")
+    (tmp_path / "crash.c").write_text(CRASHING_DELEGATE)
+    lib = tmp_path / "libcrash.so"
+    subprocess.run([cc, "-shared", "-fPIC", "-O0", "-o", str(lib), str(tmp_path / "crash.c")], check=True)
+    bundle = edgelift.bundle(models[0], output=tmp_path / "crash.bundle", delegate_library=lib)
+    remote = tmp_path / "device"
+    with pytest.raises(RemoteError, match=r"step 'self-check' failed: the device's Python crashed \(SIGSEGV\)"):
+        edgelift.deploy(bundle.path, "pi", ssh_config=ssh_config, remote_dir=str(remote), remote_python=pi_python)
+    assert not (remote / "current").exists() and not (remote / ".lock").exists()
