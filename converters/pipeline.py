@@ -165,6 +165,12 @@ def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None
     batch_n = _positive_int(s["batch_size"], "--batch-size")
     samples_n = _positive_int(s["calibration_samples"], "--calibration-samples")
     io_eff = check_mode(s["quantize"], s["io"], qat_on, s["calibration"] is not None)
+    if qat_on and spec is not None and n_clusters is not None:
+        # measured: TFMOT 0.8.1's sparsity-preserving CQAT lets pruned weights regrow (50% -> 0-31% per layer)
+        raise InvalidArgumentError(
+            "--prune, --cluster and --qat together: TFMOT's cluster-preserving QAT does not keep the pruned zeros",
+            hint="drop --qat (post-training int8 keeps both sparsity and clusters), or drop --cluster or --prune",
+        )
     if qat_on and s["train_data"] is None:
         raise InvalidArgumentError("--qat needs training data", hint="pass --train-data DATA (with labels)")
     policy = LayerPolicy(only=_names(s["prune_layers"]), keep_dense=_names(s["keep_dense"]))

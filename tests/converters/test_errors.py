@@ -130,6 +130,7 @@ def test_failure_after_work_leaves_nothing(capsys, tmp_path, out_dir, model_file
 @pytest.mark.parametrize("extra,message", [
     (["--prune", "0.5", "--train-data", "{calib}", "--quantize", "none"], "training data '{calib}' has no labels"),
     (["--qat", "--calibration", "{calib}"], "--qat needs training data"),
+    (["--prune", "0.5", "--cluster", "8", "--qat", "--train-data", "{calib}"], "--prune, --cluster and --qat"),
     (["--cluster", "1", "--quantize", "none"], "--cluster 1 is outside 2..256"),
     (["--quantize", "float16", "--io", "int8"], "--io int8 is not available with --quantize float16"),
     (["--prune", "0.5", "--prune-kind", "block", "--block", "4", "--quantize", "none"], "--block '4' is not RxC"),

@@ -92,3 +92,17 @@ def test_image_folder_data_and_non_classifier_output(tmp_path, capsys):
     assert acc["metric"] == "max_abs_diff_vs_float" and acc["samples"] == 20
     assert 0 < acc["tflite"] < 0.1  # int8 activations: a few quantization steps of a ~[-2, 2] output
     assert "max |.tflite - float| on 20 samples" in out
+
+
+def test_cluster_preserving_qat(tmp_path, model, data_dir):
+    from edgelift.tflite_model import load
+
+    res = edgelift.convert(model, tmp_path / "cq.tflite", cluster=6, qat=True, train_data=data_dir / "train.npz",
+                           epochs=1, batch_size=16)
+    assert res.report["steps"]["qat"]["kind"] == "cluster-preserving"
+    m = load(res.output)
+    convs = [m.tensors[o.inputs[1]] for o in m.operators if o.op_name == "CONV_2D"]
+    assert len(convs) == 3
+    for t in convs[1:]:  # c2, c3 clustered (c1 kept dense): int8 weights take <= 6 values per output channel
+        assert max(np.unique(t.data[c]).size for c in range(t.shape[0])) <= 6, t.name
+    assert max(np.unique(convs[0].data[c]).size for c in range(8)) > 6  # the dense first conv is untouched
