@@ -142,26 +142,45 @@ def rdbpot(x, exponent):
 
 
 def mbqm(x, multiplier, shift, rounding: str):
-    """MultiplyByQuantizedMultiplier(x, multiplier, shift); multiplier/shift numpy int arrays (broadcast)."""
+    """MultiplyByQuantizedMultiplier(x, multiplier, shift) -> int32, as TFLite's int32 code computes it.
+
+    multiplier/shift: numpy int arrays broadcast against x (per channel on the last axis) or scalars. Only the
+    high multiply is done in int64; the rounding shifts run in int32 (AVX2 has variable int32 shifts, not
+    int64 arithmetic ones), which keeps this step cheap next to the convolution it follows.
+    """
     jnp = _jnp()
-    m = jnp.asarray(np.asarray(multiplier, dtype=np.int64))
+    m = np.asarray(multiplier, dtype=np.int64)
     s = np.asarray(shift, dtype=np.int64)
+    x = x.astype(jnp.int64)
     if rounding == "single":
         total = 31 - s
         rnd = jnp.asarray(np.left_shift(np.int64(1), total - 1))
-        return (x * m + rnd) >> jnp.asarray(total)
-    if rounding == "double":
-        left = jnp.asarray(np.maximum(s, 0))
-        right = np.maximum(-s, 0)
-        xs = wrap32(x << left) if np.any(s > 0) else x
-        return rdbpot(srdhm(xs, m), right if right.ndim else int(right))
-    if rounding == "neon":
-        left = jnp.asarray(np.maximum(s, 0))
-        right = jnp.asarray(np.maximum(-s, 0))
-        xs = wrap32(x << left) if np.any(s > 0) else x
-        hi = srdhm_up(xs, m)
-        return (hi + jnp.where(right > 0, jnp.int64(1) << jnp.maximum(right - 1, 0), 0)) >> right
-    raise ValueError(rounding)
+        return ((x * jnp.asarray(m) + rnd) >> jnp.asarray(total)).astype(jnp.int32)
+    if rounding not in ("neon", "double"):
+        raise ValueError(rounding)
+    left = np.maximum(s, 0)
+    right = np.maximum(-s, 0)
+    if np.any(left > 0):
+        x = wrap32(x << jnp.asarray(left))
+    prod = x * (int(m) if m.ndim == 0 else jnp.asarray(m))
+    if rounding == "neon":  # SQRDMULH: round half up; saturation needs x == m == INT32_MIN, impossible (m >= 0)
+        hi = ((prod + (1 << 30)) >> 31).astype(jnp.int32)
+    else:  # gemmlowp SaturatingRoundingDoublingHighMul: nudge, then divide truncating toward zero
+        q = prod + jnp.where(prod >= 0, jnp.int64(1 << 30), jnp.int64(1 - (1 << 30)))
+        hi = jnp.where(q >= 0, q >> 31, -((-q) >> 31)).astype(jnp.int32)
+    if not np.any(right > 0):
+        return hi
+    r = int(right.flat[0]) if np.all(right == right.flat[0]) else None
+    r_arr = jnp.asarray(right.astype(np.int32)) if r is None else None
+    rr = r if r is not None else r_arr
+    if rounding == "neon":  # SRSHL by -right: round half up, written so that nothing overflows
+        if r is not None:
+            return (hi >> r) + ((hi >> (r - 1)) & 1)
+        return jnp.where(r_arr > 0, (hi >> rr) + ((hi >> jnp.maximum(r_arr - 1, 0)) & 1), hi)
+    # gemmlowp RoundingDivideByPOT
+    mask = (jnp.int32(1) << rr) - 1
+    threshold = (mask >> 1) + (hi < 0).astype(jnp.int32)
+    return (hi >> rr) + ((hi & mask) > threshold).astype(jnp.int32)
 
 
 def srdhm_up(a, b):

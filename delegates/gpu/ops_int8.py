@@ -83,7 +83,7 @@ def _conv_like(ctx: Ctx, op, depthwise: bool):
         fscales = np.full(cout, fscales[0])
     real = np.float64(np.float32(in_scale)) * fscales / np.float64(np.float32(out_scale))
     mult, shift = fp.quantize_multipliers(real)
-    bias = b_t.data.astype(np.int64) if b_t is not None else np.zeros(cout, np.int64)
+    bias32 = b_t.data.astype(np.int32) if b_t is not None else np.zeros(cout, np.int32)
     rounding = ROUNDING["DEPTHWISE_CONV_2D" if depthwise else "CONV_2D"]
     if depthwise:
         acc_fn = depthwise_accumulate(ctx, hwio, in_zp, (sh, sw), (dh, dw), pads, cin)
@@ -93,7 +93,7 @@ def _conv_like(ctx: Ctx, op, depthwise: bool):
     vec = (cout // 8) * 8 if depthwise else cout
 
     def fn(inputs):
-        acc = acc_fn(inputs[0]).astype(ctx.jnp.int64) + bias
+        acc = acc_fn(inputs[0]) + bias32
         out = _finish(ctx, acc, mult, shift, rounding, out_zp, lo, hi)
         if vec < cout:
             # LiteRT's depthwise kernel: output channels past the last multiple of 8 take its scalar
