@@ -15,7 +15,9 @@ static const TfLiteTensor* T(TfLiteContext* c, int idx) { return idx >= 0 ? &c->
 static const TfLiteAffineQuantization* affine(const TfLiteTensor* t) {
   if (t->quantization.type != kTfLiteAffineQuantization || t->quantization.params == NULL) return NULL;
   const TfLiteAffineQuantization* q = (const TfLiteAffineQuantization*)t->quantization.params;
-  if (q->scale == NULL || q->zero_point == NULL || q->scale->size < 1 || q->scale->size != q->zero_point->size)
+  /* ai-edge-litert 1.4 keeps a single zero point for per-channel weights (all zero); others keep one each */
+  if (q->scale == NULL || q->zero_point == NULL || q->scale->size < 1 ||
+      (q->zero_point->size != 1 && q->scale->size != q->zero_point->size))
     return NULL;
   return q;
 }
@@ -127,15 +129,17 @@ static void slice_1d(int n, int begin, int end, int stride, int begin_mask, int 
     return 0;        \
   } while (0)
 
-static int check_filter_per_channel(const TfLiteTensor* f, int channels, int qdim) {
+/* NULL when the weights are symmetric int8, per tensor or per channel along `qdim`; else the reason */
+static const char* filter_problem(const TfLiteTensor* f, int channels, int qdim) {
   const TfLiteAffineQuantization* q = affine(f);
-  if (q == NULL) return 0;
-  if (q->scale->size != 1 && (q->scale->size != channels || q->quantized_dimension != qdim)) return 0;
+  if (q == NULL) return "weights without affine quantization";
+  if (q->scale->size != 1 && q->scale->size != channels) return "weights: scale count is not 1 or the channel count";
+  if (q->scale->size != 1 && q->quantized_dimension != qdim) return "weights quantized along an unexpected dimension";
   for (int i = 0; i < q->zero_point->size; i++)
-    if (q->zero_point->data[i] != 0) return 0;
+    if (q->zero_point->data[i] != 0) return "weights with a non-zero zero point";
   for (int i = 0; i < q->scale->size; i++)
-    if (!(q->scale->data[i] > 0.0f)) return 0;
-  return 1;
+    if (!(q->scale->data[i] > 0.0f)) return "weights with a non-positive scale";
+  return NULL;
 }
 
 static int check_bias(const TfLiteTensor* b, int channels) {
@@ -166,14 +170,14 @@ int el_op_supported(TfLiteContext* c, const TfLiteNode* node, int code, int vers
         pad = p->padding, sw = p->stride_width, sh = p->stride_height, dw = p->dilation_width_factor,
         dh = p->dilation_height_factor, act = p->activation;
         if (f->dims->data[0] != oc || f->dims->data[3] != x->dims->data[3]) NO("grouped convolution");
-        if (!check_filter_per_channel(f, oc, 0)) NO("weights not symmetric per-channel int8");
+        if ((*why = filter_problem(f, oc, 0)) != NULL) return 0;
       } else {
         const TfLiteDepthwiseConvParams* p = (const TfLiteDepthwiseConvParams*)node->builtin_data;
         pad = p->padding, sw = p->stride_width, sh = p->stride_height, dw = p->dilation_width_factor,
         dh = p->dilation_height_factor, act = p->activation;
         if (f->dims->data[0] != 1 || f->dims->data[3] != oc) NO("unexpected depthwise filter shape");
         if (oc % x->dims->data[3] != 0) NO("output channels not a multiple of input channels");
-        if (!check_filter_per_channel(f, oc, 3)) NO("weights not symmetric per-channel int8");
+        if ((*why = filter_problem(f, oc, 3)) != NULL) return 0;
       }
       if (!check_bias(b, oc)) NO("bias not constant int32");
       if (pad != kTfLitePaddingSame && pad != kTfLitePaddingValid) NO("unknown padding");
@@ -195,7 +199,7 @@ int el_op_supported(TfLiteContext* c, const TfLiteNode* node, int code, int vers
       const TfLiteFullyConnectedParams* p = (const TfLiteFullyConnectedParams*)node->builtin_data;
       if (p == NULL || p->weights_format != 0 || !act_ok(p->activation)) NO("unsupported options");
       const int units = f->dims->data[0], k = f->dims->data[1];
-      if (!check_filter_per_channel(f, units, 0)) NO("weights not symmetric int8 (per tensor or per channel)");
+      if ((*why = filter_problem(f, units, 0)) != NULL) return 0;
       if (!check_bias(b, units)) NO("bias not constant int32");
       const el_shape xs = shape_of(x), os = shape_of(out);
       if (k <= 0 || numel(&xs) % (size_t)k != 0) NO("input size not a multiple of the weights' depth");
