@@ -238,7 +238,8 @@ class DeployResult:
         how = "bit for bit" if check.get("exact") else "within tolerance"
         return (f"{self.host}: deployed {self.release} (previous: {self.previous or 'none'}) in {self.seconds:.1f} s; "
                 f"{check.get('files', '?')} files verified, self-check {how} on {check.get('runtime')} "
-                f"{check.get('runtime_version')}" + (f"; {check['partition']}" if check.get("partition") else ""))
+                f"{check.get('runtime_version')}" + (f"; {check['partition']}" if check.get("partition") else "")
+                + "".join(f"\nwarning: {w}" for w in check.get("warnings") or []))
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items()}
@@ -366,7 +367,7 @@ def deploy_bundle(device: Device, local: Path, manifest: dict[str, Any], *, inst
     return DeployResult(host=str(device.target), ok=True, release=release, previous=current,
                         bundle_id=manifest["bundle_id"], seconds=time.perf_counter() - start, steps=steps,
                         check={k: check.get(k) for k in ("files", "runtime", "runtime_version", "partition",
-                                                         "exact", "outputs")})
+                                                         "exact", "outputs", "warnings")})
 
 
 def _prune(device: Device, keep: int) -> None:

@@ -279,7 +279,13 @@ def cmd_verify(args):
 def cmd_check(args):
     manifest, n = verify(args.bundle)
     result = self_check(args.bundle, manifest, args.threads)
-    return dict(result, files=n, bundle_id=manifest.get("bundle_id"))
+    warnings = []
+    spec = manifest.get("target_spec") or {}
+    cpu = cpuinfo()
+    if spec.get("dotprod") and not cpu["dotprod"]:
+        warnings.append(f"the bundle targets {manifest.get('target')} ({spec.get('cpu')}, dot product) but this CPU "
+                        "has no dot-product instructions: the delegate falls back to its ARMv8.0 kernels")
+    return dict(result, files=n, bundle_id=manifest.get("bundle_id"), warnings=warnings)
 
 
 def _read_inputs(data, manifest):
