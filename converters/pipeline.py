@@ -255,6 +255,8 @@ def _run(s, spec, n_clusters, qat_on, io_eff, epochs_n, batch_n, samples_n, poli
         steps["quantize"] = {"mode": s["quantize"], "io": io_eff, "per_channel": bool(s["per_channel"]),
                              "calibration": cal.path if cal else None,
                              "calibration_samples": 0 if cal_x is None else len(cal_x)}
+        if "prune" in steps:
+            _check_emitted_sparsity(steps["prune"], tfl)
 
         accuracy = None
         if evald is not None:
@@ -266,6 +268,22 @@ def _run(s, spec, n_clusters, qat_on, io_eff, epochs_n, batch_n, samples_n, poli
         loaded.close()
     settings = {**s, "output": str(out_path), "io": io_eff}
     return rep, tfl, settings
+
+
+def _check_emitted_sparsity(info: dict[str, Any], tfl: bytes) -> None:
+    """Read each pruned layer's weights back from the emitted .tflite; warn if its zeros did not survive."""
+    from edgelift.inspection import inspect
+
+    from .warn import warn
+
+    weights = inspect(tfl)["weights"]
+    for entry in info["layers"]:
+        name = entry["layer"]
+        hits = [w for w in weights if any(part in (name, f"quant_{name}") for part in w["tensor"].split("/"))]
+        entry["emitted_sparsity"] = hits[0]["sparsity"] if len(hits) == 1 else None
+        if entry["emitted_sparsity"] is not None and entry["emitted_sparsity"] < entry["target"] - 0.01:
+            warn(f"layer {name!r} has {entry['emitted_sparsity']:.0%} zero weights in the .tflite, below the "
+                 f"{entry['target']:.0%} asked for")
 
 
 def _json_default(o):

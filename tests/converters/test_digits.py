@@ -43,6 +43,8 @@ def test_75_percent_unstructured_in_emitted_weights(digits, tmp_path):
     for w in ws:  # int8 rounding can only add zeros
         assert 0.75 <= w["sparsity"] <= 0.78, w
     assert res.report["accuracy"]["tflite"] > 0.8
+    emitted = {e["layer"]: e["emitted_sparsity"] for e in res.report["steps"]["prune"]["layers"]}
+    assert set(emitted) == {"conv2", "conv3", "fc1"} and min(emitted.values()) >= 0.75
 
 
 def test_2_of_4_in_emitted_weights(digits, tmp_path):
