@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 
 import pytest
 
@@ -108,3 +109,11 @@ def test_agent_is_python39_source_without_edgelift_or_tensorflow():
     assert not imported & {"edgelift", "tensorflow", "tf_keras", "click"}
     calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "zip"]
     assert all(not any(k.arg == "strict" for k in c.keywords) for c in calls)  # zip(strict=) is 3.10+
+
+
+def test_deploy_modules_never_import_tensorflow():
+    code = ("import sys, edgelift.device.deploy, edgelift.device.fleet, edgelift.device.bundle, "
+            "edgelift.cli.cmd_deploy;"
+            "bad = [m for m in ('tensorflow', 'tf_keras', 'jax') if m in sys.modules]; print(bad); sys.exit(bool(bad))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
