@@ -10,6 +10,7 @@ The GPU path runs on CUDA when JAX sees a GPU, on the CPU otherwise; the interpr
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -21,21 +22,26 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def litert_loop(model: bytes, xs: np.ndarray, resolver: str, threads: int) -> tuple[float, np.ndarray]:
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+class LiteRTLoop:
+    """One interpreter, invoked image by image (what validating with the runtime costs)."""
 
-    it = Interpreter(model_content=model, num_threads=threads,
-                     experimental_op_resolver_type=getattr(OpResolverType, resolver))
-    it.allocate_tensors()
-    i_idx = it.get_input_details()[0]["index"]
-    o_idx = it.get_output_details()[0]["index"]
-    out = np.empty((len(xs), *it.get_output_details()[0]["shape"][1:]), np.int8)
-    t = time.perf_counter()
-    for k, x in enumerate(xs):
-        it.set_tensor(i_idx, x[None])
-        it.invoke()
-        out[k] = it.get_tensor(o_idx)[0]
-    return time.perf_counter() - t, out
+    def __init__(self, model: bytes, resolver: str, threads: int):
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+        self.it = Interpreter(model_content=model, num_threads=threads,
+                              experimental_op_resolver_type=getattr(OpResolverType, resolver))
+        self.it.allocate_tensors()
+        self.i_idx = self.it.get_input_details()[0]["index"]
+        self.o_idx = self.it.get_output_details()[0]["index"]
+        self.out_shape = tuple(self.it.get_output_details()[0]["shape"][1:])
+
+    def __call__(self, xs: np.ndarray) -> np.ndarray:
+        out = np.empty((len(xs), *self.out_shape), np.int8)
+        for k, x in enumerate(xs):
+            self.it.set_tensor(self.i_idx, x[None])
+            self.it.invoke()
+            out[k] = self.it.get_tensor(self.o_idx)[0]
+        return out
 
 
 def main(argv=None) -> int:
@@ -61,35 +67,33 @@ def main(argv=None) -> int:
     xs = rng.integers(-128, 128, (a.images, *shape)).astype(np.int8)
     print(f"model: {probe.lowered.model.op_histogram()}; {a.images} images; interpreters: {a.threads} threads")
 
-    rates: dict[str, float] = {}
-    ref_out = None
-    for resolver, label in (("BUILTIN_WITHOUT_DEFAULT_DELEGATES", "litert builtin"), ("BUILTIN", "litert xnnpack")):
-        times = []
-        for _ in range(a.repeats):
-            dt, out = litert_loop(model, xs, resolver, a.threads)
-            times.append(dt)
-        if ref_out is None:
-            ref_out = out
-        same = np.count_nonzero(out != ref_out)
-        rates[label] = a.images / statistics.median(times)
-        print(f"{label:>22}: {rates[label]:8.1f} img/s (median of {a.repeats}; outputs differing from builtin: "
-              f"{same}/{out.size})")
-
+    runners = {
+        "litert builtin": LiteRTLoop(model, "BUILTIN_WITHOUT_DEFAULT_DELEGATES", a.threads),
+        "litert xnnpack": LiteRTLoop(model, "BUILTIN", a.threads),
+    }
     for b in (int(s) for s in a.batches.split(",")):
         eng = GpuEngine(model, batch=b)
         t = time.perf_counter()
         eng.predict_raw(xs[:b])
-        compile_s = time.perf_counter() - t
-        times = []
-        for _ in range(a.repeats):
+        print(f"gpu path batch {b}: compile + first batch {time.perf_counter() - t:.1f} s on {eng.device}")
+        runners[f"gpu path batch {b}"] = (lambda e: (lambda x: e.predict_raw(x)[0]))(eng)
+
+    times: dict[str, list[float]] = {k: [] for k in runners}
+    outs: dict[str, np.ndarray] = {}
+    print(f"load average before: {os.getloadavg()[0]:.2f}")
+    for _ in range(a.repeats):  # round robin, so load from other processes hits every contender alike
+        for label, run in runners.items():
             t = time.perf_counter()
-            (out,) = eng.predict_raw(xs)
-            times.append(time.perf_counter() - t)
-        label = f"gpu path batch {b}"
-        rates[label] = a.images / statistics.median(times)
-        diff = np.count_nonzero(out != ref_out)
-        print(f"{label:>22}: {rates[label]:8.1f} img/s on {eng.device} (compile+first batch {compile_s:.1f} s; "
-              f"outputs differing from builtin: {diff}/{out.size})")
+            outs[label] = run(xs)
+            times[label].append(time.perf_counter() - t)
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+    rates = {k: a.images / statistics.median(v) for k, v in times.items()}
+    ref_out = outs["litert builtin"]
+    for label, rate in rates.items():
+        diff = np.count_nonzero(outs[label] != ref_out)
+        spread = ", ".join(f"{a.images / t:.1f}" for t in times[label])
+        print(f"{label:>22}: {rate:8.1f} img/s median ({spread}); outputs differing from builtin: "
+              f"{diff}/{ref_out.size}")
 
     base = rates["litert builtin"]
     print("ratios to the builtin loop: " + ", ".join(f"{k} {v / base:.2f}x" for k, v in rates.items()))
