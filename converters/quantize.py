@@ -99,7 +99,7 @@ def _representative(x: np.ndarray):
 
 @contextlib.contextmanager
 def _quiet_native():
-    """Silence the MLIR converter's C++ chatter on fd 2 (kept on failure for the error message)."""
+    """Silence the MLIR converter's C++ chatter on fd 2 (EDGELIFT_CONVERTER_LOGS=1 shows it)."""
     if os.environ.get("EDGELIFT_CONVERTER_LOGS"):
         yield
         return
@@ -150,7 +150,8 @@ def to_tflite(model=None, *, saved_model_dir: str | None = None, quantize: str =
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UnsupportedModelError(
             f"the TFLite converter rejected the model with --quantize {quantize}: {first[:300]}",
-            hint="rerun with --verbose for the converter's message; try --quantize dynamic or none",
+            hint="rerun with --verbose (and EDGELIFT_CONVERTER_LOGS=1) for the converter's messages; "
+                 "try --quantize dynamic or none",
         ) from exc
     finally:
         bar.update(1)
