@@ -19,6 +19,7 @@ the result has one row per device and ``.ok`` says whether all succeeded.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -57,7 +58,10 @@ class FleetResult:
         return [r for r in self.results if not r.ok]
 
     def table(self) -> str:
-        width = max([len("host")] + [len(r.host) for r in self.results])
+        def label(r) -> str:
+            return r.host + (" (canary)" if r.host == self.canary else "")
+
+        width = max([len("host")] + [len(label(r)) for r in self.results])
         lines = [f"{'host':<{width}}  {'status':<8} {'seconds':>7}  detail"]
         for r in self.results:
             if r.ok:
@@ -66,9 +70,7 @@ class FleetResult:
                 status, detail = "skipped", r.error
             else:
                 status, detail = "FAILED", f"at {r.step}: {r.error}"
-            label = r.host + (" (canary)" if r.host == self.canary else "")
-            lines.append(f"{label:<{width + 9}}"[: max(width, len(label))].ljust(width)
-                         + f"  {status:<8} {r.seconds:>7.1f}  {detail}")
+            lines.append(f"{label(r):<{width}}  {status:<8} {r.seconds:>7.1f}  {detail}")
         n_ok = sum(r.ok for r in self.results)
         lines.append(f"{n_ok} of {len(self.results)} devices deployed in {self.seconds:.1f} s "
                      f"(canary {self.canary}, then up to {self.concurrency} at a time)")
@@ -202,12 +204,14 @@ def deploy_fleet(local: Path, manifest: dict[str, Any], hosts_file, *, group: st
             device = make_device(h.target, ssh_config=ssh_config, identity=identity,
                                  accept_new_host_key=accept_new_host_key, remote_dir=h.remote_dir or remote_dir,
                                  remote_python=h.remote_python or remote_python)
+            named = None if progress is None else (lambda msg: progress(msg.replace(str(h.target), h.name, 1)))
             result = deploy_bundle(device, local, manifest, install_runtime=install_runtime, wheels=wheels,
-                                   keep=keep, progress=progress)
+                                   keep=keep, progress=named)
             result.host = h.name
             return result
         except EdgeliftError as exc:
-            return DeployResult(host=h.name, ok=False, step=getattr(exc, "step", "deploy"), error=exc.message,
+            error = re.sub(r"^step '[^']*' failed: ", "", exc.message.removeprefix(f"{h.target}: "))
+            return DeployResult(host=h.name, ok=False, step=getattr(exc, "step", "deploy"), error=error,
                                 seconds=time.perf_counter() - t0)
         except Exception as exc:  # noqa: BLE001 - one device's bug must not stop the fleet
             return DeployResult(host=h.name, ok=False, step="deploy", error=f"{type(exc).__name__}: {exc}",
