@@ -86,11 +86,11 @@ def check_calibration(x: np.ndarray, input_shape: tuple, path: str, samples: int
     return np.asarray(x, dtype=np.float32)
 
 
-def _representative(x: np.ndarray):
+def _representative(x: np.ndarray, stream):
     from tqdm.auto import tqdm
 
     def gen():
-        for i in tqdm(range(len(x)), desc="calibrating", unit="sample", file=sys.stderr,
+        for i in tqdm(range(len(x)), desc="calibrating", unit="sample", file=stream,
                       disable=not progress_enabled(), leave=False):
             yield [x[i : i + 1]]
 
@@ -120,6 +120,8 @@ def to_tflite(model=None, *, saved_model_dir: str | None = None, quantize: str =
     tf = tensorflow()
     from tqdm.auto import tqdm
 
+    # progress bars keep the real stderr while the converter's native log on fd 2 is silenced
+    bar_stream = os.fdopen(os.dup(2), "w", buffering=1) if progress_enabled() else sys.stderr
     if model is not None:
         conv = tf.lite.TFLiteConverter.from_keras_model(model)
     else:
@@ -130,7 +132,7 @@ def to_tflite(model=None, *, saved_model_dir: str | None = None, quantize: str =
         conv.target_spec.supported_types = [tf.float16]
     elif quantize in ("int8", "int16x8"):
         if calibration is not None:
-            conv.representative_dataset = _representative(calibration)
+            conv.representative_dataset = _representative(calibration, bar_stream)
         if quantize == "int8":
             if not qat:  # a QAT model carries its ranges; the int8-only op set would demand calibration data
                 conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
@@ -142,7 +144,7 @@ def to_tflite(model=None, *, saved_model_dir: str | None = None, quantize: str =
                 tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
     if not per_channel:
         conv._experimental_disable_per_channel = True  # TFLite's switch for per-tensor weight scales
-    bar = tqdm(total=1, desc="converting", file=sys.stderr, disable=not progress_enabled(), leave=False)
+    bar = tqdm(total=1, desc="converting", file=bar_stream, disable=not progress_enabled(), leave=False)
     try:
         with _quiet_native(), contextlib.redirect_stdout(_io.StringIO()):
             return conv.convert()
@@ -156,6 +158,8 @@ def to_tflite(model=None, *, saved_model_dir: str | None = None, quantize: str =
     finally:
         bar.update(1)
         bar.close()
+        if bar_stream is not sys.stderr:
+            bar_stream.close()
 
 
 def qat(model, train, *, epochs: int, batch_size: int, preserve_sparsity: bool = False,
