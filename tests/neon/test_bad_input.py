@@ -95,3 +95,14 @@ def test_resize_to_an_impossible_shape_is_refused(neon_lib):
     it.resize_tensor_input(it.get_input_details()[0]["index"], [1, 1, 1, 9])
     with pytest.raises(RuntimeError, match="cannot take the new input shapes: input smaller than the filter"):
         it.allocate_tensors()
+
+
+def test_float_io_model_leaves_quantize_ops_to_the_runtime(neon_lib, capfd):
+    """int8 inside, float32 at the edges: QUANTIZE/DEQUANTIZE stay with the runtime and are named."""
+    model = modelkit.cached("int8-floatio", modelkit.small_resnet)
+    harness._delegate.cache_clear()
+    harness.interpreter(model, neon_lib, log_level="info")
+    err = capfd.readouterr().err
+    assert "edgelift-neon: 10 of 12 nodes delegated in 1 partitions; not delegated: " in err, err
+    assert "QUANTIZE x1 (" in err and "DEQUANTIZE x1 (" in err
+    harness.assert_identical(model, neon_lib)
