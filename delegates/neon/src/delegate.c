@@ -42,7 +42,9 @@ typedef struct el_partition {
   unsigned char* internal; /* per tensor: produced inside the partition and not seen outside it */
   unsigned char* produced; /* per tensor: produced inside the partition */
   el_shape* shapes;        /* per produced tensor: its shape as of the last prepare */
-  int8_t** own;            /* per tensor: the partition's buffer for internal tensors */
+  int8_t** own;            /* per tensor: where an internal tensor lives (inside `arena`), else NULL */
+  int8_t* arena;           /* one block for all internal tensors, planned by lifetime at prepare */
+  size_t arena_bytes;
   int8_t* scratch;
   size_t scratch_bytes;
 } el_partition;
@@ -62,11 +64,10 @@ static void el_log(const el_delegate* d, int level, const char* fmt, ...) {
 
 static void partition_release(el_partition* p) {
   for (int i = 0; i < p->n_ops; i++) el_op_release(&p->ops[i]);
-  if (p->own)
-    for (size_t t = 0; t < p->n_tensors; t++) {
-      free(p->own[t]);
-      p->own[t] = NULL;
-    }
+  if (p->own) memset(p->own, 0, p->n_tensors * sizeof(int8_t*));
+  free(p->arena);
+  p->arena = NULL;
+  p->arena_bytes = 0;
   free(p->scratch);
   p->scratch = NULL;
   p->scratch_bytes = 0;
@@ -121,6 +122,73 @@ static void* kernel_init(TfLiteContext* context, const char* buffer, size_t leng
   return p;
 }
 
+/* Internal tensors share one arena: each lives from the op that produces it to the last op that reads it;
+ * greedy placement, largest first, at the lowest offset free during its lifetime. */
+static TfLiteStatus plan_arena(TfLiteContext* context, el_partition* p) {
+  typedef struct {
+    size_t tensor, bytes, offset;
+    int first, last;
+  } item;
+  size_t n = 0;
+  for (size_t t = 0; t < p->n_tensors; t++) n += p->internal[t];
+  item* items = (item*)calloc(n + 1, sizeof(item));
+  if (items == NULL) return kTfLiteError;
+  size_t k = 0;
+  for (size_t t = 0; t < p->n_tensors; t++) {
+    if (!p->internal[t]) continue;
+    const size_t elem = context->tensors[t].type == kTfLiteInt32 ? 4 : 1;
+    items[k].tensor = t;
+    items[k].bytes = (el_shape_elements(&p->shapes[t]) * elem + 63) / 64 * 64;
+    items[k].first = p->n_ops;
+    items[k].last = -1;
+    for (int i = 0; i < p->n_ops; i++) {
+      const el_op* op = &p->ops[i];
+      if ((size_t)op->output == t && i < items[k].first) items[k].first = i;
+      for (int j = 0; j < op->n_inputs; j++)
+        if (op->inputs[j] >= 0 && (size_t)op->inputs[j] == t) items[k].last = i;
+    }
+    if (items[k].last < items[k].first) items[k].last = items[k].first;
+    k++;
+  }
+  /* largest first (insertion sort: partitions hold tens to hundreds of tensors) */
+  for (size_t i = 1; i < n; i++) {
+    item v = items[i];
+    size_t j = i;
+    while (j > 0 && items[j - 1].bytes < v.bytes) {
+      items[j] = items[j - 1];
+      j--;
+    }
+    items[j] = v;
+  }
+  size_t total = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t offset = 0;
+    int moved = 1;
+    while (moved) { /* first fit: bump past every placed, lifetime-overlapping block it collides with */
+      moved = 0;
+      for (size_t j = 0; j < i; j++) {
+        const int live = !(items[j].last < items[i].first || items[i].last < items[j].first);
+        const int hit = offset < items[j].offset + items[j].bytes && items[j].offset < offset + items[i].bytes;
+        if (live && hit) {
+          offset = items[j].offset + items[j].bytes;
+          moved = 1;
+        }
+      }
+    }
+    items[i].offset = offset;
+    if (offset + items[i].bytes > total) total = offset + items[i].bytes;
+  }
+  p->arena_bytes = total;
+  p->arena = (int8_t*)malloc(total + 64);
+  if (p->arena == NULL) {
+    free(items);
+    return kTfLiteError;
+  }
+  for (size_t i = 0; i < n; i++) p->own[items[i].tensor] = p->arena + items[i].offset;
+  free(items);
+  return kTfLiteOk;
+}
+
 /* Shapes are propagated through the partition at every prepare (the runtime does not do it for delegated
  * nodes): input shapes come from the runtime, produced shapes from el_op_output_shape(); partition outputs
  * are resized through the runtime when they change (new batch size, shapes computed by SPACE_TO_BATCH_ND...). */
@@ -168,16 +236,12 @@ static TfLiteStatus kernel_prepare(TfLiteContext* context, TfLiteNode* node) {
       return kTfLiteError;
     }
   }
-  for (size_t t = 0; t < p->n_tensors; t++) {
-    if (!p->internal[t]) continue;
-    const size_t elem = context->tensors[t].type == kTfLiteInt32 ? 4 : 1;
-    const size_t bytes = el_shape_elements(&p->shapes[t]) * elem + 16;
-    p->own[t] = (int8_t*)malloc(bytes);
-    if (p->own[t] == NULL) {
-      context->ReportError(context, "edgelift-neon: out of memory (%zu bytes for tensor %zu)", bytes, t);
-      return kTfLiteError;
-    }
+  if (plan_arena(context, p) != kTfLiteOk) {
+    context->ReportError(context, "edgelift-neon: out of memory (partition arena of %zu bytes)", p->arena_bytes);
+    return kTfLiteError;
   }
+  el_log(p->delegate, EL_LOG_DEBUG, "partition of %d nodes: arena %zu bytes, scratch %zu bytes", p->n_ops,
+         p->arena_bytes, scratch);
   p->scratch_bytes = scratch;
   p->scratch = (int8_t*)malloc(scratch + 64);
   if (p->scratch == NULL) {
