@@ -18,12 +18,15 @@ if str(ROOT) not in sys.path:
 CACHE = ROOT / ".cache" / "modelkit"
 
 
-def convert(builder_name: str, low: float = -1.0, high: float = 1.0, **kwargs) -> bytes:
+def convert(builder_name: str, low: float = -1.0, high: float = 1.0, per_tensor_dense: bool = False,
+            **kwargs) -> bytes:
     """int8 model (int8 in/out) of tests.modelkit.<builder_name>(**kwargs), calibrated on uniform [low, high].
 
-    A skewed range puts the input zero point at an extreme (e.g. [0, 1] gives -128). Cached on disk.
+    A skewed range puts the input zero point at an extreme (e.g. [0, 1] gives -128). per_tensor_dense: Dense
+    weights quantized per tensor (the converter's default is per channel). Cached on disk.
     """
-    key = json.dumps(["neon-int8", builder_name, low, high, kwargs], sort_keys=True, default=str)
+    key = json.dumps(["neon-int8", builder_name, low, high, kwargs] + (["pt"] if per_tensor_dense else []),
+                     sort_keys=True, default=str)
     path = CACHE / f"neon-{builder_name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.tflite"
     if path.exists():
         return path.read_bytes()
@@ -33,7 +36,19 @@ def convert(builder_name: str, low: float = -1.0, high: float = 1.0, **kwargs) -
     shape = tuple(d or 1 for d in model.inputs[0].shape[1:])
     rng = np.random.default_rng(0)
     data = rng.uniform(low, high, (32, *shape)).astype(np.float32)
-    blob = modelkit.int8_tflite(model, data=data, samples=32)
+    if per_tensor_dense:
+        from edgelift._tf import tensorflow
+
+        tf = tensorflow()
+        conv = tf.lite.TFLiteConverter.from_keras_model(model)
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
+        conv.representative_dataset = lambda: ([data[i : i + 1]] for i in range(len(data)))
+        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        conv.inference_input_type = conv.inference_output_type = tf.int8
+        conv._experimental_disable_per_channel_quantization_for_dense_layers = True
+        blob = conv.convert()
+    else:
+        blob = modelkit.int8_tflite(model, data=data, samples=32)
     CACHE.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_bytes(blob)
