@@ -150,3 +150,22 @@ def test_multi_input_model():
 def test_small_resnet_and_mobilenet_v1_exact():
     _run(modelkit.cached("int8", modelkit.small_resnet), n=24)
     _run(modelkit.cached("int8", modelkit.mobilenet_v1, size=32, alpha=0.25), n=24)
+
+
+def test_fully_connected_per_tensor_weights():
+    """TF 2.21 quantizes Dense per channel; per-tensor weights (older converters, or this switch) take
+    TFLite's other multiplier formula (input*filter scale product in float)."""
+    from edgelift._tf import tensorflow
+
+    tf = tensorflow()
+    km = modelkit.dense(features=37, units=13, activation="relu")
+    conv = tf.lite.TFLiteConverter.from_keras_model(km)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = modelkit.representative(km, 32, 0)
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = conv.inference_output_type = tf.int8
+    conv._experimental_disable_per_channel_quantization_for_dense_layers = True
+    model = conv.convert()
+    m = load(model)
+    assert m.tensors[m.operators[0].inputs[1]].scales.size == 1
+    _run(model, n=256)
