@@ -11,7 +11,7 @@ i.e. the zero point) and subtracting zp * sum(w) per output channel, so the int8
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,7 +29,6 @@ class Ctx:
     model: Any
     accumulate: str = "int"  # "int" or "f32"
     depthwise: str = "taps"  # "taps" (shifted multiply-adds) or "conv" (grouped convolution)
-    notes: list[str] = field(default_factory=list)
 
     @property
     def jnp(self):

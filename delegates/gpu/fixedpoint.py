@@ -1,7 +1,8 @@
 """TFLite's fixed-point arithmetic, twice: in numpy (lowering time, lookup tables) and in jax.numpy (traced).
 
-Everything traced here works on int64 arrays that hold int32 values, so the 64-bit products TFLite relies on
-are exact. Callers run inside `jax.enable_x64(True)` (see `lowering.x64`).
+The traced helpers take int32 values (held in int32 or int64 arrays) and do the 64-bit products TFLite relies
+on in int64, so they are exact. Callers run inside `jax.enable_x64(True)` (see `lowering.x64`), which keeps
+64-bit types local to this package.
 
 Two rounding schemes exist in TFLite's MultiplyByQuantizedMultiplier:
 - "double": gemmlowp's SaturatingRoundingDoublingHighMul followed by RoundingDivideByPOT (two roundings);

@@ -3,7 +3,7 @@
 A lowering gets the model and the operator at lowering time, does all constant work there (multipliers,
 transposed weights, lookup tables) in numpy, checks that it can compute the node exactly (raising
 `Unsupported` otherwise) and returns `fn(inputs) -> outputs` on per-sample arrays (the model's shapes,
-batch 1). Integer intermediates are int64 holding int32 values.
+batch 1). Accumulators are int32 as in TFLite; the requantization's high multiply is int64 (fixedpoint.mbqm).
 """
 
 from __future__ import annotations
