@@ -11,10 +11,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.neon import harness  # noqa: E402
 
 
+def _resized(model: bytes, library: str) -> None:
+    """Prepare twice (batch 1, then batch 2): packed weights are kept, shape-dependent buffers replaced."""
+    import numpy as np
+
+    outs = []
+    for it in (harness.interpreter(model), harness.interpreter(model, library)):
+        d = it.get_input_details()[0]
+        it.resize_tensor_input(d["index"], [2, *d["shape"][1:]])
+        it.allocate_tensors()
+        x = np.random.default_rng(0).integers(-128, 128, [2, *d["shape"][1:]], dtype=np.int8)
+        outs.append(harness.run(it, [x]))
+    assert all(np.array_equal(a, b) for a, b in zip(*outs, strict=True)), "resized outputs differ"
+
+
 def main(argv: list[str]) -> int:
     library, models = argv[1], argv[2:]
-    for path in models:
-        harness.assert_identical(Path(path).read_bytes(), library, seeds=(0, 1))
+    for i, path in enumerate(models):
+        model = Path(path).read_bytes()
+        harness.assert_identical(model, library, seeds=(0, 1))
+        if i < 3:
+            _resized(model, library)
         print("ok", Path(path).name, flush=True)
     return 0
 

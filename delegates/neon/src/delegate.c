@@ -62,8 +62,8 @@ static void el_log(const el_delegate* d, int level, const char* fmt, ...) {
 /* ------------------------------------------------------------------------------------------------------ */
 /* kernel role                                                                                           */
 
+/* shape-dependent buffers; the ops' packed weights live until kernel_free */
 static void partition_release(el_partition* p) {
-  for (int i = 0; i < p->n_ops; i++) el_op_release(&p->ops[i]);
   if (p->own) memset(p->own, 0, p->n_tensors * sizeof(int8_t*));
   free(p->arena);
   p->arena = NULL;
@@ -78,6 +78,8 @@ static void kernel_free(TfLiteContext* context, void* buffer) {
   el_partition* p = (el_partition*)buffer;
   if (p == NULL) return;
   partition_release(p);
+  if (p->ops)
+    for (int i = 0; i < p->n_ops; i++) el_op_release(&p->ops[i]);
   free(p->ops);
   free(p->internal);
   free(p->produced);

@@ -459,7 +459,11 @@ size_t el_shape_elements(const el_shape* s) { return numel(s); }
 
 TfLiteStatus el_op_prepare(TfLiteContext* c, el_op* op, const el_shape* ins, const el_shape* out_shape,
                            const qs8_gemm_ukernel* gemm, size_t* scratch) {
-  el_op_release(op);
+  /* weights and their multipliers are constant: packed at the first prepare only; shape-dependent state is
+   * recomputed at every prepare (the runtime calls it again after a resize) */
+  const int weights_ready = op->multiplier != NULL;
+  free(op->sums);
+  op->sums = NULL;
   const TfLiteTensor* x = T(c, op->inputs[0]);
   const TfLiteTensor* out = T(c, op->output);
   for (int i = 0; i < op->n_inputs && i < EL_MAX_INPUTS; i++) op->in_shapes[i] = ins[i];
@@ -480,10 +484,15 @@ TfLiteStatus el_op_prepare(TfLiteContext* c, el_op* op, const el_shape* ins, con
       const int fc = op->code == kTfLiteBuiltinFullyConnected;
       const int channels = fc ? f->dims->data[0] : op->out_shape.d[3];
       op->n = channels;
-      op->multiplier = (int32_t*)malloc(sizeof(int32_t) * (size_t)channels);
-      op->shift = (int32_t*)malloc(sizeof(int32_t) * (size_t)channels);
-      if (!op->multiplier || !op->shift) return kTfLiteError;
-      for (int ch = 0; ch < channels; ch++) {
+      if (!weights_ready) {
+        op->multiplier = (int32_t*)malloc(sizeof(int32_t) * (size_t)channels);
+        op->shift = (int32_t*)malloc(sizeof(int32_t) * (size_t)channels);
+        if (!op->multiplier || !op->shift) {
+          el_op_release(op);
+          return kTfLiteError;
+        }
+      }
+      for (int ch = 0; ch < channels && !weights_ready; ch++) {
         const float fs = fq->scale->data[fq->scale->size == 1 ? 0 : ch];
         double real;
         if (fc && fq->scale->size == 1) { /* GetQuantizedConvolutionMultipler: the scale product in float */
@@ -497,11 +506,16 @@ TfLiteStatus el_op_prepare(TfLiteContext* c, el_op* op, const el_shape* ins, con
       if (op->code == kTfLiteBuiltinDepthwiseConv2d) {
         op->kh = f->dims->data[1], op->kw = f->dims->data[2];
         const size_t wn = (size_t)op->kh * op->kw * channels;
-        op->weights = (int8_t*)malloc(wn);
-        op->bias = (int32_t*)malloc(sizeof(int32_t) * (size_t)channels);
-        if (!op->weights || !op->bias) return kTfLiteError;
-        memcpy(op->weights, f->data.int8, wn);
-        for (int ch = 0; ch < channels; ch++) op->bias[ch] = bias ? bias[ch] : 0;
+        if (!weights_ready) {
+          op->weights = (int8_t*)malloc(wn);
+          op->bias = (int32_t*)malloc(sizeof(int32_t) * (size_t)channels);
+          if (!op->weights || !op->bias) {
+            el_op_release(op);
+            return kTfLiteError;
+          }
+          memcpy(op->weights, f->data.int8, wn);
+          for (int ch = 0; ch < channels; ch++) op->bias[ch] = bias ? bias[ch] : 0;
+        }
         op->pad_top = pad_before(op->stride_h, op->dilation_h, op->in_shape.d[1], op->kh, op->out_shape.d[1]);
         op->pad_left = pad_before(op->stride_w, op->dilation_w, op->in_shape.d[2], op->kw, op->out_shape.d[2]);
         *scratch = *scratch > sizeof(int32_t) * (size_t)channels ? *scratch : sizeof(int32_t) * (size_t)channels;
@@ -522,10 +536,15 @@ TfLiteStatus el_op_prepare(TfLiteContext* c, el_op* op, const el_shape* ins, con
           *scratch = *scratch > need ? *scratch : need;
         }
       }
-      op->gemm = gemm;
-      op->packed = malloc(gemm->packed_size((size_t)channels, (size_t)op->k) + 64);
-      if (!op->packed) return kTfLiteError;
-      gemm->pack((size_t)channels, (size_t)op->k, f->data.int8, bias, op->in_zp, op->packed);
+      if (!weights_ready) {
+        op->gemm = gemm;
+        op->packed = malloc(gemm->packed_size((size_t)channels, (size_t)op->k) + 64);
+        if (!op->packed) {
+          el_op_release(op);
+          return kTfLiteError;
+        }
+        gemm->pack((size_t)channels, (size_t)op->k, f->data.int8, bias, op->in_zp, op->packed);
+      }
       return kTfLiteOk;
     }
     case kTfLiteBuiltinAdd: {
