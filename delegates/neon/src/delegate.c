@@ -44,6 +44,7 @@ typedef struct el_partition {
   el_shape* shapes;        /* per produced tensor: its shape as of the last prepare */
   int8_t** own;            /* per tensor: where an internal tensor lives (inside `arena`), else NULL */
   int8_t* arena;           /* one block for all internal tensors, planned by lifetime at prepare */
+  int separate;            /* sanitizer build: own[] entries are separate allocations */
   size_t arena_bytes;
   int8_t* scratch;
   size_t scratch_bytes;
@@ -64,6 +65,8 @@ static void el_log(const el_delegate* d, int level, const char* fmt, ...) {
 
 /* shape-dependent buffers; the ops' packed weights live until kernel_free */
 static void partition_release(el_partition* p) {
+  if (p->own && p->separate)
+    for (size_t t = 0; t < p->n_tensors; t++) free(p->own[t]);
   if (p->own) memset(p->own, 0, p->n_tensors * sizeof(int8_t*));
   free(p->arena);
   p->arena = NULL;
@@ -128,7 +131,7 @@ static void* kernel_init(TfLiteContext* context, const char* buffer, size_t leng
  * greedy placement, largest first, at the lowest offset free during its lifetime. */
 static TfLiteStatus plan_arena(TfLiteContext* context, el_partition* p) {
   typedef struct {
-    size_t tensor, bytes, offset;
+    size_t tensor, bytes, exact, offset;
     int first, last;
   } item;
   size_t n = 0;
@@ -140,7 +143,8 @@ static TfLiteStatus plan_arena(TfLiteContext* context, el_partition* p) {
     if (!p->internal[t]) continue;
     const size_t elem = context->tensors[t].type == kTfLiteInt32 ? 4 : 1;
     items[k].tensor = t;
-    items[k].bytes = (el_shape_elements(&p->shapes[t]) * elem + 63) / 64 * 64;
+    items[k].exact = el_shape_elements(&p->shapes[t]) * elem;
+    items[k].bytes = (items[k].exact + 63) / 64 * 64;
     items[k].first = p->n_ops;
     items[k].last = -1;
     for (int i = 0; i < p->n_ops; i++) {
@@ -181,6 +185,19 @@ static TfLiteStatus plan_arena(TfLiteContext* context, el_partition* p) {
     if (offset + items[i].bytes > total) total = offset + items[i].bytes;
   }
   p->arena_bytes = total;
+#if defined(__SANITIZE_ADDRESS__)
+  /* sanitizer build: one allocation per tensor, so AddressSanitizer's redzones sit between tensors */
+  p->separate = 1;
+  for (size_t i = 0; i < n; i++) {
+    p->own[items[i].tensor] = (int8_t*)malloc(items[i].exact ? items[i].exact : 1);
+    if (p->own[items[i].tensor] == NULL) {
+      free(items);
+      return kTfLiteError;
+    }
+  }
+  free(items);
+  return kTfLiteOk;
+#endif
   p->arena = (int8_t*)malloc(total + 64);
   if (p->arena == NULL) {
     free(items);
