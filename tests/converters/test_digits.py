@@ -13,8 +13,12 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def digits(digits_cnn, tmp_path_factory):
-    model, (x_train, y_train, x_test, y_test) = digits_cnn
+def digits(tmp_path_factory):
+    from tests import modelkit
+
+    # 30 epochs like the example: at 15 the float model lands anywhere in 75-95% from run to run, and an
+    # under-trained model makes the int8-vs-float comparison a test of training luck
+    model, (x_train, y_train, x_test, y_test) = modelkit.trained_digits_cnn(epochs=30)
     d = tmp_path_factory.mktemp("digits")
     np.savez(d / "train.npz", x=x_train, y=y_train)
     np.savez(d / "test.npz", x=x_test, y=y_test)
@@ -30,7 +34,7 @@ def test_int8_within_one_point_of_float(digits, tmp_path):
     model, d = digits
     res = edgelift.convert(model, tmp_path / "int8.tflite", calibration=d / "train.npz", eval_data=d / "test.npz")
     acc = res.report["accuracy"]
-    assert acc["float"] > 0.75  # the model did learn (10 classes; training varies with global TF state)
+    assert acc["float"] > 0.85  # the model did learn (10 classes)
     assert abs(acc["tflite"] - acc["float"]) <= 0.01, acc
 
 
