@@ -7,20 +7,46 @@ Everything on the device side avoids this module.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+from collections.abc import Iterator
 from types import ModuleType
 
 
 def _quiet() -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # 3: TensorFlow's C++ errors that matter surface as Python exceptions; the rest is CUDA-probing noise.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     os.environ["TF_USE_LEGACY_KERAS"] = "1"
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Drop what C++ code writes to fd 2 while TensorFlow loads (logged before absl reads any setting).
+
+    EDGELIFT_TF_LOGS=1 keeps it, for debugging an import that fails.
+    """
+    if os.environ.get("EDGELIFT_TF_LOGS") or "tensorflow" in sys.modules:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def tensorflow() -> ModuleType:
     """Import TensorFlow configured for tf_keras and quiet logs."""
     _quiet()
-    import tensorflow as tf
+    with _native_stderr_silenced():
+        import tensorflow as tf
 
     tf.get_logger().setLevel("ERROR")
     try:

@@ -13,6 +13,7 @@ from .tflite_model import Operator, Tensor, TFLiteModel, load
 _WEIGHT_INPUT = {"CONV_2D": 1, "DEPTHWISE_CONV_2D": 1, "FULLY_CONNECTED": 1, "TRANSPOSE_CONV": 1,
                  "CONV_3D": 1, "BATCH_MATMUL": 1}
 # Block shapes (rows over output channels, columns over input channels) tried for block structure.
+_BLOCK_SHARE = 0.9  # share of all zeros that must lie in whole-zero blocks to call it block structure
 _BLOCKS = [(1, 16), (4, 4), (1, 8), (8, 1), (2, 4), (4, 2), (1, 4), (4, 1), (2, 2), (1, 2), (2, 1)]
 
 
@@ -63,7 +64,9 @@ def block_structure(w: np.ndarray, op_name: str) -> str | None:
             continue
         blocks = zero.reshape(rows // r, r, cols // c, c).transpose(0, 2, 1, 3).reshape(rows // r, cols // c, -1)
         all_zero = blocks.all(axis=-1)
-        if all_zero.any() and np.array_equal(np.repeat(np.repeat(all_zero, r, 0), c, 1), zero):
+        # int8 rounding adds a few stray zeros outside the pruned blocks; the pattern holds when the
+        # whole-zero blocks carry nearly all zeros.
+        if all_zero.any() and all_zero.sum() * r * c >= _BLOCK_SHARE * zero.sum():
             return f"{r}x{c} blocks"
     cols = zero.shape[1]
     if cols % 4 == 0:
