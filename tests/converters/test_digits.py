@@ -79,3 +79,7 @@ def test_block_sparse_conv_kernels_have_whole_zero_blocks(digits, tmp_path):
         assert zero_blocks.mean() == pytest.approx(0.5, abs=0.01), t.name
         # outside the pruned blocks, zeros are only int8 rounding of small weights
         assert (blocks[~zero_blocks] == 0).mean() < 0.05, t.name
+    # and `inspect` names the block structure (1x8, or a coarser block that the 1x8 blocks happen to form)
+    structures = {w["tensor"]: w["structure"] for w in edgelift.inspect(res.output)["weights"]}
+    for t in convs[1:]:
+        assert structures[t.name] and structures[t.name].endswith("blocks"), (t.name, structures[t.name])
