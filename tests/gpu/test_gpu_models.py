@@ -150,3 +150,14 @@ def test_details_match_the_interpreter():
             assert np.array_equal(a["shape"], b["shape"])
             for key in ("scales", "zero_points"):
                 assert np.array_equal(a["quantization_parameters"][key], b["quantization_parameters"][key])
+
+
+def test_64_bit_mode_stays_local():
+    """The lowering needs int64 only inside its own computations; other code keeps JAX's 32-bit default."""
+    import jax
+    import jax.numpy as jnp
+
+    eng = GpuEngine(modelkit.cached("int8", modelkit.conv2d), batch=2)
+    eng.predict_raw(random_int8(eng.inputs[0].shape[1:], 3))
+    assert not jax.config.jax_enable_x64
+    assert jnp.asarray(1).dtype == jnp.int32
