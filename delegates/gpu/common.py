@@ -29,6 +29,13 @@ class Ctx:
     model: Any
     accumulate: str = "int"  # "int" or "f32"
     depthwise: str = "taps"  # "taps" (shifted multiply-adds) or "conv" (grouped convolution)
+    consts: dict | None = None  # tensor index -> constant value, folded ones included (filled by lower())
+
+    def const(self, index: int):
+        """The constant value of tensor `index` (stored or folded at lowering time), or None."""
+        if self.consts is not None and index in self.consts:
+            return self.consts[index]
+        return self.model.tensors[index].data
 
     @property
     def jnp(self):

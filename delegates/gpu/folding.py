@@ -34,11 +34,18 @@ def _concat(m, op, vals):
     return [np.concatenate([np.atleast_1d(v) for v in vals], axis=int(op.option("axis", 0) or 0))]
 
 
+def _dequantize_fp16(m, op, vals):
+    return [np.asarray(vals[0], dtype=np.float16).astype(np.float32)]  # exact widening
+
+
 FOLDERS = {"SHAPE": _shape, "STRIDED_SLICE": _strided_slice, "PACK": _pack, "CONCATENATION": _concat}
 
 
 def foldable(m, op, consts: dict) -> bool:
-    """An all-int32 node whose inputs are constant (SHAPE: whatever its input)."""
+    """An all-int32 node whose inputs are constant (SHAPE: whatever its input), or the DEQUANTIZE of float16
+    weights (float16-quantized float models)."""
+    if op.op_name == "DEQUANTIZE":
+        return op.inputs[0] in consts and m.tensors[op.inputs[0]].type_name == "FLOAT16"
     if op.op_name not in FOLDERS or any(m.tensors[i].type_name != "INT32" for i in op.outputs):
         return False
     return op.op_name == "SHAPE" or all(i in consts for i in op.inputs if i >= 0)
@@ -46,7 +53,8 @@ def foldable(m, op, consts: dict) -> bool:
 
 def fold(m, op, consts: dict) -> None:
     vals = [] if op.op_name == "SHAPE" else [_declared(m, i, consts[i]) for i in op.inputs if i >= 0]
-    for i, v in zip(op.outputs, FOLDERS[op.op_name](m, op, vals), strict=True):
+    folder = _dequantize_fp16 if op.op_name == "DEQUANTIZE" else FOLDERS[op.op_name]
+    for i, v in zip(op.outputs, folder(m, op, vals), strict=True):
         consts[i] = np.asarray(v)
 
 

@@ -104,6 +104,7 @@ def lower(model, *, accumulate: str | None = None, depthwise: str | None = None,
             raise UnsupportedModelError(f"model input/output {t.name!r} has shape {t.shape}; the GPU path batches "
                                         "models whose first dimension is 1", hint="convert with batch size 1")
     consts: dict[int, np.ndarray] = {t.index: t.data for t in m.tensors if t.data is not None}
+    ctx.consts = consts
     steps = []
     for op in m.operators:
         if folding.foldable(m, op, consts):

@@ -26,20 +26,22 @@ def _act(ctx: Ctx, op):
     return table[act]
 
 
-def _const(t, what):
-    if t.data is None:
+def _const(ctx: Ctx, index: int, what: str):
+    data = ctx.const(index)
+    if data is None:
         raise Unsupported(f"{what} must be a constant tensor")
-    if t.type_name != "FLOAT32":
+    if np.asarray(data).dtype != np.float32:
+        t = ctx.model.tensors[index]
         raise Unsupported(f"{what} of type {t.type_name} in a float op (hybrid / weight-only quantization)")
-    return np.asarray(t.data, np.float32)
+    return np.asarray(data, np.float32).reshape(ctx.model.tensors[index].shape)
 
 
 def _conv(ctx: Ctx, op, depthwise: bool):
     jnp, lax = ctx.jnp, ctx.lax
     m = ctx.model
     x_t, y_t = m.tensors[op.inputs[0]], m.tensors[op.outputs[0]]
-    w = _const(m.tensors[op.inputs[1]], "filter")
-    b = (_const(m.tensors[op.inputs[2]], "bias") if len(op.inputs) > 2 and op.inputs[2] >= 0 else None)
+    w = _const(ctx, op.inputs[1], "filter")
+    b = _const(ctx, op.inputs[2], "bias") if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
     _, ih, iw, cin = x_t.shape
     sh, sw = int(op.option("strideH", 1)), int(op.option("strideW", 1))
     dh, dw = int(op.option("dilationHFactor", 1)), int(op.option("dilationWFactor", 1))
@@ -72,8 +74,8 @@ def depthwise_conv_2d(ctx, op):
 def fully_connected(ctx: Ctx, op):
     jnp, lax = ctx.jnp, ctx.lax
     m = ctx.model
-    w = _const(m.tensors[op.inputs[1]], "weights")
-    b = _const(m.tensors[op.inputs[2]], "bias") if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
+    w = _const(ctx, op.inputs[1], "weights")
+    b = _const(ctx, op.inputs[2], "bias") if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
     shape = m.tensors[op.outputs[0]].shape
     act = _act(ctx, op)
 

@@ -41,3 +41,19 @@ def test_float_model_within_tolerance(case):
     (expected,) = litert_reference(model, xs)
     assert got.dtype == np.float32 and got.shape == expected.shape
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5, err_msg=f"float {case}")
+
+
+def test_float16_weights_are_widened_exactly():
+    from edgelift._tf import tensorflow
+
+    tf = tensorflow()
+    conv = tf.lite.TFLiteConverter.from_keras_model(modelkit.conv2d(strides=2))
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.target_spec.supported_types = [tf.float16]
+    model = conv.convert()
+    from edgelift.tflite_model import load
+
+    assert "DEQUANTIZE" in load(model).op_histogram()
+    eng = GpuEngine(model, batch=8)
+    xs = np.random.default_rng(2).uniform(-2, 2, (12, 9, 9, 3)).astype(np.float32)
+    np.testing.assert_allclose(eng.predict(xs)[0], litert_reference(model, xs)[0], rtol=1e-4, atol=1e-5)
