@@ -93,13 +93,13 @@ def lower(model, *, accumulate: str | None = None, depthwise: str | None = None,
         ops = m.op_histogram()
         raise UnsupportedModelError(
             f"the model has {m.num_subgraphs} subgraphs (ops: {', '.join(ops)}); the GPU path lowers one",
-            hint="validate it with --backend builtin",
+            hint="validate it with --backend litert",
         )
     for t in [*m.input_tensors, *m.output_tensors]:
         if t.type_name not in SUPPORTED_TYPES:
             raise UnsupportedModelError(f"model input/output {t.name!r} has type {t.type_name}; "
                                         f"the GPU path handles {', '.join(SUPPORTED_TYPES)}",
-                                        hint="validate it with --backend builtin")
+                                        hint="validate it with --backend litert")
         if not t.shape or t.shape[0] != 1:
             raise UnsupportedModelError(f"model input/output {t.name!r} has shape {t.shape}; the GPU path batches "
                                         "models whose first dimension is 1", hint="convert with batch size 1")
@@ -124,7 +124,7 @@ def lower(model, *, accumulate: str | None = None, depthwise: str | None = None,
             kinds = sorted(ops_int8.LOWERINGS)
             raise UnsupportedModelError(
                 f"cannot lower node {op.index} ({op.op_name}) exactly: {exc}",
-                hint=f"the GPU path lowers {', '.join(kinds)}; validate this model with --backend builtin",
+                hint=f"the GPU path lowers {', '.join(kinds)}; validate this model with --backend litert",
             ) from None
         steps.append((op, fn))
 

@@ -19,7 +19,7 @@ def test_unsupported_op_names_op_and_node():
     with pytest.raises(UnsupportedModelError) as err:
         GpuEngine(model)
     msg = str(err.value)
-    assert "node 1 (TANH)" in msg and "--backend builtin" in msg and "CONV_2D" in msg
+    assert "node 1 (TANH)" in msg and "--backend litert" in msg and "CONV_2D" in msg
 
 
 def test_unsupported_mean_axes_is_refused_not_approximated():
