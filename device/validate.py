@@ -394,6 +394,7 @@ def validate(
     runtime: str | None = None,
     seed: int = 0,
     check: bool = True,
+    batch: int = 32,
 ) -> ValidationResult:
     """Compare `model` (on `delegate`) with `reference` on `data` (or random inputs); see the module doc.
 
@@ -401,11 +402,13 @@ def validate(
     Thresholds: `atol` (max abs error, every output), `min_agreement` (top-1, 0..1 or '99%'),
     `max_accuracy_drop` (reference accuracy minus model accuracy, 0..1; needs labels), `exact` (bit for bit,
     up to `max_lsb`). When one is missed and `check` is true, ThresholdError is raised after the report is
-    written; it carries the result as `.result`.
+    written; it carries the result as `.result`. `batch`: samples per call of the GPU backend.
     """
     t_start = time.perf_counter()
     if samples is not None and (isinstance(samples, bool) or not isinstance(samples, int) or samples < 1):
         raise InvalidArgumentError(f"samples must be a whole number >= 1, got {samples!r}")
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise InvalidArgumentError(f"batch must be a whole number >= 1, got {batch!r}")
     if atol is not None and not (isinstance(atol, (int, float)) and atol >= 0):
         raise InvalidArgumentError(f"atol must be a number >= 0, got {atol!r}")
     agreement = _parse_fraction(min_agreement, "min_agreement")
@@ -437,7 +440,7 @@ def validate(
             hint="pass an .npz with arrays x and y, or a folder of class sub-folders")
     n = int(x_raw[0].shape[0])
 
-    engine = make_engine(content if model_label == "<bytes>" else model, backend, delegate, threads,
+    engine = make_engine(content if model_label == "<bytes>" else model, backend, delegate, threads, batch,
                          delegate_options=delegate_options if delegate not in ("builtin", "xnnpack") else None,
                          runtime=runtime)
     out_raw = engine.predict_raw(x_raw)

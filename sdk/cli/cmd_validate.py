@@ -32,12 +32,14 @@ from .cmd_bench import delegate_option_pairs, dump_json
 @click.option("--threads", "-t", type=int, default=1, show_default=True)
 @click.option("--backend", type=click.Choice(["litert", "gpu"]), default="litert", show_default=True,
               help="litert: a TFLite runtime; gpu: the exact-integer XLA path.")
+@click.option("--batch", type=int, default=32, show_default=True,
+              help="With --backend gpu: samples per jit-compiled batch.")
 @click.option("--runtime", type=click.Choice(["litert", "tflite_runtime"]), default=None)
 @click.option("--report", type=click.Path(dir_okay=False), default=None, help="Write a self-contained HTML report.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (schema edgelift.validate/1).")
 def validate(model, reference, reference_delegate, delegate, delegate_options, data, samples, atol, min_agreement,
-             max_accuracy_drop, exact, max_lsb, per_layer, layer_threshold, threads, backend, runtime, report,
-             as_json) -> None:
+             max_accuracy_drop, exact, max_lsb, per_layer, layer_threshold, threads, backend, batch, runtime,
+             report, as_json) -> None:
     """Compare MODEL with a reference; exit 1 when a threshold is missed."""
     from edgelift.device.validate import validate as run_validate
     from edgelift.errors import ThresholdError
@@ -48,7 +50,7 @@ def validate(model, reference, reference_delegate, delegate, delegate_options, d
             delegate_options=delegate_option_pairs(delegate_options), samples=samples, atol=atol,
             min_agreement=min_agreement, max_accuracy_drop=max_accuracy_drop,
             exact=exact, max_lsb=max_lsb, per_layer=per_layer, layer_threshold=layer_threshold, report=report,
-            threads=threads, backend=backend, runtime=runtime)
+            threads=threads, backend=backend, runtime=runtime, batch=batch)
     except ThresholdError as exc:
         result = exc.result
         click.echo(dump_json(result.as_dict()) if as_json else result.format())

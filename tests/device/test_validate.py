@@ -164,12 +164,19 @@ def test_neon_delegate_is_bit_exact_with_builtin_on_digits(digits_files):
 
 
 def test_gpu_backend_is_bit_exact_with_builtin(digits_files):
-    from edgelift.errors import RuntimeUnavailableError
-
-    try:
-        r = validate(digits_files["int8"], backend="gpu", reference_delegate="builtin", exact=True,
-                     data=digits_files["data"], samples=64)
-    except RuntimeUnavailableError as exc:
-        pytest.skip(f"the GPU validation path is not importable: {exc}")
+    r = validate(digits_files["int8"], backend="gpu", reference_delegate="builtin", exact=True,
+                 data=digits_files["data"], samples=64)
     assert r.model_engine.startswith("XLA") and r.passed
     assert r.outputs[0]["exact"]["identical_share"] == 1.0
+
+
+def test_gpu_backend_batch_flag_reaches_the_engine(digits_files, capsys):
+    from edgelift.cli import main
+
+    rc = main(["validate", str(digits_files["int8"]), "--backend", "gpu", "--batch", "16", "--reference-delegate",
+               "builtin", "--exact", "--data", str(digits_files["data"]), "--samples", "40"])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "batch 16" in out and "100.000%" in out
+    assert main(["validate", str(digits_files["int8"]), "--backend", "gpu", "--batch", "0"]) == 2
+    assert "batch must be a whole number >= 1, got 0" in capsys.readouterr().err

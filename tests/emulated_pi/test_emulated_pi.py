@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 
-import numpy as np
 import pytest
 
 from tests.emulated_pi import setup_pi
-from tests.emulated_pi.conftest import assert_identical
+from tests.emulated_pi.conftest import steps_off
 from tests.emulated_pi.pi import CPUS, ensure_emulated_pi
 
 pytestmark = pytest.mark.qemu
@@ -21,7 +20,7 @@ HWCAP_PROBE = ("import ctypes; hw = ctypes.CDLL(None).getauxval; hw.restype = ct
 
 
 @pytest.mark.parametrize("runtime", list(RUNTIME_VERSIONS))
-def test_runtime_runs_int8_models_identically_to_x86(emulated_pi, small_cases, tmp_path, runtime):
+def test_runtime_runs_int8_models_like_x86(emulated_pi, small_cases, tmp_path, runtime):
     jobs = [c.job(tmp_path / f"{c.name}.npz") for c in small_cases]
     report = emulated_pi.run_batch(jobs, runtime=runtime)
 
@@ -33,7 +32,7 @@ def test_runtime_runs_int8_models_identically_to_x86(emulated_pi, small_cases, t
     for case in small_cases:
         result = report["results"][case.name]
         assert result["ok"], f"{case.name} under {runtime}: {result}"
-        assert_identical(case, tmp_path / f"{case.name}.npz", f"{runtime} on emulated aarch64")
+        steps_off(case, tmp_path / f"{case.name}.npz", f"{runtime} on emulated aarch64")
 
 
 @pytest.mark.parametrize("runtime", list(RUNTIME_VERSIONS))
@@ -51,12 +50,9 @@ def test_builtin_int8_kernels_on_aarch64_stay_within_one_step_of_x86(emulated_pi
     for case in op_cases:
         result = report["results"][case.name]
         assert result["ok"], f"{case.name} under {runtime}: {result}"
-        with np.load(tmp_path / f"{case.name}.npz") as got:
-            for key, want in case.reference.items():
-                diff = np.abs(got[key].astype(np.int32) - want.astype(np.int32))
-                assert diff.max() <= 1, f"{case.name} {key} under {runtime}: off by up to {diff.max()} from x86"
-                if diff.any():
-                    off[case.name] = int(np.count_nonzero(diff))
+        n = steps_off(case, tmp_path / f"{case.name}.npz", f"{runtime} on emulated aarch64")
+        if n:
+            off[case.name] = n
     print(f"{runtime}: values one step off x86-64: {off or 'none'}")
 
 
