@@ -100,36 +100,14 @@ def load_model(model) -> LoadedModel:
         if not zipfile.is_zipfile(p):
             raise InvalidModelError(f"{str(p)!r} is not a Keras model: a .keras file is a zip archive and this "
                                     f"one is not ({size} bytes)", hint="re-save it with model.save('model.keras')")
-        version = _keras_file_version(p)
-        if version.startswith("3"):
-            import keras as keras3
-
-            try:
-                m3 = keras3.saving.load_model(str(p), compile=False)
-            except Exception as exc:
-                raise UnsupportedModelError(f"Keras 3 cannot load {str(p)!r}: {_first_line(exc)}",
-                                            hint="load it yourself and pass the model object") from None
-            loaded = _from_keras3(m3, str(p), "keras")
-        else:
-            loaded = LoadedModel(_tf_keras_load(p), str(p), "keras")
+        loaded = _load_keras_file(p, "keras", _keras_file_version(p))
     elif suffix in (".h5", ".hdf5"):
         with open(p, "rb") as f:
             magic = f.read(8)
         if magic != _HDF5_MAGIC:
             raise InvalidModelError(f"{str(p)!r} is not a Keras model: not an HDF5 file (starts with {magic!r})",
                                     hint="re-save it with model.save('model.h5')")
-        version = _h5_version(p)
-        if version.startswith("3"):
-            import keras as keras3
-
-            try:
-                m3 = keras3.saving.load_model(str(p), compile=False)
-            except Exception as exc:
-                raise UnsupportedModelError(f"Keras 3 cannot load {str(p)!r}: {_first_line(exc)}",
-                                            hint="load it yourself and pass the model object") from None
-            loaded = _from_keras3(m3, str(p), "h5")
-        else:
-            loaded = LoadedModel(_tf_keras_load(p), str(p), "h5")
+        loaded = _load_keras_file(p, "h5", _h5_version(p))
     else:
         raise InvalidModelError(f"{str(p)!r} has suffix {suffix or '(none)'!r}, which is not a model format edgelift "
                                 f"reads", hint=f"pass {ALLOWED}")
@@ -164,6 +142,20 @@ def _h5_version(p: Path) -> str:
         raise InvalidModelError(f"{str(p)!r} is a damaged HDF5 file: {_first_line(exc)}",
                                 hint="re-save the model") from None
     return v.decode() if isinstance(v, bytes) else str(v)
+
+
+def _load_keras_file(p: Path, fmt: str, version: str) -> LoadedModel:
+    """A .keras/.h5 file: with Keras 3 when it wrote the file (then rebuilt in tf_keras), else with tf_keras."""
+    if not version.startswith("3"):
+        return LoadedModel(_tf_keras_load(p), str(p), fmt)
+    import keras as keras3
+
+    try:
+        m3 = keras3.saving.load_model(str(p), compile=False)
+    except Exception as exc:
+        raise UnsupportedModelError(f"Keras 3 cannot load {str(p)!r}: {_first_line(exc)}",
+                                    hint="load it yourself and pass the model object") from None
+    return _from_keras3(m3, str(p), fmt)
 
 
 def _tf_keras_load(p: Path):
