@@ -143,3 +143,16 @@ def ssh_config(sshd) -> Path:
 def pi_python(emulated_pi) -> str:  # noqa: F811 (the imported fixture, requested by name)
     """The emulated Pi's aarch64 python3.11 (tflite-runtime 2.14, numpy 1.26) as the device's --remote-python."""
     return str(emulated_pi.launcher("tflite-runtime"))
+
+
+def litert_builtin(model_path, inputs):
+    """The desktop reference, computed here directly with LiteRT (not through edgelift)."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    interp = Interpreter(model_path=str(model_path),
+                         experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    interp.allocate_tensors()
+    for d, x in zip(interp.get_input_details(), inputs, strict=True):
+        interp.set_tensor(d["index"], x)
+    interp.invoke()
+    return [interp.get_tensor(d["index"]).copy() for d in interp.get_output_details()]

@@ -12,6 +12,7 @@ import edgelift
 from edgelift.device.bundle import load_bundle
 from edgelift.errors import InvalidArgumentError, InvalidModelError, ModelNotFoundError, OutputError
 from tests import modelkit
+from tests.deploy.conftest import litert_builtin
 
 
 @pytest.fixture(scope="module")
@@ -27,18 +28,6 @@ def fake_delegate(tmp_path):
     lib = tmp_path / "libedgelift_neon.so"
     lib.write_bytes(b"\x7fELF not really a delegate")
     return lib
-
-
-def litert_builtin(model_path, inputs):
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
-
-    interp = Interpreter(model_path=str(model_path),
-                         experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-    interp.allocate_tensors()
-    for d, x in zip(interp.get_input_details(), inputs, strict=True):
-        interp.set_tensor(d["index"], x)
-    interp.invoke()
-    return [interp.get_tensor(d["index"]) for d in interp.get_output_details()]
 
 
 def test_bundle_contents_manifest_and_reference(conv_model, fake_delegate, tmp_path):

@@ -24,25 +24,13 @@ from edgelift.cli import main
 from edgelift.device import deploy as dep
 from edgelift.errors import RemoteError
 from tests import modelkit
+from tests.deploy.conftest import litert_builtin
 
 pytestmark = [pytest.mark.ssh, pytest.mark.qemu, pytest.mark.slow]
 
 # a remote folder name that breaks unquoted shell code, and would run `touch` if it were injected
 NASTY = "it's a \"dir\" $(touch PWNED) `touch PWNED2`; x"
 CUTTER = Path(__file__).with_name("cutter.py")
-
-
-def litert_builtin(model_path, inputs):
-    """The desktop reference, computed here directly with LiteRT (not through edgelift)."""
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
-
-    interp = Interpreter(model_path=str(model_path),
-                         experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-    interp.allocate_tensors()
-    for d, x in zip(interp.get_input_details(), inputs, strict=True):
-        interp.set_tensor(d["index"], x)
-    interp.invoke()
-    return [interp.get_tensor(d["index"]).copy() for d in interp.get_output_details()]
 
 
 @pytest.fixture(scope="module")
