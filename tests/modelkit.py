@@ -61,7 +61,8 @@ def float_tflite(model) -> bytes:
 
 def cached(kind: str, builder, *args, **kwargs) -> bytes:
     """Convert builder(*args, **kwargs) with `kind` ('int8', 'int8-floatio' or 'float'), caching the bytes."""
-    key = json.dumps([kind, builder.__name__, args, kwargs], sort_keys=True, default=str)
+    # "v2": builders became deterministic across processes (_reinit); older cached files differ
+    key = json.dumps(["v2", kind, builder.__name__, args, kwargs], sort_keys=True, default=str)
     path = CACHE / f"{builder.__name__}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.tflite"
     if path.exists():
         return path.read_bytes()
@@ -83,6 +84,45 @@ def _seed(seed: int) -> None:
     np.random.seed(seed)
 
 
+def _reinit(model, seed: int):
+    """Give kernels and biases values drawn from numpy with `seed`.
+
+    Keras initializers are not reproducible across processes (their op seeds depend on what ran before), so a
+    builder would otherwise make a different model in every test run. Kernels: uniform with variance
+    1/fan_in; biases: small and non-zero, so bias handling is exercised. Normalization statistics stay.
+    """
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        for w in layer.weights:
+            kind = w.name.split("/")[-1].split(":")[0]
+            shape = tuple(w.shape)
+            if kind == "kernel":
+                fan_in = int(np.prod(shape[:-1]))
+            elif kind == "depthwise_kernel":
+                fan_in = int(np.prod(shape[:2]))
+            elif kind == "bias":
+                w.assign(rng.uniform(-0.1, 0.1, shape).astype(np.float32))
+                continue
+            else:
+                continue
+            limit = float(np.sqrt(3.0 / max(fan_in, 1)))
+            w.assign(rng.uniform(-limit, limit, shape).astype(np.float32))
+    return model
+
+
+def _deterministic(builder):
+    """Builders take `seed` and return the same weights for the same arguments in every process."""
+
+    @functools.wraps(builder)
+    def build(*args, **kwargs):
+        seed = kwargs.get("seed", 0)
+        _seed(seed)
+        return _reinit(builder(*args, **kwargs), seed)
+
+    return build
+
+
+@_deterministic
 def conv2d(shape=(9, 9, 3), filters=8, kernel=3, strides=1, padding="same", dilation=1,
            activation=None, use_bias=True, seed=0):
     _seed(seed)
@@ -93,6 +133,7 @@ def conv2d(shape=(9, 9, 3), filters=8, kernel=3, strides=1, padding="same", dila
     return keras().Model(inp, out)
 
 
+@_deterministic
 def depthwise_conv2d(shape=(9, 9, 8), kernel=3, strides=1, padding="same", multiplier=1, dilation=1,
                      activation=None, seed=0):
     _seed(seed)
@@ -103,6 +144,7 @@ def depthwise_conv2d(shape=(9, 9, 8), kernel=3, strides=1, padding="same", multi
     return keras().Model(inp, out)
 
 
+@_deterministic
 def dense(features=16, units=10, activation=None, seed=0):
     _seed(seed)
     L = keras().layers
@@ -110,6 +152,7 @@ def dense(features=16, units=10, activation=None, seed=0):
     return keras().Model(inp, L.Dense(units, activation=activation)(inp))
 
 
+@_deterministic
 def binary(op="add", shape=(5, 5, 7), broadcast=False, activation=None, seed=0):
     """ADD or MUL of two branches (each a 1x1 conv so both operands are activations with own scales)."""
     _seed(seed)
@@ -125,6 +168,7 @@ def binary(op="add", shape=(5, 5, 7), broadcast=False, activation=None, seed=0):
     return keras().Model(inp, out)
 
 
+@_deterministic
 def pool(kind="max", shape=(9, 9, 5), size=2, strides=2, padding="valid", seed=0):
     _seed(seed)
     L = keras().layers
@@ -133,6 +177,7 @@ def pool(kind="max", shape=(9, 9, 5), size=2, strides=2, padding="valid", seed=0
     return keras().Model(inp, layer(size, strides=strides, padding=padding)(inp))
 
 
+@_deterministic
 def mean(shape=(7, 7, 9), keepdims=False, seed=0):
     _seed(seed)
     L = keras().layers
@@ -140,6 +185,7 @@ def mean(shape=(7, 7, 9), keepdims=False, seed=0):
     return keras().Model(inp, L.GlobalAveragePooling2D(keepdims=keepdims)(inp))
 
 
+@_deterministic
 def pad(shape=(5, 5, 3), padding=((1, 2), (2, 1)), seed=0):
     _seed(seed)
     L = keras().layers
@@ -148,6 +194,7 @@ def pad(shape=(5, 5, 3), padding=((1, 2), (2, 1)), seed=0):
     return keras().Model(inp, L.ZeroPadding2D(padding)(x))
 
 
+@_deterministic
 def concat(shape=(5, 5, 3), channels=(3, 4, 1), seed=0):
     _seed(seed)
     L = keras().layers
@@ -156,6 +203,7 @@ def concat(shape=(5, 5, 3), channels=(3, 4, 1), seed=0):
     return keras().Model(inp, L.Concatenate(axis=-1)(parts))
 
 
+@_deterministic
 def reshape_softmax(features=12, units=10, seed=0):
     _seed(seed)
     L = keras().layers
@@ -165,6 +213,7 @@ def reshape_softmax(features=12, units=10, seed=0):
     return keras().Model(inp, L.Softmax()(x))
 
 
+@_deterministic
 def activation(kind="hard_swish", shape=(6, 6, 4), seed=0):
     """'hard_swish' (lowered to HARD_SWISH), 'sigmoid' (LOGISTIC), 'relu', 'relu6'."""
     _seed(seed)
@@ -180,16 +229,19 @@ def activation(kind="hard_swish", shape=(6, 6, 4), seed=0):
 
 
 # -- whole models ----------------------------------------------------------------------------------------
+@_deterministic
 def mobilenet_v2(size=224, alpha=1.0, seed=0):
     _seed(seed)
     return keras().applications.MobileNetV2(input_shape=(size, size, 3), alpha=alpha, weights=None)
 
 
+@_deterministic
 def mobilenet_v1(size=128, alpha=0.25, seed=0):
     _seed(seed)
     return keras().applications.MobileNet(input_shape=(size, size, 3), alpha=alpha, weights=None)
 
 
+@_deterministic
 def small_resnet(shape=(32, 32, 3), classes=10, seed=0):
     """Two residual blocks with ADD, one strided, then global pooling and a classifier."""
     _seed(seed)

@@ -25,7 +25,7 @@ def convert(builder_name: str, low: float = -1.0, high: float = 1.0, per_tensor_
     A skewed range puts the input zero point at an extreme (e.g. [0, 1] gives -128). per_tensor_dense: Dense
     weights quantized per tensor (the converter's default is per channel). Cached on disk.
     """
-    key = json.dumps(["neon-int8", builder_name, low, high, kwargs] + (["pt"] if per_tensor_dense else []),
+    key = json.dumps(["neon-int8-v2", builder_name, low, high, kwargs] + (["pt"] if per_tensor_dense else []),
                      sort_keys=True, default=str)
     path = CACHE / f"neon-{builder_name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.tflite"
     if path.exists():
