@@ -902,9 +902,14 @@ static inline void dw_block(const el_op* op, const int8_t* restrict xb, int H, i
       }
     }
   }
+  /* LiteRT's depthwise kernel vectorizes whole groups of 8 output channels (ruy-style rounding); channels past
+   * the last multiple of 8 go through its scalar tail, which requantizes with gemmlowp's double rounding. */
+  const int vec_end = (OC / 8) * 8;
   for (int j = 0; j < nb; j++) {
-    const int32_t v = el_requantize_gemm(acc[j], op->multiplier[c0 + j], op->shift[c0 + j]) + op->out_zp;
-    yp[c0 + j] = (int8_t)el_clamp(v, op->act_min, op->act_max);
+    const int c = c0 + j;
+    const int32_t q = c < vec_end ? el_requantize_gemm(acc[j], op->multiplier[c], op->shift[c])
+                                  : el_requantize(acc[j], op->multiplier[c], op->shift[c]);
+    yp[c] = (int8_t)el_clamp(q + op->out_zp, op->act_min, op->act_max);
   }
 }
 
@@ -920,8 +925,8 @@ typedef struct dw_task {
   int8_t* y;
 } dw_task;
 
-/* DEPTHWISE_CONV_2D: TFLite's optimized kernel rounds like ruy (see requantize.h), so el_requantize_gemm.
- * One task = one output row of one batch. */
+/* DEPTHWISE_CONV_2D: TFLite's optimized kernel rounds like ruy (see requantize.h) on whole groups of 8
+ * channels and like gemmlowp on the rest (dw_block). One task = one output row of one batch. */
 EL_MULTIVERSION
 static void dw_row(void* ctx, size_t task) {
   const dw_task* t = (const dw_task*)ctx;
