@@ -259,14 +259,14 @@ def small_resnet(shape=(32, 32, 3), classes=10, seed=0):
 
 
 @functools.lru_cache(maxsize=1)
-def trained_digits_cnn(epochs: int = 15):
+def trained_digits_cnn(epochs: int = 30):
     """The example's digits CNN, trained once per process."""
     from examples.digits.digits import train_cnn
 
     return train_cnn(epochs=epochs)
 
 
-def digits_int8(epochs: int = 15) -> bytes:
+def digits_int8(epochs: int = 30) -> bytes:
     """int8 .tflite of the trained digits CNN, calibrated on its training images."""
     model, (x_train, *_rest) = trained_digits_cnn(epochs)
     return int8_tflite(model, data=x_train, samples=200)

@@ -44,7 +44,7 @@ def build_cnn(seed: int = 0):
     )
 
 
-def train_cnn(epochs: int = 15, seed: int = 0, verbose: int = 0):
+def train_cnn(epochs: int = 30, seed: int = 0, verbose: int = 0):
     """Build and train the CNN; returns (model, (x_train, y_train, x_test, y_test))."""
     from edgelift._tf import keras
 

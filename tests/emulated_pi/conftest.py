@@ -110,11 +110,13 @@ def assert_identical(case: Case, out: Path, what: str) -> None:
                                  f"first at flat index {i}: expected {want.ravel()[i]}, got {have.ravel()[i]}")
 
 
-def steps_off(case: Case, out: Path, what: str) -> int:
-    """Values one quantization step away from the x86-64 reference; fails when any is further off.
+def steps_off(case: Case, out: Path, what: str, max_steps: int = 2, max_share: float = 0.01) -> int:
+    """Values that differ from the x86-64 reference; fails when any is more than `max_steps` quantization steps
+    off or more than `max_share` of the values differ.
 
     The Pi's own builtin kernels round some ties differently from x86-64 LiteRT 2.3 (see
-    test_builtin_int8_kernels_on_aarch64_stay_within_one_step_of_x86), so one step is their bound.
+    test_builtin_int8_kernels_on_aarch64_stay_close_to_x86), so they get this bound; the NEON delegate is held
+    to identical outputs (assert_identical).
     """
     off = 0
     with np.load(out) as got:
@@ -124,8 +126,10 @@ def steps_off(case: Case, out: Path, what: str) -> int:
             assert have.dtype == want.dtype and have.shape == want.shape, \
                 f"{case.name} ({what}) {key}: {have.dtype}{have.shape} vs x86 {want.dtype}{want.shape}"
             diff = np.abs(have.astype(np.int32) - want.astype(np.int32))
-            assert diff.max() <= 1, f"{case.name} {key} ({what}): off by up to {diff.max()} from x86"
-            off += int(np.count_nonzero(diff))
+            n = int(np.count_nonzero(diff))
+            assert diff.max() <= max_steps, f"{case.name} {key} ({what}): off by up to {diff.max()} from x86"
+            assert n <= max_share * diff.size, f"{case.name} {key} ({what}): {n} of {diff.size} values differ"
+            off += n
     return off
 
 
