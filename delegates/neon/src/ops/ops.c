@@ -905,11 +905,14 @@ static inline void dw_block(const el_op* op, const int8_t* restrict xb, int H, i
   /* LiteRT's depthwise kernel vectorizes whole groups of 8 output channels (ruy-style rounding); channels past
    * the last multiple of 8 go through its scalar tail, which requantizes with gemmlowp's double rounding. */
   const int vec_end = (OC / 8) * 8;
-  for (int j = 0; j < nb; j++) {
-    const int c = c0 + j;
-    const int32_t q = c < vec_end ? el_requantize_gemm(acc[j], op->multiplier[c], op->shift[c])
-                                  : el_requantize(acc[j], op->multiplier[c], op->shift[c]);
-    yp[c] = (int8_t)el_clamp(q + op->out_zp, op->act_min, op->act_max);
+  const int split = vec_end - c0 < 0 ? 0 : (vec_end - c0 > nb ? nb : vec_end - c0);
+  for (int j = 0; j < split; j++) { /* two loops, not a branch per channel, so the first one vectorizes */
+    const int32_t q = el_requantize_gemm(acc[j], op->multiplier[c0 + j], op->shift[c0 + j]);
+    yp[c0 + j] = (int8_t)el_clamp(q + op->out_zp, op->act_min, op->act_max);
+  }
+  for (int j = split; j < nb; j++) {
+    const int32_t q = el_requantize(acc[j], op->multiplier[c0 + j], op->shift[c0 + j]);
+    yp[c0 + j] = (int8_t)el_clamp(q + op->out_zp, op->act_min, op->act_max);
   }
 }
 
