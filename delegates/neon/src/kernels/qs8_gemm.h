@@ -34,6 +34,20 @@ typedef struct qs8_gemm_params {
   int32_t act_max;
 } qs8_gemm_params;
 
+/* The bias every variant packs for one tile of `nr` output channels starting at `n0`: bias[c] minus
+ * a_zero_point * sum_k w[c][k] (so `run` never subtracts the input zero point), 0 for tile padding past `n`. */
+static inline void qs8_gemm_fold_bias(size_t n0, size_t nr, size_t n, size_t k, const int8_t* w,
+                                      const int32_t* bias, int32_t a_zero_point, int32_t* out) {
+  for (size_t j = 0; j < nr; j++) {
+    const size_t c = n0 + j;
+    int32_t wsum = 0;
+    if (c < n) {
+      for (size_t kk = 0; kk < k; kk++) wsum += w[c * k + kk];
+    }
+    out[j] = c < n ? (bias != NULL ? bias[c] : 0) - a_zero_point * wsum : 0;
+  }
+}
+
 /* Bytes `pack` writes for an n x k weight matrix. */
 typedef size_t (*qs8_gemm_packed_size_fn)(size_t n, size_t k);
 

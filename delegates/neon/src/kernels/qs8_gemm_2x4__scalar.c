@@ -24,15 +24,10 @@ void qs8_gemm_2x4__scalar_pack(size_t n, size_t k, const int8_t* w, const int32_
   for (size_t n0 = 0; n0 < n; n0 += NR) {
     int32_t b[NR];
     int16_t* rows = (int16_t*)(void*)(out + NR * sizeof(int32_t));
+    qs8_gemm_fold_bias(n0, NR, n, k, w, bias, a_zero_point, b);
     for (size_t j = 0; j < NR; j++) {
       const size_t c = n0 + j;
-      int32_t sum = 0;
-      for (size_t i = 0; i < k; i++) {
-        const int16_t v = c < n ? w[c * k + i] : 0;
-        rows[j * k + i] = v;
-        sum += v;
-      }
-      b[j] = c < n ? (bias ? bias[c] : 0) - a_zero_point * sum : 0;
+      for (size_t i = 0; i < k; i++) rows[j * k + i] = c < n ? w[c * k + i] : 0;
     }
     memcpy(out, b, sizeof(b));
     out += group_bytes(k);

@@ -43,15 +43,7 @@ void qs8_gemm_4x16__neondot_pack(size_t n, size_t k, const int8_t* w, const int3
   int8_t* out = (int8_t*)packed;
   for (size_t n0 = 0; n0 < n; n0 += NR) {
     int32_t b[NR];
-    for (size_t j = 0; j < NR; j++) {
-      int32_t v = 0;
-      if (n0 + j < n) {
-        int32_t wsum = 0;
-        for (size_t kk = 0; kk < k; kk++) wsum += w[(n0 + j) * k + kk];
-        v = (bias != NULL ? bias[n0 + j] : 0) - a_zero_point * wsum;
-      }
-      b[j] = v;
-    }
+    qs8_gemm_fold_bias(n0, NR, n, k, w, bias, a_zero_point, b);
     memcpy(out, b, sizeof(b));
     out += sizeof(b);
     for (size_t kb = 0; kb < kp; kb += KC) {
