@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -188,20 +187,6 @@ class TFLiteModel:
         return arr
 
     # -- queries ---------------------------------------------------------------------------------------
-    @cached_property
-    def producers(self) -> dict[int, Operator]:
-        """tensor index -> operator that writes it"""
-        return {t: op for op in self.operators for t in op.outputs}
-
-    @cached_property
-    def consumers(self) -> dict[int, list[Operator]]:
-        out: dict[int, list[Operator]] = {}
-        for op in self.operators:
-            for t in op.inputs:
-                if t >= 0:
-                    out.setdefault(t, []).append(op)
-        return out
-
     @property
     def input_tensors(self) -> list[Tensor]:
         return [self.tensors[i] for i in self.inputs]
