@@ -184,6 +184,19 @@ def _neon_options(threads: int, options: dict[str, Any] | None) -> dict[str, str
     return {str(k): str(v) for k, v in opts.items()}
 
 
+def _why_not_loadable(library: str, exc: OSError) -> str:
+    """dlopen's reason, made specific: for another architecture it only says "No such file or directory"."""
+    from edgelift.delegates.neon import host_arch, library_arch
+
+    try:
+        found = library_arch(library)
+    except DelegateError:
+        return "it is not an ELF shared library"
+    if found != host_arch():
+        return f"it was built for {found}, but this machine is {host_arch()}"
+    return " ".join(str(exc).split())
+
+
 def _load_external_delegate(rt: RuntimeInfo, library: str, options: dict[str, Any] | None):
     if not Path(library).exists():
         raise DelegateError(f"delegate library {library!r} does not exist",
@@ -198,8 +211,8 @@ def _load_external_delegate(rt: RuntimeInfo, library: str, options: dict[str, An
         lib = ctypes.CDLL(library)
     except OSError as exc:
         raise DelegateError(
-            f"delegate library {library!r} failed to load ({rt}): {' '.join(str(exc).split())}",
-            hint="check that it is a shared library built for this machine (file, architecture)",
+            f"delegate library {library!r} failed to load ({rt}): {_why_not_loadable(library, exc)}",
+            hint="pass a shared library built for this machine's architecture (check with `file`)",
         ) from None
     missing = [s for s in ("tflite_plugin_create_delegate", "tflite_plugin_destroy_delegate") if not hasattr(lib, s)]
     if missing:

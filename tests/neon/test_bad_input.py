@@ -67,6 +67,20 @@ def test_wrong_architecture_library(neon_lib_aarch64):
     assert neon.check_library(neon_lib_aarch64, "aarch64") == neon_lib_aarch64
 
 
+def test_wrong_architecture_library_through_the_cli(neon_lib_aarch64, tmp_path, capsys):
+    """`--delegate PATH` to the aarch64 build on x86-64: exit code 3 and the architecture named, no traceback."""
+    from edgelift.cli import main
+
+    if neon.host_arch() != "x86_64":
+        pytest.skip("the cross-built library is native here")
+    model = tmp_path / "m.tflite"
+    model.write_bytes(modelkit.cached("int8", modelkit.conv2d))
+    assert main(["bench", str(model), "--delegate", os.fspath(neon_lib_aarch64), "--runs", "2"]) == 3
+    err = capsys.readouterr().err
+    assert "failed to load" in err and "it was built for aarch64, but this machine is x86_64" in err
+    assert "Traceback" not in err
+
+
 def test_library_path_and_options_api(tmp_path):
     assert neon.library_arch(neon.library_path()) == neon.host_arch()
     assert neon.delegate_options(num_threads=4, kernels="scalar", log_level="debug") == {
