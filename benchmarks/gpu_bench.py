@@ -75,7 +75,7 @@ def main(argv=None) -> int:
         eng = GpuEngine(model, batch=b)
         t = time.perf_counter()
         eng.predict_raw(xs[:b])
-        print(f"gpu path batch {b}: compile + first batch {time.perf_counter() - t:.1f} s on {eng.device}")
+        print(f"gpu path batch {b}: compile + first batch {time.perf_counter() - t:.1f} s; {eng.describe()}")
         runners[f"gpu path batch {b}"] = (lambda e: (lambda x: e.predict_raw(x)[0]))(eng)
 
     times: dict[str, list[float]] = {k: [] for k in runners}

@@ -11,6 +11,8 @@ from edgelift.errors import DataError, InvalidArgumentError, RuntimeUnavailableE
 from .fixedpoint import tflite_round
 from .lowering import Lowered, default_platform, lower, x64
 
+CPU_STEP_BYTES = 24 << 20  # int32 accumulators of one step's largest layer, on a CPU: about what the caches hold
+
 
 def _jax():
     try:
@@ -29,11 +31,12 @@ class GpuEngine:
     GpuEngine(model_bytes_or_path, batch=32): `predict_raw(x)` takes arrays of the model input dtype (first
     axis = samples, any count; a list for multi-input models) and returns the raw outputs; `predict(x)`
     quantizes float inputs as TFLite's QUANTIZE does and dequantizes int8 outputs. `outputs=[tensor indices]`
-    returns those activations instead of the model's outputs (per-layer comparison).
+    returns those activations instead of the model's outputs (per-layer comparison). `step`: samples computed
+    at a time inside one call (default: the whole batch on a GPU, a cache-sized step on a CPU).
     """
 
     def __init__(self, model, batch: int = 32, *, platform: str | None = None, accumulate: str | None = None,
-                 depthwise: str | None = None, outputs: list[int] | None = None):
+                 depthwise: str | None = None, outputs: list[int] | None = None, step: int | None = None):
         jax = _jax()
         if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
             raise InvalidArgumentError(f"batch must be a positive integer, got {batch!r}", hint="e.g. --batch 32")
@@ -51,6 +54,24 @@ class GpuEngine:
         self.lowered: Lowered = lower(model, accumulate=accumulate, depthwise=depthwise, outputs=outputs)
         self.inputs = self.lowered.inputs
         self.outputs = self.lowered.outputs
+        if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 1):
+            raise InvalidArgumentError(f"step must be a positive integer, got {step!r}")
+        self.step = self._default_step() if step is None else min(step, batch)
+        if batch % self.step:
+            raise InvalidArgumentError(f"batch {batch} is not a multiple of step {self.step}",
+                                       hint=f"use a batch of {self.step * max(1, batch // self.step)}")
+        self._run = self.lowered.stepped(batch, self.step)
+
+    def _default_step(self) -> int:
+        """Samples per step inside a call: the whole batch on a GPU; on a CPU, the largest power of two that
+        divides the batch and keeps one step's int32 accumulators of the largest layer within CPU_STEP_BYTES."""
+        if self.jax_device.platform != "cpu":
+            return self.batch
+        fit = max(1, CPU_STEP_BYTES // (4 * self.lowered.largest_activation))
+        step = 1
+        while step * 2 <= min(fit, self.batch) and self.batch % (step * 2) == 0:
+            step *= 2
+        return step
 
     @property
     def input_details(self) -> list[dict]:
@@ -67,7 +88,8 @@ class GpuEngine:
         return f"{'cuda' if d.platform == 'gpu' else d.platform}:{d.id}"
 
     def describe(self) -> str:
-        return f"XLA on {self.device} ({self.lowered.ctx.accumulate} accumulation, batch {self.batch})"
+        steps = f" in steps of {self.step}" if self.step < self.batch else ""
+        return f"XLA on {self.device} ({self.lowered.ctx.accumulate} accumulation, batch {self.batch}{steps})"
 
     # -- running --------------------------------------------------------------------------------------
     def _check(self, xs) -> list[np.ndarray]:
@@ -102,6 +124,13 @@ class GpuEngine:
                                 hint="use predict() for float data, or cast/quantize it first")
         n = xs[0].shape[0]
         results: list[list[np.ndarray]] = [[] for _ in self.outputs]
+        pending = None  # (outputs, k) of the batch in flight: JAX dispatches asynchronously, so the next batch
+        # is prepared and queued before the previous one's results are copied out
+
+        def collect(outs, k):
+            for r, o in zip(results, outs, strict=True):
+                r.append(np.asarray(o)[:k])
+
         with x64():
             for start in range(0, n, self.batch):
                 chunk = [x[start:start + self.batch] for x in xs]
@@ -109,9 +138,12 @@ class GpuEngine:
                 if k < self.batch:  # pad to the compiled batch size
                     chunk = [np.concatenate([c, np.repeat(c[:1], self.batch - k, axis=0)]) for c in chunk]
                 args = [jax.device_put(c.reshape(self.batch, 1, *c.shape[1:]), self.jax_device) for c in chunk]
-                outs = self.lowered.batched(*args)
-                for r, o in zip(results, outs, strict=True):
-                    r.append(np.asarray(o)[:k])
+                outs = self._run(*args)
+                if pending is not None:
+                    collect(*pending)
+                pending = (outs, k)
+            if pending is not None:
+                collect(*pending)
         return [np.concatenate(r).reshape(n, *spec.shape[1:]) if r else np.zeros((0, *spec.shape[1:]), spec.dtype)
                 for r, spec in zip(results, self.outputs, strict=True)]
 

@@ -53,6 +53,32 @@ class Lowered:
         with x64():
             return self.batched(*xs)
 
+    @property
+    def largest_activation(self) -> int:
+        """Elements of the largest tensor one sample produces (what sizes the int32 accumulators)."""
+        sizes = [int(np.prod(self.model.tensors[i].shape)) for op in self.model.operators for i in op.outputs]
+        return max(sizes, default=1)
+
+    def stepped(self, batch: int, step: int) -> Callable:
+        """jit-compiled function of `batch` samples that runs them `step` at a time inside one XLA call.
+
+        On a CPU, a whole batch of MobileNetV2's 112x112x96 int32 accumulators is ~150 MB, written and read
+        back from memory; a few samples at a time stay in cache (batch 32 in steps of 4: 92 -> 110 img/s).
+        """
+        import jax
+
+        if step >= batch:
+            return self.batched
+        if batch % step:
+            raise ValueError(f"batch {batch} is not a multiple of step {step}")
+
+        def run(*xs):
+            grouped = [x.reshape(batch // step, step, *x.shape[1:]) for x in xs]
+            outs = jax.lax.map(lambda g: self._vmapped(*g), grouped)
+            return [o.reshape(batch, *o.shape[2:]) for o in outs]
+
+        return jax.jit(run)
+
 
 def _spec(t) -> TensorSpec:
     q = t.is_quantized

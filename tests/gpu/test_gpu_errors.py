@@ -68,6 +68,13 @@ def test_bad_batch(batch):
         GpuEngine(modelkit.cached("int8", modelkit.conv2d), batch=batch)
 
 
+@pytest.mark.parametrize("batch,step,message", [
+    (10, 4, "batch 10 is not a multiple of step 4"), (8, 0, "step must be a positive integer, got 0")])
+def test_bad_step(batch, step, message):
+    with pytest.raises(InvalidArgumentError, match=message):
+        GpuEngine(modelkit.cached("int8", modelkit.conv2d), batch=batch, step=step)
+
+
 def test_intermediate_tensor_that_is_not_an_activation():
     model = modelkit.cached("int8", modelkit.conv2d)
     with pytest.raises(UnsupportedModelError, match="not activations"):

@@ -38,6 +38,8 @@ def test_mobilenet_v2_int8_identical_on_64_inputs(mobilenet_v2):
     model, eng = mobilenet_v2
     assert eng.lowered.model.op_histogram() == {"CONV_2D": 35, "DEPTHWISE_CONV_2D": 17, "ADD": 10,
                                                 "FULLY_CONNECTED": 1, "MEAN": 1, "SOFTMAX": 1}
+    # on a CPU the batch of 32 runs in cache-sized steps inside one call (112x112x96 int32 per sample: 4 a step)
+    assert eng.step == (4 if eng.jax_device.platform == "cpu" else 32)
     xs = random_int8((224, 224, 3), 64, seed=7)
     tensors = _probe_tensors(model)
     got = eng.predict_raw(xs)
@@ -127,6 +129,15 @@ def test_sample_count_not_a_multiple_of_the_batch_and_zero_samples():
     # one sample with the model's own batch axis is accepted too
     (one,) = eng.predict_raw(xs[:1].reshape(1, 1, *xs.shape[1:]))
     assert np.array_equal(one, got[:1])
+
+
+def test_steps_inside_a_call_give_the_same_outputs():
+    model = modelkit.cached("int8", modelkit.conv2d)
+    xs = random_int8(GpuEngine(model, batch=1).inputs[0].shape[1:], 21, seed=3)
+    whole = GpuEngine(model, batch=12, step=12)
+    stepped = GpuEngine(model, batch=12, step=3)
+    assert whole.step == 12 and stepped.step == 3 and "batch 12 in steps of 3" in stepped.describe()
+    assert np.array_equal(whole.predict_raw(xs)[0], stepped.predict_raw(xs)[0])
 
 
 def test_describe_names_the_device():
