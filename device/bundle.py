@@ -88,6 +88,9 @@ def _reference(model_path: Path, seed: int):
     import numpy as np
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
+    from .prechecks import check_model
+
+    check_model(model_path.read_bytes(), repr(str(model_path)))
     try:
         interp = Interpreter(model_path=str(model_path),
                              experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)

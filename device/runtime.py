@@ -34,6 +34,7 @@ from ..errors import (
     ModelNotFoundError,
     RuntimeUnavailableError,
 )
+from .prechecks import check_model
 
 # preference order: the first importable one is used unless `runtime=` says otherwise
 RUNTIMES: dict[str, str] = {
@@ -562,6 +563,7 @@ def load_interpreter(
                                    hint="use --threads 1 for the most repeatable timings")
     delegate = check_delegate_name(delegate)
     content, path = _model_bytes(model)
+    check_model(content, repr(path) if path else "the model")
     rt = get_runtime(runtime)
     mod = rt.module
     start = time.perf_counter()
