@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import InvalidArgumentError, RuntimeUnavailableError
 from .runtime import Runner, load_interpreter
 
-BACKENDS = ("litert", "gpu")
+BACKENDS = ("litert", "gpu", "litert-gpu")
 
 
 class Engine(Protocol):
@@ -70,7 +70,8 @@ def _model_bytes(model) -> bytes:
 def make_engine(model: str | os.PathLike | bytes, backend: str = "litert", delegate: str = "builtin",
                 threads: int = 1, batch: int = 32, delegate_options: dict[str, Any] | None = None,
                 runtime: str | None = None):
-    """An engine over `model` (path or bytes). backend 'litert' (any TFLite runtime) or 'gpu' (exact XLA)."""
+    """An engine over `model` (path or bytes). backend 'litert' (any TFLite runtime), 'gpu' (exact XLA) or
+    'litert-gpu' (a float model on LiteRT's own GPU accelerator)."""
     if backend == "litert":
         return LiteRTEngine(model, delegate, threads, delegate_options, runtime)
     if backend == "gpu":
@@ -84,5 +85,10 @@ def make_engine(model: str | os.PathLike | bytes, backend: str = "litert", deleg
                 hint="install JAX (pip install 'edgelift[gpu]' for CUDA, or jax for the CPU build)",
             ) from None
         return GpuEngine(_model_bytes(model), batch=batch)
+    if backend == "litert-gpu":
+        from .litert_gpu import LiteRTGpuEngine
+
+        return LiteRTGpuEngine(model)
     raise InvalidArgumentError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}",
-                               hint="'litert' runs the TFLite runtime, 'gpu' the exact-integer XLA path")
+                               hint="'litert' runs the TFLite runtime, 'gpu' the exact-integer XLA path, "
+                                    "'litert-gpu' a float model on LiteRT's GPU accelerator")

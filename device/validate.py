@@ -443,7 +443,12 @@ def validate(
     engine = make_engine(content if model_label == "<bytes>" else model, backend, delegate, threads, batch,
                          delegate_options=delegate_options if delegate not in ("builtin", "xnnpack") else None,
                          runtime=runtime)
-    out_raw = engine.predict_raw(x_raw)
+    engine_label = engine.describe()
+    try:
+        out_raw = engine.predict_raw(x_raw)
+    finally:
+        if hasattr(engine, "close"):
+            engine.close()
     out_float = [dequantize(o, d) for o, d in zip(out_raw, out_details, strict=True)]
     notes: list[str] = []
     if exact:
@@ -513,7 +518,7 @@ def validate(
 
     result = ValidationResult(
         model=model_label,
-        model_engine=engine.describe(),
+        model_engine=engine_label,
         reference=ref.describe(),
         reference_kind=ref.kind if not (isinstance(ref, TFLiteReference) and reference is None) else "same-model",
         data=data_label,

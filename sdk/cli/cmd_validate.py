@@ -30,8 +30,9 @@ from .cmd_bench import delegate_option_pairs, dump_json
 @click.option("--layer-threshold", type=float, default=None,
               help="Relative RMS error at which a layer counts as broken (default 0.1).")
 @click.option("--threads", "-t", type=int, default=1, show_default=True)
-@click.option("--backend", type=click.Choice(["litert", "gpu"]), default="litert", show_default=True,
-              help="litert: a TFLite runtime; gpu: the exact-integer XLA path.")
+@click.option("--backend", type=click.Choice(["litert", "gpu", "litert-gpu"]), default="litert", show_default=True,
+              help="litert: a TFLite runtime; gpu: the exact-integer XLA path (CUDA or CPU); litert-gpu: a float "
+                   "model on LiteRT's GPU accelerator (Vulkan).")
 @click.option("--batch", type=int, default=32, show_default=True,
               help="With --backend gpu: samples per jit-compiled batch.")
 @click.option("--runtime", type=click.Choice(["litert", "tflite_runtime"]), default=None)
