@@ -468,6 +468,9 @@ def validate(
     if exact and "xnnpack" in (delegate, reference_delegate) and delegate != reference_delegate:
         notes.append("XNNPACK rounds differently from TFLite's builtin kernels (the numeric reference); differences "
                      "of 1-2 LSB are expected there — gate with --max-lsb 2, or compare neon/gpu for exactness")
+    if exact and any(o.dtype.kind == "f" for o in out_raw):
+        notes.append("float outputs: --exact counts differences in float32 ULPs (shown as LSB); kernels that sum in "
+                     "another order differ by many ULPs on a float model — gate float models with --atol")
     if data is None:
         notes.append("random inputs cover the whole input range; pass --data (with labels) for accuracy figures")
 

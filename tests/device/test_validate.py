@@ -11,6 +11,7 @@ from edgelift.cli import main
 from edgelift.device.validate import SCHEMA, validate
 from edgelift.errors import DataError, DelegateError, InvalidArgumentError, InvalidModelError, ThresholdError
 from edgelift.tflite_model import load
+from tests import modelkit
 
 pytestmark = pytest.mark.slow  # trains the digits CNN once per session (~15 s)
 
@@ -184,3 +185,10 @@ def test_gpu_backend_batch_flag_reaches_the_engine(digits_files, capsys):
     assert "batch 16" in out and "100.000%" in out
     assert main(["validate", str(digits_files["int8"]), "--backend", "gpu", "--batch", "0"]) == 2
     assert "batch must be a whole number >= 1, got 0" in capsys.readouterr().err
+
+
+def test_exact_on_a_float_model_says_the_unit_is_ulps(tmp_path):
+    model = tmp_path / "f.tflite"
+    model.write_bytes(modelkit.cached("float", modelkit.conv2d))
+    r = validate(model, delegate="xnnpack", reference_delegate="builtin", exact=True, samples=4, check=False)
+    assert any("float32 ULPs" in n and "--atol" in n for n in r.notes)
