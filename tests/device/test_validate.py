@@ -128,8 +128,6 @@ def test_bad_inputs(digits_files, conv_int8, tmp_path):
     other.write_bytes(conv_int8)
     with pytest.raises(InvalidModelError, match="the reference's inputs .* do not match"):
         validate(int8, reference=other)
-    from tests import modelkit
-
     same_input = tmp_path / "same_input.tflite"  # (8, 8, 1) in like the digits CNN, (8, 8, 4) out
     same_input.write_bytes(modelkit.cached("float", modelkit.conv2d, shape=(8, 8, 1), filters=4))
     with pytest.raises(InvalidModelError, match=r"the reference's outputs \[\(8, 8, 4\)\] do not match .*\(10,\)"):
