@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import RuntimeUnavailableError, UnsupportedModelError
-from .runtime import Runner, load_interpreter
+from .runtime import Runner, _model_bytes, load_interpreter
 
 ACCELERATORS = ("gpu", "cpu")  # "cpu" runs the same CompiledModel plumbing on the CPU accelerator (tests)
 
@@ -89,17 +89,19 @@ class LiteRTGpuEngine:
         label = repr(self.meta.model_path) if self.meta.model_path else "the model"
         _check_float(self.meta, label)
         try:
-            from ai_edge_litert.compiled_model import CompiledModel, _create_default_environment
+            import ai_edge_litert
+            from ai_edge_litert.compiled_model import CompiledModel
+            from ai_edge_litert.environment import Environment
             from ai_edge_litert.hardware_accelerator import HardwareAccelerator
         except ImportError:
             raise RuntimeUnavailableError(
                 f"{self.meta.runtime} has no CompiledModel API; --backend litert-gpu needs ai-edge-litert 2.x",
                 hint="pip install 'ai-edge-litert==2.3.0', or use --backend gpu") from None
-        content = model if isinstance(model, (bytes, bytearray)) else open(os.fspath(model), "rb").read()
+        content = _model_bytes(model)[0]
         flag = HardwareAccelerator.GPU if accelerator == "gpu" else HardwareAccelerator.CPU
         self.compiled = self._inputs = self._outputs = None
         with captured_native_stderr() as log:  # LiteRT logs each accelerator it registers (and destroys)
-            self._env = _create_default_environment()
+            self._env = Environment.create(runtime_path=os.path.dirname(ai_edge_litert.__file__))
             failure = None
             try:
                 self.compiled = CompiledModel.from_buffer(bytes(content), hardware_accel=flag, environment=self._env)
@@ -118,12 +120,19 @@ class LiteRTGpuEngine:
             raise UnsupportedModelError(
                 f"LiteRT's {accelerator.upper()} accelerator cannot compile {label}: {reason}",
                 hint="use --backend litert (interpreter) or --backend gpu") from None
+        signatures = list(self.compiled.get_signature_list())
+        problem = None
         if not self.compiled.is_fully_accelerated():
-            raise UnsupportedModelError(
-                f"LiteRT's {accelerator.upper()} accelerator takes only part of {label}; the rest would run "
-                "on the CPU", hint="use --backend litert for this model")
+            problem = (f"LiteRT's {accelerator.upper()} accelerator takes only part of {label}; the rest would run "
+                       "on the CPU")
+        elif not signatures:
+            problem = f"{label} has no signature, which LiteRT's CompiledModel needs to address its inputs"
+        if problem is not None:
+            with captured_native_stderr():
+                self._release()
+            raise UnsupportedModelError(problem, hint="use --backend litert for this model")
         self.accelerator = accelerator
-        signature = next(iter(self.compiled.get_signature_list()))
+        signature = signatures[0]
         # CompiledModel orders inputs by signature; validate passes them in the interpreter's order
         by_tensor = {d["index"]: k for k, d in enumerate(self.compiled.get_input_tensor_details(signature).values())}
         self._in_order = [by_tensor[d["index"]] for d in self.meta.input_details]
