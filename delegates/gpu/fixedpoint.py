@@ -164,11 +164,10 @@ def mbqm(x, multiplier, shift, rounding: str):
     if np.any(left > 0):
         x = wrap32(x << jnp.asarray(left))
     prod = x * (int(m) if m.ndim == 0 else jnp.asarray(m))
-    if rounding == "neon":  # SQRDMULH: round half up; saturation needs x == m == INT32_MIN, impossible (m >= 0)
-        hi = ((prod + (1 << 30)) >> 31).astype(jnp.int32)
-    else:  # gemmlowp SaturatingRoundingDoublingHighMul: nudge, then divide truncating toward zero
-        q = prod + jnp.where(prod >= 0, jnp.int64(1 << 30), jnp.int64(1 - (1 << 30)))
-        hi = jnp.where(q >= 0, q >> 31, -((-q) >> 31)).astype(jnp.int32)
+    # SQRDMULH and gemmlowp's SaturatingRoundingDoublingHighMul agree here: gemmlowp's sign-dependent nudge
+    # followed by a division truncating toward zero is floor((prod + 2^30) / 2^31) for either sign of prod,
+    # i.e. round half up, one shift. Saturation needs x == m == INT32_MIN, impossible (m >= 0).
+    hi = ((prod + (1 << 30)) >> 31).astype(jnp.int32)
     if not np.any(right > 0):
         return hi
     r = int(right.flat[0]) if np.all(right == right.flat[0]) else None
