@@ -9,49 +9,26 @@ the GPU cannot take whole, or a machine without a usable GPU, is an error that s
 from __future__ import annotations
 
 import atexit
-import contextlib
+import functools
 import gc
 import os
 import sys
-import tempfile
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from ..errors import RuntimeUnavailableError, UnsupportedModelError
+from ..native_stderr import captured
 from .runtime import Runner, _model_bytes, load_interpreter
 
 ACCELERATORS = ("gpu", "cpu")  # "cpu" runs the same CompiledModel plumbing on the CPU accelerator (tests)
 
 
-@contextlib.contextmanager
-def captured_native_stderr() -> Iterator[list[str]]:
-    """Collect what native code writes to fd 2 (LiteRT logs every accelerator it registers there); the lines
-    are in the yielded list once the block ends."""
-    lines: list[str] = []
-    with tempfile.TemporaryFile(mode="w+b") as sink:
-        saved = os.dup(2)
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield lines
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            sink.seek(0)
-            lines.extend(sink.read().decode(errors="replace").splitlines())
-
-
-_QUIET_EXIT = []
-
-
+@functools.cache
 def _quiet_native_exit() -> None:
     """Once a CompiledModel has run, LiteRT keeps its environment to process exit and then logs each accelerator
     it destroys (INFO lines on fd 2, after edgelift's last word). Point fd 2 at /dev/null at exit, after Python's
-    own last messages."""
-    if _QUIET_EXIT:
-        return
-    _QUIET_EXIT.append(True)
+    own last messages. Registered once (cached)."""
 
     def silence() -> None:
         sys.stderr.flush()
@@ -100,7 +77,7 @@ class LiteRTGpuEngine:
         content = _model_bytes(model)[0]
         flag = HardwareAccelerator.GPU if accelerator == "gpu" else HardwareAccelerator.CPU
         self.compiled = self._inputs = self._outputs = None
-        with captured_native_stderr() as log:  # LiteRT logs each accelerator it registers (and destroys)
+        with captured() as log:  # LiteRT logs each accelerator it registers (and destroys)
             self._env = Environment.create(runtime_path=os.path.dirname(ai_edge_litert.__file__))
             failure = None
             try:
@@ -128,7 +105,7 @@ class LiteRTGpuEngine:
         elif not signatures:
             problem = f"{label} has no signature, which LiteRT's CompiledModel needs to address its inputs"
         if problem is not None:
-            with captured_native_stderr():
+            with captured():
                 self._release()
             raise UnsupportedModelError(problem, hint="use --backend litert for this model")
         self.accelerator = accelerator
@@ -155,7 +132,7 @@ class LiteRTGpuEngine:
         _quiet_native_exit()
         outs = [np.empty((n, *self.meta._per_sample_shape(d)), np.dtype(d["dtype"])) for d in self.output_details]
         failure = None
-        with captured_native_stderr() as log:  # the first buffer write sets up (and logs) another environment
+        with captured() as log:  # the first buffer write sets up (and logs) another environment
             try:
                 for i in range(n):
                     for arr, k in zip(arrays, self._in_order, strict=True):
@@ -185,6 +162,6 @@ class LiteRTGpuEngine:
         gc.collect()  # the environment's destructor logs to fd 2: let it run now, while that is captured
 
     def close(self) -> None:
-        with captured_native_stderr():
+        with captured():
             self._release()
         self.meta.close()

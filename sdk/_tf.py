@@ -13,6 +13,8 @@ import sys
 from collections.abc import Iterator
 from types import ModuleType
 
+from .native_stderr import captured
+
 
 def _quiet() -> None:
     # 3: TensorFlow's C++ errors that matter surface as Python exceptions; the rest is CUDA-probing noise.
@@ -30,16 +32,8 @@ def _native_stderr_silenced() -> Iterator[None]:
     if os.environ.get("EDGELIFT_TF_LOGS") or "tensorflow" in sys.modules:
         yield
         return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
+    with captured():
         yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
 
 
 def tensorflow() -> ModuleType:
