@@ -103,8 +103,13 @@ def library_path(arch: str | None = None) -> Path:
     )
 
 
-def delegate_options(num_threads: int = 1, kernels: str = "auto", log_level: str = "info") -> dict[str, str]:
-    """The key/value options `load_delegate` passes to the delegate, checked here before any loading."""
+def delegate_options(num_threads: int = 1, kernels: str = "auto", log_level: str = "info",
+                     profile: bool = False) -> dict[str, str]:
+    """The key/value options `load_delegate` passes to the delegate, checked here before any loading.
+
+    `profile` brackets each node's invoke with the Pi cost meter's region markers (one failing `lseek` per
+    node and edge; harmless elsewhere), so `bench --emulate` can attribute instructions to ops.
+    """
     if isinstance(num_threads, bool) or not isinstance(num_threads, int) or not 1 <= num_threads <= 64:
         raise InvalidArgumentError(
             f"num_threads must be an integer from 1 to 64, got {num_threads!r}",
@@ -120,7 +125,10 @@ def delegate_options(num_threads: int = 1, kernels: str = "auto", log_level: str
             f"log_level must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}",
             hint="'info' prints the one partition line per model",
         )
-    return {"num_threads": str(num_threads), "kernels": kernels, "log_level": log_level}
+    options = {"num_threads": str(num_threads), "kernels": kernels, "log_level": log_level}
+    if profile:
+        options["profile"] = "1"
+    return options
 
 
 __all__ = [

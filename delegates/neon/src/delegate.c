@@ -14,6 +14,7 @@
 #include "abi/tflite_abi.h"
 #include "kernels/qs8_gemm.h"
 #include "ops/ops.h"
+#include "profile_marker.h"
 #include "threadpool.h"
 
 #define EL_EXPORT __attribute__((visibility("default")))
@@ -24,6 +25,7 @@ typedef struct el_options {
   int num_threads;
   char kernels[8]; /* auto | scalar | neon | dot */
   int log_level;
+  int profile; /* 1: bracket each node's invoke with region markers for the Pi cost meter */
 } el_options;
 
 typedef struct el_delegate {
@@ -274,7 +276,16 @@ static TfLiteStatus kernel_invoke(TfLiteContext* context, TfLiteNode* node) {
   el_partition* p = (el_partition*)node->user_data;
   if (p == NULL || p->scratch == NULL) return kTfLiteError;
   const el_io io = {context, p->own, p->delegate->pool};
-  for (int i = 0; i < p->n_ops; i++) el_op_invoke(&p->ops[i], &io, p->scratch);
+  if (!p->delegate->options.profile) {
+    for (int i = 0; i < p->n_ops; i++) el_op_invoke(&p->ops[i], &io, p->scratch);
+    return kTfLiteOk;
+  }
+  for (int i = 0; i < p->n_ops; i++) {
+    const uint32_t region = EL_MARK_CLASS_NODE << 24 | ((uint32_t)p->ops[i].node_index & 0xffffffu);
+    el_mark(EL_MARK_BEGIN, region);
+    el_op_invoke(&p->ops[i], &io, p->scratch);
+    el_mark(EL_MARK_END, region);
+  }
   return kTfLiteOk;
 }
 
@@ -379,6 +390,7 @@ static void options_default(el_options* o) {
   o->num_threads = 1;
   strcpy(o->kernels, "auto");
   o->log_level = EL_LOG_INFO;
+  o->profile = 0;
 }
 
 /* Returns NULL or a message naming the bad key/value and what is allowed. */
@@ -414,7 +426,16 @@ static const char* options_set(el_options* o, const char* key, const char* value
              value);
     return msg;
   }
-  snprintf(msg, cap, "edgelift-neon: unknown option '%.40s'; allowed: num_threads, kernels, log_level", key);
+  if (strcmp(key, "profile") == 0) {
+    if (strcmp(value, "0") && strcmp(value, "1")) {
+      snprintf(msg, cap, "edgelift-neon: option profile=%.40s is not 0 or 1", value);
+      return msg;
+    }
+    o->profile = value[0] == '1';
+    return NULL;
+  }
+  snprintf(msg, cap, "edgelift-neon: unknown option '%.40s'; allowed: num_threads, kernels, log_level, profile",
+           key);
   return msg;
 }
 
