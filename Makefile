@@ -36,3 +36,4 @@ clean:
 # Native builds and their tests, one file per component.
 -include delegates/neon/neon.mk
 -include tests/emulated_pi/pi.mk
+-include device/emulate/emulate.mk

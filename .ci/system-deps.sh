@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages edgelift's build and tests need; does nothing when they are all present.
 set -euo pipefail
-packages=(cmake gcc gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static openssh-server openssh-client llvm)
+# qemu-user is the dynamic build: only it loads the cost meter's TCG plugin (bench --emulate); the static one
+# runs the emulated Pi of the tests.
+packages=(cmake gcc gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static qemu-user openssh-server
+          openssh-client llvm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

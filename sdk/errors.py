@@ -52,6 +52,12 @@ class RuntimeUnavailableError(EdgeliftError, RuntimeError):
     exit_code = 3
 
 
+class ToolUnavailableError(EdgeliftError, FileNotFoundError):
+    """A host tool a command needs (qemu-aarch64, llvm-mca, a C compiler) that is not installed."""
+
+    exit_code = 3
+
+
 class DelegateError(EdgeliftError, RuntimeError):
     """A delegate that does not exist, fails to load, or refuses the model."""
 

@@ -185,21 +185,83 @@ def captured_stderr():
                 sys.stderr.flush()
 
 
-def make_interpreter(bundle, manifest, delegate="neon", threads=1):
+# XNNPACK's C API flag that lets it take signed int8 (QS8) nodes; tflite-runtime 2.14's default resolver creates
+# XNNPACK with flags 0, so without it int8 models run on the builtin kernels even "with XNNPACK".
+XNNPACK_FLAG_QS8 = 0x1
+
+
+class _NativeDelegate:
+    """A TfLiteDelegate* made through a runtime's own C API, in the shape its Interpreter accepts."""
+
+    def __init__(self, pointer, delete):
+        self._pointer, self._delete = pointer, delete
+
+    def _get_native_delegate_pointer(self):
+        return self._pointer
+
+    def __del__(self):  # the Interpreter holds us until it is gone
+        if self._pointer:
+            self._delete(self._pointer)
+            self._pointer = None
+
+
+def xnnpack_int8(mod, threads=1):
+    """XNNPACK created with int8 enabled through the C API tflite-runtime's extension exports, or None when the
+    runtime's default already applies XNNPACK to int8 (ai-edge-litert 1.4+) or exports no such API."""
+    import ctypes
+
+    wrapper = sys.modules.get("tflite_runtime._pywrap_tensorflow_interpreter_wrapper")
+    if wrapper is None or not getattr(mod, "__name__", "").startswith("tflite_runtime"):
+        return None
+    lib = ctypes.CDLL(wrapper.__file__)  # already loaded: the same handle, no second copy
+    try:
+        default, create = lib.TfLiteXNNPackDelegateOptionsDefault, lib.TfLiteXNNPackDelegateCreate
+        delete, get_flags = lib.TfLiteXNNPackDelegateDelete, lib.TfLiteXNNPackDelegateGetFlags
+    except AttributeError:
+        return None
+
+    class Options(ctypes.Structure):
+        # num_threads, flags, then fields this code leaves at their defaults; the padding makes room for
+        # whatever later versions append (the struct is returned through memory either way: > 16 bytes)
+        _fields_ = [("num_threads", ctypes.c_int32), ("flags", ctypes.c_uint32), ("rest", ctypes.c_ubyte * 120)]
+
+    default.restype, default.argtypes = Options, []
+    create.restype, create.argtypes = ctypes.c_void_p, [ctypes.POINTER(Options)]
+    delete.restype, delete.argtypes = None, [ctypes.c_void_p]
+    get_flags.restype, get_flags.argtypes = ctypes.c_uint32, [ctypes.c_void_p]
+    options = default()
+    options.num_threads = threads
+    options.flags |= XNNPACK_FLAG_QS8
+    pointer = create(ctypes.byref(options))
+    if not pointer:
+        raise RuntimeError("TfLiteXNNPackDelegateCreate returned NULL")
+    if not get_flags(pointer) & XNNPACK_FLAG_QS8:
+        delete(pointer)
+        raise RuntimeError("XNNPACK did not keep its int8 (QS8) flag")
+    return _NativeDelegate(pointer, delete)
+
+
+def make_interpreter(bundle, manifest, delegate="neon", threads=1, model=None, neon=None):
     """An allocated interpreter for the bundle's model: 'neon' (the bundle's delegate over the builtin
-    kernels), 'builtin' (no default delegate: the reference) or 'xnnpack' (the runtime's default)."""
+    kernels), 'builtin' (no default delegate: the reference) or 'xnnpack' (XNNPACK with int8 enabled).
+
+    `model` and `neon` ({"file", "options"}) stand in for the manifest's entries (the cost meter's guest)."""
     name, version, mod = import_runtime()
-    model = os.path.join(bundle, manifest["model"]["file"])
+    model = model or os.path.join(bundle, manifest["model"]["file"])
     resolver = getattr(mod, "OpResolverType", None)
     kwargs = {"model_path": model, "num_threads": threads}
-    if delegate in ("neon", "builtin") and resolver is not None:
-        kwargs["experimental_op_resolver_type"] = resolver.BUILTIN_WITHOUT_DEFAULT_DELEGATES
     partition = None
     with captured_stderr() as err:
         try:
+            xnnpack = xnnpack_int8(mod, threads) if delegate == "xnnpack" else None
+            if (delegate in ("neon", "builtin") or xnnpack is not None) and resolver is not None:
+                kwargs["experimental_op_resolver_type"] = resolver.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+            if xnnpack is not None:
+                kwargs["experimental_delegates"] = [xnnpack]
             if delegate == "neon":
-                lib = os.path.join(bundle, manifest["delegate"]["file"])
-                options = dict(manifest["delegate"].get("options") or {})
+                spec = neon or manifest["delegate"]
+                lib = spec["file"] if neon else os.path.join(bundle, spec["file"])
+                options = dict(spec.get("options") or {})
                 options["num_threads"] = str(threads)
                 loaded = mod.load_delegate(lib, options)
                 kwargs["experimental_delegates"] = [loaded]
@@ -211,8 +273,12 @@ def make_interpreter(bundle, manifest, delegate="neon", threads=1):
     for line in err["text"].splitlines():
         if "delegated" in line:
             partition = line.strip()
-    return interp, {"runtime": name, "runtime_version": version, "delegate": delegate,
-                    "threads": threads, "partition": partition}
+    meta = {"runtime": name, "runtime_version": version, "delegate": delegate, "threads": threads,
+            "partition": partition}
+    if delegate == "xnnpack":
+        meta["xnnpack"] = ("created with int8 (QS8) enabled" if xnnpack is not None
+                           else "the runtime's default (int8 enabled)")
+    return interp, meta
 
 
 def invoke(interp, inputs):

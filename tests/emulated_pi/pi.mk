@@ -1,11 +1,11 @@
 # The emulated Raspberry Pi (Debian bookworm arm64 python3.11 + TFLite runtimes under qemu-user), built by
-# tests/emulated_pi/setup_pi.py into .cache/emulated-pi/ and reused while its stamp matches the script's inputs
+# device/emulate/pi_root.py into .cache/emulated-pi/ and reused while its stamp matches the script's inputs
 # (a cold build downloads ~40 MB of .debs and wheels; a warm one is a stamp check). `make emulated-pi` alone
 # builds it; `make test` builds it before pytest through `native`.
 .PHONY: emulated-pi emulated-pi-test
 
 emulated-pi: $(STAMP)
-	$(PY) tests/emulated_pi/setup_pi.py
+	$(PY) -m edgelift.device.emulate.pi_root
 
 native: emulated-pi
 

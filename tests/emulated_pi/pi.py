@@ -1,7 +1,7 @@
 """The emulated Raspberry Pi for tests: Debian bookworm arm64 python3.11 + a TFLite runtime under qemu-user.
 
     from tests.emulated_pi.pi import ensure_emulated_pi
-    pi = ensure_emulated_pi()                          # builds .cache/emulated-pi/ once (see setup_pi.py)
+    pi = ensure_emulated_pi()                          # builds .cache/emulated-pi/ once (device/emulate/pi_root.py)
     subprocess.run([*pi.python(cpu="max", runtime="ai-edge-litert"), "-c", "print(1)"])
     pi.launcher("tflite-runtime")                      # .cache/emulated-pi/bin/python3-tflite-runtime: a `python3`
                                                        # for ssh (--remote-python); QEMU_CPU=max picks the Pi 5 CPU
@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulated_pi import setup_pi
+from edgelift.device.emulate import pi_root
 
-RUNTIMES = tuple(setup_pi.RUNTIMES)
+RUNTIMES = tuple(pi_root.RUNTIMES)
 # The CPUs qemu emulates for the two boards: the Pi 4's Cortex-A72 is ARMv8.0 (no SDOT); qemu's `max` has the
 # ARMv8.2 dot-product extension like the Pi 5's Cortex-A76.
 CPUS = {"pi4": "cortex-a72", "pi5": "max"}
@@ -44,18 +44,18 @@ class EmulatedPi:
 
     @property
     def interpreter(self) -> Path:
-        return self.root / setup_pi.PYTHON_IN_ROOT
+        return self.root / pi_root.PYTHON_IN_ROOT
 
     def _check(self, cpu: str, runtime: str) -> None:
-        if runtime not in setup_pi.RUNTIMES:
+        if runtime not in pi_root.RUNTIMES:
             raise ValueError(f"unknown runtime {runtime!r}; allowed: {', '.join(RUNTIMES)}")
         if not cpu or not all(c.isalnum() or c in "-_.,=" for c in cpu):
             raise ValueError(f"bad qemu CPU name {cpu!r}; use e.g. cortex-a72 (Pi 4) or max (Pi 5 features)")
 
     def pythonpath(self, runtime: str = "tflite-runtime") -> str:
-        return ":".join(str(self.cache / "site" / s) for s in setup_pi.RUNTIMES[runtime])
+        return ":".join(str(self.cache / "site" / s) for s in pi_root.RUNTIMES[runtime])
 
-    def python(self, cpu: str = setup_pi.DEFAULT_CPU, runtime: str = "tflite-runtime") -> list[str]:
+    def python(self, cpu: str = pi_root.DEFAULT_CPU, runtime: str = "tflite-runtime") -> list[str]:
         """argv prefix running the aarch64 python3.11 under qemu with `runtime` and numpy on PYTHONPATH.
 
         Like the launcher, it names the launcher as argv[0] (so `sys.executable` can start children) and sets
@@ -63,21 +63,21 @@ class EmulatedPi:
         """
         self._check(cpu, runtime)
         return ["env", "-u", "PYTHONHOME", f"PYTHONPATH={self.pythonpath(runtime)}", "PYTHONNOUSERSITE=1",
-                f"QEMU_CPU={cpu}", shutil.which(setup_pi.QEMU) or setup_pi.QEMU, "-L", str(self.root),
+                f"QEMU_CPU={cpu}", shutil.which(pi_root.QEMU) or pi_root.QEMU, "-L", str(self.root),
                 "-cpu", cpu, "-0", str(self.launcher(runtime)), str(self.interpreter)]
 
     def launcher(self, runtime: str = "tflite-runtime") -> Path:
         """The generated `python3` stand-in for `runtime` (env QEMU_CPU overrides the CPU, default cortex-a72)."""
-        self._check(setup_pi.DEFAULT_CPU, runtime)
+        self._check(pi_root.DEFAULT_CPU, runtime)
         return self.cache / "bin" / f"python3-{runtime}"
 
-    def run(self, args: list[str], *, cpu: str = setup_pi.DEFAULT_CPU, runtime: str = "tflite-runtime",
+    def run(self, args: list[str], *, cpu: str = pi_root.DEFAULT_CPU, runtime: str = "tflite-runtime",
             input: str | None = None, timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
         """Run the emulated interpreter with `args`; text output captured, never raises on a non-zero exit."""
         return subprocess.run([*self.python(cpu, runtime), *args], input=input, capture_output=True, text=True,
                               timeout=timeout, check=False)
 
-    def run_batch(self, jobs: list[dict], *, cpu: str = setup_pi.DEFAULT_CPU, runtime: str = "tflite-runtime",
+    def run_batch(self, jobs: list[dict], *, cpu: str = pi_root.DEFAULT_CPU, runtime: str = "tflite-runtime",
                   timeout: float = TIMEOUT) -> dict:
         """Run runner.py's jobs in one emulated process; returns {"env", "results"} or raises with its stderr.
 
@@ -98,18 +98,18 @@ class EmulatedPi:
 
 
 def ensure_emulated_pi(cache: Path | None = None) -> EmulatedPi:
-    """Build (first time; minutes) or reuse (a stamp check) the emulated Pi; raises setup_pi.SetupError."""
-    return EmulatedPi(setup_pi.build(cache or setup_pi.DEFAULT_CACHE))
+    """Build (first time; minutes) or reuse (a stamp check) the emulated Pi; raises pi_root.SetupError."""
+    return EmulatedPi(pi_root.build(cache or pi_root.DEFAULT_CACHE))
 
 
 @pytest.fixture(scope="session")
 def emulated_pi() -> EmulatedPi:
     """Session fixture: the emulated Raspberry Pi (built or reused under .cache/emulated-pi/)."""
-    if shutil.which(setup_pi.QEMU) is None:
-        pytest.skip(f"{setup_pi.QEMU} is not installed (Debian qemu-user-static; see .ci/system-deps.sh)")
+    if shutil.which(pi_root.QEMU) is None:
+        pytest.skip(f"{pi_root.QEMU} is not installed (Debian qemu-user-static; see .ci/system-deps.sh)")
     try:
         return ensure_emulated_pi()
-    except setup_pi.SetupError as exc:
+    except pi_root.SetupError as exc:
         pytest.fail(f"could not build the emulated Raspberry Pi: {exc}", pytrace=False)
 
 

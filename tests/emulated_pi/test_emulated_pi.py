@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tests.emulated_pi import setup_pi
+from edgelift.device.emulate import pi_root
 from tests.emulated_pi.conftest import steps_off
 from tests.emulated_pi.pi import CPUS, ensure_emulated_pi
 
@@ -105,10 +105,10 @@ def test_build_is_cached_by_a_stamp(emulated_pi, monkeypatch):
     assert again.root == emulated_pi.root
     assert (stamp.stat().st_mtime_ns, emulated_pi.root.stat().st_ino) == before, "a current stamp must not rebuild"
     text = stamp.read_text()
-    assert setup_pi.inputs_key() in text and '"python3.11-minimal"' in text
-    assert setup_pi.is_current(emulated_pi.cache)
-    monkeypatch.setattr(setup_pi, "WHEELS", (*setup_pi.WHEELS, {"site": "x", "req": "x==1", "platform": False}))
-    assert not setup_pi.is_current(emulated_pi.cache), "changed inputs must invalidate the stamp"
+    assert pi_root.inputs_key() in text and '"python3.11-minimal"' in text
+    assert pi_root.is_current(emulated_pi.cache)
+    monkeypatch.setattr(pi_root, "WHEELS", (*pi_root.WHEELS, {"site": "x", "req": "x==1", "platform": False}))
+    assert not pi_root.is_current(emulated_pi.cache), "changed inputs must invalidate the stamp"
 
 
 def test_bad_runtime_or_cpu_is_refused(emulated_pi):
