@@ -26,6 +26,7 @@ from .runtime import Runner, get_runtime, load_interpreter, quantize, random_lik
 
 SCHEMA = "edgelift.bench/1"
 DEFAULT_RUNS = 50
+DEFAULT_WARMUP = 5
 PER_OP_NOTE = ("per-op timing: not available — the TFLite Python interpreters (ai-edge-litert, tflite-runtime) "
                "do not expose the runtime's op profiler")
 
@@ -340,20 +341,28 @@ def bench(
     threads: int = 1,
     runs: int | None = None,
     seconds: float | None = None,
-    warmup: int = 5,
+    warmup: int | None = None,
     inputs=None,
     delegate_options: dict[str, Any] | None = None,
     runtime: str | None = None,
     report: str | os.PathLike | None = None,
     per_op: bool = False,
-) -> BenchResult:
+    emulate: str | None = None,
+):
     """Benchmark `model` on each delegate (interleaved). `runs` or `seconds` (default: 50 runs each).
 
     inputs: None (random of the right dtype/shape), an array / list of arrays, or a data path (.npz/.npy/folder).
     delegate_options apply to every non-builtin delegate that takes options ('neon' and library paths).
     report: write a self-contained HTML page there too.
     per_op: also time every op in isolation on each delegate (see PER_OP_METHOD); desktop only.
+    warmup: untimed invocations first (default 5; 1 with emulate).
+    emulate: 'rpi4' or 'rpi5' counts instructions and estimates cycles on that board instead of timing here
+    (edgelift.device.emulate; returns an EmulatedBench). runtime is then the Pi's: tflite-runtime (default) or
+    ai-edge-litert; runs default to 1 (counts are exact).
     """
+    if emulate is not None:
+        return _emulated(model, emulate, delegates, threads, runs, seconds, warmup, inputs, delegate_options,
+                         runtime, report, per_op)
     names = parse_delegates(delegates)
     if runs is not None and seconds is not None:
         raise InvalidArgumentError(f"give runs ({runs}) or seconds ({seconds}), not both",
@@ -362,6 +371,7 @@ def bench(
         raise InvalidArgumentError(f"runs must be a whole number >= 1, got {runs!r}")
     if seconds is not None and not (isinstance(seconds, (int, float)) and seconds > 0):
         raise InvalidArgumentError(f"seconds must be > 0, got {seconds!r}")
+    warmup = DEFAULT_WARMUP if warmup is None else warmup
     if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
         raise InvalidArgumentError(f"warmup must be a whole number >= 0, got {warmup!r}")
     if report is not None:
@@ -434,4 +444,30 @@ def bench(
         from .report_html import bench_report
 
         bench_report(result, report, model_source=model)
+    return result
+
+
+def _emulated(model, board, delegates, threads, runs, seconds, warmup, inputs, delegate_options, runtime, report,
+              per_op):
+    """bench(emulate=board): the Pi cost meter, after refusing what it cannot honour."""
+    from .emulate.meter import emulate_bench
+
+    refused = [(seconds is not None, f"seconds={seconds!r}", "counts are exact: give --runs (default 1)"),
+               (inputs is not None, "inputs", "the meter feeds seeded random inputs; costs barely depend on values"),
+               (per_op, "per_op", "the NEON delegate's rows are already split by op"),
+               (threads != 1, f"threads={threads!r}", "the meter counts one thread")]
+    for bad, what, why in refused:
+        if bad:
+            raise InvalidArgumentError(f"{what} cannot be combined with emulate={board!r}", hint=why)
+    if report is not None:
+        from ..atomic import check_not_input, check_writable
+
+        check_writable(report)
+        check_not_input(report, model=model)
+    result = emulate_bench(model, board=board, delegates=delegates, runtime=runtime, runs=1 if runs is None else runs,
+                           warmup=1 if warmup is None else warmup, delegate_options=delegate_options)
+    if report is not None:
+        from .emulate.report import emulate_report
+
+        emulate_report(result, report)
     return result

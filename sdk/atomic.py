@@ -33,6 +33,15 @@ def check_writable(path: str | os.PathLike) -> Path:
     return path
 
 
+def check_not_input(output: str | os.PathLike, **inputs: str | os.PathLike | None) -> None:
+    """Refuse an output path that is one of the command's inputs (writing it would destroy the input)."""
+    out = Path(output).resolve()
+    for label, path in inputs.items():
+        if path is not None and not isinstance(path, (bytes, bytearray, memoryview)) and Path(path).resolve() == out:
+            raise OutputError(f"output {str(output)!r} is the {label.replace('_', ' ')} itself; writing it would "
+                              "destroy the input", hint="choose another output path")
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path next to `path`; on success rename it into place, on failure remove it."""

@@ -188,6 +188,7 @@ def captured_stderr():
 # XNNPACK's C API flag that lets it take signed int8 (QS8) nodes; tflite-runtime 2.14's default resolver creates
 # XNNPACK with flags 0, so without it int8 models run on the builtin kernels even "with XNNPACK".
 XNNPACK_FLAG_QS8 = 0x1
+TFLITE_DELEGATE_FLAG_ALLOW_DYNAMIC_TENSORS = 0x1
 
 
 class _NativeDelegate:
@@ -238,6 +239,13 @@ def xnnpack_int8(mod, threads=1):
     if not get_flags(pointer) & XNNPACK_FLAG_QS8:
         delete(pointer)
         raise RuntimeError("XNNPACK did not keep its int8 (QS8) flag")
+    # Graphs that compute a shape (SHAPE -> PACK -> RESHAPE) have dynamic tensors; an explicitly applied delegate
+    # without kTfLiteDelegateFlagsAllowDynamicTensors fails the whole graph on them, where the runtime's own
+    # default application would go on. XNNPACK leaves dynamic tensors to the runtime itself. TfLiteDelegate is
+    # {data_, Prepare, CopyFromBufferHandle, CopyToBufferHandle, FreeBufferHandle, int64 flags, ...} in every
+    # TFLite 2.x C API.
+    flags = ctypes.c_int64.from_address(pointer + 5 * ctypes.sizeof(ctypes.c_void_p))
+    flags.value |= TFLITE_DELEGATE_FLAG_ALLOW_DYNAMIC_TENSORS
     return _NativeDelegate(pointer, delete)
 
 

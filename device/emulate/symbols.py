@@ -13,6 +13,17 @@ import os
 import subprocess
 from dataclasses import dataclass, field
 
+ET_EXEC = 2
+
+
+def _elf_type(path: str) -> int | None:
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(18)
+    except OSError:
+        return None
+    return int.from_bytes(head[16:18], "little") if head[:4] == b"\x7fELF" and len(head) == 18 else None
+
 
 @dataclass(frozen=True)
 class Mapping:
@@ -68,8 +79,11 @@ class Symbolizer:
         self._maps = parse_maps(self.maps_text)
         self._starts = [m.start for m in self._maps]
         self._bases = {}
-        for m in self._maps:  # a shared object's link-time addresses are relative to its first mapping
-            self._bases.setdefault(m.path, m.start - m.offset)
+        for m in self._maps:
+            if m.path not in self._bases:
+                # a shared object's (or PIE's) link-time addresses are relative to its first mapping; a fixed
+                # executable's (ET_EXEC, e.g. Debian's python3.11) are absolute
+                self._bases[m.path] = 0 if _elf_type(m.path) == ET_EXEC else m.start - m.offset
 
     def library(self, addr: int) -> tuple[str, int] | None:
         """(path, address relative to the file's load base) of `addr`, or None outside every file mapping."""

@@ -36,9 +36,21 @@ class Tools:
     plugin: Path
 
 
+def _override(name: str) -> str | None:
+    """$EDGELIFT_QEMU_AARCH64, $EDGELIFT_LLVM_MCA, ...: a path that replaces the search (checked)."""
+    var = "EDGELIFT_" + name.upper().replace("-", "_")
+    path = os.environ.get(var)
+    if path is None:
+        return None
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        raise ToolUnavailableError(f"${var} is {path!r}, which is not an executable file",
+                                   hint=f"point it at {name} or unset it to search PATH")
+    return path
+
+
 def _which_llvm(name: str) -> str | None:
     """`name` on PATH, else the newest versioned Debian copy (llvm-mca-16, /usr/lib/llvm-16/bin/llvm-mca)."""
-    found = shutil.which(name)
+    found = _override(name) or shutil.which(name)
     if found:
         return found
     versioned = sorted(glob.glob(f"/usr/bin/{name}-[0-9]*") + glob.glob(f"/usr/lib/llvm-*/bin/{name}"),
@@ -47,7 +59,7 @@ def _which_llvm(name: str) -> str | None:
 
 
 def find_qemu() -> str:
-    qemu = os.environ.get("EDGELIFT_QEMU_AARCH64") or shutil.which("qemu-aarch64")
+    qemu = _override("qemu-aarch64") or shutil.which("qemu-aarch64")
     if not qemu:
         static = " (qemu-aarch64-static is installed, but a static qemu cannot load plugins)" if shutil.which(
             "qemu-aarch64-static") else ""

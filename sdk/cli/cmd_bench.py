@@ -1,4 +1,6 @@
-"""`edgelift bench MODEL.tflite [--delegate xnnpack,builtin,neon|PATH] [--threads N] [--runs N | --seconds S]`."""
+"""`edgelift bench MODEL.tflite [--delegate xnnpack,builtin,neon|PATH] [--threads N] [--runs N | --seconds S]`,
+on a device with `--host H`, or on an emulated Raspberry Pi with `--emulate rpi4|rpi5` (instruction counts and
+estimated cycles)."""
 
 from __future__ import annotations
 
@@ -25,17 +27,35 @@ from .cmd_deploy import bench_host_options, remote_bench
 @click.option("--warmup", type=int, default=5, show_default=True, help="Untimed invocations per delegate first.")
 @click.option("--input", "input_path", type=click.Path(), default=None,
               help="Data (.npz with x, .npy, or an image folder); default random inputs of the right dtype.")
-@click.option("--runtime", type=click.Choice(["litert", "tflite_runtime"]), default=None,
-              help="TFLite runtime (default: the first installed).")
+@click.option("--runtime", type=click.Choice(["litert", "tflite_runtime", "ai-edge-litert", "tflite-runtime"]),
+              default=None, help="TFLite runtime (default: the first installed; with --emulate, the Pi's: "
+                                 "tflite-runtime 2.14 or ai-edge-litert 1.4).")
+@click.option("--emulate", type=click.Choice(["rpi4", "rpi5"]), default=None,
+              help="Count instructions and ESTIMATE cycles per inference on an emulated Raspberry Pi 4 (Cortex-A72) "
+                   "or 5 (Cortex-A76) instead of timing here (default delegates there: neon,xnnpack,builtin).")
 @click.option("--per-op", is_flag=True,
               help="Also time every op in isolation (a one-op model each) on every delegate.")
 @click.option("--report", type=click.Path(dir_okay=False), default=None, help="Write a self-contained HTML report.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (schema edgelift.bench/1).")
 @bench_host_options
-def bench(model, delegates, delegate_options, threads, runs, seconds, warmup, input_path, runtime, per_op, report,
-          as_json, host=None, **remote) -> None:
-    """Measure the latency of MODEL on one or more delegates, side by side (on a device with --host)."""
+def bench(model, delegates, delegate_options, threads, runs, seconds, warmup, input_path, runtime, emulate, per_op,
+          report, as_json, host=None, **remote) -> None:
+    """Measure the latency of MODEL on one or more delegates, side by side (on a device with --host, or the
+    estimated cost on an emulated Raspberry Pi with --emulate)."""
     from edgelift.device.bench import bench as run_bench
+
+    if emulate is not None:
+        if host is not None:
+            raise InvalidArgumentError(f"--emulate {emulate} and --host {host} measure in different places",
+                                       hint="--host times a real device; --emulate estimates one without hardware")
+        ctx = click.get_current_context()
+        default = click.core.ParameterSource.DEFAULT
+        if ctx.get_parameter_source("delegates") == default:
+            delegates = None  # the meter's default: the delegate and its two peers
+        if ctx.get_parameter_source("warmup") == default:
+            warmup = None
+    elif runtime in ("ai-edge-litert", "tflite-runtime"):
+        runtime = {"ai-edge-litert": "litert", "tflite-runtime": "tflite_runtime"}[runtime]
 
     if host is not None:
         return remote_bench(model, host, delegates, threads, runs, warmup, as_json, seconds=seconds,
@@ -44,7 +64,7 @@ def bench(model, delegates, delegate_options, threads, runs, seconds, warmup, in
 
     result = run_bench(model, delegates=delegates, threads=threads, runs=runs, seconds=seconds, warmup=warmup,
                        inputs=input_path, delegate_options=delegate_option_pairs(delegate_options),
-                       runtime=runtime, report=report, per_op=per_op)
+                       runtime=runtime, report=report, per_op=per_op, emulate=emulate)
     if as_json:
         click.echo(dump_json(result.as_dict()))
     else:
