@@ -618,7 +618,7 @@ def format_bench(result: dict[str, Any]) -> str:
             continue
         ratio = f"{r['speedup_vs_builtin']:.2f}x" if "speedup_vs_builtin" in r else "-"
         rows.append(f"{r['delegate']:<9} {r['median_ms']:>10.3f} {r['p10_ms']:>9.3f} {r['p90_ms']:>9.3f} "
-                    f"{r['runs']:>5} {ratio:>10}  {r.get('partition') or ''}")
+                    f"{r['runs']:>5} {ratio:>10}  {r.get('partition') or r.get('xnnpack') or ''}")
     c = result["conditions_after"]
     cpu = result.get("cpu") or {}
     temp = f"{c['temperature_c']:.1f} C" if c.get("temperature_c") is not None else "unknown"

@@ -142,8 +142,8 @@ def block_key(code: bytes) -> str:
 
 
 def cost_blocks(codes: list[bytes], board: Board, llvm_mc: str, llvm_mca: str, cache: CycleCache) -> dict[str, float]:
-    """{block_key(code): estimated cycles per execution} for every code; also counts unknown words in
-    cache.unknown_words (words the disassembler did not decode, costed as nops)."""
+    """{block_key(code): estimated cycles per execution} for every code (llvm-mca runs only on blocks the cache
+    does not hold yet)."""
     todo = {block_key(c): c for c in codes if block_key(c) not in cache.data}
     if todo:
         words = sorted({w for c in todo.values() for w in _words(c)})

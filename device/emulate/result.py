@@ -64,6 +64,10 @@ class EmulatedBench:
     def __post_init__(self) -> None:
         if self.board.mca_cpu == "cortex-a76" and any(v in self.llvm for v in ("llvm-mca 1" + d for d in "0123456")):
             self.notes.append(A76_NOTE)
+        for r in self.rows:
+            if r.unknown_words:
+                self.notes.append(f"{r.delegate}: {r.unknown_words} distinct instruction word(s) the disassembler "
+                                  "does not know were costed as nops (their count is exact)")
         base = next((r for r in self.rows if r.delegate == "builtin"), None)
         for r in self.rows:
             if base is not None and r is not base and r.outputs_sha256 and base.outputs_sha256:

@@ -101,6 +101,8 @@ def test_deploy_run_bench_rollback(tmp_path, monkeypatch, capsys, bundles, model
     for r in rows.values():
         assert r["runs"] == 3 and 0 < r["p10_ms"] <= r["median_ms"] <= r["p90_ms"]
     assert rows["builtin"]["speedup_vs_builtin"] == 1.0
+    # tflite-runtime 2.14's default XNNPACK takes no int8 nodes: the agent creates it with int8 enabled
+    assert rows["xnnpack"]["xnnpack"] == "created with int8 (QS8) enabled"
     assert "mem_available_bytes" in bench["conditions_before"]
     assert bench["cpu"]["machine"] == "aarch64" and bench["cpu"]["neon"] is True
     assert any("not a Raspberry Pi's" in w for w in bench["warnings"])  # qemu's /proc/cpuinfo is the host's
