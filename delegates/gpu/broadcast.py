@@ -1,5 +1,5 @@
 """How LiteRT's optimized int8 ADD and MUL walk two inputs, so the lowering can give each output element the
-rounding of the code path that computes it there (see ops_int8.add / mul).
+rounding of the code path that computes it there (see ops_binary.add / mul).
 
 TFLite's ProcessBroadcastShapes folds the two shapes into a "fivefold" loop y0..y4 when it can: inner
 elementwise calls of y4 elements (y4 > 1), or calls of one scalar against y3 elements (y4 == 1); otherwise
