@@ -228,6 +228,15 @@ def activation(kind="hard_swish", shape=(6, 6, 4), seed=0):
     return keras().Model(inp, out)
 
 
+@_deterministic
+def conv_prelu(shape=(6, 6, 4), seed=0):
+    """A conv followed by PReLU (PRELU, builtin code 54: an op the NEON delegate leaves to the runtime)."""
+    _seed(seed)
+    L = keras().layers
+    inp = L.Input(shape)
+    return keras().Model(inp, L.PReLU(shared_axes=[1, 2])(L.Conv2D(shape[-1], 1)(inp)))
+
+
 # -- whole models ----------------------------------------------------------------------------------------
 @_deterministic
 def mobilenet_v2(size=224, alpha=1.0, seed=0):

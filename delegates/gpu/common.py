@@ -165,3 +165,19 @@ def depthwise_accumulate(ctx: Ctx, hwio: np.ndarray, in_zp: int, strides, dilati
         return acc
 
     return fn
+
+
+def quant(t):
+    """(scale, zero point) of a per-tensor quantized tensor."""
+    if not t.is_quantized:
+        raise Unsupported(f"tensor {t.name!r} ({t.type_name}) has no quantization parameters")
+    return float(t.scales[0]), int(t.zero_points[0])
+
+
+def fused_activation(op) -> int:
+    """The fused activation code TFLite's int8 kernels clamp to (NONE, RELU, RELU_N1_TO_1, RELU6)."""
+    act = int(op.option("fusedActivationFunction", 0) or 0)
+    if act not in (0, 1, 2, 3):
+        names = {4: "TANH", 5: "SIGN_BIT"}
+        raise Unsupported(f"fused activation {names.get(act, act)} is not lowered (NONE/RELU/RELU_N1_TO_1/RELU6 are)")
+    return act

@@ -12,32 +12,20 @@ import numpy as np
 
 from . import fixedpoint as fp
 from .common import Ctx, Unsupported, conv_padding, depthwise_accumulate, int_conv_accumulate
+from .common import fused_activation as _fused
+from .common import quant as _q
+from .ops_binary import add, mul
 
 # Which MultiplyByQuantizedMultiplier each LiteRT 2.3 (x86-64) builtin kernel uses, established against it
 # (tests/gpu): CONV_2D, FULLY_CONNECTED (ruy's GEMM) and DEPTHWISE_CONV_2D's vector loop use the NEON pair
-# SQRDMULH + rounding shift; ADD, MUL, MEAN (and depthwise's channel tail) use gemmlowp's double rounding.
+# SQRDMULH + rounding shift; MEAN (and depthwise's channel tail) use gemmlowp's double rounding; ADD and MUL
+# are in ops_binary (their rounding depends on the kernel's code path).
 ROUNDING = {
     "CONV_2D": "neon",
     "DEPTHWISE_CONV_2D": "neon",
     "FULLY_CONNECTED": "neon",
-    "ADD": "double",
-    "MUL": "double",
     "MEAN": "double",
 }
-
-
-def _q(t):
-    if not t.is_quantized:
-        raise Unsupported(f"tensor {t.name!r} ({t.type_name}) has no quantization parameters")
-    return float(t.scales[0]), int(t.zero_points[0])
-
-
-def _fused(op) -> int:
-    act = int(op.option("fusedActivationFunction", 0) or 0)
-    if act not in (0, 1, 2, 3):
-        names = {4: "TANH", 5: "SIGN_BIT"}
-        raise Unsupported(f"fused activation {names.get(act, act)} is not lowered (NONE/RELU/RELU_N1_TO_1/RELU6 are)")
-    return act
 
 
 def _finish(ctx: Ctx, acc, mult, shift, rounding, out_zp, lo, hi):
@@ -150,44 +138,6 @@ def fully_connected(ctx: Ctx, op):
         if filter_zp:
             acc = acc - filter_zp * x.astype(jnp.int64).sum(axis=1, keepdims=True)
         return [_finish(ctx, acc, mult, shift, ROUNDING["FULLY_CONNECTED"], out_zp, lo, hi).reshape(out_shape)]
-
-    return fn
-
-
-def add(ctx: Ctx, op):
-    m = ctx.model
-    jnp = ctx.jnp
-    a_t, b_t, y_t = m.tensors[op.inputs[0]], m.tensors[op.inputs[1]], m.tensors[op.outputs[0]]
-    (s1, z1), (s2, z2), (so, zo) = _q(a_t), _q(b_t), _q(y_t)
-    lo, hi = fp.activation_range(_fused(op), so, zo)
-    left_shift = 20
-    twice_max = 2.0 * float(max(np.float32(s1), np.float32(s2)))
-    m1, sh1 = fp.quantize_multiplier(float(np.float32(s1)) / twice_max)
-    m2, sh2 = fp.quantize_multiplier(float(np.float32(s2)) / twice_max)
-    mo, sho = fp.quantize_multiplier(twice_max / ((1 << left_shift) * float(np.float32(so))))
-    r = ROUNDING["ADD"]
-
-    def fn(inputs):
-        a = (inputs[0].astype(jnp.int64) - z1) << left_shift
-        b = (inputs[1].astype(jnp.int64) - z2) << left_shift
-        s = fp.mbqm(a, m1, sh1, r) + fp.mbqm(b, m2, sh2, r)
-        return [jnp.clip(fp.mbqm(s, mo, sho, r) + zo, lo, hi).astype(jnp.int8)]
-
-    return fn
-
-
-def mul(ctx: Ctx, op):
-    m = ctx.model
-    jnp = ctx.jnp
-    a_t, b_t, y_t = m.tensors[op.inputs[0]], m.tensors[op.inputs[1]], m.tensors[op.outputs[0]]
-    (s1, z1), (s2, z2), (so, zo) = _q(a_t), _q(b_t), _q(y_t)
-    lo, hi = fp.activation_range(_fused(op), so, zo)
-    real = float(np.float32(np.float32(s1) * np.float32(s2)) / np.float32(so))
-    mo, sho = fp.quantize_multiplier(real)
-
-    def fn(inputs):
-        p = (inputs[0].astype(jnp.int64) - z1) * (inputs[1].astype(jnp.int64) - z2)
-        return [jnp.clip(fp.mbqm(p, mo, sho, ROUNDING["MUL"]) + zo, lo, hi).astype(jnp.int8)]
 
     return fn
 

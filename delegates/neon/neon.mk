@@ -5,7 +5,7 @@
 #   native-asan   : ASan+UBSan build into build/asan/libedgelift_neon.so (used by tests/neon/test_sanitizers.py)
 .PHONY: native-neon native-x86 native-aarch64 native-asan
 
-NEON_SRCS := $(shell find delegates/neon/src -name '*.[ch]') delegates/neon/CMakeLists.txt CMakeLists.txt
+NEON_SRCS := $(shell find delegates/neon/src delegates/neon/include -name '*.[ch]') delegates/neon/CMakeLists.txt CMakeLists.txt
 
 native: native-neon
 native-neon: native-x86 native-aarch64 native-asan

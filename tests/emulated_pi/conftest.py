@@ -32,14 +32,22 @@ OP_MODELS = {
     "reshape_softmax": ("reshape_softmax", {}),
     "hard_swish": ("activation", ("hard_swish",)),
     "logistic": ("activation", ("sigmoid",)),
+    # tests/opcatalogue.py sweep models: every broadcast path of ADD and MUL, on random inputs here
+    "sweep_add_rescaling": ("sweep", "add-mnv3_rescaling"),
+    "sweep_mul_se": ("sweep", "mul-mnv3_se"),
 }
 # The full MobileNetV2 (224x224, alpha 1.0: modelkit's defaults, so the conversion cache is shared with other
 # tests): under qemu one delegated invoke takes about 0.6 s (NEON) to 1.6 s (scalar), affordable for every variant.
 MOBILENET_V2: dict = {}
 
 
-def _model_bytes(builder: str, args: dict | tuple) -> bytes:
+def _model_bytes(builder: str, args: dict | tuple | str) -> bytes:
     from tests import modelkit
+
+    if builder == "sweep":
+        from tests import opcatalogue
+
+        return opcatalogue.convert(next(s for s in opcatalogue.SWEEPS if s.id == args))
 
     if isinstance(args, tuple):
         return modelkit.cached("int8", getattr(modelkit, builder), *args)

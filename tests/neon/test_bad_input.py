@@ -24,6 +24,19 @@ def test_float_model_nothing_claimed_still_correct(neon_lib, capfd):
     assert np.array_equal(harness.run(ref, x)[0], harness.run(it, x)[0])
 
 
+def test_ops_left_behind_are_named(neon_lib, capfd):
+    """PRELU is builtin code 54: the partition line names it, never by number."""
+    model = modelkit.cached("int8", modelkit.conv_prelu)
+    harness._delegate.cache_clear()
+    it = harness.interpreter(model, neon_lib, log_level="info")
+    err = capfd.readouterr().err
+    assert "; not delegated: PRELU x1 (op not implemented by the NEON delegate)" in err, err
+    assert "builtin 54" not in err
+    ref = harness.interpreter(model)
+    x = harness.inputs_for(ref, 0)
+    assert np.array_equal(harness.run(ref, x)[0], harness.run(it, x)[0])
+
+
 @pytest.mark.parametrize(
     "options,message",
     [

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import opcatalogue
 from tests.neon import harness
 from tests.neon.test_ops import CASES, PARTIAL
 
@@ -40,6 +41,12 @@ def test_op_models_under_asan_and_ubsan(neon_lib_asan, tmp_path):
         path = tmp_path / f"{name}.tflite"
         path.write_bytes(harness.convert(builder, *calib, **kwargs))  # converted here, not under ASan
         paths.append(str(path))
+    # every broadcast path of ADD and MUL (fivefold loops, scalar broadcast, switched inputs, generic)
+    for sweep in opcatalogue.SWEEPS:
+        if sweep.id in ("add-mnv3_rescaling", "mul-mnv3_se"):
+            path = tmp_path / f"sweep-{sweep.id}.tflite"
+            path.write_bytes(opcatalogue.convert(sweep))
+            paths.append(str(path))
     env = dict(os.environ)
     env.update(
         LD_PRELOAD=_preload(),

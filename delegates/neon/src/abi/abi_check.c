@@ -125,38 +125,3 @@ const char* el_abi_check(TfLiteContext* context) {
   }
   return NULL;
 }
-
-const char* el_builtin_name(int code) {
-  switch (code) {
-    case 0: return "ADD";
-    case 1: return "AVERAGE_POOL_2D";
-    case 2: return "CONCATENATION";
-    case 3: return "CONV_2D";
-    case 4: return "DEPTHWISE_CONV_2D";
-    case 6: return "DEQUANTIZE";
-    case 9: return "FULLY_CONNECTED";
-    case 14: return "LOGISTIC";
-    case 17: return "MAX_POOL_2D";
-    case 18: return "MUL";
-    case 19: return "RELU";
-    case 21: return "RELU6";
-    case 22: return "RESHAPE";
-    case 25: return "SOFTMAX";
-    case 28: return "TANH";
-    case 32: return "CUSTOM";
-    case 34: return "PAD";
-    case 37: return "BATCH_TO_SPACE_ND";
-    case 38: return "SPACE_TO_BATCH_ND";
-    case 39: return "TRANSPOSE";
-    case 40: return "MEAN";
-    case 41: return "SUB";
-    case 45: return "STRIDED_SLICE";
-    case 60: return "PADV2";
-    case 74: return "SUM";
-    case 77: return "SHAPE";
-    case 83: return "PACK";
-    case 114: return "QUANTIZE";
-    case 117: return "HARD_SWISH";
-    default: return NULL;
-  }
-}

@@ -1,0 +1,227 @@
+/* Activations: SOFTMAX (LiteRT's float exp table), LOGISTIC (a 256-entry table built like LiteRT's),
+ * HARD_SWISH (reference_ops::HardSwish's int16 fixed point). */
+#include <math.h>
+#include <string.h>
+
+#include "../requantize.h"
+#include "util.h"
+
+static int same_size_q8(TfLiteContext* c, const TfLiteNode* node, const char** why) {
+  const TfLiteTensor* x = node->inputs->size > 0 ? el_tensor(c, node->inputs->data[0]) : NULL;
+  const TfLiteTensor* out = el_tensor(c, node->outputs->data[0]);
+  if (!el_is_q8(x) || !el_is_q8(out)) EL_NO("not int8");
+  const el_shape xs = el_tensor_shape(x), os = el_tensor_shape(out);
+  if (xs.rank < 1 || el_shape_elements(&xs) != el_shape_elements(&os)) EL_NO("unexpected shapes");
+  return 1;
+}
+
+static int same_shape(TfLiteContext* c, const el_node* node, const el_shape* ins, el_shape* o, const char** why) {
+  (void)c;
+  (void)node;
+  (void)why;
+  *o = ins[0];
+  return 1;
+}
+
+/* ---- SOFTMAX ---- */
+
+typedef struct softmax_state {
+  float beta;
+  el_shape shape;
+  int32_t out_zp;
+  float out_scale;
+  float table[256]; /* exp(-input_scale * beta * (255 - i)) */
+} softmax_state;
+
+static int softmax_check(TfLiteContext* c, const TfLiteNode* node, int version, const char** why) {
+  (void)version;
+  if (!same_size_q8(c, node, why)) return 0;
+  if (el_tensor(c, node->outputs->data[0])->params.zero_point != -128) EL_NO("output zero point not -128");
+  if (node->builtin_data == NULL) EL_NO("no options");
+  return 1;
+}
+
+static void softmax_init(void* state, const TfLiteNode* node) {
+  ((softmax_state*)state)->beta = ((const TfLiteSoftmaxParams*)node->builtin_data)->beta;
+}
+
+static TfLiteStatus softmax_prepare(TfLiteContext* c, el_node* node, const el_shape* ins, const el_shape* out_shape,
+                                    const el_kernels* kernels, size_t* scratch) {
+  (void)out_shape;
+  (void)kernels;
+  (void)scratch;
+  softmax_state* s = (softmax_state*)node->state;
+  const TfLiteTensor* x = el_tensor(c, node->inputs[0]);
+  const TfLiteTensor* out = el_tensor(c, node->output);
+  s->shape = ins[0];
+  s->out_zp = out->params.zero_point;
+  s->out_scale = out->params.scale;
+  const float scale = -x->params.scale * s->beta;
+  for (int32_t v = 0; v <= 255; v++) s->table[255 - v] = expf(scale * (float)v);
+  return kTfLiteOk;
+}
+
+static void softmax_invoke(const el_node* node, const el_io* io, int8_t* scratch) {
+  (void)scratch;
+  const softmax_state* s = (const softmax_state*)node->state;
+  const int8_t* x = el_data(io, node->inputs[0]);
+  int8_t* y = el_data(io, node->output);
+  const int last = s->shape.d[s->shape.rank - 1];
+  const size_t outer = el_shape_elements(&s->shape) / (size_t)last;
+  for (size_t i = 0; i < outer; i++) {
+    const int8_t* xr = x + i * (size_t)last;
+    int8_t* yr = y + i * (size_t)last;
+    int32_t mx = -128;
+    for (int j = 0; j < last; j++) mx = xr[j] > mx ? xr[j] : mx;
+    const float* tab = &s->table[255 - mx];
+    float sum = 0.0f;
+    for (int j = 0; j < last; j++) sum += tab[xr[j]];
+    const float inv = 1.0f / (sum * s->out_scale);
+    for (int j = 0; j < last; j++) {
+      const int32_t q = (int32_t)roundf(tab[xr[j]] * inv) + s->out_zp;
+      yr[j] = (int8_t)el_clamp(q, -128, 127);
+    }
+  }
+}
+
+const el_op_def el_op_softmax = {kTfLiteBuiltinSoftmax, "SOFTMAX", sizeof(softmax_state), softmax_check,
+                                 softmax_init, same_shape, softmax_prepare, softmax_invoke, NULL};
+
+/* ---- LOGISTIC ---- */
+
+typedef struct lut_state {
+  size_t n;
+  int8_t lut[256]; /* indexed by the input's bit pattern */
+} lut_state;
+
+static int logistic_check(TfLiteContext* c, const TfLiteNode* node, int version, const char** why) {
+  (void)version;
+  return same_size_q8(c, node, why);
+}
+
+static float sigmoidf(float v) { return 1.0f / (1.0f + expf(-v)); }
+
+static TfLiteStatus logistic_prepare(TfLiteContext* c, el_node* node, const el_shape* ins, const el_shape* out_shape,
+                                     const el_kernels* kernels, size_t* scratch) {
+  (void)out_shape;
+  (void)kernels;
+  (void)scratch;
+  lut_state* s = (lut_state*)node->state;
+  const TfLiteTensor* x = el_tensor(c, node->inputs[0]);
+  const TfLiteTensor* out = el_tensor(c, node->output);
+  s->n = el_shape_elements(&ins[0]);
+  const float inverse_scale = 1.0f / out->params.scale;
+  for (int32_t v = -128; v <= 127; v++) { /* LUTPopulate<int8_t> */
+    const float deq = x->params.scale * (float)(v - x->params.zero_point);
+    const float rescaled = roundf(sigmoidf(deq) * inverse_scale);
+    const int32_t q = (int32_t)(rescaled + (float)out->params.zero_point);
+    s->lut[(uint8_t)(int8_t)v] = (int8_t)el_clamp(q, -128, 127);
+  }
+  return kTfLiteOk;
+}
+
+static void lut_invoke(const el_node* node, const el_io* io, int8_t* scratch) {
+  (void)scratch;
+  const lut_state* s = (const lut_state*)node->state;
+  const int8_t* x = el_data(io, node->inputs[0]);
+  int8_t* y = el_data(io, node->output);
+  for (size_t i = 0; i < s->n; i++) y[i] = s->lut[(uint8_t)x[i]];
+}
+
+const el_op_def el_op_logistic = {kTfLiteBuiltinLogistic, "LOGISTIC", sizeof(lut_state), logistic_check, NULL,
+                                  same_shape, logistic_prepare, lut_invoke, NULL};
+
+/* ---- HARD_SWISH ---- */
+
+typedef struct hard_swish_state {
+  size_t n;
+  int32_t in_zp, out_zp;
+  int16_t out_mult, relu_mult;
+  int32_t out_exp, relu_exp;
+} hard_swish_state;
+
+static void downscale_to_int16(int32_t m32, int16_t* m16) {
+  if (m32 >= INT32_MAX - (1 << 15)) {
+    *m16 = INT16_MAX;
+    return;
+  }
+  *m16 = (int16_t)((m32 + (1 << 15)) >> 16);
+}
+
+static int hard_swish_check(TfLiteContext* c, const TfLiteNode* node, int version, const char** why) {
+  (void)version;
+  if (!same_size_q8(c, node, why)) return 0;
+  /* TFLite requires a non-positive output exponent; anything else is refused by the runtime too */
+  const float hires = (1.0f / 128.0f) * el_tensor(c, node->inputs->data[0])->params.scale;
+  int32_t m, e;
+  el_quantize_multiplier((double)(hires / el_tensor(c, node->outputs->data[0])->params.scale), &m, &e);
+  if (e > 0) EL_NO("output multiplier exponent > 0");
+  return 1;
+}
+
+static TfLiteStatus hard_swish_prepare(TfLiteContext* c, el_node* node, const el_shape* ins,
+                                       const el_shape* out_shape, const el_kernels* kernels, size_t* scratch) {
+  (void)out_shape;
+  (void)kernels;
+  (void)scratch;
+  hard_swish_state* s = (hard_swish_state*)node->state;
+  const TfLiteTensor* x = el_tensor(c, node->inputs[0]);
+  const TfLiteTensor* out = el_tensor(c, node->output);
+  s->n = el_shape_elements(&ins[0]);
+  s->in_zp = x->params.zero_point;
+  s->out_zp = out->params.zero_point;
+  const float hires = (1.0f / 128.0f) * x->params.scale;
+  const float reluish_scale = 3.0f / 32768.0f;
+  int32_t m32;
+  el_quantize_multiplier((double)(hires / out->params.scale), &m32, &s->out_exp);
+  downscale_to_int16(m32, &s->out_mult);
+  el_quantize_multiplier((double)(hires / reluish_scale), &m32, &s->relu_exp);
+  downscale_to_int16(m32, &s->relu_mult);
+  return kTfLiteOk;
+}
+
+static int16_t sat16(int32_t v) { return (int16_t)el_clamp(v, INT16_MIN, INT16_MAX); }
+
+static int16_t srdhm16(int16_t a, int16_t b) {
+  if (a == b && a == INT16_MIN) return INT16_MAX;
+  const int32_t ab = (int32_t)a * b;
+  const int32_t nudge = ab >= 0 ? (1 << 14) : (1 - (1 << 14));
+  return (int16_t)((ab + nudge) / (1 << 15));
+}
+
+static int16_t sdhm16(int16_t a, int16_t b) {
+  if (a == b && a == INT16_MIN) return INT16_MAX;
+  return (int16_t)(((int32_t)a * b) / (1 << 15));
+}
+
+static int16_t rdbpot16(int16_t x, int e) {
+  const int16_t mask = (int16_t)((1 << e) - 1);
+  const int16_t rem = (int16_t)(x & mask);
+  const int16_t threshold = (int16_t)((mask >> 1) + (x < 0 ? 1 : 0));
+  return (int16_t)((x >> e) + (rem > threshold ? 1 : 0));
+}
+
+static void hard_swish_invoke(const el_node* node, const el_io* io, int8_t* scratch) {
+  (void)scratch;
+  const hard_swish_state* s = (const hard_swish_state*)node->state;
+  const int8_t* x = el_data(io, node->inputs[0]);
+  int8_t* y = el_data(io, node->output);
+  for (size_t i = 0; i < s->n; i++) {
+    const int16_t v = (int16_t)(x[i] - s->in_zp);
+    const int16_t hires = (int16_t)(v * (1 << 7));
+    const int16_t preshift = srdhm16(hires, s->out_mult);
+    int16_t reluish = hires;
+    if (s->relu_exp > 0) reluish = sat16((int32_t)reluish * (1 << (s->relu_exp - 1)));
+    reluish = srdhm16(reluish, s->relu_mult);
+    if (s->relu_exp > 0) reluish = sat16((int32_t)reluish * 2);
+    if (s->relu_exp < 0) reluish = rdbpot16(reluish, -s->relu_exp);
+    reluish = (int16_t)((reluish + (1 << 15)) >> 1);
+    const int16_t pre_out = sdhm16(reluish, preshift);
+    int32_t o = rdbpot16(pre_out, -s->out_exp);
+    o += s->out_zp;
+    y[i] = (int8_t)el_clamp(o, -128, 127);
+  }
+}
+
+const el_op_def el_op_hard_swish = {kTfLiteBuiltinHardSwish, "HARD_SWISH", sizeof(hard_swish_state),
+                                    hard_swish_check, NULL, same_shape, hard_swish_prepare, hard_swish_invoke, NULL};

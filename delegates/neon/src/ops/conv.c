@@ -1,0 +1,277 @@
+/* CONV_2D and FULLY_CONNECTED: int8 GEMM (im2col, or straight on the input for 1x1 stride-1 convs) through
+ * the qs8 GEMM microkernel the node chose at prepare (kernel_choice.h); requantization inside the kernel. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../kernels/qs8_gemm.h"
+#include "../requantize.h"
+#include "kernel_choice.h"
+#include "util.h"
+
+typedef struct gemm_state {
+  int padding, stride_w, stride_h, dilation_w, dilation_h, activation;
+  el_shape in_shape, out_shape;
+  int32_t in_zp, out_zp, act_min, act_max;
+  int32_t* multiplier; /* [n] */
+  int32_t* shift;
+  void* packed; /* the chosen variant's packed weights (packed once) */
+  const qs8_gemm_ukernel* gemm;
+  int kh, kw, k, n;
+  int pad_top, pad_left;
+  int direct; /* conv 1x1, stride 1, no padding: GEMM straight on the input */
+} gemm_state;
+
+/* ---- checks ---- */
+
+static int conv_check(TfLiteContext* c, const TfLiteNode* node, int version, const char** why) {
+  (void)version;
+  const TfLiteIntArray* in = node->inputs;
+  if (in->size < 2 || in->size > 3) EL_NO("unexpected inputs");
+  const TfLiteTensor* x = el_tensor(c, in->data[0]);
+  const TfLiteTensor* f = el_tensor(c, in->data[1]);
+  const TfLiteTensor* b = in->size == 3 ? el_tensor(c, in->data[2]) : NULL;
+  const TfLiteTensor* out = el_tensor(c, node->outputs->data[0]);
+  if (!el_is_q8(x) || !el_is_q8(out)) EL_NO("activations are not int8 with per-tensor quantization");
+  if (x->dims->size != 4 || out->dims->size != 4) EL_NO("not 4-D");
+  if (f == NULL || f->type != kTfLiteInt8 || !el_is_const(f) || f->dims->size != 4) EL_NO("weights not constant int8");
+  const TfLiteConvParams* p = (const TfLiteConvParams*)node->builtin_data;
+  if (p == NULL) EL_NO("no options");
+  const int oc = out->dims->data[3];
+  if (f->dims->data[0] != oc || f->dims->data[3] != x->dims->data[3]) EL_NO("grouped convolution");
+  if ((*why = el_filter_problem(f, oc, 0)) != NULL) return 0;
+  if (!el_bias_ok(b, oc)) EL_NO("bias not constant int32");
+  if (p->padding != kTfLitePaddingSame && p->padding != kTfLitePaddingValid) EL_NO("unknown padding");
+  if (p->stride_width < 1 || p->stride_height < 1 || p->dilation_width_factor < 1 || p->dilation_height_factor < 1)
+    EL_NO("bad stride or dilation");
+  if (!el_act_ok(p->activation)) EL_NO("fused activation not none/RELU/RELU6/RELU_N1_TO_1");
+  const int kh = f->dims->data[1], kw = f->dims->data[2];
+  if (out->dims->data[0] != x->dims->data[0] ||
+      out->dims->data[1] != el_out_size(p->padding, x->dims->data[1], kh, p->stride_height, p->dilation_height_factor) ||
+      out->dims->data[2] != el_out_size(p->padding, x->dims->data[2], kw, p->stride_width, p->dilation_width_factor))
+    EL_NO("output shape does not match options");
+  return 1;
+}
+
+static int fc_check(TfLiteContext* c, const TfLiteNode* node, int version, const char** why) {
+  (void)version;
+  const TfLiteIntArray* in = node->inputs;
+  if (in->size < 2 || in->size > 3) EL_NO("unexpected inputs");
+  const TfLiteTensor* x = el_tensor(c, in->data[0]);
+  const TfLiteTensor* f = el_tensor(c, in->data[1]);
+  const TfLiteTensor* b = in->size == 3 ? el_tensor(c, in->data[2]) : NULL;
+  const TfLiteTensor* out = el_tensor(c, node->outputs->data[0]);
+  if (!el_is_q8(x) || !el_is_q8(out)) EL_NO("activations are not int8 with per-tensor quantization");
+  if (f == NULL || f->type != kTfLiteInt8 || !el_is_const(f) || f->dims->size != 2) EL_NO("weights not constant int8");
+  const TfLiteFullyConnectedParams* p = (const TfLiteFullyConnectedParams*)node->builtin_data;
+  if (p == NULL || p->weights_format != 0 || !el_act_ok(p->activation)) EL_NO("unsupported options");
+  const int units = f->dims->data[0], k = f->dims->data[1];
+  if ((*why = el_filter_problem(f, units, 0)) != NULL) return 0;
+  if (!el_bias_ok(b, units)) EL_NO("bias not constant int32");
+  const el_shape xs = el_tensor_shape(x), os = el_tensor_shape(out);
+  if (k <= 0 || el_shape_elements(&xs) % (size_t)k != 0) EL_NO("input size not a multiple of the weights' depth");
+  if (os.d[os.rank - 1] != units || el_shape_elements(&os) != el_shape_elements(&xs) / (size_t)k * (size_t)units)
+    EL_NO("unexpected output shape");
+  return 1;
+}
+
+/* ---- init / shapes ---- */
+
+static void conv_init(void* state, const TfLiteNode* node) {
+  gemm_state* s = (gemm_state*)state;
+  const TfLiteConvParams* p = (const TfLiteConvParams*)node->builtin_data;
+  s->padding = p->padding, s->stride_w = p->stride_width, s->stride_h = p->stride_height;
+  s->dilation_w = p->dilation_width_factor, s->dilation_h = p->dilation_height_factor;
+  s->activation = p->activation;
+}
+
+static void fc_init(void* state, const TfLiteNode* node) {
+  gemm_state* s = (gemm_state*)state;
+  s->activation = ((const TfLiteFullyConnectedParams*)node->builtin_data)->activation;
+  s->stride_w = s->stride_h = s->dilation_w = s->dilation_h = 1;
+}
+
+static int conv_output_shape(TfLiteContext* c, const el_node* node, const el_shape* ins, el_shape* o,
+                             const char** why) {
+  (void)c;
+  const gemm_state* s = (const gemm_state*)node->state;
+  const el_shape* x = &ins[0];
+  const el_shape* f = &ins[1];
+  if (x->rank != 4) EL_NO("input is not 4-D");
+  if (f->d[3] != x->d[3]) EL_NO("input channels differ from the weights'");
+  o->rank = 4;
+  o->d[0] = x->d[0];
+  o->d[1] = el_out_size(s->padding, x->d[1], f->d[1], s->stride_h, s->dilation_h);
+  o->d[2] = el_out_size(s->padding, x->d[2], f->d[2], s->stride_w, s->dilation_w);
+  o->d[3] = f->d[0];
+  if (o->d[1] <= 0 || o->d[2] <= 0) EL_NO("input smaller than the filter");
+  return 1;
+}
+
+static int fc_output_shape(TfLiteContext* c, const el_node* node, const el_shape* ins, el_shape* o,
+                           const char** why) {
+  const el_shape* x = &ins[0];
+  const el_shape model_out = el_tensor_shape(el_tensor(c, node->output));
+  const int units = ins[1].d[0], k = ins[1].d[1];
+  const size_t n = el_shape_elements(x);
+  if (k <= 0 || n % (size_t)k != 0) EL_NO("input size not a multiple of the weights' depth");
+  if (model_out.rank == x->rank && x->rank >= 2 && x->d[x->rank - 1] == k) { /* keep_num_dims */
+    *o = *x;
+    o->d[o->rank - 1] = units;
+  } else {
+    o->rank = 2;
+    o->d[0] = (int)(n / (size_t)k);
+    o->d[1] = units;
+  }
+  return 1;
+}
+
+/* ---- prepare ---- */
+
+static void gemm_release(void* state) {
+  gemm_state* s = (gemm_state*)state;
+  free(s->multiplier);
+  free(s->shift);
+  free(s->packed);
+  s->multiplier = s->shift = NULL;
+  s->packed = NULL;
+}
+
+/* Multipliers, the kernel choice and the packed weights are constant: done at the first prepare only;
+ * shape-dependent geometry is recomputed at every prepare (the runtime calls it again after a resize). */
+static TfLiteStatus gemm_prepare(TfLiteContext* c, el_node* node, const el_shape* ins, const el_shape* out_shape,
+                                 const el_kernels* kernels, size_t* scratch) {
+  gemm_state* s = (gemm_state*)node->state;
+  const int fc = node->code == kTfLiteBuiltinFullyConnected;
+  const TfLiteTensor* x = el_tensor(c, node->inputs[0]);
+  const TfLiteTensor* f = el_tensor(c, node->inputs[1]);
+  const TfLiteTensor* b = node->n_inputs > 2 ? el_tensor(c, node->inputs[2]) : NULL;
+  const TfLiteTensor* out = el_tensor(c, node->output);
+  s->in_shape = ins[0];
+  s->out_shape = *out_shape;
+  s->in_zp = x->params.zero_point;
+  s->out_zp = out->params.zero_point;
+  el_act_range(s->activation, out, &s->act_min, &s->act_max);
+  const int channels = fc ? f->dims->data[0] : out_shape->d[3];
+  s->n = channels;
+  if (fc) {
+    s->k = f->dims->data[1];
+  } else {
+    s->kh = f->dims->data[1], s->kw = f->dims->data[2];
+    s->k = s->kh * s->kw * s->in_shape.d[3];
+    s->pad_top = el_pad_before(s->stride_h, s->dilation_h, s->in_shape.d[1], s->kh, s->out_shape.d[1]);
+    s->pad_left = el_pad_before(s->stride_w, s->dilation_w, s->in_shape.d[2], s->kw, s->out_shape.d[2]);
+    s->direct = s->kh == 1 && s->kw == 1 && s->stride_h == 1 && s->stride_w == 1 && s->pad_top == 0 &&
+                s->pad_left == 0 && s->in_shape.d[1] == s->out_shape.d[1] && s->in_shape.d[2] == s->out_shape.d[2];
+    if (!s->direct) {
+      const size_t need = (size_t)s->out_shape.d[1] * s->out_shape.d[2] * (size_t)s->k;
+      *scratch = *scratch > need ? *scratch : need;
+    }
+  }
+  if (s->packed != NULL) return kTfLiteOk;
+  const TfLiteAffineQuantization* fq = el_affine(f);
+  s->multiplier = (int32_t*)malloc(sizeof(int32_t) * (size_t)channels);
+  s->shift = (int32_t*)malloc(sizeof(int32_t) * (size_t)channels);
+  if (!s->multiplier || !s->shift) {
+    gemm_release(s);
+    return kTfLiteError;
+  }
+  for (int ch = 0; ch < channels; ch++) {
+    const float fs = fq->scale->data[fq->scale->size == 1 ? 0 : ch];
+    double real;
+    if (fc && fq->scale->size == 1) { /* GetQuantizedConvolutionMultipler: the scale product in float */
+      real = (double)(x->params.scale * fs) / (double)out->params.scale;
+    } else { /* PopulateConvolutionQuantizationParams */
+      real = (double)x->params.scale * (double)fs / (double)out->params.scale;
+    }
+    el_quantize_multiplier(real, &s->multiplier[ch], &s->shift[ch]);
+  }
+  const el_gemm_problem problem = {(size_t)channels, (size_t)s->k, f->data.int8};
+  s->gemm = el_choose_gemm(kernels, &problem);
+  if (s->gemm == NULL) {
+    gemm_release(s);
+    return kTfLiteError;
+  }
+  s->packed = malloc(s->gemm->packed_size((size_t)channels, (size_t)s->k) + 64);
+  if (!s->packed) {
+    gemm_release(s);
+    return kTfLiteError;
+  }
+  s->gemm->pack((size_t)channels, (size_t)s->k, f->data.int8, b ? b->data.i32 : NULL, s->in_zp, s->packed);
+  return kTfLiteOk;
+}
+
+/* ---- invoke ---- */
+
+typedef struct conv_task {
+  const gemm_state* s;
+  const int8_t* xb;
+  int8_t* yb;
+  int8_t* col;
+  size_t rows_per_task, M;
+} conv_task;
+
+/* rows [r0, r1) of the output: im2col them (padding holds the input zero point, which adds nothing after
+ * the folded zero-point term), then one GEMM call */
+static void conv_rows(void* ctx, size_t task) {
+  const conv_task* t = (const conv_task*)ctx;
+  const gemm_state* s = t->s;
+  const int H = s->in_shape.d[1], W = s->in_shape.d[2], C = s->in_shape.d[3];
+  const int OW = s->out_shape.d[2], OC = s->out_shape.d[3];
+  const size_t r0 = task * t->rows_per_task;
+  const size_t r1 = r0 + t->rows_per_task < t->M ? r0 + t->rows_per_task : t->M;
+  if (r0 >= r1) return;
+  const qs8_gemm_params gp = {s->multiplier, s->shift, s->out_zp, s->act_min, s->act_max};
+  if (s->direct) {
+    s->gemm->run(r1 - r0, (size_t)OC, (size_t)C, t->xb + r0 * C, (size_t)C, s->packed, t->yb + r0 * OC, (size_t)OC,
+                 &gp);
+    return;
+  }
+  const int8_t pad = (int8_t)s->in_zp;
+  for (size_t r = r0; r < r1; r++) {
+    const int oy = (int)(r / (size_t)OW), ox = (int)(r % (size_t)OW);
+    int8_t* row = t->col + r * (size_t)s->k;
+    const int iy0 = oy * s->stride_h - s->pad_top, ix0 = ox * s->stride_w - s->pad_left;
+    for (int ky = 0; ky < s->kh; ky++) {
+      const int iy = iy0 + ky * s->dilation_h;
+      for (int kx = 0; kx < s->kw; kx++) {
+        const int ix = ix0 + kx * s->dilation_w;
+        int8_t* dst = row + ((size_t)ky * s->kw + kx) * C;
+        if (iy < 0 || iy >= H || ix < 0 || ix >= W) memset(dst, pad, (size_t)C);
+        else memcpy(dst, t->xb + ((size_t)iy * W + ix) * C, (size_t)C);
+      }
+    }
+  }
+  s->gemm->run(r1 - r0, (size_t)OC, (size_t)s->k, t->col + r0 * (size_t)s->k, (size_t)s->k, s->packed,
+               t->yb + r0 * OC, (size_t)OC, &gp);
+}
+
+static void conv_invoke(const el_node* node, const el_io* io, int8_t* scratch) {
+  const gemm_state* s = (const gemm_state*)node->state;
+  const int8_t* x = el_data(io, node->inputs[0]);
+  int8_t* y = el_data(io, node->output);
+  const int B = s->in_shape.d[0], H = s->in_shape.d[1], W = s->in_shape.d[2], C = s->in_shape.d[3];
+  const int OH = s->out_shape.d[1], OW = s->out_shape.d[2], OC = s->out_shape.d[3];
+  const size_t M = (size_t)OH * OW;
+  const size_t threads = (size_t)el_pool_threads(io->pool);
+  size_t per = (M + threads - 1) / threads;
+  per = per < 16 ? 16 : (per + 1) / 2 * 2; /* whole 2-row tiles */
+  for (int b = 0; b < B; b++) {
+    conv_task t = {s, x + (size_t)b * H * W * C, y + (size_t)b * M * OC, scratch, per, M};
+    el_parallel_for(io->pool, (M + per - 1) / per, conv_rows, &t);
+  }
+}
+
+static void fc_invoke(const el_node* node, const el_io* io, int8_t* scratch) {
+  (void)scratch;
+  const gemm_state* s = (const gemm_state*)node->state;
+  const int8_t* x = el_data(io, node->inputs[0]);
+  int8_t* y = el_data(io, node->output);
+  const size_t batches = el_shape_elements(&s->in_shape) / (size_t)s->k;
+  const qs8_gemm_params gp = {s->multiplier, s->shift, s->out_zp, s->act_min, s->act_max};
+  s->gemm->run(batches, (size_t)s->n, (size_t)s->k, x, (size_t)s->k, s->packed, y, (size_t)s->n, &gp);
+}
+
+const el_op_def el_op_conv_2d = {kTfLiteBuiltinConv2d, "CONV_2D", sizeof(gemm_state), conv_check, conv_init,
+                                 conv_output_shape, gemm_prepare, conv_invoke, gemm_release};
+const el_op_def el_op_fully_connected = {kTfLiteBuiltinFullyConnected, "FULLY_CONNECTED", sizeof(gemm_state),
+                                         fc_check, fc_init, fc_output_shape, gemm_prepare, fc_invoke, gemm_release};

@@ -1,0 +1,201 @@
+/* DEPTHWISE_CONV_2D: TFLite's optimized kernel rounds like ruy (see requantize.h) on whole groups of 8
+ * channels and like gemmlowp on the rest; this file's one kernel (dw_row, with an AVX2 clone on x86-64)
+ * reproduces both. One task = one output row of one batch. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../requantize.h"
+#include "util.h"
+
+typedef struct dw_state {
+  int padding, stride_w, stride_h, dilation_w, dilation_h, activation;
+  el_shape in_shape, out_shape;
+  int32_t in_zp, out_zp, act_min, act_max;
+  int32_t* multiplier; /* [channels] */
+  int32_t* shift;
+  int32_t* bias;   /* [channels] */
+  int8_t* weights; /* [kh*kw*channels] */
+  int kh, kw, pad_top, pad_left;
+} dw_state;
+
+static int dw_check(TfLiteContext* c, const TfLiteNode* node, int version, const char** why) {
+  (void)version;
+  const TfLiteIntArray* in = node->inputs;
+  if (in->size < 2 || in->size > 3) EL_NO("unexpected inputs");
+  const TfLiteTensor* x = el_tensor(c, in->data[0]);
+  const TfLiteTensor* f = el_tensor(c, in->data[1]);
+  const TfLiteTensor* b = in->size == 3 ? el_tensor(c, in->data[2]) : NULL;
+  const TfLiteTensor* out = el_tensor(c, node->outputs->data[0]);
+  if (!el_is_q8(x) || !el_is_q8(out)) EL_NO("activations are not int8 with per-tensor quantization");
+  if (x->dims->size != 4 || out->dims->size != 4) EL_NO("not 4-D");
+  if (f == NULL || f->type != kTfLiteInt8 || !el_is_const(f) || f->dims->size != 4) EL_NO("weights not constant int8");
+  const TfLiteDepthwiseConvParams* p = (const TfLiteDepthwiseConvParams*)node->builtin_data;
+  if (p == NULL) EL_NO("no options");
+  const int oc = out->dims->data[3];
+  if (f->dims->data[0] != 1 || f->dims->data[3] != oc) EL_NO("unexpected depthwise filter shape");
+  if (oc % x->dims->data[3] != 0) EL_NO("output channels not a multiple of input channels");
+  if ((*why = el_filter_problem(f, oc, 3)) != NULL) return 0;
+  if (!el_bias_ok(b, oc)) EL_NO("bias not constant int32");
+  if (p->padding != kTfLitePaddingSame && p->padding != kTfLitePaddingValid) EL_NO("unknown padding");
+  if (p->stride_width < 1 || p->stride_height < 1 || p->dilation_width_factor < 1 || p->dilation_height_factor < 1)
+    EL_NO("bad stride or dilation");
+  if (!el_act_ok(p->activation)) EL_NO("fused activation not none/RELU/RELU6/RELU_N1_TO_1");
+  const int kh = f->dims->data[1], kw = f->dims->data[2];
+  if (out->dims->data[0] != x->dims->data[0] ||
+      out->dims->data[1] != el_out_size(p->padding, x->dims->data[1], kh, p->stride_height, p->dilation_height_factor) ||
+      out->dims->data[2] != el_out_size(p->padding, x->dims->data[2], kw, p->stride_width, p->dilation_width_factor))
+    EL_NO("output shape does not match options");
+  return 1;
+}
+
+static void dw_init(void* state, const TfLiteNode* node) {
+  dw_state* s = (dw_state*)state;
+  const TfLiteDepthwiseConvParams* p = (const TfLiteDepthwiseConvParams*)node->builtin_data;
+  s->padding = p->padding, s->stride_w = p->stride_width, s->stride_h = p->stride_height;
+  s->dilation_w = p->dilation_width_factor, s->dilation_h = p->dilation_height_factor;
+  s->activation = p->activation;
+}
+
+static int dw_output_shape(TfLiteContext* c, const el_node* node, const el_shape* ins, el_shape* o,
+                           const char** why) {
+  (void)c;
+  const dw_state* s = (const dw_state*)node->state;
+  const el_shape* x = &ins[0];
+  const el_shape* f = &ins[1];
+  if (x->rank != 4) EL_NO("input is not 4-D");
+  const int oc = f->d[3];
+  if (x->d[3] <= 0 || oc % x->d[3] != 0) EL_NO("output channels not a multiple of input channels");
+  o->rank = 4;
+  o->d[0] = x->d[0];
+  o->d[1] = el_out_size(s->padding, x->d[1], f->d[1], s->stride_h, s->dilation_h);
+  o->d[2] = el_out_size(s->padding, x->d[2], f->d[2], s->stride_w, s->dilation_w);
+  o->d[3] = oc;
+  if (o->d[1] <= 0 || o->d[2] <= 0) EL_NO("input smaller than the filter");
+  return 1;
+}
+
+static void dw_release(void* state) {
+  dw_state* s = (dw_state*)state;
+  free(s->multiplier);
+  free(s->shift);
+  free(s->bias);
+  free(s->weights);
+  s->multiplier = s->shift = s->bias = NULL;
+  s->weights = NULL;
+}
+
+static TfLiteStatus dw_prepare(TfLiteContext* c, el_node* node, const el_shape* ins, const el_shape* out_shape,
+                               const el_kernels* kernels, size_t* scratch) {
+  (void)kernels; /* one kernel so far */
+  (void)scratch;
+  dw_state* s = (dw_state*)node->state;
+  const TfLiteTensor* x = el_tensor(c, node->inputs[0]);
+  const TfLiteTensor* f = el_tensor(c, node->inputs[1]);
+  const TfLiteTensor* b = node->n_inputs > 2 ? el_tensor(c, node->inputs[2]) : NULL;
+  const TfLiteTensor* out = el_tensor(c, node->output);
+  s->in_shape = ins[0];
+  s->out_shape = *out_shape;
+  s->in_zp = x->params.zero_point;
+  s->out_zp = out->params.zero_point;
+  el_act_range(s->activation, out, &s->act_min, &s->act_max);
+  s->kh = f->dims->data[1], s->kw = f->dims->data[2];
+  s->pad_top = el_pad_before(s->stride_h, s->dilation_h, s->in_shape.d[1], s->kh, s->out_shape.d[1]);
+  s->pad_left = el_pad_before(s->stride_w, s->dilation_w, s->in_shape.d[2], s->kw, s->out_shape.d[2]);
+  if (s->weights != NULL) return kTfLiteOk; /* constant: copied at the first prepare */
+  const int channels = out_shape->d[3];
+  const size_t wn = (size_t)s->kh * s->kw * channels;
+  s->multiplier = (int32_t*)malloc(sizeof(int32_t) * (size_t)channels);
+  s->shift = (int32_t*)malloc(sizeof(int32_t) * (size_t)channels);
+  s->bias = (int32_t*)malloc(sizeof(int32_t) * (size_t)channels);
+  s->weights = (int8_t*)malloc(wn);
+  if (!s->multiplier || !s->shift || !s->bias || !s->weights) {
+    dw_release(s);
+    return kTfLiteError;
+  }
+  const TfLiteAffineQuantization* fq = el_affine(f);
+  for (int ch = 0; ch < channels; ch++) { /* PopulateConvolutionQuantizationParams */
+    const float fs = fq->scale->data[fq->scale->size == 1 ? 0 : ch];
+    el_quantize_multiplier((double)x->params.scale * (double)fs / (double)out->params.scale, &s->multiplier[ch],
+                           &s->shift[ch]);
+    s->bias[ch] = b ? b->data.i32[ch] : 0;
+  }
+  memcpy(s->weights, f->data.int8, wn);
+  return kTfLiteOk;
+}
+
+#define DW_BLOCK 16
+
+/* One block of up to DW_BLOCK channels of one output pixel; accumulators stay in registers across taps. */
+static inline void dw_block(const dw_state* s, const int8_t* restrict xb, int H, int W, int C, int oy, int ox, int c0,
+                            int8_t* restrict yp) {
+  const int OC = s->out_shape.d[3];
+  const int mult = OC / C;
+  const int nb = OC - c0 < DW_BLOCK ? OC - c0 : DW_BLOCK;
+  const int32_t zp = s->in_zp;
+  int32_t acc[DW_BLOCK];
+  for (int j = 0; j < DW_BLOCK; j++) acc[j] = j < nb ? s->bias[c0 + j] : 0;
+  const int iy0 = oy * s->stride_h - s->pad_top, ix0 = ox * s->stride_w - s->pad_left;
+  for (int ky = 0; ky < s->kh; ky++) {
+    const int iy = iy0 + ky * s->dilation_h;
+    if (iy < 0 || iy >= H) continue;
+    for (int kx = 0; kx < s->kw; kx++) {
+      const int ix = ix0 + kx * s->dilation_w;
+      if (ix < 0 || ix >= W) continue;
+      const int8_t* restrict xp = xb + ((size_t)iy * W + ix) * C;
+      const int8_t* restrict wp = s->weights + ((size_t)ky * s->kw + kx) * OC + c0;
+      if (mult == 1 && nb == DW_BLOCK) {
+        for (int j = 0; j < DW_BLOCK; j++) acc[j] += (int16_t)(xp[c0 + j] - zp) * (int16_t)wp[j];
+      } else {
+        for (int j = 0; j < nb; j++) acc[j] += ((int32_t)xp[(c0 + j) / mult] - zp) * wp[j];
+      }
+    }
+  }
+  /* LiteRT's depthwise kernel vectorizes whole groups of 8 output channels (ruy-style rounding); channels past
+   * the last multiple of 8 go through its scalar tail, which requantizes with gemmlowp's double rounding. */
+  const int vec_end = (OC / 8) * 8;
+  const int split = vec_end - c0 < 0 ? 0 : (vec_end - c0 > nb ? nb : vec_end - c0);
+  for (int j = 0; j < split; j++) { /* two loops, not a branch per channel, so the first one vectorizes */
+    const int32_t q = el_requantize_gemm(acc[j], s->multiplier[c0 + j], s->shift[c0 + j]);
+    yp[c0 + j] = (int8_t)el_clamp(q + s->out_zp, s->act_min, s->act_max);
+  }
+  for (int j = split; j < nb; j++) {
+    const int32_t q = el_requantize(acc[j], s->multiplier[c0 + j], s->shift[c0 + j]);
+    yp[c0 + j] = (int8_t)el_clamp(q + s->out_zp, s->act_min, s->act_max);
+  }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define EL_MULTIVERSION __attribute__((target_clones("avx2", "default")))
+#else
+#define EL_MULTIVERSION
+#endif
+
+typedef struct dw_task {
+  const dw_state* s;
+  const int8_t* x;
+  int8_t* y;
+} dw_task;
+
+EL_MULTIVERSION
+static void dw_row(void* ctx, size_t task) {
+  const dw_task* t = (const dw_task*)ctx;
+  const dw_state* s = t->s;
+  const int H = s->in_shape.d[1], W = s->in_shape.d[2], C = s->in_shape.d[3];
+  const int OH = s->out_shape.d[1], OW = s->out_shape.d[2], OC = s->out_shape.d[3];
+  const int b = (int)(task / (size_t)OH), oy = (int)(task % (size_t)OH);
+  const int8_t* xb = t->x + (size_t)b * H * W * C;
+  for (int ox = 0; ox < OW; ox++) {
+    int8_t* yp = t->y + (((size_t)b * OH + oy) * OW + ox) * OC;
+    for (int c0 = 0; c0 < OC; c0 += DW_BLOCK) dw_block(s, xb, H, W, C, oy, ox, c0, yp);
+  }
+}
+
+static void dw_invoke(const el_node* node, const el_io* io, int8_t* scratch) {
+  (void)scratch;
+  const dw_state* s = (const dw_state*)node->state;
+  dw_task t = {s, el_data(io, node->inputs[0]), el_data(io, node->output)};
+  el_parallel_for(io->pool, (size_t)s->in_shape.d[0] * (size_t)s->out_shape.d[1], dw_row, &t);
+}
+
+const el_op_def el_op_depthwise_conv_2d = {kTfLiteBuiltinDepthwiseConv2d, "DEPTHWISE_CONV_2D", sizeof(dw_state),
+                                           dw_check, dw_init, dw_output_shape, dw_prepare, dw_invoke, dw_release};

@@ -1,0 +1,33 @@
+/* The op table: every op the delegate computes, one line each (the op's family file defines it). */
+#include <stddef.h>
+
+#include "op.h"
+
+#define EL_OPS(X)                                                                                      \
+  X(conv_2d) X(fully_connected) X(depthwise_conv_2d) X(add) X(mul) X(average_pool_2d) X(max_pool_2d)   \
+  X(mean) X(pad) X(concatenation) X(reshape) X(space_to_batch_nd) X(batch_to_space_nd) X(softmax)       \
+  X(logistic) X(hard_swish) X(shape) X(strided_slice) X(pack)
+
+#define EL_DECLARE(name) extern const el_op_def el_op_##name;
+EL_OPS(EL_DECLARE)
+#define EL_ENTRY(name) &el_op_##name,
+static const el_op_def* const el_ops[] = {EL_OPS(EL_ENTRY)};
+
+const el_op_def* el_op_find(int code) {
+  for (size_t i = 0; i < sizeof el_ops / sizeof el_ops[0]; i++)
+    if (el_ops[i]->code == code) return el_ops[i];
+  return NULL;
+}
+
+int el_op_supported(TfLiteContext* context, const TfLiteNode* node, int code, int version, const char** why) {
+  const el_op_def* def = el_op_find(code);
+  if (def == NULL) {
+    *why = "op not implemented by the NEON delegate";
+    return 0;
+  }
+  if (node->outputs->size != 1) {
+    *why = "more than one output";
+    return 0;
+  }
+  return def->check(context, node, version, why);
+}

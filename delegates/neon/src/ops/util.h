@@ -1,0 +1,43 @@
+/* Helpers the op families share: tensor predicates, shapes, activation ranges, conv geometry. */
+#ifndef EDGELIFT_OP_UTIL_H
+#define EDGELIFT_OP_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "op.h"
+
+#define EL_NO(reason) \
+  do {                \
+    *why = (reason);  \
+    return 0;         \
+  } while (0)
+
+static inline const TfLiteTensor* el_tensor(TfLiteContext* c, int idx) { return idx >= 0 ? &c->tensors[idx] : NULL; }
+
+/* The affine quantization record, or NULL when missing or malformed. */
+const TfLiteAffineQuantization* el_affine(const TfLiteTensor* t);
+/* int8 activation tensor, per-tensor affine quantization, static shape of rank <= 4 */
+int el_is_q8(const TfLiteTensor* t);
+int el_is_const(const TfLiteTensor* t);
+int el_same_quant(const TfLiteTensor* a, const TfLiteTensor* b);
+/* static int32 tensor of rank <= 1 */
+int el_is_i32_vector(const TfLiteTensor* t);
+
+el_shape el_tensor_shape(const TfLiteTensor* t);
+size_t el_shape_elements(const el_shape* s);
+
+/* fused activation TFLite's int8 kernels clamp to (none, RELU, RELU6, RELU_N1_TO_1) */
+int el_act_ok(int act);
+/* TFLite's CalculateActivationRangeQuantized for int8 */
+void el_act_range(int act, const TfLiteTensor* out, int32_t* lo, int32_t* hi);
+
+int el_out_size(int padding, int in, int filter, int stride, int dilation);
+int el_pad_before(int stride, int dilation, int in, int filter, int out);
+
+/* NULL when the weights are symmetric int8, per tensor or per channel along `qdim`; else the reason */
+const char* el_filter_problem(const TfLiteTensor* f, int channels, int qdim);
+/* absent, or constant int32 [channels] */
+int el_bias_ok(const TfLiteTensor* b, int channels);
+
+#endif

@@ -1,0 +1,292 @@
+/* The kernel role: one instance per partition of delegated nodes. Init copies the nodes and gives each its
+ * op's state; prepare propagates shapes, lets every op derive quantization parameters, choose its kernel and
+ * pack weights, and plans one arena for the partition's internal tensors; invoke only computes (tensor data
+ * pointers are looked up on every call). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "delegate.h"
+#include "ops/op.h"
+#include "ops/util.h"
+#include "profile_marker.h"
+
+typedef struct el_partition {
+  el_delegate* delegate;
+  int n_nodes;
+  el_node* nodes;
+  size_t n_tensors;
+  unsigned char* internal; /* per tensor: produced inside the partition and not seen outside it */
+  unsigned char* produced; /* per tensor: produced inside the partition */
+  el_shape* shapes;        /* per produced tensor: its shape as of the last prepare */
+  int8_t** own;            /* per tensor: where an internal tensor lives (inside `arena`), else NULL */
+  int8_t* arena;           /* one block for all internal tensors, planned by lifetime at prepare */
+  int separate;            /* sanitizer build: own[] entries are separate allocations */
+  size_t arena_bytes;
+  int8_t* scratch;
+  size_t scratch_bytes;
+} el_partition;
+
+/* shape-dependent buffers; the ops' packed weights live until kernel_free */
+static void partition_release(el_partition* p) {
+  if (p->own && p->separate)
+    for (size_t t = 0; t < p->n_tensors; t++) free(p->own[t]);
+  if (p->own) memset(p->own, 0, p->n_tensors * sizeof(int8_t*));
+  free(p->arena);
+  p->arena = NULL;
+  p->arena_bytes = 0;
+  free(p->scratch);
+  p->scratch = NULL;
+  p->scratch_bytes = 0;
+}
+
+static void kernel_free(TfLiteContext* context, void* buffer) {
+  (void)context;
+  el_partition* p = (el_partition*)buffer;
+  if (p == NULL) return;
+  partition_release(p);
+  for (int i = 0; p->nodes != NULL && i < p->n_nodes; i++) {
+    el_node* node = &p->nodes[i];
+    if (node->state != NULL && node->def->release != NULL) node->def->release(node->state);
+    free(node->state);
+  }
+  free(p->nodes);
+  free(p->internal);
+  free(p->produced);
+  free(p->shapes);
+  free(p->own);
+  free(p);
+}
+
+/* A claimed node as the partition keeps it: its op, tensor indices and a fresh state with the options copied. */
+static int node_init(el_node* n, const TfLiteNode* node, int code, int index) {
+  n->def = el_op_find(code);
+  if (n->def == NULL) return 0; /* the partitioner claims only ops in the table */
+  n->code = code;
+  n->node_index = index;
+  n->n_inputs = node->inputs->size < EL_MAX_INPUTS ? node->inputs->size : EL_MAX_INPUTS;
+  for (int i = 0; i < n->n_inputs; i++) n->inputs[i] = node->inputs->data[i];
+  n->output = node->outputs->data[0];
+  n->state = calloc(1, n->def->state_size);
+  if (n->state == NULL) return 0;
+  if (n->def->init != NULL) n->def->init(n->state, node);
+  return 1;
+}
+
+static void* kernel_init(TfLiteContext* context, const char* buffer, size_t length) {
+  (void)length;
+  const TfLiteDelegateParams* params = (const TfLiteDelegateParams*)buffer;
+  el_partition* p = (el_partition*)calloc(1, sizeof *p);
+  if (p == NULL) return NULL;
+  p->delegate = (el_delegate*)params->delegate;
+  p->n_nodes = params->nodes_to_replace->size;
+  p->n_tensors = context->tensors_size;
+  p->nodes = (el_node*)calloc((size_t)p->n_nodes, sizeof(el_node));
+  p->internal = (unsigned char*)calloc(p->n_tensors, 1);
+  p->own = (int8_t**)calloc(p->n_tensors, sizeof(int8_t*));
+  p->produced = (unsigned char*)calloc(p->n_tensors, 1);
+  p->shapes = (el_shape*)calloc(p->n_tensors, sizeof(el_shape));
+  if (!p->nodes || !p->internal || !p->own || !p->produced || !p->shapes) {
+    kernel_free(context, p);
+    return NULL;
+  }
+  for (int i = 0; i < p->n_nodes; i++) {
+    TfLiteNode* node = NULL;
+    TfLiteRegistration* reg = NULL;
+    const int idx = params->nodes_to_replace->data[i];
+    if (context->GetNodeAndRegistration(context, idx, &node, &reg) != kTfLiteOk) {
+      kernel_free(context, p);
+      return NULL;
+    }
+    if (!node_init(&p->nodes[i], node, reg->builtin_code, idx)) {
+      kernel_free(context, p);
+      return NULL;
+    }
+    p->internal[p->nodes[i].output] = 1;
+    p->produced[p->nodes[i].output] = 1;
+  }
+  for (int i = 0; i < params->output_tensors->size; i++) {
+    const int t = params->output_tensors->data[i];
+    if (t >= 0 && (size_t)t < p->n_tensors) p->internal[t] = 0;
+  }
+  return p;
+}
+
+/* Internal tensors share one arena: each lives from the op that produces it to the last op that reads it;
+ * greedy placement, largest first, at the lowest offset free during its lifetime. */
+static TfLiteStatus plan_arena(TfLiteContext* context, el_partition* p) {
+  typedef struct {
+    size_t tensor, bytes, exact, offset;
+    int first, last;
+  } item;
+  size_t n = 0;
+  for (size_t t = 0; t < p->n_tensors; t++) n += p->internal[t];
+  item* items = (item*)calloc(n + 1, sizeof(item));
+  if (items == NULL) return kTfLiteError;
+  size_t k = 0;
+  for (size_t t = 0; t < p->n_tensors; t++) {
+    if (!p->internal[t]) continue;
+    const size_t elem = context->tensors[t].type == kTfLiteInt32 ? 4 : 1;
+    items[k].tensor = t;
+    items[k].exact = el_shape_elements(&p->shapes[t]) * elem;
+    items[k].bytes = (items[k].exact + 63) / 64 * 64;
+    items[k].first = p->n_nodes;
+    items[k].last = -1;
+    for (int i = 0; i < p->n_nodes; i++) {
+      const el_node* op = &p->nodes[i];
+      if ((size_t)op->output == t && i < items[k].first) items[k].first = i;
+      for (int j = 0; j < op->n_inputs; j++)
+        if (op->inputs[j] >= 0 && (size_t)op->inputs[j] == t) items[k].last = i;
+    }
+    if (items[k].last < items[k].first) items[k].last = items[k].first;
+    k++;
+  }
+  /* largest first (insertion sort: partitions hold tens to hundreds of tensors) */
+  for (size_t i = 1; i < n; i++) {
+    item v = items[i];
+    size_t j = i;
+    while (j > 0 && items[j - 1].bytes < v.bytes) {
+      items[j] = items[j - 1];
+      j--;
+    }
+    items[j] = v;
+  }
+  size_t total = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t offset = 0;
+    int moved = 1;
+    while (moved) { /* first fit: bump past every placed, lifetime-overlapping block it collides with */
+      moved = 0;
+      for (size_t j = 0; j < i; j++) {
+        const int live = !(items[j].last < items[i].first || items[i].last < items[j].first);
+        const int hit = offset < items[j].offset + items[j].bytes && items[j].offset < offset + items[i].bytes;
+        if (live && hit) {
+          offset = items[j].offset + items[j].bytes;
+          moved = 1;
+        }
+      }
+    }
+    items[i].offset = offset;
+    if (offset + items[i].bytes > total) total = offset + items[i].bytes;
+  }
+  p->arena_bytes = total;
+#if defined(__SANITIZE_ADDRESS__)
+  /* sanitizer build: one allocation per tensor, so AddressSanitizer's redzones sit between tensors */
+  p->separate = 1;
+  for (size_t i = 0; i < n; i++) {
+    p->own[items[i].tensor] = (int8_t*)malloc(items[i].exact ? items[i].exact : 1);
+    if (p->own[items[i].tensor] == NULL) {
+      free(items);
+      return kTfLiteError;
+    }
+  }
+  free(items);
+  return kTfLiteOk;
+#endif
+  p->arena = (int8_t*)malloc(total + 64);
+  if (p->arena == NULL) {
+    free(items);
+    return kTfLiteError;
+  }
+  for (size_t i = 0; i < n; i++) p->own[items[i].tensor] = p->arena + items[i].offset;
+  free(items);
+  return kTfLiteOk;
+}
+
+/* Shapes are propagated through the partition at every prepare (the runtime does not do it for delegated
+ * nodes): input shapes come from the runtime, produced shapes from each op's output_shape(); partition outputs
+ * are resized through the runtime when they change (new batch size, shapes computed by SPACE_TO_BATCH_ND...). */
+static TfLiteStatus kernel_prepare(TfLiteContext* context, TfLiteNode* node) {
+  el_partition* p = (el_partition*)node->user_data;
+  if (p == NULL) {
+    context->ReportError(context, "edgelift-neon: partition failed to initialise (out of memory?)");
+    return kTfLiteError;
+  }
+  partition_release(p);
+  size_t scratch = 0;
+  for (int i = 0; i < p->n_nodes; i++) {
+    el_node* op = &p->nodes[i];
+    el_shape ins[EL_MAX_INPUTS];
+    memset(ins, 0, sizeof ins);
+    for (int k = 0; k < op->n_inputs && k < EL_MAX_INPUTS; k++) {
+      const int t = op->inputs[k];
+      if (t < 0) continue;
+      ins[k] = p->produced[t] ? p->shapes[t] : el_tensor_shape(&context->tensors[t]);
+    }
+    for (int k = 0; k < op->n_inputs; k++)
+      if (op->inputs[k] >= 0 && ins[k].rank > 4) {
+        context->ReportError(context, "edgelift-neon: node %d (%s) cannot take the new input shapes: %s",
+                             op->node_index, op->def->name, "more than 4 dimensions");
+        return kTfLiteError;
+      }
+    el_shape out;
+    memset(&out, 0, sizeof out);
+    const char* why = NULL;
+    if (!op->def->output_shape(context, op, ins, &out, &why)) {
+      context->ReportError(context, "edgelift-neon: node %d (%s) cannot take the new input shapes: %s",
+                           op->node_index, op->def->name, why);
+      return kTfLiteError;
+    }
+    p->shapes[op->output] = out;
+    TfLiteTensor* ot = &context->tensors[op->output];
+    const el_shape now = el_tensor_shape(ot);
+    if (memcmp(&now, &out, sizeof out) != 0) {
+      if (p->internal[op->output]) {
+        /* the runtime never allocates it; only its dims record is stale. Nothing to do. */
+      } else {
+        TfLiteIntArray* dims = (TfLiteIntArray*)malloc(sizeof(TfLiteIntArray) + sizeof(int) * (size_t)out.rank);
+        if (dims == NULL) return kTfLiteError;
+        dims->size = out.rank;
+        for (int d = 0; d < out.rank; d++) dims->data[d] = out.d[d];
+        if (context->ResizeTensor(context, ot, dims) != kTfLiteOk) return kTfLiteError; /* takes ownership */
+      }
+    }
+    if (op->def->prepare(context, op, ins, &out, &p->delegate->kernels, &scratch) != kTfLiteOk) {
+      context->ReportError(context, "edgelift-neon: out of memory preparing node %d (%s)", op->node_index,
+                           op->def->name);
+      return kTfLiteError;
+    }
+  }
+  if (plan_arena(context, p) != kTfLiteOk) {
+    context->ReportError(context, "edgelift-neon: out of memory (partition arena of %zu bytes)", p->arena_bytes);
+    return kTfLiteError;
+  }
+  el_log(p->delegate, kEdgeliftNeonLogDebug, "partition of %d nodes: arena %zu bytes, scratch %zu bytes", p->n_nodes,
+         p->arena_bytes, scratch);
+  p->scratch_bytes = scratch;
+  p->scratch = (int8_t*)malloc(scratch + 64);
+  if (p->scratch == NULL) {
+    context->ReportError(context, "edgelift-neon: out of memory (%zu bytes scratch)", scratch);
+    return kTfLiteError;
+  }
+  return kTfLiteOk;
+}
+
+static TfLiteStatus kernel_invoke(TfLiteContext* context, TfLiteNode* node) {
+  el_partition* p = (el_partition*)node->user_data;
+  if (p == NULL || p->scratch == NULL) return kTfLiteError;
+  const el_io io = {context, p->own, p->delegate->pool};
+  if (!p->delegate->options.profile) {
+    for (int i = 0; i < p->n_nodes; i++) p->nodes[i].def->invoke(&p->nodes[i], &io, p->scratch);
+    return kTfLiteOk;
+  }
+  for (int i = 0; i < p->n_nodes; i++) {
+    const uint32_t region = EL_MARK_CLASS_NODE << 24 | ((uint32_t)p->nodes[i].node_index & 0xffffffu);
+    el_mark(EL_MARK_BEGIN, region);
+    p->nodes[i].def->invoke(&p->nodes[i], &io, p->scratch);
+    el_mark(EL_MARK_END, region);
+  }
+  return kTfLiteOk;
+}
+
+TfLiteRegistration el_partition_registration(void) {
+  TfLiteRegistration reg;
+  memset(&reg, 0, sizeof reg);
+  reg.init = kernel_init;
+  reg.free = kernel_free;
+  reg.prepare = kernel_prepare;
+  reg.invoke = kernel_invoke;
+  reg.builtin_code = kTfLiteBuiltinCustom;
+  reg.custom_name = "EdgeliftNeon";
+  reg.version = 1;
+  return reg;
+}

@@ -1,0 +1,85 @@
+/* The external-delegate entry points (load_delegate in LiteRT and tflite-runtime): they only parse the
+ * key/value strings into EdgeliftNeonOptions; creation and its checks live in delegate.c. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "delegate.h"
+
+#define EL_EXPORT __attribute__((visibility("default")))
+
+/* Returns NULL or a message naming the bad key/value and what is allowed. */
+static const char* options_set(EdgeliftNeonOptions* o, const char* key, const char* value, char* msg, size_t cap) {
+  if (key == NULL || value == NULL) return "edgelift-neon: NULL option key or value";
+  if (strcmp(key, "num_threads") == 0) {
+    char* end = NULL;
+    errno = 0;
+    const long v = strtol(value, &end, 10);
+    if (errno != 0 || end == value || *end != '\0' || v < 1 || v > 64) {
+      snprintf(msg, cap, "edgelift-neon: option num_threads=%.40s is not an integer from 1 to 64", value);
+      return msg;
+    }
+    o->num_threads = (int)v;
+    return NULL;
+  }
+  if (strcmp(key, "kernels") == 0) {
+    for (int k = kEdgeliftNeonKernelsAuto; k <= kEdgeliftNeonKernelsDot; k++)
+      if (strcmp(value, el_kernels_name((EdgeliftNeonKernels)k)) == 0) {
+        o->kernels = (EdgeliftNeonKernels)k;
+        return NULL;
+      }
+    snprintf(msg, cap, "edgelift-neon: option kernels=%.40s is not one of auto, scalar, neon, dot", value);
+    return msg;
+  }
+  if (strcmp(key, "log_level") == 0) {
+    static const char* names[] = {"silent", "error", "warning", "info", "debug"};
+    for (int i = 0; i < 5; i++)
+      if (strcmp(value, names[i]) == 0) {
+        o->log_level = (EdgeliftNeonLogLevel)i;
+        return NULL;
+      }
+    snprintf(msg, cap, "edgelift-neon: option log_level=%.40s is not one of silent, error, warning, info, debug",
+             value);
+    return msg;
+  }
+  if (strcmp(key, "profile") == 0) {
+    if (strcmp(value, "0") && strcmp(value, "1")) {
+      snprintf(msg, cap, "edgelift-neon: option profile=%.40s is not 0 or 1", value);
+      return msg;
+    }
+    o->profile = value[0] == '1';
+    return NULL;
+  }
+  snprintf(msg, cap, "edgelift-neon: unknown option '%.40s'; allowed: num_threads, kernels, log_level, profile",
+           key);
+  return msg;
+}
+
+static void report(void (*report_error)(const char*), const char* msg) {
+  if (report_error != NULL) report_error(msg);
+  else fprintf(stderr, "%s\n", msg);
+}
+
+EL_EXPORT TfLiteDelegate* tflite_plugin_create_delegate(char** keys, char** values, size_t n,
+                                                        void (*report_error)(const char*)) {
+  EdgeliftNeonOptions o = EdgeliftNeonOptionsDefault();
+  char msg[256];
+  for (size_t i = 0; i < n; i++) {
+    const char* err = options_set(&o, keys ? keys[i] : NULL, values ? values[i] : NULL, msg, sizeof msg);
+    if (err != NULL) {
+      report(report_error, err);
+      return NULL;
+    }
+  }
+  el_delegate* d = el_delegate_create(&o, msg, sizeof msg);
+  if (d == NULL) {
+    report(report_error, msg);
+    return NULL;
+  }
+  return &d->base;
+}
+
+EL_EXPORT void tflite_plugin_destroy_delegate(TfLiteDelegate* delegate) {
+  el_delegate_delete((el_delegate*)delegate);
+}

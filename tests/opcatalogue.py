@@ -1,0 +1,239 @@
+"""One catalogue of per-op exactness sweeps, shared by the NEON delegate tests (tests/neon/test_op_sweeps.py)
+and the XLA path tests (tests/gpu/test_gpu_op_sweeps.py).
+
+Each sweep is one model built with TensorFlow's own converter: several nodes of one op, each fed by its own
+model inputs, calibrated on chosen float ranges so the scales and zero points are the ones wanted (extreme
+zero points, scales 100x apart, the MobileNetV3 squeeze-excite MUL and rescaling ADD). Every node's inputs are
+filled so that its output holds every one of the 65,536 int8 pairs (binary ops) or all 256 values (unary
+ops), and the node's shapes steer LiteRT's optimized kernel down one code path each: elementwise vector body,
+the scalar tail, the broadcast "fivefold" inner loop, the scalar-broadcast loop (vector body and tail), with
+the inputs' roles switched, and the generic reference loop (`category` and `y4`/`y3` name the path, from
+TFLite's ProcessBroadcastShapes; tests/gpu/test_gpu_op_sweeps.py checks them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+CACHE = Path(__file__).resolve().parents[1] / ".cache" / "modelkit"
+
+
+@dataclass(frozen=True)
+class Node:
+    kind: str
+    a_shape: tuple[int, ...]  # per sample (the model adds a batch dimension of 1)
+    b_shape: tuple[int, ...] | None = None
+    category: str = "none"  # binary ops: none | first | second | generic (TFLite's broadcast category)
+
+
+# Binary nodes: together every path of LiteRT's int8 ADD/MUL (optimized_integer_ops, NEON semantics on x86 too).
+BINARY_NODES = (
+    Node("elementwise", (256, 256), (256, 256), "none"),        # one call, vector body only (65,536 = 16 * 4096)
+    Node("inner15", (18, 1, 15), (18, 256, 15), "first"),       # fivefold, y4 = 15: the elementwise tail only
+    Node("inner24", (11, 1, 24), (11, 256, 24), "first"),       # y4 = 24: 16 vector + 8 tail per call
+    Node("scalar", (256, 1), (256, 256), "first"),              # y4 = 1, y3 = 256: scalar broadcast, vector body
+    Node("scalar_tail", (9472, 1), (9472, 7), "first"),         # y3 = 7: scalar broadcast, tail only
+    Node("scalar_switched", (256, 256), (256, 1), "second"),    # the second input broadcasts: roles switched
+    Node("generic", (16, 1, 16), (1, 256, 1), "generic"),       # not a fivefold pattern: the reference loop
+)
+
+
+def _binary_values(kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """Indices 0..255 (value + 128) for the two inputs of a binary node, covering every pair in the output."""
+    if kind == "elementwise":
+        i, j = np.indices((256, 256))
+        return i, j
+    if kind in ("inner15", "inner24"):
+        k, c = (18, 15) if kind == "inner15" else (11, 24)
+        a = (np.arange(k)[:, None, None] * c + np.arange(c)[None, None, :]) % 256
+        b = np.broadcast_to(np.arange(256)[None, :, None], (k, 256, c))
+        return a, b
+    if kind == "scalar":
+        return np.arange(256)[:, None], np.broadcast_to(np.arange(256)[None, :], (256, 256))
+    if kind == "scalar_tail":
+        m = np.arange(9472)[:, None]  # value v meets b's 7 * 37 = 259 >= 256 offsets in rows v + 256 t
+        return m % 256, (m // 256 * 7 + np.arange(7)[None, :]) % 256
+    if kind == "scalar_switched":
+        return np.broadcast_to(np.arange(256)[None, :], (256, 256)), np.arange(256)[:, None]
+    if kind == "generic":
+        return (np.arange(16)[:, None, None] * 16 + np.arange(16)[None, None, :]), np.arange(256)[None, :, None]
+    raise ValueError(kind)
+
+
+@dataclass(frozen=True)
+class Sweep:
+    name: str
+    op: str  # ADD | MUL | LOGISTIC | HARD_SWISH | SOFTMAX (the TFLite op each node must become)
+    ranges: tuple[tuple[float, float], ...]  # float calibration range of input a (and b)
+    nodes: tuple[Node, ...]
+    activation: str | None = None  # fused: relu | relu6
+    rounds: int = 1  # invocations with rotated inputs (to put every value through a short tail)
+
+    @property
+    def id(self) -> str:
+        return f"{self.op.lower()}-{self.name}"
+
+
+def _binary(op: str, name: str, a: tuple[float, float], b: tuple[float, float], activation: str | None = None):
+    return Sweep(name, op, (a, b), BINARY_NODES, activation)
+
+
+SWEEPS = (
+    _binary("ADD", "symmetric", (-1, 1), (-1, 1)),
+    _binary("ADD", "zp_extremes", (0, 2), (-3, 0)),                  # zero points -128 and +127
+    _binary("ADD", "scales_100x", (-0.5, 0.5), (-50, 50)),
+    _binary("ADD", "mnv3_rescaling", (-6.2, 9.1), (-2.4, 2.3)),      # a residual ADD of two branches' scales
+    _binary("ADD", "relu", (-1, 1), (-2, 1), "relu"),
+    _binary("ADD", "relu6", (-4, 8), (-2, 5), "relu6"),
+    _binary("MUL", "symmetric", (-1, 1), (-1, 1)),
+    _binary("MUL", "zp_extremes", (0, 2), (-3, 0)),
+    _binary("MUL", "scales_100x", (-0.5, 0.5), (-50, 50)),
+    _binary("MUL", "mnv3_se", (-0.375, 6.9), (0, 1)),                # hard-swish activations x a [0, 1] gate
+    _binary("MUL", "relu", (-1, 1), (-2, 1), "relu"),
+    _binary("MUL", "relu6", (-3, 3), (-2, 2), "relu6"),
+    *(Sweep(f"in{lo:g}_{hi:g}", "LOGISTIC", ((lo, hi),), (Node("all", (256,)),))
+      for lo, hi in ((-1, 1), (0, 1), (-8, 8), (-10, 2))),
+    # 271 = 16 * 16 + 15: the vector body and the scalar tail; 18 rotated rounds put every value in the tail
+    *(Sweep(f"in{lo:g}_{hi:g}", "HARD_SWISH", ((lo, hi),), (Node("body_tail", (271,)),), rounds=18)
+      for lo, hi in ((-4, 4), (-8, 8), (-1, 3), (0, 6))),
+    *(Sweep(f"in{lo:g}_{hi:g}", "SOFTMAX", ((lo, hi),), (Node("row", (256,)), Node("pairs", (65536, 2))))
+      for lo, hi in ((-1, 1), (-8, 8), (-20, 5))),
+)
+
+
+def values(sweep: Sweep, node: Node, round_: int = 0) -> list[np.ndarray]:
+    """int8 inputs of one node (per sample, without the batch dimension)."""
+    if node.b_shape is not None:
+        return [(np.ascontiguousarray(v) - 128).astype(np.int8) for v in _binary_values(node.kind)]
+    n = int(np.prod(node.a_shape))
+    if node.kind == "pairs":
+        i = np.arange(n // 2)
+        idx = np.stack([i // 256 % 256, i % 256], axis=-1)
+    else:
+        idx = (round_ * 15 + np.arange(n)) % 256
+    return [(idx.reshape(node.a_shape) - 128).astype(np.int8)]
+
+
+def pairs_covered(node: Node) -> int:
+    """Distinct (a, b) index pairs a binary node's output holds (the sweep's own self-check: 65,536)."""
+    a, b = _binary_values(node.kind)
+    a, b = np.broadcast_arrays(a, b)
+    return len(np.unique(a.astype(np.int64) * 256 + b))
+
+
+# -- models --------------------------------------------------------------------------------------------
+def _input_name(k: int, which: str) -> str:
+    return f"n{k}{which}"
+
+
+def _keras_model(sweep: Sweep):
+    from edgelift._tf import keras, tensorflow
+
+    tf = tensorflow()
+    L = keras().layers
+    inputs, outputs = [], []
+    act = {None: lambda t: t, "relu": tf.nn.relu, "relu6": tf.nn.relu6}[sweep.activation]
+    for k, node in enumerate(sweep.nodes):
+        a = L.Input(node.a_shape, name=_input_name(k, "a"))
+        inputs.append(a)
+        if node.b_shape is not None:
+            b = L.Input(node.b_shape, name=_input_name(k, "b"))
+            inputs.append(b)
+            if sweep.op == "ADD":
+                out = L.Lambda(lambda t: act(t[0] + t[1]))([a, b])
+            else:
+                out = L.Lambda(lambda t: act(t[0] * t[1]))([a, b])
+        elif sweep.op == "LOGISTIC":
+            out = L.Lambda(tf.sigmoid)(a)
+        elif sweep.op == "HARD_SWISH":
+            out = L.Lambda(lambda t: t * tf.nn.relu6(t + 3.0) / 6.0)(a)
+        else:
+            out = L.Softmax()(a)
+        outputs.append(out)
+    return keras().Model(inputs, outputs)
+
+
+def convert(sweep: Sweep) -> bytes:
+    """The sweep's int8 model (int8 in/out), cached on disk under .cache/modelkit."""
+    key = json.dumps(["opcatalogue-v1", sweep.op, sweep.name, sweep.ranges, sweep.activation,
+                      [(n.kind, n.a_shape, n.b_shape) for n in sweep.nodes]], default=str)
+    path = CACHE / f"sweep-{sweep.id}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.tflite"
+    if path.exists():
+        return path.read_bytes()
+    from edgelift._tf import tensorflow
+
+    tf = tensorflow()
+    model = _keras_model(sweep)
+    rng = np.random.default_rng(0)
+    ranges = [sweep.ranges[min(i % 2, len(sweep.ranges) - 1)] for i in range(len(model.inputs))]
+
+    def data():
+        for s in range(8):  # the range's two ends, then uniform samples
+            yield {inp.name: np.full((1, *inp.shape[1:]), r[s], np.float32) if s < 2 else
+                   rng.uniform(r[0], r[1], (1, *inp.shape[1:])).astype(np.float32)
+                   for inp, r in zip(model.inputs, ranges, strict=True)}
+
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = data
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = conv.inference_output_type = tf.int8
+    blob = conv.convert()
+    CACHE.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(blob)
+    tmp.replace(path)
+    return blob
+
+
+def feeds(sweep: Sweep, model: bytes, round_: int = 0) -> tuple[list[np.ndarray], dict[int, tuple[int, Node]]]:
+    """Inputs in the model's input order (with the batch dimension), and which node each input belongs to."""
+    from edgelift.tflite_model import load
+
+    m = load(model)
+    by_name = {}
+    for k, node in enumerate(sweep.nodes):
+        for which, v in zip("ab", values(sweep, node, round_), strict=False):
+            by_name[_input_name(k, which)] = (k, node, v)
+    out, owner = [], {}
+    for pos, t in enumerate(m.inputs):
+        name = m.tensors[t].name
+        match = [n for n in by_name if f"_{n}:" in name or name.endswith(n) or f"{n}:" in name]
+        if len(match) != 1:
+            raise AssertionError(f"cannot tell which node input {name!r} is (candidates {match})")
+        k, node, v = by_name[match[0]]
+        out.append(v[None])
+        owner[pos] = (k, node)
+    return out, owner
+
+
+def op_histogram(model: bytes) -> dict[str, int]:
+    from edgelift.tflite_model import load
+
+    return load(model).op_histogram()
+
+
+def first_difference(model: bytes, xs: list[np.ndarray], out_tensor: int, want: np.ndarray, got: np.ndarray) -> str:
+    """'' when identical, else a line naming the op, the count, the first index, its inputs and both values."""
+    if np.array_equal(want, got):
+        return ""
+    from edgelift.tflite_model import load
+
+    m = load(model)
+    op = next(o for o in m.operators if out_tensor in o.outputs)
+    diff = np.argwhere(want != got)
+    first = tuple(int(v) for v in diff[0])
+    ins = []
+    for t in op.inputs:
+        x = np.broadcast_to(xs[m.inputs.index(t)].reshape(m.tensors[t].shape), want.shape)
+        q = m.tensors[t]
+        ins.append(f"{int(x[first])} (scale {float(q.scales[0]):.6g}, zp {int(q.zero_points[0])})")
+    o = m.tensors[out_tensor]
+    return (f"{op.op_name} -> {o.name} {want.shape}: {len(diff)} of {want.size} values differ; first at {first}: "
+            f"inputs {', '.join(ins)}; output scale {float(o.scales[0]):.6g} zp {int(o.zero_points[0])}: "
+            f"builtin {int(want[first])}, got {int(got[first])}")
