@@ -275,9 +275,15 @@ def make_interpreter(bundle, manifest, delegate="neon", threads=1, model=None, n
                 kwargs["experimental_delegates"] = [loaded]
             interp = mod.Interpreter(**kwargs)
             interp.allocate_tensors()
+            failure = None
         except Exception as exc:  # runtimes raise ValueError, RuntimeError or AttributeError (missing symbol)
-            raise StepFailed("self-check", f"{name} could not load the model with delegate {delegate!r}: {exc}",
-                             "check the runtime version against manifest runtimes_tested") from None
+            failure = " ".join(str(exc).split())
+    if failure is not None:
+        # tflite-runtime's exception may not carry the delegate's own reason: it went to the error reporter
+        said = [ln.strip() for ln in err["text"].splitlines() if ln.startswith("edgelift-neon:")]
+        reason = "; ".join([failure] + [ln for ln in said if ln not in failure])
+        raise StepFailed("self-check", f"{name} could not load the model with delegate {delegate!r}: {reason}",
+                         "check the runtime version against manifest runtimes_tested")
     for line in err["text"].splitlines():
         if "delegated" in line:
             partition = line.strip()

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from ..errors import InvalidArgumentError
+from ..errors import DelegateError, InvalidArgumentError
 from .cmd_deploy import bench_host_options, remote_bench
 
 
@@ -71,6 +71,10 @@ def bench(model, delegates, delegate_options, threads, runs, seconds, warmup, in
         click.echo(result.format())
         if report:
             click.echo(f"report   {report}")
+    failed = getattr(result, "errors", None)
+    if failed:  # the others were measured and printed; the command still fails
+        raise DelegateError(f"{len(failed)} delegate(s) failed on the emulated Pi: {', '.join(failed)}",
+                            hint="each one's reason is in its row above")
 
 def delegate_option_pairs(pairs: tuple[str, ...] | list[str]) -> dict[str, str] | None:
     """('kernels=scalar', 'num_threads=2') -> {'kernels': 'scalar', 'num_threads': '2'}."""

@@ -107,6 +107,16 @@ def test_what_the_meter_cannot_honour_is_refused_before_any_work(mobilenet_v1, c
     assert code == 2 and message in err and "Traceback" not in err
 
 
+def test_a_delegate_that_fails_on_the_pi_is_reported_beside_the_others(mobilenet_v1, capsys):
+    code, out, err = cli(capsys, "bench", mobilenet_v1, "--emulate", "rpi4", "-d", "builtin,neon",
+                         "--delegate-option", "kernels=dot")  # a Pi 4 has no dot product
+    assert code == 3
+    rows = {line.split()[0]: line for line in out.splitlines()[2:4]}
+    assert rows["builtin"].split()[6] == "1.00"
+    assert "failed:" in rows["neon"] and "kernels=dot is not available on this CPU" in rows["neon"]
+    assert "1 delegate(s) failed on the emulated Pi: neon" in err
+
+
 def test_a_file_that_is_not_a_model_is_refused(tmp_path, capsys):
     bad = tmp_path / "notes.tflite"
     bad.write_text("not a model")
