@@ -1,10 +1,11 @@
-/* DEPTHWISE_CONV_2D: TFLite's optimized kernel rounds like ruy (see requantize.h) on whole groups of 8
- * channels and like gemmlowp on the rest; this file's one kernel (dw_row, with an AVX2 clone on x86-64)
- * reproduces both. One task = one output row of one batch. */
+/* DEPTHWISE_CONV_2D through the qs8 depthwise microkernel the node chose at prepare (kernel_choice.h;
+ * kernels/qs8_dwconv.h: LiteRT's two roundings, by channel group). One task = one output row of one image. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "../kernels/qs8_dwconv.h"
 #include "../requantize.h"
+#include "kernel_choice.h"
 #include "util.h"
 
 typedef struct dw_state {
@@ -16,6 +17,8 @@ typedef struct dw_state {
   int32_t* bias;   /* [channels] */
   int8_t* weights; /* [kh*kw*channels] */
   int kh, kw, pad_top, pad_left;
+  const qs8_dwconv_ukernel* kernel; /* chosen at the first prepare */
+  qs8_dwconv_params params;         /* the kernel's view of the above, as of the last prepare */
 } dw_state;
 
 static int dw_check(TfLiteContext* c, const TfLiteNode* node, int version, const char** why) {
@@ -84,25 +87,14 @@ static void dw_release(void* state) {
   s->weights = NULL;
 }
 
-static TfLiteStatus dw_prepare(TfLiteContext* c, el_node* node, const el_shape* ins, const el_shape* out_shape,
-                               const el_kernels* kernels, size_t* scratch) {
-  (void)kernels; /* one kernel so far */
-  (void)scratch;
+/* Constant: multipliers, bias and weights copied and the kernel chosen at the first prepare only. */
+static TfLiteStatus weights_prepare(TfLiteContext* c, el_node* node, const el_kernels* kernels) {
   dw_state* s = (dw_state*)node->state;
   const TfLiteTensor* x = el_tensor(c, node->inputs[0]);
   const TfLiteTensor* f = el_tensor(c, node->inputs[1]);
   const TfLiteTensor* b = node->n_inputs > 2 ? el_tensor(c, node->inputs[2]) : NULL;
   const TfLiteTensor* out = el_tensor(c, node->output);
-  s->in_shape = ins[0];
-  s->out_shape = *out_shape;
-  s->in_zp = x->params.zero_point;
-  s->out_zp = out->params.zero_point;
-  el_act_range(s->activation, out, &s->act_min, &s->act_max);
-  s->kh = f->dims->data[1], s->kw = f->dims->data[2];
-  s->pad_top = el_pad_before(s->stride_h, s->dilation_h, s->in_shape.d[1], s->kh, s->out_shape.d[1]);
-  s->pad_left = el_pad_before(s->stride_w, s->dilation_w, s->in_shape.d[2], s->kw, s->out_shape.d[2]);
-  if (s->weights != NULL) return kTfLiteOk; /* constant: copied at the first prepare */
-  const int channels = out_shape->d[3];
+  const int channels = s->out_shape.d[3];
   const size_t wn = (size_t)s->kh * s->kw * channels;
   s->multiplier = (int32_t*)malloc(sizeof(int32_t) * (size_t)channels);
   s->shift = (int32_t*)malloc(sizeof(int32_t) * (size_t)channels);
@@ -120,55 +112,38 @@ static TfLiteStatus dw_prepare(TfLiteContext* c, el_node* node, const el_shape* 
     s->bias[ch] = b ? b->data.i32[ch] : 0;
   }
   memcpy(s->weights, f->data.int8, wn);
+  const el_dwconv_problem problem = {channels, channels / s->in_shape.d[3], s->kh, s->kw, s->weights};
+  s->kernel = el_choose_dwconv(kernels, &problem);
+  if (s->kernel == NULL) {
+    dw_release(s);
+    return kTfLiteError;
+  }
   return kTfLiteOk;
 }
 
-#define DW_BLOCK 16
-
-/* One block of up to DW_BLOCK channels of one output pixel; accumulators stay in registers across taps. */
-static inline void dw_block(const dw_state* s, const int8_t* restrict xb, int H, int W, int C, int oy, int ox, int c0,
-                            int8_t* restrict yp) {
-  const int OC = s->out_shape.d[3];
-  const int mult = OC / C;
-  const int nb = OC - c0 < DW_BLOCK ? OC - c0 : DW_BLOCK;
-  const int32_t zp = s->in_zp;
-  int32_t acc[DW_BLOCK];
-  for (int j = 0; j < DW_BLOCK; j++) acc[j] = j < nb ? s->bias[c0 + j] : 0;
-  const int iy0 = oy * s->stride_h - s->pad_top, ix0 = ox * s->stride_w - s->pad_left;
-  for (int ky = 0; ky < s->kh; ky++) {
-    const int iy = iy0 + ky * s->dilation_h;
-    if (iy < 0 || iy >= H) continue;
-    for (int kx = 0; kx < s->kw; kx++) {
-      const int ix = ix0 + kx * s->dilation_w;
-      if (ix < 0 || ix >= W) continue;
-      const int8_t* restrict xp = xb + ((size_t)iy * W + ix) * C;
-      const int8_t* restrict wp = s->weights + ((size_t)ky * s->kw + kx) * OC + c0;
-      if (mult == 1 && nb == DW_BLOCK) {
-        for (int j = 0; j < DW_BLOCK; j++) acc[j] += (int16_t)(xp[c0 + j] - zp) * (int16_t)wp[j];
-      } else {
-        for (int j = 0; j < nb; j++) acc[j] += ((int32_t)xp[(c0 + j) / mult] - zp) * wp[j];
-      }
-    }
-  }
-  /* LiteRT's depthwise kernel vectorizes whole groups of 8 output channels (ruy-style rounding); channels past
-   * the last multiple of 8 go through its scalar tail, which requantizes with gemmlowp's double rounding. */
-  const int vec_end = (OC / 8) * 8;
-  const int split = vec_end - c0 < 0 ? 0 : (vec_end - c0 > nb ? nb : vec_end - c0);
-  for (int j = 0; j < split; j++) { /* two loops, not a branch per channel, so the first one vectorizes */
-    const int32_t q = el_requantize_gemm(acc[j], s->multiplier[c0 + j], s->shift[c0 + j]);
-    yp[c0 + j] = (int8_t)el_clamp(q + s->out_zp, s->act_min, s->act_max);
-  }
-  for (int j = split; j < nb; j++) {
-    const int32_t q = el_requantize(acc[j], s->multiplier[c0 + j], s->shift[c0 + j]);
-    yp[c0 + j] = (int8_t)el_clamp(q + s->out_zp, s->act_min, s->act_max);
-  }
+static TfLiteStatus dw_prepare(TfLiteContext* c, el_node* node, const el_shape* ins, const el_shape* out_shape,
+                               const el_kernels* kernels, size_t* scratch) {
+  (void)scratch;
+  dw_state* s = (dw_state*)node->state;
+  const TfLiteTensor* x = el_tensor(c, node->inputs[0]);
+  const TfLiteTensor* f = el_tensor(c, node->inputs[1]);
+  const TfLiteTensor* out = el_tensor(c, node->output);
+  s->in_shape = ins[0];
+  s->out_shape = *out_shape;
+  s->in_zp = x->params.zero_point;
+  s->out_zp = out->params.zero_point;
+  el_act_range(s->activation, out, &s->act_min, &s->act_max);
+  s->kh = f->dims->data[1], s->kw = f->dims->data[2];
+  s->pad_top = el_pad_before(s->stride_h, s->dilation_h, s->in_shape.d[1], s->kh, s->out_shape.d[1]);
+  s->pad_left = el_pad_before(s->stride_w, s->dilation_w, s->in_shape.d[2], s->kw, s->out_shape.d[2]);
+  if (s->weights == NULL && weights_prepare(c, node, kernels) != kTfLiteOk) return kTfLiteError;
+  const qs8_dwconv_params p = {s->in_shape.d[1], s->in_shape.d[2], s->in_shape.d[3], s->out_shape.d[2],
+                               s->out_shape.d[3], s->kh, s->kw, s->stride_h, s->stride_w, s->dilation_h,
+                               s->dilation_w, s->pad_top, s->pad_left, s->in_zp, s->out_zp, s->act_min,
+                               s->act_max, s->weights, s->bias, s->multiplier, s->shift};
+  s->params = p;
+  return kTfLiteOk;
 }
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define EL_MULTIVERSION __attribute__((target_clones("avx2", "default")))
-#else
-#define EL_MULTIVERSION
-#endif
 
 typedef struct dw_task {
   const dw_state* s;
@@ -176,18 +151,15 @@ typedef struct dw_task {
   int8_t* y;
 } dw_task;
 
-EL_MULTIVERSION
 static void dw_row(void* ctx, size_t task) {
   const dw_task* t = (const dw_task*)ctx;
   const dw_state* s = t->s;
-  const int H = s->in_shape.d[1], W = s->in_shape.d[2], C = s->in_shape.d[3];
-  const int OH = s->out_shape.d[1], OW = s->out_shape.d[2], OC = s->out_shape.d[3];
-  const int b = (int)(task / (size_t)OH), oy = (int)(task % (size_t)OH);
-  const int8_t* xb = t->x + (size_t)b * H * W * C;
-  for (int ox = 0; ox < OW; ox++) {
-    int8_t* yp = t->y + (((size_t)b * OH + oy) * OW + ox) * OC;
-    for (int c0 = 0; c0 < OC; c0 += DW_BLOCK) dw_block(s, xb, H, W, C, oy, ox, c0, yp);
-  }
+  const int OH = s->out_shape.d[1];
+  const size_t b = task / (size_t)OH;
+  const int oy = (int)(task % (size_t)OH);
+  const size_t image = (size_t)s->in_shape.d[1] * s->in_shape.d[2] * s->in_shape.d[3];
+  const size_t row = (size_t)s->out_shape.d[2] * s->out_shape.d[3];
+  s->kernel->row(&s->params, t->x + b * image, oy, t->y + (b * OH + (size_t)oy) * row);
 }
 
 static void dw_invoke(const el_node* node, const el_io* io, int8_t* scratch) {

@@ -1,0 +1,143 @@
+/* Standalone test of every int8 depthwise microkernel compiled for this architecture (qs8_dwconv_ukernels).
+ *
+ * Oracle: a plain integer loop + the shared requantize functions of requantize.h with LiteRT's per-channel
+ * rule (el_requantize_gemm on whole groups of 8 output channels, el_requantize on the rest), zero tolerance.
+ * Shapes sit on the kernel's 16-channel blocks and LiteRT's 8-channel groups (1, 3, 7, 8, 9, 16, 17, 33
+ * channels), depth multipliers 1-3, filters 1x1 to 5x5, strides, dilations, padding, zero points at the
+ * extremes, RELU6 and no clamp, multipliers with right and left shifts. The input image and each output row
+ * end flush against a PROT_NONE page (an over-read or over-write faults).
+ *
+ * Output (parsed by tests/neon/test_dwconv_kernels.py):
+ *   RUN <name> cases <c> outputs <o> mismatches <x>
+ *   MISMATCH <name> ... [ox][c] expected E got G acc A
+ *   RESULT PASS | RESULT FAIL
+ * Option: --corrupt  flips one weight of the kernel's copy per case (the test must then FAIL: proves it can).
+ */
+#define _DEFAULT_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "qs8_dwconv.h"
+#include "requantize.h"
+
+static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
+static uint32_t rnd(void) {
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 7;
+  rng_state ^= rng_state << 17;
+  return (uint32_t)(rng_state >> 16);
+}
+static int32_t rnd_range(int32_t lo, int32_t hi) { return lo + (int32_t)(rnd() % (uint32_t)(hi - lo + 1)); }
+
+/* `size` bytes ending exactly where a PROT_NONE page begins */
+static uint8_t* guarded(size_t size, uint8_t** base, size_t* map_size) {
+  const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  const size_t pages = (size + page - 1) / page;
+  *map_size = (pages + 1) * page;
+  *base = mmap(NULL, *map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (*base == MAP_FAILED || mprotect(*base + pages * page, page, PROT_NONE) != 0) {
+    perror("mmap");
+    exit(2);
+  }
+  return *base + pages * page - size;
+}
+
+typedef struct dw_case {
+  int H, W, C, mult, kh, kw, stride, dilation, pad;
+  int32_t in_zp, out_zp, act_min, act_max;
+} dw_case;
+
+static int printed = 0;
+
+static size_t run_case(const qs8_dwconv_ukernel* uk, const dw_case* tc, int corrupt, size_t* outputs) {
+  const int OC = tc->C * tc->mult;
+  const int eff_h = (tc->kh - 1) * tc->dilation + 1, eff_w = (tc->kw - 1) * tc->dilation + 1;
+  const int OH = (tc->H + 2 * tc->pad - eff_h) / tc->stride + 1, OW = (tc->W + 2 * tc->pad - eff_w) / tc->stride + 1;
+  if (OH < 1 || OW < 1) return 0;
+  const size_t xn = (size_t)tc->H * tc->W * tc->C, wn = (size_t)tc->kh * tc->kw * OC, rown = (size_t)OW * OC;
+  uint8_t *xbase, *ybase;
+  size_t xmap, ymap;
+  int8_t* x = (int8_t*)guarded(xn, &xbase, &xmap);
+  int8_t* y = (int8_t*)guarded(rown, &ybase, &ymap);
+  int8_t* w = malloc(wn);
+  int8_t* wk = malloc(wn); /* the kernel's copy (corrupted on request) */
+  int32_t* bias = malloc(sizeof(int32_t) * (size_t)OC);
+  int32_t* mult = malloc(sizeof(int32_t) * (size_t)OC);
+  int32_t* shift = malloc(sizeof(int32_t) * (size_t)OC);
+  for (size_t i = 0; i < xn; i++) x[i] = (int8_t)rnd_range(-128, 127);
+  for (size_t i = 0; i < wn; i++) w[i] = (int8_t)rnd_range(-127, 127);
+  for (int c = 0; c < OC; c++) {
+    bias[c] = rnd_range(-20000, 20000);
+    const double real = (c % 5 == 4 ? 2.5 : 0.0005) * (1.0 + (double)(rnd() % 1000) / 1000.0); /* some left shifts */
+    el_quantize_multiplier(real, &mult[c], &shift[c]);
+  }
+  memcpy(wk, w, wn);
+  if (corrupt) wk[rnd() % wn] ^= 0x11;
+  const qs8_dwconv_params p = {tc->H, tc->W, tc->C, OW, OC, tc->kh, tc->kw, tc->stride, tc->stride, tc->dilation,
+                               tc->dilation, tc->pad, tc->pad, tc->in_zp, tc->out_zp, tc->act_min, tc->act_max,
+                               wk, bias, mult, shift};
+  const int vec_end = OC / 8 * 8;
+  size_t bad = 0;
+  for (int oy = 0; oy < OH; oy++) {
+    uk->row(&p, x, oy, y);
+    for (int ox = 0; ox < OW; ox++) {
+      for (int c = 0; c < OC; c++) {
+        int32_t acc = bias[c];
+        for (int ky = 0; ky < tc->kh; ky++)
+          for (int kx = 0; kx < tc->kw; kx++) {
+            const int iy = oy * tc->stride - tc->pad + ky * tc->dilation, ix = ox * tc->stride - tc->pad + kx * tc->dilation;
+            if (iy < 0 || iy >= tc->H || ix < 0 || ix >= tc->W) continue;
+            acc += ((int32_t)x[((size_t)iy * tc->W + ix) * tc->C + c / tc->mult] - tc->in_zp) *
+                   w[((size_t)ky * tc->kw + kx) * OC + c];
+          }
+        const int32_t q = c < vec_end ? el_requantize_gemm(acc, mult[c], shift[c]) : el_requantize(acc, mult[c], shift[c]);
+        const int32_t want = el_clamp(q + tc->out_zp, tc->act_min, tc->act_max);
+        const int32_t got = y[(size_t)ox * OC + c];
+        (*outputs)++;
+        if (got != want) {
+          bad++;
+          if (printed++ < 10)
+            printf("MISMATCH %s H %d W %d C %d mult %d k %dx%d stride %d dilation %d pad %d oy %d [%d][%d] "
+                   "expected %d got %d acc %d\n", uk->name, tc->H, tc->W, tc->C, tc->mult, tc->kh, tc->kw,
+                   tc->stride, tc->dilation, tc->pad, oy, ox, c, want, got, acc);
+        }
+      }
+    }
+  }
+  munmap(xbase, xmap);
+  munmap(ybase, ymap);
+  free(w);
+  free(wk);
+  free(bias);
+  free(mult);
+  free(shift);
+  return bad;
+}
+
+int main(int argc, char** argv) {
+  const int corrupt = argc > 1 && strcmp(argv[1], "--corrupt") == 0;
+  static const int channels[] = {1, 3, 7, 8, 9, 16, 17, 33};
+  static const int32_t zps[][2] = {{0, 0}, {-128, 127}, {127, -128}, {5, -3}};
+  int failed = 0;
+  for (const qs8_dwconv_ukernel* uk = qs8_dwconv_ukernels; uk->name != NULL; uk++) {
+    size_t cases = 0, outputs = 0, bad = 0;
+    for (size_t ci = 0; ci < sizeof channels / sizeof channels[0]; ci++)
+      for (int m = 1; m <= 3; m++)
+        for (int k = 1; k <= 5; k += 2)
+          for (int v = 0; v < 4; v++) {
+            dw_case tc = {5 + v, 6 + (v & 1), channels[ci], m, k, v == 3 ? 1 : k, 1 + (v & 1), 1 + (v == 2),
+                          k / 2 * (v != 1), zps[v][0], zps[v][1], -128, 127};
+            if (v == 2) tc.act_min = tc.out_zp, tc.act_max = tc.out_zp + 100 > 127 ? 127 : tc.out_zp + 100;
+            bad += run_case(uk, &tc, corrupt, &outputs);
+            cases++;
+          }
+    printf("RUN %s cases %zu outputs %zu mismatches %zu\n", uk->name, cases, outputs, bad);
+    failed |= bad != 0 || outputs == 0;
+  }
+  printf("RESULT %s\n", failed ? "FAIL" : "PASS");
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,59 @@
+"""The int8 depthwise microkernels, each variant against a plain integer loop with LiteRT's per-channel
+rounding, zero tolerance (tests/neon/kernels/test_qs8_dwconv.c): natively, and cross-built for aarch64 under
+qemu (Pi 4 core). The test proves it can fail: a flipped weight in the kernel's copy must be reported."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SRC = ROOT / "delegates" / "neon" / "src"
+KERNELS = SRC / "kernels"
+TEST_C = Path(__file__).resolve().parent / "kernels" / "test_qs8_dwconv.c"
+CFLAGS = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", f"-I{KERNELS}", f"-I{SRC}"]
+
+
+def _build(cc: str, out: Path, link: list[str]) -> Path:
+    exe = out / "test_qs8_dwconv"
+    sources = [*sorted(KERNELS.glob("qs8_dwconv*.c")), TEST_C]
+    proc = subprocess.run([cc, *CFLAGS, *map(str, sources), "-o", str(exe), *link, "-lm"], capture_output=True,
+                          text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return exe
+
+
+def _run(cmd: list[str]) -> tuple[int, str]:
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=300)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def _variants(out: str) -> dict[str, tuple[int, int, int]]:
+    return {m.group(1): tuple(map(int, m.groups()[1:]))
+            for m in re.finditer(r"^RUN (\S+) cases (\d+) outputs (\d+) mismatches (\d+)$", out, re.M)}
+
+
+def test_every_variant_exact_natively_and_the_test_can_fail(tmp_path):
+    exe = _build(shutil.which("gcc") or "gcc", tmp_path, [])
+    rc, out = _run([str(exe)])
+    assert rc == 0 and "RESULT PASS" in out, out[-3000:]
+    ran = _variants(out)
+    assert "qs8_dwconv_16c__scalar" in ran
+    assert all(cases > 0 and outputs > 0 and bad == 0 for cases, outputs, bad in ran.values()), ran
+    rc, out = _run([str(exe), "--corrupt"])
+    assert rc == 1 and "RESULT FAIL" in out and "MISMATCH qs8_dwconv_16c__scalar" in out, out[-3000:]
+    assert re.search(r"expected -?\d+ got -?\d+ acc -?\d+", out)
+
+
+@pytest.mark.qemu
+def test_aarch64_under_qemu_cortex_a72(tmp_path):
+    cc, qemu = shutil.which("aarch64-linux-gnu-gcc"), shutil.which("qemu-aarch64-static")
+    if cc is None or qemu is None:
+        pytest.fail("aarch64-linux-gnu-gcc / qemu-aarch64-static missing: run `bash .ci/system-deps.sh`")
+    exe = _build(cc, tmp_path, ["-static"])
+    rc, out = _run([qemu, "-cpu", "cortex-a72", str(exe)])
+    assert rc == 0 and "RESULT PASS" in out, out[-3000:]
