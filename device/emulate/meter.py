@@ -134,11 +134,11 @@ def _cost(name: str, result: dict, board: Board, tools: Tools, cycle_cache: Cycl
             for table, key in ((by_op, op), (by_kernel, function)):
                 table[key][0] += sign * n * block.instructions
                 table[key][1] += sign * n * cyc
-    for table in (by_op, by_kernel):
-        for key in [k for k, v in table.items() if v[0] <= 0]:
-            del table[key]
     instructions = sum(v[0] for v in by_op.values()) / runs
     cycles = sum(v[1] for v in by_op.values()) / runs
+    for table in (by_op, by_kernel):  # rows the bracketing's subtraction left empty
+        for key in [k for k, v in table.items() if v[0] <= 0]:
+            del table[key]
     for table in (by_op, by_kernel):
         for v in table.values():
             v[0] /= runs
