@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -41,6 +42,7 @@ GUEST = Path(__file__).resolve().with_name("guest.py")
 AGENT = Path(__file__).resolve().parents[1] / "agent" / "edgelift_agent.py"
 TIMEOUT_S = 1200
 RUNTIME_ROW = "(runtime and ops left to it)"
+_GUEST_SIGNAL = re.compile(r"uncaught target signal (?P<number>\d+) \((?P<name>[^)]+)\)")
 
 
 def _check(model, delegates, runtime, runs, warmup) -> tuple[Path, list[str], str]:
@@ -86,17 +88,24 @@ def _run_guest(tools: Tools, cache: Path, board: Board, runtime: str, spec: dict
     argv = [tools.qemu, "-L", str(root), "-cpu", board.qemu_cpu, "-plugin", f"{tools.plugin},out={counts_path}",
             str(cache / "root" / pi_root.PYTHON_IN_ROOT), str(GUEST), str(spec_path)]
     started = time.monotonic()
-    try:
-        proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
+    try:  # cwd: where qemu would drop a core file of a crashed guest (removed with `work`)
+        proc = subprocess.run(argv, env=env, cwd=work, capture_output=True, text=True, timeout=TIMEOUT_S,
+                              check=False)
     except subprocess.TimeoutExpired:
         raise MeterError(f"the emulated {spec['delegate']} run took over {TIMEOUT_S} s",
                          hint="try a smaller input size; one inference of MobileNetV2 224 takes ~10 s") from None
     try:
         result = json.loads(out_path.read_text())
     except (OSError, ValueError):
-        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-6:])
-        raise MeterError(f"the emulated {spec['delegate']} run ended without a result (exit {proc.returncode}):\n"
-                         f"{tail}") from None
+        crash = _GUEST_SIGNAL.search(proc.stderr or "")
+        if crash is None:
+            tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-6:])
+            raise MeterError(f"the emulated {spec['delegate']} run ended without a result (exit {proc.returncode}):"
+                             f"\n{tail}") from None
+        # the runtime itself died on this model (seen: tflite-runtime 2.14's builtin kernels on a transformer
+        # block): a failed row, the other delegates still count
+        result = {"ok": False, "error": f"{runtime} crashed on the emulated Pi (signal {crash['number']}, "
+                                        f"{crash['name']}); try --runtime ai-edge-litert"}
     result["seconds"] = time.monotonic() - started
     result["counts"] = read_counts(counts_path) if result.get("ok") else None
     return result
