@@ -109,6 +109,15 @@ SWEEPS = (
     _binary("MUL", "mnv3_se", (-0.375, 6.9), (0, 1)),                # hard-swish activations x a [0, 1] gate
     _binary("MUL", "relu", (-1, 1), (-2, 1), "relu"),
     _binary("MUL", "relu6", (-3, 3), (-2, 2), "relu6"),
+    _binary("SUB", "symmetric", (-1, 1), (-1, 1)),
+    _binary("SUB", "zp_extremes", (0, 2), (-3, 0)),
+    _binary("SUB", "scales_100x", (-0.5, 0.5), (-50, 50)),
+    _binary("SUB", "relu", (-1, 1), (-2, 1), "relu"),
+    _binary("SQUARED_DIFFERENCE", "symmetric", (-1, 1), (-1, 1)),
+    _binary("SQUARED_DIFFERENCE", "zp_extremes", (0, 2), (-3, 0)),
+    _binary("SQUARED_DIFFERENCE", "layernorm", (-4, 4), (-0.5, 0.5)),   # x - mean(x), squared
+    _binary("MAXIMUM", "shared_scale", (-3, 2), (-3, 2)),              # the converter gives both one scale
+    _binary("MINIMUM", "shared_scale", (-1, 6), (-1, 6)),
     *(Sweep(f"in{lo:g}_{hi:g}", "LOGISTIC", ((lo, hi),), (Node("all", (256,)),))
       for lo, hi in ((-1, 1), (0, 1), (-8, 8), (-10, 2))),
     # 271 = 16 * 16 + 15: the vector body and the scalar tail; 18 rotated rounds put every value in the tail

@@ -14,7 +14,7 @@ from . import fixedpoint as fp
 from .common import Ctx, Unsupported, conv_padding, depthwise_accumulate, int_conv_accumulate
 from .common import fused_activation as _fused
 from .common import quant as _q
-from .ops_binary import add, mul
+from .ops_binary import add, maximum, minimum, mul, squared_difference, sub
 
 # Which MultiplyByQuantizedMultiplier each LiteRT 2.3 (x86-64) builtin kernel uses, established against it
 # (tests/gpu): CONV_2D, FULLY_CONNECTED (ruy's GEMM) and DEPTHWISE_CONV_2D's vector loop use the NEON pair
@@ -577,6 +577,10 @@ LOWERINGS = {
     "FULLY_CONNECTED": fully_connected,
     "ADD": add,
     "MUL": mul,
+    "SUB": sub,
+    "SQUARED_DIFFERENCE": squared_difference,
+    "MAXIMUM": maximum,
+    "MINIMUM": minimum,
     "AVERAGE_POOL_2D": average_pool_2d,
     "MAX_POOL_2D": max_pool_2d,
     "MEAN": mean,
