@@ -230,11 +230,20 @@ def activation(kind="hard_swish", shape=(6, 6, 4), seed=0):
 
 @_deterministic
 def conv_prelu(shape=(6, 6, 4), seed=0):
-    """A conv followed by PReLU (PRELU, builtin code 54: an op the NEON delegate leaves to the runtime)."""
+    """A conv followed by PReLU (PRELU, builtin code 54) with one alpha per channel."""
     _seed(seed)
     L = keras().layers
     inp = L.Input(shape)
     return keras().Model(inp, L.PReLU(shared_axes=[1, 2])(L.Conv2D(shape[-1], 1)(inp)))
+
+
+@_deterministic
+def conv_resize(shape=(6, 6, 4), seed=0):
+    """A conv followed by a bilinear 2x upsampling (RESIZE_BILINEAR, builtin code 23)."""
+    _seed(seed)
+    L = keras().layers
+    inp = L.Input(shape)
+    return keras().Model(inp, L.UpSampling2D(interpolation="bilinear")(L.Conv2D(shape[-1], 1)(inp)))
 
 
 # -- whole models ----------------------------------------------------------------------------------------

@@ -13,8 +13,6 @@ TFLite's ProcessBroadcastShapes; tests/gpu/test_gpu_op_sweeps.py checks them).
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,11 +66,13 @@ def _binary_values(kind: str) -> tuple[np.ndarray, np.ndarray]:
 @dataclass(frozen=True)
 class Sweep:
     name: str
-    op: str  # ADD | MUL | LOGISTIC | HARD_SWISH | SOFTMAX (the TFLite op each node must become)
+    op: str  # the TFLite op each node must become (the builders are in tests/opmodels.py)
     ranges: tuple[tuple[float, float], ...]  # float calibration range of input a (and b)
     nodes: tuple[Node, ...]
     activation: str | None = None  # fused: relu | relu6
     rounds: int = 1  # invocations with rotated inputs (to put every value through a short tail)
+    param: float | str | None = None  # LEAKY_RELU's alpha, GELU's "approximate"/"exact", QUANTIZE's output range
+    written: bool = False  # a one-op model written from the converter's output (opmodels.rewrite_single_op)
 
     @property
     def id(self) -> str:
@@ -81,6 +81,19 @@ class Sweep:
 
 def _binary(op: str, name: str, a: tuple[float, float], b: tuple[float, float], activation: str | None = None):
     return Sweep(name, op, (a, b), BINARY_NODES, activation)
+
+
+# 287 = 16 * 17 + 15: a vector body and a scalar tail, where a 16-wide body (272) and a 32-wide one (256)
+# differ; 18 rotated rounds put every value in the tail
+BODY_TAIL = (Node("body_tail", (287,)),)
+# 287 = 8 * 35 + 7 for 8-wide bodies: rotated by 7 a round, 37 rounds put every value in the tail
+BODY_TAIL8 = (Node("body_tail8", (287,)),)
+
+
+def _unary(op: str, ranges, param=None, written: bool = False):
+    suffix = f"_{param}" if param is not None else ""
+    return tuple(Sweep(f"in{lo:g}_{hi:g}{suffix}", op, ((lo, hi),), BODY_TAIL, rounds=18, param=param,
+                       written=written) for lo, hi in ranges)
 
 
 SWEEPS = (
@@ -96,6 +109,15 @@ SWEEPS = (
     _binary("MUL", "mnv3_se", (-0.375, 6.9), (0, 1)),                # hard-swish activations x a [0, 1] gate
     _binary("MUL", "relu", (-1, 1), (-2, 1), "relu"),
     _binary("MUL", "relu6", (-3, 3), (-2, 2), "relu6"),
+    _binary("SUB", "symmetric", (-1, 1), (-1, 1)),
+    _binary("SUB", "zp_extremes", (0, 2), (-3, 0)),
+    _binary("SUB", "scales_100x", (-0.5, 0.5), (-50, 50)),
+    _binary("SUB", "relu", (-1, 1), (-2, 1), "relu"),
+    _binary("SQUARED_DIFFERENCE", "symmetric", (-1, 1), (-1, 1)),
+    _binary("SQUARED_DIFFERENCE", "zp_extremes", (0, 2), (-3, 0)),
+    _binary("SQUARED_DIFFERENCE", "layernorm", (-4, 4), (-0.5, 0.5)),   # x - mean(x), squared
+    _binary("MAXIMUM", "shared_scale", (-3, 2), (-3, 2)),              # the converter gives both one scale
+    _binary("MINIMUM", "shared_scale", (-1, 6), (-1, 6)),
     *(Sweep(f"in{lo:g}_{hi:g}", "LOGISTIC", ((lo, hi),), (Node("all", (256,)),))
       for lo, hi in ((-1, 1), (0, 1), (-8, 8), (-10, 2))),
     # 271 = 16 * 16 + 15: the vector body and the scalar tail; 18 rotated rounds put every value in the tail
@@ -103,6 +125,30 @@ SWEEPS = (
       for lo, hi in ((-4, 4), (-8, 8), (-1, 3), (0, 6))),
     *(Sweep(f"in{lo:g}_{hi:g}", "SOFTMAX", ((lo, hi),), (Node("row", (256,)), Node("pairs", (65536, 2))))
       for lo, hi in ((-1, 1), (-8, 8), (-20, 5))),
+    # standalone activations (LiteRT: an integer rescale and clamp, or a table built from float math at prepare)
+    *_unary("RELU", ((-1, 1), (-10, 2), (-0.5, 6))),
+    *_unary("RELU6", ((-1, 1), (-3, 9), (-8, 8))),
+    *_unary("RELU_N1_TO_1", ((-2, 2), (-0.5, 3), (-1, 1))),
+    *_unary("LEAKY_RELU", ((-1, 1), (-8, 2)), 0.2),
+    *_unary("LEAKY_RELU", ((-2, 6),), 0.01),
+    *_unary("LEAKY_RELU", ((-4, 4),), 0.3),
+    *_unary("TANH", ((-1, 1), (-4, 4), (-10, 2))),
+    *_unary("GELU", ((-1, 1), (-5, 5), (-8, 2)), "exact"),
+    *_unary("GELU", ((-1, 1), (-5, 5), (-8, 2)), "approximate"),
+    *_unary("ELU", ((-1, 1), (-6, 2), (-0.5, 4)), written=True),
+    *_unary("RSQRT", ((0.01, 4), (0.5, 2), (0.05, 100))),
+    # PRELU: every input value against each of 16 alphas (per channel), one shared alpha, or an alpha per element
+    *(Sweep(f"in{lo:g}_{hi:g}_{kind}", "PRELU", ((lo, hi),), (Node("channels", (256, 16)),), param=kind)
+      for kind in ("channel", "shared", "full") for lo, hi in ((-1, 1), (-6, 1))),
+    # float edges: DEQUANTIZE of every int8 value, QUANTIZE of floats on and between the grid points (ties)
+    *(Sweep(f"in{lo:g}_{hi:g}", "DEQUANTIZE", ((lo, hi),), BODY_TAIL8, rounds=37, written=True)
+      for lo, hi in ((-1, 1), (0, 6), (-10, 2))),
+    *(Sweep(f"in{lo:g}_{hi:g}_float", "QUANTIZE", ((lo, hi),), (Node("floats", (287,)),), rounds=37, param="float",
+            written=True) for lo, hi in ((-1, 1), (0, 6), (-10, 2))),
+    # QUANTIZE int8 -> int8 (requantize) from the input range to the one param names: multipliers < 1 and > 1
+    *_unary("QUANTIZE", ((-2, 2),), "-8_8", written=True),
+    *_unary("QUANTIZE", ((-2, 2),), "-0.3_0.2", written=True),
+    *_unary("QUANTIZE", ((0, 1),), "-1_5", written=True),
 )
 
 
@@ -111,12 +157,27 @@ def values(sweep: Sweep, node: Node, round_: int = 0) -> list[np.ndarray]:
     if node.b_shape is not None:
         return [(np.ascontiguousarray(v) - 128).astype(np.int8) for v in _binary_values(node.kind)]
     n = int(np.prod(node.a_shape))
+    if node.kind == "channels":  # value i in row i, for every channel
+        return [np.broadcast_to(np.arange(256, dtype=np.int64)[:, None] - 128, node.a_shape).astype(np.int8)]
     if node.kind == "pairs":
         i = np.arange(n // 2)
         idx = np.stack([i // 256 % 256, i % 256], axis=-1)
     else:
-        idx = (round_ * 15 + np.arange(n)) % 256
+        idx = (round_ * (7 if node.kind in ("body_tail8", "floats") else 15) + np.arange(n)) % 256
+    if node.kind == "floats":  # grid point q plus a fraction of a step (ties, near-ties), scaled in floats()
+        frac = FRACTIONS[round_ % len(FRACTIONS)]
+        return [((idx - 128).astype(np.float64) + frac).reshape(node.a_shape)]
     return [(idx.reshape(node.a_shape) - 128).astype(np.int8)]
+
+
+FRACTIONS = (0.0, 0.5, -0.5, 0.25, 0.4999, 0.5001, -0.4999, -0.5001, 0.75)
+
+
+def floats(steps: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    """Float inputs of a QUANTIZE node: (q - zp + fraction) * scale, plus values far out of range."""
+    x = ((steps - zero_point) * np.float64(scale)).astype(np.float32)
+    x.flat[0], x.flat[-1] = np.float32(1e6), np.float32(-1e6)
+    return x
 
 
 def pairs_covered(node: Node) -> int:
@@ -131,64 +192,11 @@ def _input_name(k: int, which: str) -> str:
     return f"n{k}{which}"
 
 
-def _keras_model(sweep: Sweep):
-    from edgelift._tf import keras, tensorflow
-
-    tf = tensorflow()
-    L = keras().layers
-    inputs, outputs = [], []
-    act = {None: lambda t: t, "relu": tf.nn.relu, "relu6": tf.nn.relu6}[sweep.activation]
-    for k, node in enumerate(sweep.nodes):
-        a = L.Input(node.a_shape, name=_input_name(k, "a"))
-        inputs.append(a)
-        if node.b_shape is not None:
-            b = L.Input(node.b_shape, name=_input_name(k, "b"))
-            inputs.append(b)
-            if sweep.op == "ADD":
-                out = L.Lambda(lambda t: act(t[0] + t[1]))([a, b])
-            else:
-                out = L.Lambda(lambda t: act(t[0] * t[1]))([a, b])
-        elif sweep.op == "LOGISTIC":
-            out = L.Lambda(tf.sigmoid)(a)
-        elif sweep.op == "HARD_SWISH":
-            out = L.Lambda(lambda t: t * tf.nn.relu6(t + 3.0) / 6.0)(a)
-        else:
-            out = L.Softmax()(a)
-        outputs.append(out)
-    return keras().Model(inputs, outputs)
-
-
 def convert(sweep: Sweep) -> bytes:
-    """The sweep's int8 model (int8 in/out), cached on disk under .cache/modelkit."""
-    key = json.dumps(["opcatalogue-v1", sweep.op, sweep.name, sweep.ranges, sweep.activation,
-                      [(n.kind, n.a_shape, n.b_shape) for n in sweep.nodes]], default=str)
-    path = CACHE / f"sweep-{sweep.id}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.tflite"
-    if path.exists():
-        return path.read_bytes()
-    from edgelift._tf import tensorflow
+    """The sweep's int8 model (int8 in/out), converted by TensorFlow and cached (tests/opmodels.py)."""
+    from tests import opmodels
 
-    tf = tensorflow()
-    model = _keras_model(sweep)
-    rng = np.random.default_rng(0)
-    ranges = [sweep.ranges[min(i % 2, len(sweep.ranges) - 1)] for i in range(len(model.inputs))]
-
-    def data():
-        for s in range(8):  # the range's two ends, then uniform samples
-            yield {inp.name: np.full((1, *inp.shape[1:]), r[s], np.float32) if s < 2 else
-                   rng.uniform(r[0], r[1], (1, *inp.shape[1:])).astype(np.float32)
-                   for inp, r in zip(model.inputs, ranges, strict=True)}
-
-    conv = tf.lite.TFLiteConverter.from_keras_model(model)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = data
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = conv.inference_output_type = tf.int8
-    blob = conv.convert()
-    CACHE.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(blob)
-    tmp.replace(path)
-    return blob
+    return opmodels.convert(sweep)
 
 
 def feeds(sweep: Sweep, model: bytes, round_: int = 0) -> tuple[list[np.ndarray], dict[int, tuple[int, Node]]]:
@@ -207,6 +215,9 @@ def feeds(sweep: Sweep, model: bytes, round_: int = 0) -> tuple[list[np.ndarray]
         if len(match) != 1:
             raise AssertionError(f"cannot tell which node input {name!r} is (candidates {match})")
         k, node, v = by_name[match[0]]
+        if node.kind == "floats":
+            q = m.tensors[m.operators[0].outputs[0]]
+            v = floats(v, float(q.scales[0]), int(q.zero_points[0]))
         out.append(v[None])
         owner[pos] = (k, node)
     return out, owner

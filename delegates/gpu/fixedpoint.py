@@ -188,3 +188,11 @@ def srdhm_up(a, b):
     jnp = _jnp()
     res = (a * b + (1 << 30)) >> 31
     return jnp.where((a == b) & (a == INT32_MIN), jnp.int64(INT32_MAX), res)
+
+
+def np_mbqm(x, multiplier: int, shift: int):
+    """MultiplyByQuantizedMultiplier with gemmlowp's double rounding, at lowering time (numpy int64)."""
+    x = np.asarray(x, dtype=np.int64)
+    left, right = max(shift, 0), max(-shift, 0)
+    x = ((x << left) + (1 << 31)) % (1 << 32) - (1 << 31)  # int32 wrap of the left shift
+    return np_rdbpot(np_srdhm(x, multiplier), right)

@@ -11,10 +11,11 @@ import numpy as np
 from edgelift.errors import UnsupportedModelError
 from edgelift.tflite_model import TFLiteModel, load
 
-from . import folding, ops_float, ops_int8
+from . import folding, ops_activations, ops_float, ops_int8
 from .common import Ctx, Unsupported
 
 SUPPORTED_TYPES = ("INT8", "FLOAT32")
+INT8_LOWERINGS = {**ops_int8.LOWERINGS, **ops_activations.LOWERINGS}
 
 
 def x64():
@@ -88,7 +89,7 @@ def _spec(t) -> TensorSpec:
 
 def _table_for(model: TFLiteModel, op) -> dict:
     if op.op_name in ("QUANTIZE", "DEQUANTIZE"):
-        return ops_int8.LOWERINGS
+        return INT8_LOWERINGS
     out_type = model.tensors[op.outputs[0]].type_name
     data_inputs = op.inputs[:1] if op.op_name == "RESHAPE" else op.inputs  # RESHAPE's shape operand is int32
     in_types = [model.tensors[i].type_name for i in data_inputs if i >= 0 and model.tensors[i].data is None]
@@ -96,7 +97,7 @@ def _table_for(model: TFLiteModel, op) -> dict:
     if types <= {"FLOAT32"}:
         return ops_float.LOWERINGS
     if types <= {"INT8"}:
-        return ops_int8.LOWERINGS
+        return INT8_LOWERINGS
     raise Unsupported(f"tensor types {sorted(types)} (the GPU path lowers all-INT8 or all-FLOAT32 nodes)")
 
 
@@ -131,7 +132,7 @@ def lower(model, *, accumulate: str | None = None, depthwise: str | None = None,
                                         "models whose first dimension is 1", hint="convert with batch size 1")
     consts: dict[int, np.ndarray] = {t.index: t.data for t in m.tensors if t.data is not None}
     ctx.consts = consts
-    steps = []
+    steps, refused = [], []
     for op in m.operators:
         if folding.foldable(m, op, consts):
             try:
@@ -147,12 +148,18 @@ def lower(model, *, accumulate: str | None = None, depthwise: str | None = None,
                 raise Unsupported("no exact lowering for this op")
             fn = table[op.op_name](ctx, op)
         except Unsupported as exc:
-            kinds = sorted(ops_int8.LOWERINGS)
-            raise UnsupportedModelError(
-                f"cannot lower node {op.index} ({op.op_name}) exactly: {exc}",
-                hint=f"the GPU path lowers {', '.join(kinds)}; validate this model with --backend litert",
-            ) from None
+            refused.append((f"node {op.index} ({op.op_name})", str(exc)))
+            continue
         steps.append((op, fn))
+    if refused:
+        # every node that cannot be lowered, not only the first, so one run tells the whole story
+        what = (f"{refused[0][0]} exactly: {refused[0][1]}" if len(refused) == 1 else
+                f"{len(refused)} nodes exactly: " + "; ".join(f"{n}: {why}" for n, why in refused))
+        raise UnsupportedModelError(
+            f"cannot lower {what}",
+            hint=f"the GPU path lowers {', '.join(sorted(INT8_LOWERINGS))}; validate this model with "
+                 "--backend litert",
+        )
 
     out_idx = list(m.outputs if outputs is None else outputs)
     produced = set(m.inputs) | {i for op, _ in steps for i in op.outputs}

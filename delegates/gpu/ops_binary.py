@@ -99,3 +99,57 @@ def mul(ctx: Ctx, op):
         return [jnp.broadcast_to(out, y_t.shape).astype(jnp.int8)]
 
     return fn
+
+
+def _reference_multipliers(op_name: str, s1, s2, so):
+    """SUB (left shift 20) and SQUARED_DIFFERENCE (left shift 7, squared): PrepareGeneralSubOp's and
+    squared_difference.cc's multipliers; each must be < 1 (the kernels shift by a negative amount otherwise)."""
+    f32 = np.float32
+    twice = float(f32(2) * max(f32(s1), f32(s2)))
+    out = twice / float(f32(1 << 20) * f32(so)) if op_name == "SUB" else twice * twice / float(f32(1 << 14) * f32(so))
+    ms = [fp.quantize_multiplier(float(f32(s1)) / twice), fp.quantize_multiplier(float(f32(s2)) / twice),
+          fp.quantize_multiplier(out)]
+    if any(shift > 0 for _, shift in ms):
+        raise Unsupported(f"{op_name} with a multiplier >= 1 (LiteRT's kernel shifts by a negative amount there)")
+    return ms, 20 if op_name == "SUB" else 7
+
+
+def _rescaled_difference(ctx: Ctx, op):
+    """reference_ops::Sub / BroadcastQuantSubSlow and SquaredDifference: one rule at every element (double
+    rounding), whatever the broadcast."""
+    m = ctx.model
+    jnp = ctx.jnp
+    a_t, b_t, y_t = m.tensors[op.inputs[0]], m.tensors[op.inputs[1]], m.tensors[op.outputs[0]]
+    (s1, z1), (s2, z2), (so, zo) = _q(a_t), _q(b_t), _q(y_t)
+    square = op.op_name == "SQUARED_DIFFERENCE"
+    lo, hi = (-128, 127) if square else fp.activation_range(_fused(op), so, zo)
+    ((m1, e1), (m2, e2), (mo, eo)), left = _reference_multipliers(op.op_name, s1, s2, so)
+
+    def fn(inputs):
+        ra = fp.mbqm((inputs[0].astype(jnp.int64) - z1) << left, m1, e1, ROUNDING).astype(jnp.int64)
+        rb = fp.mbqm((inputs[1].astype(jnp.int64) - z2) << left, m2, e2, ROUNDING).astype(jnp.int64)
+        d = ra - rb
+        v = fp.mbqm(d * d if square else d, mo, eo, ROUNDING).astype(jnp.int64) + zo
+        return [jnp.broadcast_to(jnp.clip(v, lo, hi), y_t.shape).astype(jnp.int8)]
+
+    return fn
+
+
+def sub(ctx: Ctx, op):
+    return _rescaled_difference(ctx, op)
+
+
+def squared_difference(ctx: Ctx, op):
+    return _rescaled_difference(ctx, op)
+
+
+def _raw(f):
+    def lower(ctx: Ctx, op):
+        shape = ctx.model.tensors[op.outputs[0]].shape
+        return lambda inputs: [ctx.jnp.broadcast_to(f(ctx.jnp)(inputs[0], inputs[1]), shape)]
+
+    return lower
+
+
+maximum = _raw(lambda jnp: jnp.maximum)  # raw int8 values compared, as the builtin kernel does
+minimum = _raw(lambda jnp: jnp.minimum)

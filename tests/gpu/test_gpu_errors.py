@@ -15,11 +15,25 @@ from edgelift.delegates.gpu import GpuEngine  # noqa: E402
 
 
 def test_unsupported_op_names_op_and_node():
-    model = modelkit.cached("int8", modelkit.activation, "tanh")
+    model = modelkit.cached("int8", modelkit.conv_resize)
     with pytest.raises(UnsupportedModelError) as err:
         GpuEngine(model)
     msg = str(err.value)
-    assert "node 1 (TANH)" in msg and "--backend litert" in msg and "CONV_2D" in msg
+    assert "node 1 (RESIZE_BILINEAR)" in msg and "--backend litert" in msg and "CONV_2D" in msg
+
+
+def test_every_unsupported_node_is_named():
+    """Two nodes it cannot lower (a bilinear and a nearest-neighbour resize): both named in one error."""
+    from edgelift._tf import keras
+
+    L = keras().layers
+    inp = L.Input((4, 4, 3))
+    x = L.UpSampling2D(interpolation="bilinear")(L.Conv2D(3, 1)(inp))
+    out = L.UpSampling2D(interpolation="nearest")(L.Conv2D(3, 1)(x))
+    model = modelkit.int8_tflite(keras().Model(inp, out))
+    with pytest.raises(UnsupportedModelError, match=r"cannot lower 2 nodes exactly: node 1 \(RESIZE_BILINEAR\): "
+                                                    r".*; node 3 \(RESIZE_NEAREST_NEIGHBOR\)"):
+        GpuEngine(model)
 
 
 def test_unsupported_mean_axes_is_refused_not_approximated():

@@ -25,13 +25,13 @@ def test_float_model_nothing_claimed_still_correct(neon_lib, capfd):
 
 
 def test_ops_left_behind_are_named(neon_lib, capfd):
-    """PRELU is builtin code 54: the partition line names it, never by number."""
-    model = modelkit.cached("int8", modelkit.conv_prelu)
+    """RESIZE_BILINEAR is builtin code 23: the partition line names it, never by number."""
+    model = modelkit.cached("int8", modelkit.conv_resize)
     harness._delegate.cache_clear()
     it = harness.interpreter(model, neon_lib, log_level="info")
     err = capfd.readouterr().err
-    assert "; not delegated: PRELU x1 (op not implemented by the NEON delegate)" in err, err
-    assert "builtin 54" not in err
+    assert "; not delegated: RESIZE_BILINEAR x1 (op not implemented by the NEON delegate)" in err, err
+    assert "builtin 23" not in err
     ref = harness.interpreter(model)
     x = harness.inputs_for(ref, 0)
     assert np.array_equal(harness.run(ref, x)[0], harness.run(it, x)[0])
@@ -125,12 +125,20 @@ def test_resize_to_an_impossible_shape_is_refused(neon_lib):
         it.allocate_tensors()
 
 
-def test_float_io_model_leaves_quantize_ops_to_the_runtime(neon_lib, capfd):
-    """int8 inside, float32 at the edges: QUANTIZE/DEQUANTIZE stay with the runtime and are named."""
+def test_float_io_model_is_delegated_whole_with_its_edges(neon_lib, capfd):
+    """int8 inside, float32 at the edges: the QUANTIZE/DEQUANTIZE at the edges are claimed too, exactly."""
     model = modelkit.cached("int8-floatio", modelkit.small_resnet)
     harness._delegate.cache_clear()
     harness.interpreter(model, neon_lib, log_level="info")
     err = capfd.readouterr().err
-    assert "edgelift-neon: 10 of 12 nodes delegated in 1 partitions; not delegated: " in err, err
-    assert "QUANTIZE x1 (" in err and "DEQUANTIZE x1 (" in err
+    assert "edgelift-neon: 12 of 12 nodes delegated in 1 partitions" in err, err
+    harness.assert_identical(model, neon_lib)
+
+
+def test_conv_prelu_is_delegated_whole(neon_lib, capfd):
+    """PRELU (builtin code 54), per-channel alpha after a conv: claimed, and identical."""
+    model = modelkit.cached("int8", modelkit.conv_prelu)
+    harness._delegate.cache_clear()
+    harness.interpreter(model, neon_lib, log_level="info")
+    assert "edgelift-neon: 2 of 2 nodes delegated in 1 partitions" in capfd.readouterr().err
     harness.assert_identical(model, neon_lib)

@@ -125,7 +125,8 @@ static TfLiteStatus plan_arena(TfLiteContext* context, el_partition* p) {
   size_t k = 0;
   for (size_t t = 0; t < p->n_tensors; t++) {
     if (!p->internal[t]) continue;
-    const size_t elem = context->tensors[t].type == kTfLiteInt32 ? 4 : 1;
+    const TfLiteType type = context->tensors[t].type;
+    const size_t elem = type == kTfLiteInt32 || type == kTfLiteFloat32 ? 4 : 1;
     items[k].tensor = t;
     items[k].exact = el_shape_elements(&p->shapes[t]) * elem;
     items[k].bytes = (items[k].exact + 63) / 64 * 64;

@@ -276,6 +276,32 @@ typedef struct {
   int axis;
 } TfLitePackParams;
 
+typedef struct {
+  float alpha;
+} TfLiteLeakyReluParams;
+
+typedef struct {
+  bool approximate;
+} TfLiteGeluParams;
+
+typedef struct {
+  int num_splits;
+} TfLiteSplitParams; /* also the layout of TfLiteSplitVParams */
+
+typedef struct {
+  int squeeze_dims[8];
+  int num_squeeze_dims;
+} TfLiteSqueezeParams;
+
+typedef struct {
+  int axis;
+  int batch_dims;
+} TfLiteGatherParams;
+
+typedef struct {
+  int block_size;
+} TfLiteDepthToSpaceParams; /* also the layout of TfLiteSpaceToDepthParams */
+
 /* -- schema BuiltinOperator codes the delegate knows by name -------------------------------------------- */
 enum {
   kTfLiteBuiltinAdd = 0,
@@ -283,26 +309,47 @@ enum {
   kTfLiteBuiltinConcatenation = 2,
   kTfLiteBuiltinConv2d = 3,
   kTfLiteBuiltinDepthwiseConv2d = 4,
+  kTfLiteBuiltinDepthToSpace = 5,
   kTfLiteBuiltinDequantize = 6,
   kTfLiteBuiltinFullyConnected = 9,
   kTfLiteBuiltinLogistic = 14,
   kTfLiteBuiltinMaxPool2d = 17,
   kTfLiteBuiltinMul = 18,
   kTfLiteBuiltinRelu = 19,
+  kTfLiteBuiltinReluN1To1 = 20,
   kTfLiteBuiltinRelu6 = 21,
   kTfLiteBuiltinReshape = 22,
   kTfLiteBuiltinSoftmax = 25,
+  kTfLiteBuiltinSpaceToDepth = 26,
   kTfLiteBuiltinTanh = 28,
   kTfLiteBuiltinCustom = 32,
   kTfLiteBuiltinPad = 34,
+  kTfLiteBuiltinGather = 36,
   kTfLiteBuiltinBatchToSpaceNd = 37,
   kTfLiteBuiltinSpaceToBatchNd = 38,
+  kTfLiteBuiltinTranspose = 39,
   kTfLiteBuiltinMean = 40,
+  kTfLiteBuiltinSub = 41,
+  kTfLiteBuiltinSqueeze = 43,
   kTfLiteBuiltinStridedSlice = 45,
+  kTfLiteBuiltinSplit = 49,
+  kTfLiteBuiltinPrelu = 54,
+  kTfLiteBuiltinMaximum = 55,
+  kTfLiteBuiltinMinimum = 57,
+  kTfLiteBuiltinSlice = 65,
+  kTfLiteBuiltinExpandDims = 70,
+  kTfLiteBuiltinSum = 74,
+  kTfLiteBuiltinRsqrt = 76,
   kTfLiteBuiltinShape = 77,
+  kTfLiteBuiltinReduceMax = 82,
   kTfLiteBuiltinPack = 83,
+  kTfLiteBuiltinLeakyRelu = 98,
+  kTfLiteBuiltinSquaredDifference = 99,
+  kTfLiteBuiltinSplitV = 102,
+  kTfLiteBuiltinElu = 111,
   kTfLiteBuiltinQuantize = 114,
   kTfLiteBuiltinHardSwish = 117,
+  kTfLiteBuiltinGelu = 150,
 };
 
 /* Verifies the live runtime against the declarations above (see abi_check.c). Returns NULL when the layout

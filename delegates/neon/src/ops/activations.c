@@ -1,9 +1,12 @@
 /* Activations: SOFTMAX (LiteRT's float exp table), LOGISTIC (a 256-entry table built like LiteRT's),
- * HARD_SWISH (reference_ops::HardSwish's int16 fixed point). */
+ * HARD_SWISH (reference_ops::HardSwish's int16 fixed point), PRELU (reference_ops::Prelu and its 4-D
+ * broadcast). The table-driven standalone activations are in unary.c. */
 #include <math.h>
 #include <string.h>
 
 #include "../requantize.h"
+#include "broadcast.h"
+#include "lut.h"
 #include "util.h"
 
 static int same_size_q8(TfLiteContext* c, const TfLiteNode* node, const char** why) {
@@ -89,11 +92,6 @@ const el_op_def el_op_softmax = {kTfLiteBuiltinSoftmax, "SOFTMAX", sizeof(softma
 
 /* ---- LOGISTIC ---- */
 
-typedef struct lut_state {
-  size_t n;
-  int8_t lut[256]; /* indexed by the input's bit pattern */
-} lut_state;
-
 static int logistic_check(TfLiteContext* c, const TfLiteNode* node, int version, const char** why) {
   (void)version;
   return same_size_q8(c, node, why);
@@ -106,30 +104,17 @@ static TfLiteStatus logistic_prepare(TfLiteContext* c, el_node* node, const el_s
   (void)out_shape;
   (void)kernels;
   (void)scratch;
-  lut_state* s = (lut_state*)node->state;
+  el_lut_state* s = (el_lut_state*)node->state;
   const TfLiteTensor* x = el_tensor(c, node->inputs[0]);
   const TfLiteTensor* out = el_tensor(c, node->output);
   s->n = el_shape_elements(&ins[0]);
-  const float inverse_scale = 1.0f / out->params.scale;
-  for (int32_t v = -128; v <= 127; v++) { /* LUTPopulate<int8_t> */
-    const float deq = x->params.scale * (float)(v - x->params.zero_point);
-    const float rescaled = roundf(sigmoidf(deq) * inverse_scale);
-    const int32_t q = (int32_t)(rescaled + (float)out->params.zero_point);
-    s->lut[(uint8_t)(int8_t)v] = (int8_t)el_clamp(q, -128, 127);
-  }
+  el_lut_populate(s->lut, x->params.scale, x->params.zero_point, out->params.scale, out->params.zero_point,
+                  sigmoidf);
   return kTfLiteOk;
 }
 
-static void lut_invoke(const el_node* node, const el_io* io, int8_t* scratch) {
-  (void)scratch;
-  const lut_state* s = (const lut_state*)node->state;
-  const int8_t* x = el_data(io, node->inputs[0]);
-  int8_t* y = el_data(io, node->output);
-  for (size_t i = 0; i < s->n; i++) y[i] = s->lut[(uint8_t)x[i]];
-}
-
-const el_op_def el_op_logistic = {kTfLiteBuiltinLogistic, "LOGISTIC", sizeof(lut_state), logistic_check, NULL,
-                                  same_shape, logistic_prepare, lut_invoke, NULL};
+const el_op_def el_op_logistic = {kTfLiteBuiltinLogistic, "LOGISTIC", sizeof(el_lut_state), logistic_check, NULL,
+                                  same_shape, logistic_prepare, el_lut_invoke, NULL};
 
 /* ---- HARD_SWISH ---- */
 
@@ -225,3 +210,89 @@ static void hard_swish_invoke(const el_node* node, const el_io* io, int8_t* scra
 
 const el_op_def el_op_hard_swish = {kTfLiteBuiltinHardSwish, "HARD_SWISH", sizeof(hard_swish_state),
                                     hard_swish_check, NULL, same_shape, hard_swish_prepare, hard_swish_invoke, NULL};
+
+/* ---- PRELU ---- */
+
+typedef struct prelu_state {
+  el_shape out_shape;
+  size_t alpha_strides[EL_MAX_DIMS]; /* per output dimension; 0 where alpha broadcasts */
+  int32_t zi, za, zo;
+  int32_t m1, e1, m2, e2;
+} prelu_state;
+
+static int prelu_check(TfLiteContext* c, const TfLiteNode* node, int version, const char** why) {
+  (void)version;
+  if (node->inputs->size != 2) EL_NO("unexpected inputs");
+  const TfLiteTensor* x = el_tensor(c, node->inputs->data[0]);
+  const TfLiteTensor* a = el_tensor(c, node->inputs->data[1]);
+  const TfLiteTensor* out = el_tensor(c, node->outputs->data[0]);
+  if (!el_is_q8(x) || !el_is_q8(a) || !el_is_q8(out)) EL_NO("not int8 with per-tensor quantization");
+  const int r = x->dims->size;
+  if (out->dims->size != r || a->dims->size > r) EL_NO("unexpected shapes");
+  for (int i = 0; i < r; i++) {
+    const int ai = i - (r - a->dims->size);
+    const int ad = ai >= 0 ? a->dims->data[ai] : 1;
+    if (out->dims->data[i] != x->dims->data[i] || (ad != 1 && ad != x->dims->data[i]))
+      EL_NO("alpha does not broadcast to the input");
+  }
+  return 1;
+}
+
+static int prelu_output_shape(TfLiteContext* c, const el_node* node, const el_shape* ins, el_shape* o,
+                              const char** why) {
+  (void)c;
+  (void)node;
+  const int r = ins[0].rank;
+  if (ins[1].rank > r) EL_NO("alpha has more dimensions than the input");
+  for (int i = 0; i < r; i++) {
+    const int ai = i - (r - ins[1].rank);
+    const int ad = ai >= 0 ? ins[1].d[ai] : 1;
+    if (ad != 1 && ad != ins[0].d[i]) EL_NO("alpha does not broadcast to the input");
+  }
+  *o = ins[0];
+  return 1;
+}
+
+static TfLiteStatus prelu_prepare(TfLiteContext* c, el_node* node, const el_shape* ins, const el_shape* out_shape,
+                                  const el_kernels* kernels, size_t* scratch) {
+  (void)kernels;
+  (void)scratch;
+  prelu_state* s = (prelu_state*)node->state;
+  const TfLiteTensor* x = el_tensor(c, node->inputs[0]);
+  const TfLiteTensor* a = el_tensor(c, node->inputs[1]);
+  const TfLiteTensor* y = el_tensor(c, node->output);
+  s->out_shape = *out_shape;
+  el_bcast_strides(&ins[1], out_shape, s->alpha_strides);
+  s->zi = x->params.zero_point, s->za = a->params.zero_point, s->zo = y->params.zero_point;
+  /* PreluPrepare: both multipliers from float32 arithmetic on the scales */
+  el_quantize_multiplier((double)(x->params.scale / y->params.scale), &s->m1, &s->e1);
+  el_quantize_multiplier((double)(x->params.scale * a->params.scale / y->params.scale), &s->m2, &s->e2);
+  return kTfLiteOk;
+}
+
+static void prelu_invoke(const el_node* node, const el_io* io, int8_t* scratch) {
+  (void)scratch;
+  const prelu_state* s = (const prelu_state*)node->state;
+  const int8_t* x = el_data(io, node->inputs[0]);
+  const int8_t* a = el_data(io, node->inputs[1]);
+  int8_t* y = el_data(io, node->output);
+  const int R = s->out_shape.rank;
+  const size_t n = el_shape_elements(&s->out_shape);
+  int idx[EL_MAX_DIMS] = {0};
+  size_t ia = 0;
+  for (size_t i = 0; i < n; i++) {
+    const int32_t v = x[i] - s->zi;
+    const int32_t r = v >= 0 ? el_requantize(v, s->m1, s->e1) : el_requantize(v * (a[ia] - s->za), s->m2, s->e2);
+    y[i] = (int8_t)el_clamp(r + s->zo, -128, 127);
+    for (int d = R - 1; d >= 0; d--) { /* advance the multi-index */
+      idx[d]++;
+      ia += s->alpha_strides[d];
+      if (idx[d] < s->out_shape.d[d]) break;
+      ia -= s->alpha_strides[d] * (size_t)idx[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+const el_op_def el_op_prelu = {kTfLiteBuiltinPrelu, "PRELU", sizeof(prelu_state), prelu_check, NULL,
+                               prelu_output_shape, prelu_prepare, prelu_invoke, NULL};

@@ -1,0 +1,149 @@
+"""The models of the op catalogue (tests/opcatalogue.py): one Keras model per sweep, converted to int8 by
+TensorFlow's own converter and cached on disk.
+
+Where the converter never emits an op on its own in int8 (it keeps ELU in float between a DEQUANTIZE and a
+QUANTIZE; an int8 -> int8 QUANTIZE appears only between ops whose scales conflict), the converter's model is
+rewritten into the one int8 node the builtin kernel would run (`rewrite_single_op`): the same tensors and
+quantization, the sandwich replaced by the op itself. Other quantizers emit such nodes; the kernels are the
+same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+
+from tests.opcatalogue import CACHE, Sweep, _input_name
+
+
+def _unary_fn(sweep: Sweep):
+    from edgelift._tf import keras, tensorflow
+
+    tf = tensorflow()
+    L = keras().layers
+    op, p = sweep.op, sweep.param
+    table = {
+        "LOGISTIC": lambda: L.Lambda(tf.sigmoid),
+        "HARD_SWISH": lambda: L.Lambda(lambda t: t * tf.nn.relu6(t + 3.0) / 6.0),
+        "SOFTMAX": lambda: L.Softmax(),
+        "RELU": lambda: L.ReLU(),
+        "RELU6": lambda: L.Lambda(tf.nn.relu6),
+        "RELU_N1_TO_1": lambda: L.Lambda(lambda t: tf.clip_by_value(t, -1.0, 1.0)),
+        "LEAKY_RELU": lambda: L.LeakyReLU(float(p)),
+        "TANH": lambda: L.Activation("tanh"),
+        "GELU": lambda: L.Lambda(lambda t: tf.nn.gelu(t, approximate=p == "approximate")),
+        "ELU": lambda: L.ELU(),
+        "RSQRT": lambda: L.Lambda(tf.math.rsqrt),
+        # QUANTIZE and DEQUANTIZE: a TANH node, rewritten (rewrite_single_op)
+        "QUANTIZE": lambda: L.Activation("tanh"),
+        "DEQUANTIZE": lambda: L.Activation("tanh"),
+        "PRELU": lambda: L.PReLU(alpha_initializer=keras().initializers.RandomUniform(-0.6, 0.4, seed=1),
+                                 shared_axes={"channel": [1], "shared": [1, 2], "full": None}[p]),
+    }
+    return table[op]()
+
+
+def _binary_fn(sweep: Sweep):
+    from edgelift._tf import tensorflow
+
+    tf = tensorflow()
+    act = {None: lambda t: t, "relu": tf.nn.relu, "relu6": tf.nn.relu6}[sweep.activation]
+    f = {"ADD": lambda a, b: a + b, "MUL": lambda a, b: a * b, "SUB": lambda a, b: a - b,
+         "SQUARED_DIFFERENCE": tf.math.squared_difference, "MAXIMUM": tf.maximum, "MINIMUM": tf.minimum}[sweep.op]
+    return lambda t: act(f(t[0], t[1]))
+
+
+def keras_model(sweep: Sweep):
+    from edgelift._tf import keras
+
+    L = keras().layers
+    inputs, outputs = [], []
+    for k, node in enumerate(sweep.nodes):
+        a = L.Input(node.a_shape, name=_input_name(k, "a"))
+        inputs.append(a)
+        if node.b_shape is not None:
+            b = L.Input(node.b_shape, name=_input_name(k, "b"))
+            inputs.append(b)
+            outputs.append(L.Lambda(_binary_fn(sweep))([a, b]))
+        else:
+            outputs.append(_unary_fn(sweep)(a))
+    return keras().Model(inputs, outputs)
+
+
+def rewrite_single_op(blob: bytes, op_name: str, out_range: tuple[float, float] | None = None,
+                      float_input: bool = False, float_output: bool = False) -> bytes:
+    """The converter's one-node model (possibly DEQUANTIZE -> op -> QUANTIZE) as one `op_name` node from the
+    model's int8 input to its int8 output; out_range: give the output the scale and zero point the converter
+    computes for that float range (QUANTIZE's requantization); float_input / float_output: make that end a
+    float32 tensor (QUANTIZE and DEQUANTIZE at a model's float edges)."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    m = schema.ModelT.InitFromPackedBuf(blob, 0)
+    sg = m.subgraphs[0]
+    code = getattr(schema.BuiltinOperator, op_name)
+    index = next((i for i, c in enumerate(m.operatorCodes) if max(c.builtinCode, c.deprecatedBuiltinCode) == code),
+                 None)
+    if index is None:
+        oc = schema.OperatorCodeT()
+        oc.builtinCode, oc.deprecatedBuiltinCode, oc.version = code, min(code, 127), 1
+        m.operatorCodes.append(oc)
+        index = len(m.operatorCodes) - 1
+    op = schema.OperatorT()
+    op.opcodeIndex = index
+    op.inputs, op.outputs = [int(sg.inputs[0])], [int(sg.outputs[0])]
+    sg.operators = [op]
+    if out_range is not None:
+        lo, hi = out_range
+        scale = np.float32((hi - lo) / 255.0)
+        zp = int(np.clip(round(-128 - lo / float(scale)), -128, 127))
+        q = sg.tensors[int(sg.outputs[0])].quantization
+        q.scale, q.zeroPoint = [float(scale)], [zp]
+    for flag, index in ((float_input, sg.inputs[0]), (float_output, sg.outputs[0])):
+        if flag:
+            t = sg.tensors[int(index)]
+            t.type, t.quantization = schema.TensorType.FLOAT32, None
+    b = flatbuffers.Builder(1024)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
+def convert(sweep: Sweep) -> bytes:
+    """The sweep's int8 model (int8 in/out), cached on disk under .cache/modelkit."""
+    extra = [] if sweep.param is None and not sweep.written else [sweep.param, sweep.written]
+    key = json.dumps(["opcatalogue-v1", sweep.op, sweep.name, sweep.ranges, sweep.activation,
+                      [(n.kind, n.a_shape, n.b_shape) for n in sweep.nodes], *extra], default=str)
+    path = CACHE / f"sweep-{sweep.id}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.tflite"
+    if path.exists():
+        return path.read_bytes()
+    from edgelift._tf import tensorflow
+
+    tf = tensorflow()
+    model = keras_model(sweep)
+    rng = np.random.default_rng(0)
+    ranges = [sweep.ranges[min(i % 2, len(sweep.ranges) - 1)] for i in range(len(model.inputs))]
+
+    def data():
+        for s in range(8):  # the range's two ends, then uniform samples
+            yield {inp.name: np.full((1, *inp.shape[1:]), r[s], np.float32) if s < 2 else
+                   rng.uniform(r[0], r[1], (1, *inp.shape[1:])).astype(np.float32)
+                   for inp, r in zip(model.inputs, ranges, strict=True)}
+
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = data
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = conv.inference_output_type = tf.int8
+    blob = conv.convert()
+    if sweep.written:
+        requantize = sweep.op == "QUANTIZE" and sweep.param != "float"
+        out_range = tuple(float(v) for v in str(sweep.param).split("_")) if requantize else None
+        blob = rewrite_single_op(blob, sweep.op, out_range, float_input=sweep.param == "float",
+                                 float_output=sweep.op == "DEQUANTIZE")
+    CACHE.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(blob)
+    tmp.replace(path)
+    return blob
