@@ -7,6 +7,8 @@ RATCHET holds today's fragmentation: coverage work lowers these numbers, a regre
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -19,10 +21,10 @@ pytestmark = pytest.mark.slow
 RATCHET = {
     "mobilenet_v3_small": (1, 0),
     "kws_dscnn": (1, 0),
-    "transformer_block": (22, 46),
+    "transformer_block": (13, 30),
     "unet": (3, 2),
-    "yolo_head": (2, 6),
-    "lstm": (1, 2),
+    "yolo_head": (2, 4),
+    "lstm": (1, 1),
 }
 # models the XLA path must lower whole (the others must name the node they refuse)
 XLA_LOWERS = {"mobilenet_v3_small", "kws_dscnn"}
@@ -55,7 +57,7 @@ def test_the_xla_path_is_exact_or_names_what_it_refuses(model):
         engine = GpuEngine(data, batch=1)
     except EdgeliftError as exc:
         assert name not in XLA_LOWERS, f"{name}: {exc}"
-        assert "cannot lower node" in str(exc)
+        assert re.search(r"cannot lower (node \d+|\d+ nodes) exactly", str(exc)), str(exc)
         return
     assert name in XLA_LOWERS, f"{name} now lowers whole: add it to XLA_LOWERS"
     builtin = load_interpreter(data, "builtin")

@@ -8,7 +8,7 @@
   X(mean) X(pad) X(concatenation) X(reshape) X(space_to_batch_nd) X(batch_to_space_nd) X(softmax)       \
   X(logistic) X(hard_swish) X(shape) X(strided_slice) X(pack) X(relu) X(relu6) X(relu_n1_to_1) X(leaky_relu)   \
   X(tanh) X(elu) X(gelu) X(rsqrt) X(prelu) X(quantize) X(dequantize) X(sub) X(squared_difference) X(maximum)  \
-  X(minimum)
+  X(minimum) X(transpose) X(slice) X(depth_to_space) X(space_to_depth) X(expand_dims) X(squeeze)
 
 #define EL_DECLARE(name) extern const el_op_def el_op_##name;
 EL_OPS(EL_DECLARE)
