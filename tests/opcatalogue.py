@@ -169,6 +169,10 @@ SWEEPS = (
           ("DEPTH_TO_SPACE", "b3", (3, 4, 18), (0, 6)),
           ("SPACE_TO_DEPTH", "b2", (6, 8, 3), (-1, 1)),
           ("SPACE_TO_DEPTH", "b3", (6, 9, 5), (-2, 2)),
+          ("SPLIT", "three", (6, 9, 5), (-1, 1)),          # several outputs from one node
+          ("SPLIT", "channels", (4, 4, 8), (0, 6)),
+          ("SPLIT_V", "sizes", (9, 8, 7), (-1, 1)),        # sizes 2, 5 and the rest (-1)
+          ("SPLIT_V", "last", (6, 10), (-2, 1)),
       )),
 )
 

@@ -31,6 +31,8 @@ def _moves(tf) -> dict:
         "SQUEEZE": {"mid": lambda t: tf.squeeze(t, 2)},
         "DEPTH_TO_SPACE": {f"b{b}": lambda t, b=b: tf.nn.depth_to_space(t, b) for b in (2, 3)},
         "SPACE_TO_DEPTH": {f"b{b}": lambda t, b=b: tf.nn.space_to_depth(t, b) for b in (2, 3)},
+        "SPLIT": {"three": lambda t: tf.split(t, 3, axis=2), "channels": lambda t: tf.split(t, 4, axis=-1)},
+        "SPLIT_V": {"sizes": lambda t: tf.split(t, [2, 5, -1], axis=1), "last": lambda t: tf.split(t, [3, 7], axis=2)},
     }
 
 
@@ -87,7 +89,8 @@ def keras_model(sweep: Sweep):
             inputs.append(b)
             outputs.append(L.Lambda(_binary_fn(sweep))([a, b]))
         else:
-            outputs.append(_unary_fn(sweep)(a))
+            y = _unary_fn(sweep)(a)
+            outputs.extend(y if isinstance(y, list | tuple) else [y])  # SPLIT: one node, several outputs
     return keras().Model(inputs, outputs)
 
 

@@ -1,6 +1,6 @@
 """Data movement of int8 activations: TRANSPOSE, SLICE, STRIDED_SLICE, EXPAND_DIMS, SQUEEZE, DEPTH_TO_SPACE,
-SPACE_TO_DEPTH. No arithmetic, so exact whenever input and output quantization are equal (checked); index
-parameters must be constant. STRIDED_SLICE follows TFLite's StartForAxis/StopForAxis per axis."""
+SPACE_TO_DEPTH, SPLIT, SPLIT_V. No arithmetic, so exact whenever input and output quantization are equal
+(checked); index parameters must be constant. STRIDED_SLICE follows TFLite's StartForAxis/StopForAxis."""
 
 from __future__ import annotations
 
@@ -142,6 +142,32 @@ def space_to_depth(ctx: Ctx, op):
     return fn
 
 
+def split(ctx: Ctx, op):
+    """SPLIT (axis, x) and SPLIT_V (x, size_splits, axis): several outputs, each a slice along one axis."""
+    m = ctx.model
+    v = op.op_name == "SPLIT_V"
+    x_i, a_i = (op.inputs[0], op.inputs[2]) if v else (op.inputs[1], op.inputs[0])
+    x_t = m.tensors[x_i]
+    for o in op.outputs:
+        if quant(m.tensors[o]) != quant(x_t):
+            raise Unsupported("an output's quantization differs from the input's")
+    a = ctx.const(a_i)
+    if a is None:
+        raise Unsupported("the axis must be constant")
+    axis = int(np.asarray(a).ravel()[0]) % len(x_t.shape)
+    sizes = [int(m.tensors[o].shape[axis]) for o in op.outputs]
+    bounds = np.cumsum([0, *sizes])
+    if bounds[-1] != x_t.shape[axis]:
+        raise Unsupported(f"split sizes {sizes} do not add up to {x_t.shape[axis]}")
+    x_pos = 0 if v else 1
+
+    def fn(inputs):
+        x = inputs[x_pos]
+        return [ctx.lax.slice_in_dim(x, int(bounds[k]), int(bounds[k + 1]), axis=axis) for k in range(len(sizes))]
+
+    return fn
+
+
 LOWERINGS = {
     "TRANSPOSE": transpose,
     "STRIDED_SLICE": strided_slice,
@@ -150,4 +176,6 @@ LOWERINGS = {
     "SQUEEZE": reshape_like,
     "DEPTH_TO_SPACE": depth_to_space,
     "SPACE_TO_DEPTH": space_to_depth,
+    "SPLIT": split,
+    "SPLIT_V": split,
 }
