@@ -18,6 +18,18 @@ import numpy as np
 from tests.opcatalogue import CACHE, Sweep, _input_name
 
 
+def _resizes(tf, method: str) -> dict:
+    v1 = tf.compat.v1.image
+    legacy = v1.resize_nearest_neighbor if method == "nearest" else v1.resize_bilinear
+    return {
+        "up2": lambda t: tf.image.resize(t, (10, 12), method),
+        "size7x4": lambda t: tf.image.resize(t, (7, 4), method),
+        "align": lambda t: legacy(t, (11, 9), align_corners=True),
+        "legacy": lambda t: legacy(t, (9, 13)),
+        "down": lambda t: tf.image.resize(t, (3, 2), method),
+    }
+
+
 def _moves(tf) -> dict:
     """Data-movement variants of the catalogue (tests/opcatalogue.py), as Keras code writes them."""
     return {
@@ -32,6 +44,8 @@ def _moves(tf) -> dict:
         "DEPTH_TO_SPACE": {f"b{b}": lambda t, b=b: tf.nn.depth_to_space(t, b) for b in (2, 3)},
         "SPACE_TO_DEPTH": {f"b{b}": lambda t, b=b: tf.nn.space_to_depth(t, b) for b in (2, 3)},
         "SPLIT": {"three": lambda t: tf.split(t, 3, axis=2), "channels": lambda t: tf.split(t, 4, axis=-1)},
+        **{op: _resizes(tf, method) for op, method in (("RESIZE_NEAREST_NEIGHBOR", "nearest"),
+                                                        ("RESIZE_BILINEAR", "bilinear"))},
         "SPLIT_V": {"sizes": lambda t: tf.split(t, [2, 5, -1], axis=1), "last": lambda t: tf.split(t, [3, 7], axis=2)},
     }
 
