@@ -173,6 +173,9 @@ SWEEPS = (
           ("SPLIT", "channels", (4, 4, 8), (0, 6)),
           ("SPLIT_V", "sizes", (9, 8, 7), (-1, 1)),        # sizes 2, 5 and the rest (-1)
           ("SPLIT_V", "last", (6, 10), (-2, 1)),
+          ("GATHER", "rows", (6, 5, 7), (-1, 1)),          # constant indices, repeated and out of order
+          ("GATHER", "channels", (6, 5, 7), (0, 6)),
+          ("GATHER", "table", (6, 10), (-2, 1)),           # 2-D indices into the last axis
           # resizes: Keras' UpSampling2D and tf.image.resize (half-pixel centers), TF1's align_corners and
           # legacy (neither) modes; up and down, odd factors
           *((op, variant, (5, 6, 7), rng) for op in ("RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR")

@@ -46,6 +46,9 @@ def _moves(tf) -> dict:
         "SPLIT": {"three": lambda t: tf.split(t, 3, axis=2), "channels": lambda t: tf.split(t, 4, axis=-1)},
         **{op: _resizes(tf, method) for op, method in (("RESIZE_NEAREST_NEIGHBOR", "nearest"),
                                                         ("RESIZE_BILINEAR", "bilinear"))},
+        "GATHER": {"rows": lambda t: tf.gather(t, [2, 0, 3, 3, 1], axis=1),
+                   "channels": lambda t: tf.gather(t, [6, 0, 5, 1, 1, 2], axis=3),
+                   "table": lambda t: tf.gather(t, [[0, 9], [4, 4], [7, 2]], axis=2)},
         "SPLIT_V": {"sizes": lambda t: tf.split(t, [2, 5, -1], axis=1), "last": lambda t: tf.split(t, [3, 7], axis=2)},
     }
 

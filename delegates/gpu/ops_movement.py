@@ -1,5 +1,5 @@
 """Data movement of int8 activations: TRANSPOSE, SLICE, STRIDED_SLICE, EXPAND_DIMS, SQUEEZE, DEPTH_TO_SPACE,
-SPACE_TO_DEPTH, SPLIT, SPLIT_V. No arithmetic, so exact whenever input and output quantization are equal
+SPACE_TO_DEPTH, SPLIT, SPLIT_V, GATHER. No arithmetic, so exact whenever input and output quantization are equal
 (checked); index parameters must be constant. STRIDED_SLICE follows TFLite's StartForAxis/StopForAxis."""
 
 from __future__ import annotations
@@ -168,6 +168,26 @@ def split(ctx: Ctx, op):
     return fn
 
 
+def gather(ctx: Ctx, op):
+    """GATHER of int8 data with constant, in-range indices (batch_dims 0)."""
+    x_t, _ = _same_quant(ctx, op)
+    idx = ctx.const(op.inputs[1])
+    if idx is None:
+        raise Unsupported("the indices must be constant (a data-dependent index could be out of range)")
+    if int(op.option("batchDims", 0) or 0):
+        raise Unsupported("batch_dims")
+    axis = int(op.option("axis", 0) or 0) % len(x_t.shape)
+    idx = np.asarray(idx).reshape(ctx.model.tensors[op.inputs[1]].shape).astype(np.int64)
+    if np.any(idx < 0) or np.any(idx >= x_t.shape[axis]):
+        raise Unsupported("an index out of range")
+    jnp = ctx.jnp
+
+    def fn(inputs):
+        return [jnp.take(inputs[0], jnp.asarray(idx, jnp.int32), axis=axis)]
+
+    return fn
+
+
 LOWERINGS = {
     "TRANSPOSE": transpose,
     "STRIDED_SLICE": strided_slice,
@@ -178,4 +198,5 @@ LOWERINGS = {
     "SPACE_TO_DEPTH": space_to_depth,
     "SPLIT": split,
     "SPLIT_V": split,
+    "GATHER": gather,
 }

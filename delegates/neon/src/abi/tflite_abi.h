@@ -347,6 +347,7 @@ enum {
   kTfLiteBuiltinSum = 74,
   kTfLiteBuiltinRsqrt = 76,
   kTfLiteBuiltinShape = 77,
+  kTfLiteBuiltinReduceProd = 81,
   kTfLiteBuiltinReduceMax = 82,
   kTfLiteBuiltinPack = 83,
   kTfLiteBuiltinResizeNearestNeighbor = 97,
