@@ -238,12 +238,13 @@ def conv_prelu(shape=(6, 6, 4), seed=0):
 
 
 @_deterministic
-def conv_resize(shape=(6, 6, 4), seed=0):
-    """A conv followed by a bilinear 2x upsampling (RESIZE_BILINEAR, builtin code 23)."""
+def conv_transpose(shape=(6, 6, 4), seed=0):
+    """A conv followed by a 2x transposed conv (TRANSPOSE_CONV, builtin code 67: an op neither the delegate nor
+    the XLA path computes yet)."""
     _seed(seed)
     L = keras().layers
     inp = L.Input(shape)
-    return keras().Model(inp, L.UpSampling2D(interpolation="bilinear")(L.Conv2D(shape[-1], 1)(inp)))
+    return keras().Model(inp, L.Conv2DTranspose(shape[-1], 2, strides=2)(L.Conv2D(shape[-1], 1)(inp)))
 
 
 # -- whole models ----------------------------------------------------------------------------------------

@@ -149,6 +149,39 @@ SWEEPS = (
     *_unary("QUANTIZE", ((-2, 2),), "-8_8", written=True),
     *_unary("QUANTIZE", ((-2, 2),), "-0.3_0.2", written=True),
     *_unary("QUANTIZE", ((0, 1),), "-1_5", written=True),
+    # data movement: random int8 values (a misplaced element shows), one node per variant as TF emits it; the
+    # variants (tests/opmodels.py MOVES) cover negative strides, masks, shrinking axes, permutations
+    *(Sweep(f"{variant}_in{lo:g}_{hi:g}", op, ((lo, hi),), (Node("random", shape),), rounds=2, param=variant,
+            written=op == "SQUEEZE") for op, variant, shape, (lo, hi) in (
+          ("TRANSPOSE", "nchw", (6, 5, 7), (-1, 1)),
+          ("TRANSPOSE", "hw", (6, 5, 7), (0, 2)),
+          ("TRANSPOSE", "heads", (5, 4, 8), (-3, 1)),       # attention: [b, t, heads, d] -> [b, heads, t, d]
+          ("TRANSPOSE", "rank3", (33, 17), (-1, 1)),
+          ("STRIDED_SLICE", "steps", (9, 8, 7), (-1, 1)),   # begin/end masks, stride 2, a reversed axis
+          ("STRIDED_SLICE", "shrink", (9, 8, 7), (0, 6)),   # an axis shrunk away, stride 3
+          ("STRIDED_SLICE", "negative", (9, 8, 7), (-2, 1)),  # negative begin/end, stride -2
+          ("STRIDED_SLICE", "last", (6, 10), (-1, 1)),      # x[:, -1]: the token a classifier head keeps
+          ("SLICE", "box", (9, 8, 7), (-1, 1)),
+          ("SLICE", "tail", (6, 10), (0, 2)),
+          ("EXPAND_DIMS", "mid", (6, 7), (-1, 1)),
+          ("SQUEEZE", "mid", (6, 1, 7), (-1, 1)),           # a RESHAPE by the converter, rewritten
+          ("DEPTH_TO_SPACE", "b2", (5, 6, 12), (-1, 1)),
+          ("DEPTH_TO_SPACE", "b3", (3, 4, 18), (0, 6)),
+          ("SPACE_TO_DEPTH", "b2", (6, 8, 3), (-1, 1)),
+          ("SPACE_TO_DEPTH", "b3", (6, 9, 5), (-2, 2)),
+          ("SPLIT", "three", (6, 9, 5), (-1, 1)),          # several outputs from one node
+          ("SPLIT", "channels", (4, 4, 8), (0, 6)),
+          ("SPLIT_V", "sizes", (9, 8, 7), (-1, 1)),        # sizes 2, 5 and the rest (-1)
+          ("SPLIT_V", "last", (6, 10), (-2, 1)),
+          ("GATHER", "rows", (6, 5, 7), (-1, 1)),          # constant indices, repeated and out of order
+          ("GATHER", "channels", (6, 5, 7), (0, 6)),
+          ("GATHER", "table", (6, 10), (-2, 1)),           # 2-D indices into the last axis
+          # resizes: Keras' UpSampling2D and tf.image.resize (half-pixel centers), TF1's align_corners and
+          # legacy (neither) modes; up and down, odd factors
+          *((op, variant, (5, 6, 7), rng) for op in ("RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR")
+            for variant, rng in (("up2", (-1, 1)), ("size7x4", (0, 6)), ("align", (-2, 1)), ("legacy", (-1, 1)),
+                                 ("down", (-1, 1)))),
+      )),
 )
 
 
@@ -157,6 +190,9 @@ def values(sweep: Sweep, node: Node, round_: int = 0) -> list[np.ndarray]:
     if node.b_shape is not None:
         return [(np.ascontiguousarray(v) - 128).astype(np.int8) for v in _binary_values(node.kind)]
     n = int(np.prod(node.a_shape))
+    if node.kind == "random":  # data movement: a misplaced element shows
+        rng = np.random.default_rng(round_ * 1000 + n)
+        return [rng.integers(-128, 128, node.a_shape).astype(np.int8)]
     if node.kind == "channels":  # value i in row i, for every channel
         return [np.broadcast_to(np.arange(256, dtype=np.int64)[:, None] - 128, node.a_shape).astype(np.int8)]
     if node.kind == "pairs":
@@ -241,9 +277,16 @@ def first_difference(model: bytes, xs: list[np.ndarray], out_tensor: int, want: 
     first = tuple(int(v) for v in diff[0])
     ins = []
     for t in op.inputs:
-        x = np.broadcast_to(xs[m.inputs.index(t)].reshape(m.tensors[t].shape), want.shape)
+        if t not in m.inputs:
+            continue  # a constant operand (permutation, begin/end, axis)
         q = m.tensors[t]
-        ins.append(f"{int(x[first])} (scale {float(q.scales[0]):.6g}, zp {int(q.zero_points[0])})")
+        x = xs[m.inputs.index(t)].reshape(q.shape)
+        # data movement: the output index is not an input index
+        try:
+            v = int(np.broadcast_to(x, want.shape)[first])
+        except ValueError:
+            v = "-"
+        ins.append(f"{v} (scale {float(q.scales[0]):.6g}, zp {int(q.zero_points[0])})")
     o = m.tensors[out_tensor]
     return (f"{op.op_name} -> {o.name} {want.shape}: {len(diff)} of {want.size} values differ; first at {first}: "
             f"inputs {', '.join(ins)}; output scale {float(o.scales[0]):.6g} zp {int(o.zero_points[0])}: "

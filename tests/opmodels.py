@@ -18,12 +18,50 @@ import numpy as np
 from tests.opcatalogue import CACHE, Sweep, _input_name
 
 
+def _resizes(tf, method: str) -> dict:
+    v1 = tf.compat.v1.image
+    legacy = v1.resize_nearest_neighbor if method == "nearest" else v1.resize_bilinear
+    return {
+        "up2": lambda t: tf.image.resize(t, (10, 12), method),
+        "size7x4": lambda t: tf.image.resize(t, (7, 4), method),
+        "align": lambda t: legacy(t, (11, 9), align_corners=True),
+        "legacy": lambda t: legacy(t, (9, 13)),
+        "down": lambda t: tf.image.resize(t, (3, 2), method),
+    }
+
+
+def _moves(tf) -> dict:
+    """Data-movement variants of the catalogue (tests/opcatalogue.py), as Keras code writes them."""
+    return {
+        "TRANSPOSE": {"nchw": lambda t: tf.transpose(t, (0, 3, 1, 2)), "hw": lambda t: tf.transpose(t, (0, 2, 1, 3)),
+                      "heads": lambda t: tf.transpose(t, (0, 2, 1, 3)), "rank3": lambda t: tf.transpose(t, (0, 2, 1))},
+        "STRIDED_SLICE": {"steps": lambda t: t[:, 1::2, ::-1, 2:], "shrink": lambda t: t[:, ::3, 2, :],
+                          "negative": lambda t: t[:, -2:-8:-2, 1:-1, :5], "last": lambda t: t[:, -1]},
+        "SLICE": {"box": lambda t: tf.slice(t, (0, 1, 2, 3), (-1, 5, 4, -1)),
+                  "tail": lambda t: tf.slice(t, (0, 3, 4), (-1, -1, 5))},
+        "EXPAND_DIMS": {"mid": lambda t: tf.expand_dims(t, 2)},
+        "SQUEEZE": {"mid": lambda t: tf.squeeze(t, 2)},
+        "DEPTH_TO_SPACE": {f"b{b}": lambda t, b=b: tf.nn.depth_to_space(t, b) for b in (2, 3)},
+        "SPACE_TO_DEPTH": {f"b{b}": lambda t, b=b: tf.nn.space_to_depth(t, b) for b in (2, 3)},
+        "SPLIT": {"three": lambda t: tf.split(t, 3, axis=2), "channels": lambda t: tf.split(t, 4, axis=-1)},
+        **{op: _resizes(tf, method) for op, method in (("RESIZE_NEAREST_NEIGHBOR", "nearest"),
+                                                        ("RESIZE_BILINEAR", "bilinear"))},
+        "GATHER": {"rows": lambda t: tf.gather(t, [2, 0, 3, 3, 1], axis=1),
+                   "channels": lambda t: tf.gather(t, [6, 0, 5, 1, 1, 2], axis=3),
+                   "table": lambda t: tf.gather(t, [[0, 9], [4, 4], [7, 2]], axis=2)},
+        "SPLIT_V": {"sizes": lambda t: tf.split(t, [2, 5, -1], axis=1), "last": lambda t: tf.split(t, [3, 7], axis=2)},
+    }
+
+
 def _unary_fn(sweep: Sweep):
     from edgelift._tf import keras, tensorflow
 
     tf = tensorflow()
     L = keras().layers
     op, p = sweep.op, sweep.param
+    moves = _moves(tf)
+    if op in moves:
+        return L.Lambda(moves[op][p])
     table = {
         "LOGISTIC": lambda: L.Lambda(tf.sigmoid),
         "HARD_SWISH": lambda: L.Lambda(lambda t: t * tf.nn.relu6(t + 3.0) / 6.0),
@@ -68,16 +106,18 @@ def keras_model(sweep: Sweep):
             inputs.append(b)
             outputs.append(L.Lambda(_binary_fn(sweep))([a, b]))
         else:
-            outputs.append(_unary_fn(sweep)(a))
+            y = _unary_fn(sweep)(a)
+            outputs.extend(y if isinstance(y, list | tuple) else [y])  # SPLIT: one node, several outputs
     return keras().Model(inputs, outputs)
 
 
 def rewrite_single_op(blob: bytes, op_name: str, out_range: tuple[float, float] | None = None,
-                      float_input: bool = False, float_output: bool = False) -> bytes:
+                      float_input: bool = False, float_output: bool = False, squeeze_dims=None) -> bytes:
     """The converter's one-node model (possibly DEQUANTIZE -> op -> QUANTIZE) as one `op_name` node from the
     model's int8 input to its int8 output; out_range: give the output the scale and zero point the converter
     computes for that float range (QUANTIZE's requantization); float_input / float_output: make that end a
-    float32 tensor (QUANTIZE and DEQUANTIZE at a model's float edges)."""
+    float32 tensor (QUANTIZE and DEQUANTIZE at a model's float edges); squeeze_dims: a SQUEEZE node's axes
+    (the converter turns a static-shape SQUEEZE into a RESHAPE)."""
     import flatbuffers
     from ai_edge_litert import schema_py_generated as schema
 
@@ -94,6 +134,10 @@ def rewrite_single_op(blob: bytes, op_name: str, out_range: tuple[float, float] 
     op = schema.OperatorT()
     op.opcodeIndex = index
     op.inputs, op.outputs = [int(sg.inputs[0])], [int(sg.outputs[0])]
+    if squeeze_dims is not None:
+        op.builtinOptionsType = schema.BuiltinOptions.SqueezeOptions
+        op.builtinOptions = schema.SqueezeOptionsT()
+        op.builtinOptions.squeezeDims = list(squeeze_dims)
     sg.operators = [op]
     if out_range is not None:
         lo, hi = out_range
@@ -141,7 +185,8 @@ def convert(sweep: Sweep) -> bytes:
         requantize = sweep.op == "QUANTIZE" and sweep.param != "float"
         out_range = tuple(float(v) for v in str(sweep.param).split("_")) if requantize else None
         blob = rewrite_single_op(blob, sweep.op, out_range, float_input=sweep.param == "float",
-                                 float_output=sweep.op == "DEQUANTIZE")
+                                 float_output=sweep.op == "DEQUANTIZE",
+                                 squeeze_dims=[2] if sweep.op == "SQUEEZE" else None)
     CACHE.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_bytes(blob)

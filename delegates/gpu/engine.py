@@ -144,7 +144,9 @@ class GpuEngine:
                 pending = (outs, k)
             if pending is not None:
                 collect(*pending)
-        return [np.concatenate(r).reshape(n, *spec.shape[1:]) if r else np.zeros((0, *spec.shape[1:]), spec.dtype)
+        # the computed shape, not the stored one: a dynamic-batch model stores placeholders ([1, 1, 9] for
+        # [1, -1, 9])
+        return [_samples(np.concatenate(r), n) if r else np.zeros((0, *spec.shape[1:]), spec.dtype)
                 for r, spec in zip(results, self.outputs, strict=True)]
 
     def predict(self, xs) -> list[np.ndarray]:
@@ -195,3 +197,8 @@ def _details(t) -> dict:
             "quantized_dimension": t.quantized_dimension,
         },
     }
+
+
+def _samples(out: np.ndarray, n: int) -> np.ndarray:
+    """(n, 1, *sample) batched outputs as (n, *sample)."""
+    return out.reshape(n, *out.shape[2:])

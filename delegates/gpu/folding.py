@@ -1,5 +1,6 @@
-"""Constant folding of the small int32 shape computations converters leave in a graph (SHAPE → STRIDED_SLICE →
-PACK → RESHAPE's shape operand). Shapes are static per sample here, so these are evaluated once in numpy."""
+"""Constant folding of the small int32 shape computations converters leave in a graph (SHAPE → STRIDED_SLICE /
+GATHER / REDUCE_PROD → PACK / CONCATENATION → RESHAPE's shape operand or FILL's dims). Shapes are static per
+sample here, so these are evaluated once in numpy."""
 
 from __future__ import annotations
 
@@ -34,11 +35,37 @@ def _concat(m, op, vals):
     return [np.concatenate([np.atleast_1d(v) for v in vals], axis=int(op.option("axis", 0) or 0))]
 
 
+def _gather(m, op, vals):
+    x, idx = vals
+    if int(op.option("batchDims", 0) or 0):
+        raise Unsupported("GATHER with batch_dims is not folded")
+    if np.any(idx < 0) or np.any(idx >= x.shape[int(op.option("axis", 0) or 0)]):
+        raise Unsupported("GATHER index out of range")
+    return [np.take(x, idx, axis=int(op.option("axis", 0) or 0))]
+
+
+def _reduce_prod(m, op, vals):
+    x, axes = vals
+    keep = bool(op.option("keepDims", False))
+    return [np.prod(x, axis=tuple(int(a) for a in np.atleast_1d(axes)), keepdims=keep, dtype=np.int32)]
+
+
+def _reshape(m, op, vals):
+    shape = vals[1] if len(vals) > 1 else m.tensors[op.outputs[0]].shape
+    return [np.reshape(vals[0], tuple(int(d) for d in np.atleast_1d(shape)))]
+
+
+def _fill(m, op, vals):
+    dims, value = vals
+    return [np.full(tuple(int(d) for d in np.atleast_1d(dims)), np.asarray(value).ravel()[0])]
+
+
 def _dequantize_fp16(m, op, vals):
     return [np.asarray(vals[0], dtype=np.float16).astype(np.float32)]  # exact widening
 
 
-FOLDERS = {"SHAPE": _shape, "STRIDED_SLICE": _strided_slice, "PACK": _pack, "CONCATENATION": _concat}
+FOLDERS = {"SHAPE": _shape, "STRIDED_SLICE": _strided_slice, "PACK": _pack, "CONCATENATION": _concat,
+           "GATHER": _gather, "REDUCE_PROD": _reduce_prod, "RESHAPE": _reshape, "FILL": _fill}
 
 
 def foldable(m, op, consts: dict) -> bool:
@@ -46,7 +73,10 @@ def foldable(m, op, consts: dict) -> bool:
     weights (float16-quantized float models)."""
     if op.op_name == "DEQUANTIZE":
         return op.inputs[0] in consts and m.tensors[op.inputs[0]].type_name == "FLOAT16"
-    if op.op_name not in FOLDERS or any(m.tensors[i].type_name != "INT32" for i in op.outputs):
+    if op.op_name not in FOLDERS:
+        return False
+    # FILL of a constant value makes a constant of the value's type (an int8 zero state, say)
+    if op.op_name != "FILL" and any(m.tensors[i].type_name != "INT32" for i in op.outputs):
         return False
     return op.op_name == "SHAPE" or all(i in consts for i in op.inputs if i >= 0)
 

@@ -11,11 +11,12 @@ import numpy as np
 from edgelift.errors import UnsupportedModelError
 from edgelift.tflite_model import TFLiteModel, load
 
-from . import folding, ops_activations, ops_float, ops_int8
+from . import folding, ops_activations, ops_float, ops_int8, ops_movement, ops_resize
 from .common import Ctx, Unsupported
 
 SUPPORTED_TYPES = ("INT8", "FLOAT32")
-INT8_LOWERINGS = {**ops_int8.LOWERINGS, **ops_activations.LOWERINGS}
+INT8_LOWERINGS = {**ops_int8.LOWERINGS, **ops_activations.LOWERINGS, **ops_movement.LOWERINGS,
+                  **ops_resize.LOWERINGS}
 
 
 def x64():
@@ -87,12 +88,12 @@ def _spec(t) -> TensorSpec:
                       int(t.zero_points[0]) if q else None)
 
 
-def _table_for(model: TFLiteModel, op) -> dict:
+def _table_for(model: TFLiteModel, op, consts: dict) -> dict:
     if op.op_name in ("QUANTIZE", "DEQUANTIZE"):
         return INT8_LOWERINGS
     out_type = model.tensors[op.outputs[0]].type_name
     data_inputs = op.inputs[:1] if op.op_name == "RESHAPE" else op.inputs  # RESHAPE's shape operand is int32
-    in_types = [model.tensors[i].type_name for i in data_inputs if i >= 0 and model.tensors[i].data is None]
+    in_types = [model.tensors[i].type_name for i in data_inputs if i >= 0 and i not in consts]
     types = {out_type, *in_types}
     if types <= {"FLOAT32"}:
         return ops_float.LOWERINGS
@@ -143,7 +144,7 @@ def lower(model, *, accumulate: str | None = None, depthwise: str | None = None,
         try:
             if op.is_custom:
                 raise Unsupported("custom ops are not lowered")
-            table = _table_for(m, op)
+            table = _table_for(m, op, consts)
             if op.op_name not in table:
                 raise Unsupported("no exact lowering for this op")
             fn = table[op.op_name](ctx, op)

@@ -280,8 +280,22 @@ def concatenation(ctx: Ctx, op):
 
 
 def reshape(ctx: Ctx, op):
-    y_t = ctx.model.tensors[op.outputs[0]]
-    shape = y_t.shape
+    m = ctx.model
+    x_t, y_t = m.tensors[op.inputs[0]], m.tensors[op.outputs[0]]
+    shape = tuple(y_t.shape)
+    n = int(np.prod(x_t.shape))
+    if int(np.prod(shape)) != n:
+        # a dynamic-batch graph: the stored output shape is a placeholder; the (folded) shape operand says
+        new = ctx.const(op.inputs[1]) if len(op.inputs) > 1 and op.inputs[1] >= 0 else None
+        if new is None:
+            raise Unsupported(f"output shape {shape} does not hold the input's {n} elements")
+        new = [int(d) for d in np.atleast_1d(new)]
+        if new.count(-1) == 1:
+            known = int(np.prod([d for d in new if d != -1]))
+            new[new.index(-1)] = n // known if known else 0
+        if int(np.prod(new)) != n:
+            raise Unsupported(f"shape operand {new} does not hold the input's {n} elements")
+        shape = tuple(new)
 
     def fn(inputs):
         return [inputs[0].reshape(shape)]

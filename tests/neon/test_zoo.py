@@ -21,13 +21,13 @@ pytestmark = pytest.mark.slow
 RATCHET = {
     "mobilenet_v3_small": (1, 0),
     "kws_dscnn": (1, 0),
-    "transformer_block": (15, 39),
-    "unet": (3, 2),
-    "yolo_head": (2, 4),
-    "lstm": (1, 2),
+    "transformer_block": (9, 20),
+    "unet": (2, 1),
+    "yolo_head": (1, 3),
+    "lstm": (1, 1),
 }
 # models the XLA path must lower whole (the others must name the node they refuse)
-XLA_LOWERS = {"mobilenet_v3_small", "kws_dscnn"}
+XLA_LOWERS = {"mobilenet_v3_small", "kws_dscnn", "yolo_head"}
 
 
 @pytest.fixture(scope="module", params=sorted(RATCHET))
@@ -57,7 +57,7 @@ def test_the_xla_path_is_exact_or_names_what_it_refuses(model):
         engine = GpuEngine(data, batch=1)
     except EdgeliftError as exc:
         assert name not in XLA_LOWERS, f"{name}: {exc}"
-        assert re.match(r"cannot lower (node \d+ \(\w+\)|\d+ nodes exactly: node \d+ \(\w+\))", str(exc)), str(exc)
+        assert re.search(r"cannot lower (node \d+ \(\w+\)|\d+ nodes) exactly", str(exc)), str(exc)
         return
     assert name in XLA_LOWERS, f"{name} now lowers whole: add it to XLA_LOWERS"
     builtin = load_interpreter(data, "builtin")

@@ -65,7 +65,9 @@ static int node_init(el_node* n, const TfLiteNode* node, int code, int index) {
   n->node_index = index;
   n->n_inputs = node->inputs->size < EL_MAX_INPUTS ? node->inputs->size : EL_MAX_INPUTS;
   for (int i = 0; i < n->n_inputs; i++) n->inputs[i] = node->inputs->data[i];
-  n->output = node->outputs->data[0];
+  n->n_outputs = node->outputs->size < EL_MAX_OUTPUTS ? node->outputs->size : EL_MAX_OUTPUTS;
+  for (int i = 0; i < n->n_outputs; i++) n->outputs[i] = node->outputs->data[i];
+  n->output = n->outputs[0];
   n->state = calloc(1, n->def->state_size);
   if (n->state == NULL) return 0;
   if (n->def->init != NULL) n->def->init(n->state, node);
@@ -101,8 +103,10 @@ static void* kernel_init(TfLiteContext* context, const char* buffer, size_t leng
       kernel_free(context, p);
       return NULL;
     }
-    p->internal[p->nodes[i].output] = 1;
-    p->produced[p->nodes[i].output] = 1;
+    for (int k = 0; k < p->nodes[i].n_outputs; k++) {
+      p->internal[p->nodes[i].outputs[k]] = 1;
+      p->produced[p->nodes[i].outputs[k]] = 1;
+    }
   }
   for (int i = 0; i < params->output_tensors->size; i++) {
     const int t = params->output_tensors->data[i];
@@ -134,7 +138,8 @@ static TfLiteStatus plan_arena(TfLiteContext* context, el_partition* p) {
     items[k].last = -1;
     for (int i = 0; i < p->n_nodes; i++) {
       const el_node* op = &p->nodes[i];
-      if ((size_t)op->output == t && i < items[k].first) items[k].first = i;
+      for (int j = 0; j < op->n_outputs; j++)
+        if ((size_t)op->outputs[j] == t && i < items[k].first) items[k].first = i;
       for (int j = 0; j < op->n_inputs; j++)
         if (op->inputs[j] >= 0 && (size_t)op->inputs[j] == t) items[k].last = i;
     }
@@ -219,29 +224,28 @@ static TfLiteStatus kernel_prepare(TfLiteContext* context, TfLiteNode* node) {
                              op->node_index, op->def->name, "more than 4 dimensions");
         return kTfLiteError;
       }
-    el_shape out;
-    memset(&out, 0, sizeof out);
+    el_shape outs[EL_MAX_OUTPUTS];
+    memset(outs, 0, sizeof outs);
     const char* why = NULL;
-    if (!op->def->output_shape(context, op, ins, &out, &why)) {
+    if (!op->def->output_shape(context, op, ins, outs, &why)) {
       context->ReportError(context, "edgelift-neon: node %d (%s) cannot take the new input shapes: %s",
                            op->node_index, op->def->name, why);
       return kTfLiteError;
     }
-    p->shapes[op->output] = out;
-    TfLiteTensor* ot = &context->tensors[op->output];
-    const el_shape now = el_tensor_shape(ot);
-    if (memcmp(&now, &out, sizeof out) != 0) {
-      if (p->internal[op->output]) {
-        /* the runtime never allocates it; only its dims record is stale. Nothing to do. */
-      } else {
-        TfLiteIntArray* dims = (TfLiteIntArray*)malloc(sizeof(TfLiteIntArray) + sizeof(int) * (size_t)out.rank);
-        if (dims == NULL) return kTfLiteError;
-        dims->size = out.rank;
-        for (int d = 0; d < out.rank; d++) dims->data[d] = out.d[d];
-        if (context->ResizeTensor(context, ot, dims) != kTfLiteOk) return kTfLiteError; /* takes ownership */
-      }
+    for (int k = 0; k < op->n_outputs; k++) {
+      const el_shape out = outs[k];
+      p->shapes[op->outputs[k]] = out;
+      TfLiteTensor* ot = &context->tensors[op->outputs[k]];
+      const el_shape now = el_tensor_shape(ot);
+      if (memcmp(&now, &out, sizeof out) == 0 || p->internal[op->outputs[k]]) continue;
+      /* (an internal tensor is never allocated by the runtime; only its dims record is stale) */
+      TfLiteIntArray* dims = (TfLiteIntArray*)malloc(sizeof(TfLiteIntArray) + sizeof(int) * (size_t)out.rank);
+      if (dims == NULL) return kTfLiteError;
+      dims->size = out.rank;
+      for (int d = 0; d < out.rank; d++) dims->data[d] = out.d[d];
+      if (context->ResizeTensor(context, ot, dims) != kTfLiteOk) return kTfLiteError; /* takes ownership */
     }
-    if (op->def->prepare(context, op, ins, &out, &p->delegate->kernels, &scratch) != kTfLiteOk) {
+    if (op->def->prepare(context, op, ins, outs, &p->delegate->kernels, &scratch) != kTfLiteOk) {
       context->ReportError(context, "edgelift-neon: out of memory preparing node %d (%s)", op->node_index,
                            op->def->name);
       return kTfLiteError;

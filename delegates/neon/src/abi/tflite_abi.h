@@ -302,6 +302,11 @@ typedef struct {
   int block_size;
 } TfLiteDepthToSpaceParams; /* also the layout of TfLiteSpaceToDepthParams */
 
+typedef struct {
+  bool align_corners;
+  bool half_pixel_centers;
+} TfLiteResizeBilinearParams; /* also the layout of TfLiteResizeNearestNeighborParams */
+
 /* -- schema BuiltinOperator codes the delegate knows by name -------------------------------------------- */
 enum {
   kTfLiteBuiltinAdd = 0,
@@ -319,6 +324,7 @@ enum {
   kTfLiteBuiltinReluN1To1 = 20,
   kTfLiteBuiltinRelu6 = 21,
   kTfLiteBuiltinReshape = 22,
+  kTfLiteBuiltinResizeBilinear = 23,
   kTfLiteBuiltinSoftmax = 25,
   kTfLiteBuiltinSpaceToDepth = 26,
   kTfLiteBuiltinTanh = 28,
@@ -341,8 +347,10 @@ enum {
   kTfLiteBuiltinSum = 74,
   kTfLiteBuiltinRsqrt = 76,
   kTfLiteBuiltinShape = 77,
+  kTfLiteBuiltinReduceProd = 81,
   kTfLiteBuiltinReduceMax = 82,
   kTfLiteBuiltinPack = 83,
+  kTfLiteBuiltinResizeNearestNeighbor = 97,
   kTfLiteBuiltinLeakyRelu = 98,
   kTfLiteBuiltinSquaredDifference = 99,
   kTfLiteBuiltinSplitV = 102,

@@ -18,6 +18,7 @@
 #include "../threadpool.h"
 
 #define EL_MAX_INPUTS 16
+#define EL_MAX_OUTPUTS 16
 #define EL_MAX_DIMS 6
 
 typedef struct el_shape {
@@ -39,7 +40,9 @@ typedef struct el_node {
   int node_index;
   int n_inputs;
   int inputs[EL_MAX_INPUTS];
-  int output;
+  int output; /* outputs[0] */
+  int n_outputs;
+  int outputs[EL_MAX_OUTPUTS];
   void* state; /* def->state_size bytes, zeroed at init, owned by the op */
 } el_node;
 
@@ -62,7 +65,8 @@ typedef struct el_op_def {
   /* Copies builtin options into the state (builtin_data is the runtime's and is not kept); may be NULL. */
   void (*init)(void* state, const TfLiteNode* node);
   /* The output shape for the current input shapes `ins` (the runtime does not propagate shapes through
-   * delegated nodes). 0 with *why when the node cannot take these shapes. */
+   * delegated nodes); `out` holds one shape per output (multi-output ops fill them all). 0 with *why when the
+   * node cannot take these shapes. */
   int (*output_shape)(TfLiteContext* context, const el_node* node, const el_shape* ins, el_shape* out,
                       const char** why);
   /* Derives quantization parameters, chooses the node's kernel and packs constant weights for these shapes;
@@ -76,7 +80,7 @@ typedef struct el_op_def {
 
 /* registry.c: the op table */
 const el_op_def* el_op_find(int code);
-/* Checks shared by every op (one output, a known code), then the op's own check. */
+/* Checks shared by every op (a known code, as many outputs as it takes), then the op's own check. */
 int el_op_supported(TfLiteContext* context, const TfLiteNode* node, int code, int version, const char** why);
 
 #endif

@@ -8,7 +8,9 @@
   X(mean) X(pad) X(concatenation) X(reshape) X(space_to_batch_nd) X(batch_to_space_nd) X(softmax)       \
   X(logistic) X(hard_swish) X(shape) X(strided_slice) X(pack) X(relu) X(relu6) X(relu_n1_to_1) X(leaky_relu)   \
   X(tanh) X(elu) X(gelu) X(rsqrt) X(prelu) X(quantize) X(dequantize) X(sub) X(squared_difference) X(maximum)  \
-  X(minimum)
+  X(minimum) X(transpose) X(slice) X(depth_to_space) X(space_to_depth) X(expand_dims) X(squeeze) \
+  X(split) X(split_v) X(resize_nearest_neighbor) X(resize_bilinear) \
+  X(gather) X(reduce_prod)
 
 #define EL_DECLARE(name) extern const el_op_def el_op_##name;
 EL_OPS(EL_DECLARE)
@@ -27,8 +29,10 @@ int el_op_supported(TfLiteContext* context, const TfLiteNode* node, int code, in
     *why = "op not implemented by the NEON delegate";
     return 0;
   }
-  if (node->outputs->size != 1) {
-    *why = "more than one output";
+  /* the multi-output ops (split.c); every other op has one output */
+  const int max_outputs = code == kTfLiteBuiltinSplit || code == kTfLiteBuiltinSplitV ? EL_MAX_OUTPUTS : 1;
+  if (node->outputs->size < 1 || node->outputs->size > max_outputs) {
+    *why = max_outputs == 1 ? "more than one output" : "more outputs than the delegate takes";
     return 0;
   }
   return def->check(context, node, version, why);
