@@ -176,6 +176,9 @@ SWEEPS = (
           ("GATHER", "rows", (6, 5, 7), (-1, 1)),          # constant indices, repeated and out of order
           ("GATHER", "channels", (6, 5, 7), (0, 6)),
           ("GATHER", "table", (6, 10), (-2, 1)),           # 2-D indices into the last axis
+          ("REDUCE_MAX", "spatial", (6, 5, 7), (-1, 1)),   # keepdims over H and W (global max pooling)
+          ("REDUCE_MAX", "channels", (6, 5, 7), (0, 6)),   # the last axis, dropped
+          ("REDUCE_MAX", "rows", (6, 10), (-2, 1)),
           # resizes: Keras' UpSampling2D and tf.image.resize (half-pixel centers), TF1's align_corners and
           # legacy (neither) modes; up and down, odd factors
           *((op, variant, (5, 6, 7), rng) for op in ("RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR")

@@ -49,6 +49,8 @@ def _moves(tf) -> dict:
         "GATHER": {"rows": lambda t: tf.gather(t, [2, 0, 3, 3, 1], axis=1),
                    "channels": lambda t: tf.gather(t, [6, 0, 5, 1, 1, 2], axis=3),
                    "table": lambda t: tf.gather(t, [[0, 9], [4, 4], [7, 2]], axis=2)},
+        "REDUCE_MAX": {"spatial": lambda t: tf.reduce_max(t, axis=[1, 2], keepdims=True),
+                       "channels": lambda t: tf.reduce_max(t, axis=-1), "rows": lambda t: tf.reduce_max(t, axis=1)},
         "SPLIT_V": {"sizes": lambda t: tf.split(t, [2, 5, -1], axis=1), "last": lambda t: tf.split(t, [3, 7], axis=2)},
     }
 

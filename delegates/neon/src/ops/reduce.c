@@ -1,0 +1,94 @@
+/* REDUCE_MAX of int8: LiteRT's int8 kernel takes the maximum of the raw values over the axes (no rescale), so
+ * it is claimed only when input and output quantization are equal. Axes constant, any subset of rank <= 4. */
+#include <string.h>
+
+#include "util.h"
+
+typedef struct reduce_state {
+  int keep_dims;
+  el_shape in_shape;
+  size_t out_stride[EL_MAX_DIMS]; /* per input axis: the output stride, 0 on reduced axes */
+  size_t out_n;
+} reduce_state;
+
+/* the reduced-axes bit mask, or -1 */
+static int axes_mask(TfLiteContext* c, int axes_idx, int rank) {
+  const TfLiteTensor* a = el_tensor(c, axes_idx);
+  if (a == NULL || a->type != kTfLiteInt32 || !el_is_const(a) || a->dims->size > 1) return -1;
+  const int n = a->dims->size == 0 ? 1 : a->dims->data[0];
+  int mask = 0;
+  for (int i = 0; i < n; i++) {
+    const int ax = a->data.i32[i] < 0 ? a->data.i32[i] + rank : a->data.i32[i];
+    if (ax < 0 || ax >= rank) return -1;
+    mask |= 1 << ax;
+  }
+  return mask;
+}
+
+static int max_check(TfLiteContext* c, const TfLiteNode* node, int version, const char** why) {
+  (void)version;
+  if (node->inputs->size != 2 || node->builtin_data == NULL) EL_NO("unexpected inputs");
+  const TfLiteTensor* x = el_tensor(c, node->inputs->data[0]);
+  const TfLiteTensor* y = el_tensor(c, node->outputs->data[0]);
+  if (!el_is_q8(x) || !el_is_q8(y)) EL_NO("not int8 per-tensor of rank <= 4");
+  if (!el_same_quant(x, y)) EL_NO("input and output quantization differ");
+  if (axes_mask(c, node->inputs->data[1], x->dims->size) < 0) EL_NO("axes not constant int32 in range");
+  return 1;
+}
+
+static void max_init(void* state, const TfLiteNode* node) {
+  ((reduce_state*)state)->keep_dims = ((const TfLiteReducerParams*)node->builtin_data)->keep_dims;
+}
+
+static int max_output_shape(TfLiteContext* c, const el_node* node, const el_shape* ins, el_shape* o,
+                            const char** why) {
+  const reduce_state* s = (const reduce_state*)node->state;
+  const int mask = axes_mask(c, node->inputs[1], ins[0].rank);
+  if (mask < 0) EL_NO("axes out of range");
+  o->rank = 0;
+  for (int d = 0; d < ins[0].rank; d++) {
+    if (!(mask >> d & 1)) o->d[o->rank++] = ins[0].d[d];
+    else if (s->keep_dims) o->d[o->rank++] = 1;
+  }
+  return 1;
+}
+
+static TfLiteStatus max_prepare(TfLiteContext* c, el_node* node, const el_shape* ins, const el_shape* out,
+                                const el_kernels* kernels, size_t* scratch) {
+  (void)kernels;
+  (void)scratch;
+  reduce_state* s = (reduce_state*)node->state;
+  const int mask = axes_mask(c, node->inputs[1], ins[0].rank);
+  s->in_shape = ins[0];
+  size_t st = 1;
+  for (int d = ins[0].rank - 1; d >= 0; d--) {
+    s->out_stride[d] = (mask >> d & 1) ? 0 : st;
+    if (!(mask >> d & 1)) st *= (size_t)ins[0].d[d];
+  }
+  s->out_n = el_shape_elements(out);
+  return kTfLiteOk;
+}
+
+static void max_invoke(const el_node* node, const el_io* io, int8_t* scratch) {
+  (void)scratch;
+  const reduce_state* s = (const reduce_state*)node->state;
+  const int8_t* x = el_data(io, node->inputs[0]);
+  int8_t* y = el_data(io, node->output);
+  memset(y, 0x80, s->out_n); /* -128: the reduction of nothing is the lowest value, as in the builtin */
+  const int R = s->in_shape.rank;
+  const size_t n = el_shape_elements(&s->in_shape);
+  int idx[EL_MAX_DIMS] = {0};
+  size_t o = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (x[i] > y[o]) y[o] = x[i];
+    for (int d = R - 1; d >= 0; d--) { /* odometer: the output offset follows the kept axes */
+      o += s->out_stride[d];
+      if (++idx[d] < s->in_shape.d[d]) break;
+      o -= s->out_stride[d] * (size_t)s->in_shape.d[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+const el_op_def el_op_reduce_max = {kTfLiteBuiltinReduceMax, "REDUCE_MAX", sizeof(reduce_state), max_check,
+                                    max_init, max_output_shape, max_prepare, max_invoke, NULL};
