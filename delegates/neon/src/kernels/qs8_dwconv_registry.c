@@ -1,11 +1,48 @@
-/* The one list of qs8 depthwise variants, best first (see qs8_dwconv.h). */
+/* The one list of qs8 depthwise variants, best first, and what each can compute (see qs8_dwconv.h). */
 #include <stddef.h>
 
 #include "qs8_dwconv.h"
+#include "qs8_gemm.h" /* EL_CPU_* */
 
-void qs8_dwconv_16c__scalar(const qs8_dwconv_params* p, const int8_t* x, int oy, int8_t* y_row);
+#define EL_DWCONV_DECLARE(name)                                                                    \
+  size_t name##_packed_size(const qs8_dwconv_pack_params* pp);                                     \
+  void name##_pack(const qs8_dwconv_pack_params* pp, void* packed);                                \
+  void name(const qs8_dwconv_params* p, const int8_t* x, int oy, int8_t* y_row)
+
+EL_DWCONV_DECLARE(qs8_dwconv_16c__scalar);
+
+/* ---- SIMD variants: declarations (aarch64 only) ---- */
+#if defined(__aarch64__)
+/* One packed layout (qs8_dwconv_16c__neon_mlal_pack) serves the three row functions. */
+size_t qs8_dwconv_16c__neon_mlal_packed_size(const qs8_dwconv_pack_params* pp);
+void qs8_dwconv_16c__neon_mlal_pack(const qs8_dwconv_pack_params* pp, void* packed);
+void qs8_dwconv_3x3_16c__neon_mlal(const qs8_dwconv_params* p, const int8_t* x, int oy, int8_t* y_row);
+void qs8_dwconv_5x5_16c__neon_mlal(const qs8_dwconv_params* p, const int8_t* x, int oy, int8_t* y_row);
+void qs8_dwconv_kxk_16c__neon_mlal(const qs8_dwconv_params* p, const int8_t* x, int oy, int8_t* y_row);
+#define EL_NEON_MLAL(name, kh, kw)                                                                 \
+  {#name, EL_CPU_NEON, kh, kw, 16, 0, 1, qs8_dwconv_16c__neon_mlal_packed_size,                       \
+   qs8_dwconv_16c__neon_mlal_pack, name}
+#endif
 
 const qs8_dwconv_ukernel qs8_dwconv_ukernels[] = {
-    {"qs8_dwconv_16c__scalar", 0, qs8_dwconv_16c__scalar},
-    {NULL, 0, NULL},
+#if defined(__aarch64__)
+    EL_NEON_MLAL(qs8_dwconv_3x3_16c__neon_mlal, 3, 3),
+    EL_NEON_MLAL(qs8_dwconv_5x5_16c__neon_mlal, 5, 5),
+    EL_NEON_MLAL(qs8_dwconv_kxk_16c__neon_mlal, 0, 0),
+#endif
+    {"qs8_dwconv_16c__scalar", 0, 0, 0, 0, 1, 0, qs8_dwconv_16c__scalar_packed_size, qs8_dwconv_16c__scalar_pack,
+     qs8_dwconv_16c__scalar},
+    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL},
 };
+
+int qs8_dwconv_supports(const qs8_dwconv_ukernel* u, const qs8_dwconv_pack_params* pp) {
+  if ((u->kh != 0 && u->kh != pp->kh) || (u->kw != 0 && u->kw != pp->kw)) return 0;
+  if (u->max_k != 0 && (pp->kh > u->max_k || pp->kw > u->max_k)) return 0;
+  if (!u->any_multiplier && pp->OC != pp->C) return 0;
+  if (u->weights_127) {
+    const size_t n = (size_t)pp->kh * pp->kw * pp->OC;
+    for (size_t i = 0; i < n; i++)
+      if (pp->weights[i] == INT8_MIN) return 0;
+  }
+  return 1;
+}

@@ -11,11 +11,9 @@
 typedef struct dw_state {
   int padding, stride_w, stride_h, dilation_w, dilation_h, activation;
   el_shape in_shape, out_shape;
-  int32_t in_zp, out_zp, act_min, act_max;
-  int32_t* multiplier; /* [channels] */
-  int32_t* shift;
-  int32_t* bias;   /* [channels] */
-  int8_t* weights; /* [kh*kw*channels] */
+  int32_t out_zp, act_min, act_max;
+  void* packed; /* the chosen kernel's weights, bias, multipliers and input zero point */
+  int packed_channels;
   int kh, kw, pad_top, pad_left;
   const qs8_dwconv_ukernel* kernel; /* chosen at the first prepare */
   qs8_dwconv_params params;         /* the kernel's view of the above, as of the last prepare */
@@ -79,15 +77,11 @@ static int dw_output_shape(TfLiteContext* c, const el_node* node, const el_shape
 
 static void dw_release(void* state) {
   dw_state* s = (dw_state*)state;
-  free(s->multiplier);
-  free(s->shift);
-  free(s->bias);
-  free(s->weights);
-  s->multiplier = s->shift = s->bias = NULL;
-  s->weights = NULL;
+  free(s->packed);
+  s->packed = NULL;
 }
 
-/* Constant: multipliers, bias and weights copied and the kernel chosen at the first prepare only. */
+/* Constant: the kernel is chosen for the node's weights and its constants packed at the first prepare only. */
 static TfLiteStatus weights_prepare(TfLiteContext* c, el_node* node, const el_kernels* kernels) {
   dw_state* s = (dw_state*)node->state;
   const TfLiteTensor* x = el_tensor(c, node->inputs[0]);
@@ -95,52 +89,50 @@ static TfLiteStatus weights_prepare(TfLiteContext* c, el_node* node, const el_ke
   const TfLiteTensor* b = node->n_inputs > 2 ? el_tensor(c, node->inputs[2]) : NULL;
   const TfLiteTensor* out = el_tensor(c, node->output);
   const int channels = s->out_shape.d[3];
-  const size_t wn = (size_t)s->kh * s->kw * channels;
-  s->multiplier = (int32_t*)malloc(sizeof(int32_t) * (size_t)channels);
-  s->shift = (int32_t*)malloc(sizeof(int32_t) * (size_t)channels);
-  s->bias = (int32_t*)malloc(sizeof(int32_t) * (size_t)channels);
-  s->weights = (int8_t*)malloc(wn);
-  if (!s->multiplier || !s->shift || !s->bias || !s->weights) {
-    dw_release(s);
-    return kTfLiteError;
+  int32_t* multiplier = (int32_t*)malloc(sizeof(int32_t) * (size_t)channels);
+  int32_t* shift = (int32_t*)malloc(sizeof(int32_t) * (size_t)channels);
+  TfLiteStatus status = kTfLiteError;
+  if (multiplier != NULL && shift != NULL) {
+    const TfLiteAffineQuantization* fq = el_affine(f);
+    for (int ch = 0; ch < channels; ch++) { /* PopulateConvolutionQuantizationParams */
+      const float fs = fq->scale->data[fq->scale->size == 1 ? 0 : ch];
+      el_quantize_multiplier((double)x->params.scale * (double)fs / (double)out->params.scale, &multiplier[ch],
+                             &shift[ch]);
+    }
+    const qs8_dwconv_pack_params pp = {s->in_shape.d[3], channels, s->kh, s->kw, s->dilation_w,
+                                       x->params.zero_point, f->data.int8, b ? b->data.i32 : NULL,
+                                       multiplier, shift};
+    s->kernel = el_choose_dwconv(kernels, &pp);
+    if (s->kernel != NULL && (s->packed = malloc(s->kernel->packed_size(&pp))) != NULL) {
+      s->kernel->pack(&pp, s->packed);
+      s->packed_channels = pp.C;
+      status = kTfLiteOk;
+    }
   }
-  const TfLiteAffineQuantization* fq = el_affine(f);
-  for (int ch = 0; ch < channels; ch++) { /* PopulateConvolutionQuantizationParams */
-    const float fs = fq->scale->data[fq->scale->size == 1 ? 0 : ch];
-    el_quantize_multiplier((double)x->params.scale * (double)fs / (double)out->params.scale, &s->multiplier[ch],
-                           &s->shift[ch]);
-    s->bias[ch] = b ? b->data.i32[ch] : 0;
-  }
-  memcpy(s->weights, f->data.int8, wn);
-  const el_dwconv_problem problem = {channels, channels / s->in_shape.d[3], s->kh, s->kw, s->weights};
-  s->kernel = el_choose_dwconv(kernels, &problem);
-  if (s->kernel == NULL) {
-    dw_release(s);
-    return kTfLiteError;
-  }
-  return kTfLiteOk;
+  free(multiplier);
+  free(shift);
+  return status;
 }
 
 static TfLiteStatus dw_prepare(TfLiteContext* c, el_node* node, const el_shape* ins, const el_shape* out_shape,
                                const el_kernels* kernels, size_t* scratch) {
   (void)scratch;
   dw_state* s = (dw_state*)node->state;
-  const TfLiteTensor* x = el_tensor(c, node->inputs[0]);
   const TfLiteTensor* f = el_tensor(c, node->inputs[1]);
   const TfLiteTensor* out = el_tensor(c, node->output);
   s->in_shape = ins[0];
   s->out_shape = *out_shape;
-  s->in_zp = x->params.zero_point;
   s->out_zp = out->params.zero_point;
   el_act_range(s->activation, out, &s->act_min, &s->act_max);
   s->kh = f->dims->data[1], s->kw = f->dims->data[2];
   s->pad_top = el_pad_before(s->stride_h, s->dilation_h, s->in_shape.d[1], s->kh, s->out_shape.d[1]);
   s->pad_left = el_pad_before(s->stride_w, s->dilation_w, s->in_shape.d[2], s->kw, s->out_shape.d[2]);
-  if (s->weights == NULL && weights_prepare(c, node, kernels) != kTfLiteOk) return kTfLiteError;
+  if (s->packed == NULL && weights_prepare(c, node, kernels) != kTfLiteOk) return kTfLiteError;
+  if (s->in_shape.d[3] != s->packed_channels) return kTfLiteError; /* packed for another channel count */
   const qs8_dwconv_params p = {s->in_shape.d[1], s->in_shape.d[2], s->in_shape.d[3], s->out_shape.d[2],
                                s->out_shape.d[3], s->kh, s->kw, s->stride_h, s->stride_w, s->dilation_h,
-                               s->dilation_w, s->pad_top, s->pad_left, s->in_zp, s->out_zp, s->act_min,
-                               s->act_max, s->weights, s->bias, s->multiplier, s->shift};
+                               s->dilation_w, s->pad_top, s->pad_left, s->out_zp, s->act_min, s->act_max,
+                               s->packed};
   s->params = p;
   return kTfLiteOk;
 }

@@ -1,8 +1,9 @@
 /* The one place that decides which microkernel computes a node, called per node at prepare.
  *
- * Today every GEMM node gets the best variant the CPU has (or the one the user forced) and every depthwise
- * node the best depthwise variant; the node's own problem is passed in so a later sparse or fused variant can
- * be picked per layer (e.g. by the weights' sparsity) without touching the ops. The delegate validated at
+ * Today every GEMM node gets the best variant the CPU has (or the one the user forced); a depthwise node gets
+ * the best variant the CPU has that takes its filter size, depth multiplier and weight range (a 3x3, a 5x5 or
+ * any-size NEON kernel; the portable one otherwise). The node's own problem is passed in so a later sparse or
+ * fused variant can be picked per layer (e.g. by the weights' sparsity) without touching the ops. The delegate validated at
  * creation that a GEMM variant exists; NULL means none fits (the node's prepare fails). */
 #ifndef EDGELIFT_KERNEL_CHOICE_H
 #define EDGELIFT_KERNEL_CHOICE_H
@@ -22,11 +23,7 @@ typedef struct el_gemm_problem {
 
 const qs8_gemm_ukernel* el_choose_gemm(const el_kernels* kernels, const el_gemm_problem* problem);
 
-typedef struct el_dwconv_problem {
-  int channels, multiplier, kh, kw;
-  const int8_t* weights; /* [kh][kw][channels], constant */
-} el_dwconv_problem;
-
-const qs8_dwconv_ukernel* el_choose_dwconv(const el_kernels* kernels, const el_dwconv_problem* problem);
+/* node: the constants the chosen variant will pack (filter size, channels, weights). */
+const qs8_dwconv_ukernel* el_choose_dwconv(const el_kernels* kernels, const qs8_dwconv_pack_params* node);
 
 #endif
