@@ -210,6 +210,23 @@ typedef struct conv_task {
   size_t rows_per_task, M;
 } conv_task;
 
+/* memcpy for the few bytes of a first layer's pixel (3 channels x 3 taps): fixed-size, overlapping copies the
+ * compiler inlines as plain loads and stores instead of a libc call per tap (3.9 M of 66 M estimated Pi 4
+ * cycles on MobileNetV2 before). */
+static inline void el_copy_short(int8_t* restrict dst, const int8_t* restrict src, size_t n) {
+  if (n >= 8 && n <= 16) {
+    memcpy(dst, src, 8);
+    memcpy(dst + n - 8, src + n - 8, 8);
+  } else if (n >= 4 && n < 8) {
+    memcpy(dst, src, 4);
+    memcpy(dst + n - 4, src + n - 4, 4);
+  } else if (n < 4) {
+    for (size_t i = 0; i < n; i++) dst[i] = src[i];
+  } else {
+    memcpy(dst, src, n);
+  }
+}
+
 /* rows [r0, r1) of the output: im2col them (padding holds the input zero point, which adds nothing after
  * the folded zero-point term), then one GEMM call */
 static void conv_rows(void* ctx, size_t task) {
@@ -227,19 +244,28 @@ static void conv_rows(void* ctx, size_t task) {
     return;
   }
   const int8_t pad = (int8_t)s->in_zp;
+  const size_t span = (size_t)s->kw * C; /* one filter row of a pixel, contiguous when dilation_w is 1 */
+  int oy = (int)(r0 / (size_t)OW), ox = (int)(r0 % (size_t)OW); /* stepped, not divided, per row */
   for (size_t r = r0; r < r1; r++) {
-    const int oy = (int)(r / (size_t)OW), ox = (int)(r % (size_t)OW);
     int8_t* row = t->col + r * (size_t)s->k;
     const int iy0 = oy * s->stride_h - s->pad_top, ix0 = ox * s->stride_w - s->pad_left;
+    const int inside_w = s->dilation_w == 1 && ix0 >= 0 && ix0 + s->kw <= W;
     for (int ky = 0; ky < s->kh; ky++) {
       const int iy = iy0 + ky * s->dilation_h;
-      for (int kx = 0; kx < s->kw; kx++) {
-        const int ix = ix0 + kx * s->dilation_w;
-        int8_t* dst = row + ((size_t)ky * s->kw + kx) * C;
-        if (iy < 0 || iy >= H || ix < 0 || ix >= W) memset(dst, pad, (size_t)C);
-        else memcpy(dst, t->xb + ((size_t)iy * W + ix) * C, (size_t)C);
+      int8_t* dst = row + (size_t)ky * span;
+      if (iy < 0 || iy >= H) {
+        memset(dst, pad, span);
+      } else if (inside_w) {
+        el_copy_short(dst, t->xb + ((size_t)iy * W + ix0) * C, span);
+      } else {
+        for (int kx = 0; kx < s->kw; kx++) {
+          const int ix = ix0 + kx * s->dilation_w;
+          if (ix < 0 || ix >= W) memset(dst + (size_t)kx * C, pad, (size_t)C);
+          else el_copy_short(dst + (size_t)kx * C, t->xb + ((size_t)iy * W + ix) * C, (size_t)C);
+        }
       }
     }
+    if (++ox == OW) ox = 0, oy++;
   }
   s->gemm->run(r1 - r0, (size_t)OC, (size_t)s->k, t->col + r0 * (size_t)s->k, (size_t)s->k, s->packed,
                t->yb + r0 * OC, (size_t)OC, &gp);
