@@ -48,13 +48,14 @@ class Kernel:
     loop: str  # the marker: the full register tile, or "<name>.1row" for rows left over / batch-1 FC
     flags: tuple[str, ...]  # the per-file flags of delegates/neon/CMakeLists.txt (marked SIMD section)
     mcpu: str  # the core it is meant for
-    macs_per_iteration: int  # rows * NR * 16 k bytes per iteration of the k loop
+    macs_per_iteration: int  # rows * NR * k bytes per iteration of the k loop (16, or 8 for the c4 layout)
     peak: int  # int8 MACs per cycle the core can issue at most
 
 
 MLAL_FLAGS = ("-fno-schedule-insns",)
 DOT_FLAGS = ("-march=armv8.2-a+dotprod", "-fno-schedule-insns")
 KERNELS = (
+    Kernel("qs8_gemm_4x16c4__neon_mlal", "qs8_gemm_4x16c4__neon_mlal", MLAL_FLAGS, "cortex-a72", 4 * 16 * 8, 8),
     Kernel("qs8_gemm_2x8__neon_mlal", "qs8_gemm_2x8__neon_mlal", MLAL_FLAGS, "cortex-a72", 2 * 8 * 16, 8),
     Kernel("qs8_gemm_2x8__neon_mlal", "qs8_gemm_2x8__neon_mlal.1row", MLAL_FLAGS, "cortex-a72", 1 * 8 * 16, 8),
     Kernel("qs8_gemm_4x16__neondot", "qs8_gemm_4x16__neondot", DOT_FLAGS, "cortex-a76", 4 * 16 * 16, 32),

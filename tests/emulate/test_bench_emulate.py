@@ -50,7 +50,7 @@ def test_bench_emulate_prints_each_delegate_with_ratios_ops_and_functions(mobile
             current = line.split(":")[0]
         elif line.startswith("  ") and current:
             functions[current].append(line)
-    assert any("qs8_gemm_2x8__neon_mlal (libedgelift_neon.so)" in f for f in functions["neon"])
+    assert any("qs8_gemm_4x16c4__neon_mlal" in f and "(libedgelift_neon.so)" in f for f in functions["neon"])
     assert functions["xnnpack"][0].split("instr")[1].strip().startswith("xnn_"), "int8 must run in XNNPACK"
     assert not any("xnn_" in f for f in functions["builtin"])
     assert "cycles and ms are ESTIMATES" in out and "cache and TLB misses" in out

@@ -3,7 +3,8 @@
 Builds tests/neon/kernels/test_qs8_gemm.c with the kernel sources of delegates/neon/src and runs it:
 - natively on x86-64 (only the portable scalar variant is compiled there);
 - cross-compiled for aarch64 under `qemu-aarch64-static -cpu cortex-a72` (Raspberry Pi 4: no SDOT): the
-  ARMv8.0 neon_mlal variant runs, dispatch skips the dot-product variant, nothing raises SIGILL;
+  ARMv8.0 neon_mlal variants run (4x16c4, chosen, and 2x8), dispatch skips the dot-product variant, nothing
+  raises SIGILL;
 - under `-cpu cortex-a76` (the Pi 5's core, ARMv8.2 with SDOT) and `-cpu max`: the neondot variant runs too;
 - with the undefined-behaviour sanitizer (trapping, so it links statically) under `-cpu max`.
 It also checks the machine code: SDOT/UDOT appear only in the neondot object, and checks that the test
@@ -30,8 +31,10 @@ CFLAGS = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", f"-I{KERNELS}", f"-I
 AARCH64_FILE_FLAGS = {
     "qs8_gemm_4x16__neondot.c": ["-march=armv8.2-a+dotprod", "-fno-schedule-insns"],
     "qs8_gemm_2x8__neon_mlal.c": ["-fno-schedule-insns"],
+    "qs8_gemm_4x16c4__neon_mlal.c": ["-fno-schedule-insns"],
 }
 MLAL = "qs8_gemm_2x8__neon_mlal"
+C4 = "qs8_gemm_4x16c4__neon_mlal"  # the ARMv8.0 variant dispatch picks
 DOT = "qs8_gemm_4x16__neondot"
 
 def _scalar_variant() -> str:
@@ -122,9 +125,9 @@ def test_pi4_cortex_a72_runs_neon_mlal_and_never_sdot(aarch64_build):
     rep = _report(out)
     _assert_all_exact(rep, out)
     assert rep["features"] == 0x1  # NEON, no dot product
-    assert set(rep["ran"]) == {MLAL, SCALAR}
+    assert set(rep["ran"]) == {C4, MLAL, SCALAR}
     assert rep["skipped"] == {DOT}
-    assert rep["select"] == {"auto": MLAL, "neon": MLAL, "dot": "none", "scalar": SCALAR}
+    assert rep["select"] == {"auto": C4, "neon": C4, "dot": "none", "scalar": SCALAR}
 
 
 @pytest.mark.qemu
@@ -135,9 +138,9 @@ def test_pi5_dotprod_cpu_runs_every_variant(aarch64_build, cpu):
     rep = _report(out)
     _assert_all_exact(rep, out)
     assert rep["features"] == 0x3
-    assert set(rep["ran"]) == {DOT, MLAL, SCALAR}
+    assert set(rep["ran"]) == {DOT, C4, MLAL, SCALAR}
     assert not rep["skipped"]
-    assert rep["select"] == {"auto": DOT, "neon": MLAL, "dot": DOT, "scalar": SCALAR}
+    assert rep["select"] == {"auto": DOT, "neon": C4, "dot": DOT, "scalar": SCALAR}
     # Every variant saw the same shapes.
     assert len({v[:2] for v in rep["ran"].values()}) == 1
 
@@ -149,7 +152,7 @@ def test_undefined_behaviour_sanitizer_aarch64(tmp_path):
     out = _run([_tool(QEMU), "-cpu", "max", str(exe), "--quick"])
     rep = _report(out)
     _assert_all_exact(rep, out)
-    assert set(rep["ran"]) == {DOT, MLAL, SCALAR}
+    assert set(rep["ran"]) == {DOT, C4, MLAL, SCALAR}
 
 
 @pytest.mark.qemu
@@ -172,7 +175,7 @@ def test_a_wrong_kernel_is_caught_and_explained(aarch64_build):
     out = _run([_tool(QEMU), "-cpu", "max", str(exe), "--corrupt", "--quick"], expect_rc=1)
     assert "RESULT FAIL" in out
     rep = _report(out)
-    for name in (DOT, MLAL, SCALAR):
+    for name in (DOT, C4, MLAL, SCALAR):
         assert rep["ran"][name][2] > 0, f"{name}: a corrupted packed weight went unnoticed"
     line = re.search(r"^MISMATCH .*$", out, re.M).group(0)
     for field in ("m=", "n=", "k=", "a_zp=", "out_zp=", "expected", "got", "acc", "multiplier", "shift"):
@@ -211,14 +214,15 @@ def test_llvm_mca_estimates_of_the_inner_loops():
                           capture_output=True, text=True, check=False, timeout=120)
     assert proc.returncode == 0, proc.stderr
     results = {r["loop_name"]: r for r in json.loads(proc.stdout)}
-    assert set(results) == {MLAL, MLAL + ".1row", DOT, DOT + ".1row"}
+    assert set(results) == {C4, MLAL, MLAL + ".1row", DOT, DOT + ".1row"}
     for name, r in results.items():
         assert r["stack_accesses_in_loop"] == 0, f"{name}: register spills in the inner loop\n{r['loop']}"
         assert 0 < r["macs_per_cycle"] <= r["peak_macs_per_cycle"] + 0.01, r
-        assert r["mcpu"] == ("cortex-a72" if name.startswith(MLAL) else "cortex-a76"), r
+        assert r["mcpu"] == ("cortex-a72" if "neon_mlal" in name else "cortex-a76"), r
     # The issue's target on Cortex-A72 (peak 8), for the full tile and the batch-1 (1-row) loop.
     assert results[MLAL]["macs_per_cycle"] >= 6.0, results[MLAL]
     assert results[MLAL + ".1row"]["macs_per_cycle"] >= 6.0, results[MLAL + ".1row"]
+    assert results[C4]["macs_per_cycle"] >= 7.5, results[C4]  # the 4-row loop keeps the multiplier busy
     assert results[DOT]["macs_per_cycle"] >= 24.0, results[DOT]  # 3/4 of the Cortex-A76 peak (32)
-    for name in (MLAL, MLAL + ".1row"):
+    for name in (C4, MLAL, MLAL + ".1row"):
         assert not any(re.search(r"\b[su]dot\b", line) for line in results[name]["loop"]), name

@@ -14,7 +14,8 @@
  *         for g in 0..3, for q in 0..3: 16 bytes = channels 4q..4q+3, each w[ch][kb+4g .. kb+4g+3]
  *
  * Requantization is ruy's, as TFLite's CONV_2D / FULLY_CONNECTED do it (el_requantize_gemm in requantize.h),
- * vectorized in qs8_requantize_neon.h: the results equal the scalar function's.
+ * vectorized in qs8_requantize_neon.h (el_requant16_row, the left shift only when a multiplier needs one): the
+ * results equal the scalar function's.
  */
 /* aarch64 only: on other architectures this file compiles to nothing (a glob of kernels/ is safe). */
 #if defined(__aarch64__)
@@ -97,7 +98,7 @@ static inline void store_row(int8_t* c, size_t nc, int8x16_t v) {
 /* `rows` (MR, or 1 for the rows left over) rows of A against every 16-channel block. Inlined with a
  * constant `rows`, so each instance keeps exactly rows x 4 accumulators in registers: a single row (a
  * FULLY_CONNECTED with batch 1, the last output pixels of a conv) does not pay for four. */
-static inline __attribute__((always_inline)) void dot_rows(const int rows, size_t n, size_t k,
+static inline __attribute__((always_inline)) void dot_rows(const int rows, const int left, size_t n, size_t k,
                                                            const int8_t* a, size_t a_stride, const void* packed,
                                                            int8_t* c, size_t c_stride, const qs8_gemm_params* p) {
   const size_t kp = round_up(k, 4);
@@ -151,34 +152,42 @@ static inline __attribute__((always_inline)) void dot_rows(const int rows, size_
       }
     }
 
-    /* Rebuilt per tile (3 DUPs) so the clamp constants do not hold registers through the k loop. */
-    const el_requant_neon rq = el_requant_neon_init(p);
+    /* Rebuilt per tile (3 DUPs) so the clamp constants do not hold registers through the k loop; one branch
+     * per block, not per row, for the stores, so the rows' requantization is one straight run of code. */
+    const int16x8_t out_zp = vdupq_n_s16((int16_t)p->out_zero_point);
+    const int8x16_t act_min = vdupq_n_s8((int8_t)p->act_min), act_max = vdupq_n_s8((int8_t)p->act_max);
     const size_t nc = n - n0 < NR ? n - n0 : NR;
-    el_requant_channels lo, hi;
+    const el_requant16 q = el_requant16_load(p, n0, nc);
+    int8x16_t out[MR];
+    for (int r = 0; r < rows; r++) out[r] = el_requant16_row(left, &q, acc[r], out_zp, act_min, act_max);
     if (nc == NR) {
-      lo = el_requant_channels_load8(p, n0);
-      hi = el_requant_channels_load8(p, n0 + 8);
+      for (int r = 0; r < rows; r++) vst1q_s8(c + (size_t)r * c_stride + n0, out[r]);
     } else {
-      lo = el_requant_channels_load_partial(p, n0, nc < 8 ? nc : 8);
-      hi = el_requant_channels_load_partial(p, n0 + 8, nc > 8 ? nc - 8 : 0);
-    }
-    for (int r = 0; r < rows; r++) {
-      store_row(c + (size_t)r * c_stride + n0, nc,
-                vcombine_s8(el_requant_neon_8(&rq, &lo, acc[r][0], acc[r][1]),
-                            el_requant_neon_8(&rq, &hi, acc[r][2], acc[r][3])));
+      for (int r = 0; r < rows; r++) store_row(c + (size_t)r * c_stride + n0, nc, out[r]);
     }
   }
+}
+
+/* The common case (4 rows, no left shift) in a function of its own that starts a page: its k loop never
+ * straddles a 4 KiB boundary, where the Pi cost meter's qemu cuts blocks (see qs8_gemm_4x16c4__neon_mlal.c). */
+static __attribute__((noinline, aligned(4096))) void qs8_gemm_4x16__neondot_4rows(
+    size_t n, size_t k, const int8_t* a, size_t a_stride, const void* packed, int8_t* c, size_t c_stride,
+    const qs8_gemm_params* p) {
+  dot_rows(MR, 0, n, k, a, a_stride, packed, c, c_stride, p);
 }
 
 void qs8_gemm_4x16__neondot(size_t m, size_t n, size_t k, const int8_t* a, size_t a_stride,
                             const void* packed, int8_t* c, size_t c_stride, const qs8_gemm_params* p) {
   if (m == 0 || n == 0 || k == 0 || a_stride < k || c_stride < n) return;
+  const int left = el_any_left_shift(p, n);
   size_t m0 = 0;
   for (; m0 + MR <= m; m0 += MR) {
-    dot_rows(MR, n, k, a + m0 * a_stride, a_stride, packed, c + m0 * c_stride, c_stride, p);
+    if (left) dot_rows(MR, 1, n, k, a + m0 * a_stride, a_stride, packed, c + m0 * c_stride, c_stride, p);
+    else qs8_gemm_4x16__neondot_4rows(n, k, a + m0 * a_stride, a_stride, packed, c + m0 * c_stride, c_stride, p);
   }
   for (; m0 < m; m0++) {
-    dot_rows(1, n, k, a + m0 * a_stride, a_stride, packed, c + m0 * c_stride, c_stride, p);
+    if (left) dot_rows(1, 1, n, k, a + m0 * a_stride, a_stride, packed, c + m0 * c_stride, c_stride, p);
+    else dot_rows(1, 0, n, k, a + m0 * a_stride, a_stride, packed, c + m0 * c_stride, c_stride, p);
   }
 }
 

@@ -16,6 +16,11 @@ void qs8_gemm_4x16__neondot_pack(size_t n, size_t k, const int8_t* w, const int3
                                  void* packed);
 void qs8_gemm_4x16__neondot(size_t m, size_t n, size_t k, const int8_t* a, size_t a_stride, const void* packed,
                             int8_t* c, size_t c_stride, const qs8_gemm_params* p);
+size_t qs8_gemm_4x16c4__neon_mlal_packed_size(size_t n, size_t k);
+void qs8_gemm_4x16c4__neon_mlal_pack(size_t n, size_t k, const int8_t* w, const int32_t* bias, int32_t a_zero_point,
+                                     void* packed);
+void qs8_gemm_4x16c4__neon_mlal(size_t m, size_t n, size_t k, const int8_t* a, size_t a_stride, const void* packed,
+                                int8_t* c, size_t c_stride, const qs8_gemm_params* p);
 size_t qs8_gemm_2x8__neon_mlal_packed_size(size_t n, size_t k);
 void qs8_gemm_2x8__neon_mlal_pack(size_t n, size_t k, const int8_t* w, const int32_t* bias, int32_t a_zero_point,
                                   void* packed);
@@ -29,7 +34,10 @@ const qs8_gemm_ukernel qs8_gemm_ukernels[] = {
 /* ---- SIMD variants: table entries, best first (SIMD engineer's section) ---- */
     {"qs8_gemm_4x16__neondot", EL_CPU_NEON | EL_CPU_DOTPROD, qs8_gemm_4x16__neondot_packed_size,
      qs8_gemm_4x16__neondot_pack, qs8_gemm_4x16__neondot},
-    /* Precondition beyond qs8_gemm.h: weights in [-127, 127] (TFLite's int8 weight spec; see the file). */
+    /* Both NEON variants: two products per int16 lane for weights in [-127, 127] (TFLite's int8 weight
+     * spec), every product widened alone when pack finds a -128 (see the files). */
+    {"qs8_gemm_4x16c4__neon_mlal", EL_CPU_NEON, qs8_gemm_4x16c4__neon_mlal_packed_size,
+     qs8_gemm_4x16c4__neon_mlal_pack, qs8_gemm_4x16c4__neon_mlal},
     {"qs8_gemm_2x8__neon_mlal", EL_CPU_NEON, qs8_gemm_2x8__neon_mlal_packed_size, qs8_gemm_2x8__neon_mlal_pack,
      qs8_gemm_2x8__neon_mlal},
 /* ---- end of SIMD entries ---- */

@@ -71,6 +71,56 @@ static inline int32x4_t el_requant_neon_4(const el_requant_channels* ch, int h, 
   return vrshlq_s32(vqrdmulhq_s32(vshlq_s32(acc, ch->left[h]), ch->mult[h]), ch->right[h]);
 }
 
+/* ---- 16 channels at a time, for tiles whose accumulator lanes are output channels (4x16 layouts) ---- */
+
+typedef struct el_requant16 {
+  int32x4_t mult[4], left[4], right[4];
+} el_requant16;
+
+/* Channels n0 .. n0 + 15; those past `count` get multiplier 0 (their lanes are never stored). */
+static inline el_requant16 el_requant16_load(const qs8_gemm_params* p, size_t n0, size_t count) {
+  const int32_t *mult = p->multiplier + n0, *shift = p->shift + n0;
+  int32_t mult_buf[16], shift_buf[16];
+  if (count < 16) {
+    for (size_t j = 0; j < 16; j++) {
+      mult_buf[j] = j < count ? mult[j] : 0;
+      shift_buf[j] = j < count ? shift[j] : 0;
+    }
+    mult = mult_buf, shift = shift_buf;
+  }
+  el_requant16 q;
+  for (int i = 0; i < 4; i++) {
+    const int32x4_t s = vld1q_s32(shift + 4 * i);
+    q.mult[i] = vld1q_s32(mult + 4 * i);
+    q.left[i] = vmaxq_s32(s, vdupq_n_s32(0));
+    q.right[i] = vminq_s32(s, vdupq_n_s32(0));
+  }
+  return q;
+}
+
+/* Does any of the n channels shift left (a multiplier above 1)? Kernels skip the VSHLs when none does. */
+static inline int el_any_left_shift(const qs8_gemm_params* p, size_t n) {
+  int left = 0;
+  for (size_t j = 0; j < n; j++) left |= p->shift[j] > 0;
+  return left;
+}
+
+/* One row's 16 accumulators -> 16 int8: ruy's rescale (the VSHL only when `left`), then saturating narrow to
+ * int16, + zero point (saturating), narrow to int8, clamp. Equal to clamping out_zero_point +
+ * el_requantize_gemm(acc) in int32: every saturation lands outside [act_min, act_max] on the same side. */
+static inline __attribute__((always_inline)) int8x16_t el_requant16_row(const int left, const el_requant16* q,
+                                                                        const int32x4_t acc[4], int16x8_t zero_point,
+                                                                        int8x16_t act_min, int8x16_t act_max) {
+  int32x4_t y[4];
+  for (int i = 0; i < 4; i++) {
+    const int32x4_t x = left ? vshlq_s32(acc[i], q->left[i]) : acc[i];
+    y[i] = vrshlq_s32(vqrdmulhq_s32(x, q->mult[i]), q->right[i]);
+  }
+  const int16x8_t s0 = vqaddq_s16(vqmovn_high_s32(vqmovn_s32(y[0]), y[1]), zero_point);
+  const int16x8_t s1 = vqaddq_s16(vqmovn_high_s32(vqmovn_s32(y[2]), y[3]), zero_point);
+  return vminq_s8(vmaxq_s8(vqmovn_high_s16(vqmovn_s16(s0), s1), act_min), act_max);
+}
+
 /* Accumulators of 8 channels (two vectors) -> 8 int8 outputs. */
 static inline int8x8_t el_requant_neon_8(const el_requant_neon* r, const el_requant_channels* ch,
                                          int32x4_t lo, int32x4_t hi) {
