@@ -25,43 +25,23 @@ typedef struct gemm_state {
 
 static int conv_check(TfLiteContext* c, const TfLiteNode* node, int version, const char** why) {
   (void)version;
-  const TfLiteIntArray* in = node->inputs;
-  if (in->size < 2 || in->size > 3) EL_NO("unexpected inputs");
-  const TfLiteTensor* x = el_tensor(c, in->data[0]);
-  const TfLiteTensor* f = el_tensor(c, in->data[1]);
-  const TfLiteTensor* b = in->size == 3 ? el_tensor(c, in->data[2]) : NULL;
-  const TfLiteTensor* out = el_tensor(c, node->outputs->data[0]);
-  if (!el_is_q8(x) || !el_is_q8(out)) EL_NO("activations are not int8 with per-tensor quantization");
-  if (x->dims->size != 4 || out->dims->size != 4) EL_NO("not 4-D");
-  if (f == NULL || f->type != kTfLiteInt8 || !el_is_const(f) || f->dims->size != 4) EL_NO("weights not constant int8");
+  el_weighted t;
+  if (!el_weighted_tensors(c, node, 4, 4, &t, why)) return 0;
   const TfLiteConvParams* p = (const TfLiteConvParams*)node->builtin_data;
   if (p == NULL) EL_NO("no options");
-  const int oc = out->dims->data[3];
-  if (f->dims->data[0] != oc || f->dims->data[3] != x->dims->data[3]) EL_NO("grouped convolution");
-  if ((*why = el_filter_problem(f, oc, 0)) != NULL) return 0;
-  if (!el_bias_ok(b, oc)) EL_NO("bias not constant int32");
-  if (p->padding != kTfLitePaddingSame && p->padding != kTfLitePaddingValid) EL_NO("unknown padding");
-  if (p->stride_width < 1 || p->stride_height < 1 || p->dilation_width_factor < 1 || p->dilation_height_factor < 1)
-    EL_NO("bad stride or dilation");
-  if (!el_act_ok(p->activation)) EL_NO("fused activation not none/RELU/RELU6/RELU_N1_TO_1");
-  const int kh = f->dims->data[1], kw = f->dims->data[2];
-  if (out->dims->data[0] != x->dims->data[0] ||
-      out->dims->data[1] != el_out_size(p->padding, x->dims->data[1], kh, p->stride_height, p->dilation_height_factor) ||
-      out->dims->data[2] != el_out_size(p->padding, x->dims->data[2], kw, p->stride_width, p->dilation_width_factor))
-    EL_NO("output shape does not match options");
-  return 1;
+  const int oc = t.out->dims->data[3];
+  if (t.f->dims->data[0] != oc || t.f->dims->data[3] != t.x->dims->data[3]) EL_NO("grouped convolution");
+  if ((*why = el_filter_problem(t.f, oc, 0)) != NULL) return 0;
+  if (!el_bias_ok(t.b, oc)) EL_NO("bias not constant int32");
+  return el_window_ok(p->padding, p->stride_width, p->stride_height, p->dilation_width_factor,
+                      p->dilation_height_factor, p->activation, &t, why);
 }
 
 static int fc_check(TfLiteContext* c, const TfLiteNode* node, int version, const char** why) {
   (void)version;
-  const TfLiteIntArray* in = node->inputs;
-  if (in->size < 2 || in->size > 3) EL_NO("unexpected inputs");
-  const TfLiteTensor* x = el_tensor(c, in->data[0]);
-  const TfLiteTensor* f = el_tensor(c, in->data[1]);
-  const TfLiteTensor* b = in->size == 3 ? el_tensor(c, in->data[2]) : NULL;
-  const TfLiteTensor* out = el_tensor(c, node->outputs->data[0]);
-  if (!el_is_q8(x) || !el_is_q8(out)) EL_NO("activations are not int8 with per-tensor quantization");
-  if (f == NULL || f->type != kTfLiteInt8 || !el_is_const(f) || f->dims->size != 2) EL_NO("weights not constant int8");
+  el_weighted t;
+  if (!el_weighted_tensors(c, node, 0, 2, &t, why)) return 0;
+  const TfLiteTensor *x = t.x, *f = t.f, *b = t.b, *out = t.out;
   const TfLiteFullyConnectedParams* p = (const TfLiteFullyConnectedParams*)node->builtin_data;
   if (p == NULL || p->weights_format != 0 || !el_act_ok(p->activation)) EL_NO("unsupported options");
   const int units = f->dims->data[0], k = f->dims->data[1];

@@ -103,3 +103,32 @@ int el_bias_ok(const TfLiteTensor* b, int channels) {
   return b->type == kTfLiteInt32 && el_is_const(b) && b->dims != NULL && b->dims->size == 1 &&
          b->dims->data[0] == channels;
 }
+
+int el_weighted_tensors(TfLiteContext* c, const TfLiteNode* node, int act_rank, int weight_rank, el_weighted* t,
+                        const char** why) {
+  const TfLiteIntArray* in = node->inputs;
+  if (in->size < 2 || in->size > 3) EL_NO("unexpected inputs");
+  t->x = el_tensor(c, in->data[0]);
+  t->f = el_tensor(c, in->data[1]);
+  t->b = in->size == 3 ? el_tensor(c, in->data[2]) : NULL;
+  t->out = el_tensor(c, node->outputs->data[0]);
+  if (!el_is_q8(t->x) || !el_is_q8(t->out)) EL_NO("activations are not int8 with per-tensor quantization");
+  if (act_rank != 0 && (t->x->dims->size != act_rank || t->out->dims->size != act_rank)) EL_NO("not 4-D");
+  if (t->f == NULL || t->f->type != kTfLiteInt8 || !el_is_const(t->f) || t->f->dims->size != weight_rank)
+    EL_NO("weights not constant int8");
+  return 1;
+}
+
+int el_window_ok(int padding, int stride_w, int stride_h, int dilation_w, int dilation_h, int activation,
+                 const el_weighted* t, const char** why) {
+  if (padding != kTfLitePaddingSame && padding != kTfLitePaddingValid) EL_NO("unknown padding");
+  if (stride_w < 1 || stride_h < 1 || dilation_w < 1 || dilation_h < 1) EL_NO("bad stride or dilation");
+  if (!el_act_ok(activation)) EL_NO("fused activation not none/RELU/RELU6/RELU_N1_TO_1");
+  const int* xd = t->x->dims->data;
+  const int* od = t->out->dims->data;
+  const int kh = t->f->dims->data[1], kw = t->f->dims->data[2];
+  if (od[0] != xd[0] || od[1] != el_out_size(padding, xd[1], kh, stride_h, dilation_h) ||
+      od[2] != el_out_size(padding, xd[2], kw, stride_w, dilation_w))
+    EL_NO("output shape does not match options");
+  return 1;
+}

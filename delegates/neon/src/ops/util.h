@@ -40,4 +40,17 @@ const char* el_filter_problem(const TfLiteTensor* f, int channels, int qdim);
 /* absent, or constant int32 [channels] */
 int el_bias_ok(const TfLiteTensor* b, int channels);
 
+/* The tensors of a weighted op (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED): input, weights, optional bias,
+ * output. 1 when there are 2 or 3 inputs, the activations are int8 per tensor (of rank `act_rank`, when not 0)
+ * and the weights constant int8 of rank `weight_rank`; else 0 and *why. */
+typedef struct el_weighted {
+  const TfLiteTensor *x, *f, *b, *out;
+} el_weighted;
+int el_weighted_tensors(TfLiteContext* c, const TfLiteNode* node, int act_rank, int weight_rank, el_weighted* t,
+                        const char** why);
+/* A sliding-window op's options (CONV_2D, DEPTHWISE_CONV_2D): known padding, strides and dilations >= 1, a fused
+ * activation the int8 kernels clamp, and an output shape those options give; else 0 and *why. */
+int el_window_ok(int padding, int stride_w, int stride_h, int dilation_w, int dilation_h, int activation,
+                 const el_weighted* t, const char** why);
+
 #endif
