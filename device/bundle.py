@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DelegateError, InvalidArgumentError, InvalidModelError, ModelNotFoundError, OutputError
+from .agent.edgelift_agent import manifest_problem
 
 FORMAT = "edgelift-bundle/1"
 MANIFEST = "manifest.json"
@@ -139,6 +140,19 @@ def _read_manifest(path: Path) -> dict[str, Any] | None:
     return manifest if isinstance(manifest, dict) and manifest.get("format") == FORMAT else None
 
 
+def _files_below(path: Path) -> list[str]:
+    """Every non-folder entry below `path` (relative POSIX paths); a symbolic link is refused."""
+    found = []
+    for p in sorted(path.rglob("*")):
+        rel = p.relative_to(path).as_posix()
+        if p.is_symlink():
+            raise InvalidModelError(f"bundle {str(path)!r} holds a symbolic link {rel!r}",
+                                    hint="rebuild the bundle with `edgelift bundle` (it writes plain files only)")
+        if not p.is_dir():
+            found.append(rel)
+    return found
+
+
 def load_bundle(path: str | os.PathLike, *, verify: bool = True) -> dict[str, Any]:
     """The manifest of an existing bundle folder, after checking every file's sha256 (verify=True)."""
     path = Path(path)
@@ -146,6 +160,17 @@ def load_bundle(path: str | os.PathLike, *, verify: bool = True) -> dict[str, An
     if manifest is None:
         raise InvalidModelError(f"{str(path)!r} is not an edgelift bundle (no valid {MANIFEST})",
                                 hint="build one with `edgelift bundle MODEL.tflite -o DIR`")
+    problem = manifest_problem(manifest)
+    if problem:
+        raise InvalidModelError(f"bundle {str(path)!r}: {MANIFEST}: {problem}",
+                                hint="rebuild the bundle with `edgelift bundle`; a bundle is never edited by hand")
+    on_disk = _files_below(path)
+    extra = sorted(set(on_disk) - set(manifest["files"]) - {MANIFEST})
+    if extra:
+        raise InvalidModelError(f"bundle {str(path)!r}: {len(extra)} file(s) are not in its manifest: "
+                                + ", ".join(repr(e) for e in extra[:5]),
+                                hint="remove them or rebuild the bundle with `edgelift bundle` (every file "
+                                "uploaded is listed and checked)")
     if verify:
         for rel, meta in manifest["files"].items():
             f = path / rel
@@ -216,7 +241,9 @@ def bundle(model: str | os.PathLike, target: str = "rpi4", output: str | os.Path
         exact = all(np.dtype(o["dtype"]).kind in "iub" for o in signature["outputs"])
         files = {p.relative_to(tmp).as_posix(): {"sha256": sha256_file(p), "size": p.stat().st_size}
                  for p in sorted(tmp.rglob("*")) if p.is_file()}
-        bundle_id = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:12]
+        # the id names what runs: the files, and the target and delegate options they run with
+        identity = {"files": files, "target": target, "delegate_options": options}
+        bundle_id = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
         from ai_edge_litert import __version__ as litert_version
 
         manifest = {

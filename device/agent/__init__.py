@@ -1,6 +1,7 @@
 """The on-device agent shipped in every bundle (`edgelift_agent.py`: Python 3.9+, numpy and a TFLite runtime).
 
-This package only locates the file; the desktop side never imports the agent, it runs it over SSH.
+This package locates the file; the desktop runs it over SSH, and imports from it only the manifest check
+(`manifest_problem`), so that a bundle is judged by one rule on both sides.
 """
 
 from __future__ import annotations

@@ -80,10 +80,78 @@ def load_manifest(bundle):
     except ValueError as exc:
         raise StepFailed("verify", f"{MANIFEST} in {bundle!r} is not valid JSON ({exc})",
                          "the upload is damaged; deploy again") from None
-    if manifest.get("format") != "edgelift-bundle/1":
-        raise StepFailed("verify", "unknown bundle format {!r}".format(manifest.get("format")),
-                         "rebuild the bundle with this edgelift version")
+    problem = manifest_problem(manifest)
+    if problem:
+        raise StepFailed("verify", f"{MANIFEST} in {bundle!r}: {problem}",
+                         "rebuild the bundle with `edgelift bundle`; a bundle is never edited by hand")
     return manifest
+
+
+# A manifest is untrusted input (bundles are shared across fleets): every name in it becomes a path on the
+# device, so each is checked before anything is read, written or removed. The desktop (bundle, deploy) imports
+# this same function; the agent ships as one file, so it lives here.
+BUNDLE_ID_CHARS = frozenset("0123456789abcdef")
+PATH_PART_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+HEX = frozenset("0123456789abcdef")
+
+
+def path_problem(rel):
+    """Why `rel` is not a plain relative path inside a bundle (None when it is): POSIX separators, 1-4 parts
+    of letters, digits, '.', '_', '-', none empty, '.' or '..', none starting with '.' or '-'."""
+    if not isinstance(rel, str) or not 0 < len(rel) <= 200:
+        return f"path {rel!r} is not a name of 1-200 characters"
+    parts = rel.split("/")
+    if len(parts) > 4:
+        return f"path {rel!r} is nested deeper than 4 folders"
+    for part in parts:
+        if not part or part[0] in ".-" or not set(part) <= PATH_PART_CHARS:
+            return (f"path {rel!r} is not a plain relative path (allowed: letters, digits, '.', '_', '-' in "
+                    "parts separated by '/', no part empty or starting with '.' or '-')")
+    return None
+
+
+def manifest_problem(manifest):
+    """Why `manifest` is not a well-formed edgelift-bundle/1 manifest (None when it is)."""
+    if not isinstance(manifest, dict):
+        return f"the manifest is a JSON {type(manifest).__name__}, not an object"
+    if manifest.get("format") != "edgelift-bundle/1":
+        return "unknown bundle format {!r} (this agent reads edgelift-bundle/1)".format(manifest.get("format"))
+    bid = manifest.get("bundle_id")
+    if not isinstance(bid, str) or len(bid) != 12 or not set(bid) <= BUNDLE_ID_CHARS:
+        return f"bundle_id {bid!r} is not 12 lowercase hex digits"
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not files:
+        return "'files' is missing or empty (it lists every file of the bundle with its sha256 and size)"
+    for rel, meta in files.items():
+        problem = path_problem(rel)
+        if problem:
+            return f"files: {problem}"
+        if rel == MANIFEST:
+            return f"files: lists {MANIFEST} itself"
+        if not isinstance(meta, dict) or not isinstance(meta.get("sha256"), str) or len(meta["sha256"]) != 64 \
+                or not set(meta["sha256"]) <= HEX:
+            return f"files: {rel!r} has no 64-hex-digit sha256"
+        size = meta.get("size")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            return f"files: {rel!r} has size {size!r}, not a non-negative integer"
+    named = []
+    for key in ("model", "delegate", "agent"):
+        entry = manifest.get(key)
+        if not isinstance(entry, dict):
+            return f"'{key}' is missing or not an object"
+        named.append((f"{key}.file", entry.get("file")))
+    reference = manifest.get("reference")
+    if not isinstance(reference, dict):
+        return "'reference' is missing or not an object"
+    for key in ("inputs", "outputs"):
+        entries = reference.get(key)
+        if not isinstance(entries, list):
+            return f"reference.{key} is not a list"
+        named += [(f"reference.{key}[{i}]", f) for i, f in enumerate(entries)]
+    for where, rel in named:
+        if rel not in files:
+            return f"{where} {rel!r} is not one of the bundle's files (each file it names must be listed in 'files')"
+    return None
 
 
 def sha256_file(path):
@@ -94,11 +162,31 @@ def sha256_file(path):
     return digest.hexdigest()
 
 
+def bundle_files(root):
+    """Every entry below `root` that is not a folder, as relative POSIX paths; symbolic links are refused
+    (one could point anywhere on the device)."""
+    found = []
+    for folder, dirs, names in os.walk(root):
+        for name in dirs + names:
+            path = os.path.join(folder, name)
+            rel = os.path.relpath(path, root).replace(os.sep, "/")
+            if os.path.islink(path):
+                raise StepFailed("verify", f"the bundle holds a symbolic link {rel!r}",
+                                 "rebuild the bundle with `edgelift bundle` (it writes plain files only)")
+            if name in names:
+                found.append(rel)
+    return found
+
+
 def verify(bundle):
     """Every file in the manifest exists with its size and sha256; no path leaves the bundle."""
     manifest = load_manifest(bundle)
     root = os.path.realpath(bundle)
     checked = 0
+    extra = sorted(set(bundle_files(root)) - set(manifest["files"]) - {MANIFEST})
+    if extra:
+        raise StepFailed("verify", f"{len(extra)} file(s) in the bundle are not in its manifest: "
+                         + ", ".join(repr(e) for e in extra[:5]), "rebuild the bundle with `edgelift bundle`")
     for rel, meta in sorted(manifest["files"].items()):
         path = os.path.realpath(os.path.join(root, rel))
         if not path.startswith(root + os.sep):
@@ -417,7 +505,7 @@ def _npz_order(key):
 def cmd_run(args):
     import numpy as np
 
-    manifest = load_manifest(args.bundle)
+    manifest, _ = verify(args.bundle)  # every run: a byte flipped at rest on the SD card is caught here
     data = sys.stdin.buffer.read()
     inputs = _read_inputs(data, manifest)
     interp, meta = make_interpreter(args.bundle, manifest, args.delegate, args.threads)
@@ -446,7 +534,7 @@ def _stats(times_ms):
 
 
 def cmd_bench(args):
-    manifest = load_manifest(args.bundle)
+    manifest, _ = verify(args.bundle)
     before = conditions(args.bundle)
     inputs = load_reference(args.bundle, manifest, "inputs")
     # all interpreters loaded first, then run interleaved (one invocation of each in turn), as the desktop

@@ -93,7 +93,9 @@ def test_deploy_run_bench_rollback(tmp_path, monkeypatch, capsys, bundles, model
     assert "no dot-product instructions" in result.summary()
 
     # bench on the device: the three delegates side by side, with the device's conditions
-    code, out, err = cli(capsys, "bench", models[1], *common, "--runs", 3, "--warmup", 1, "--json")
+    # packed for b's target, so the bundle bench builds on the fly is b itself (the id names the target too)
+    code, out, err = cli(capsys, "bench", models[1], *common, "--target", "rpi5", "--runs", 3, "--warmup", 1,
+                         "--json")
     assert code == 0, err
     bench = json.loads(out)
     rows = {r["delegate"]: r for r in bench["results"]}
