@@ -515,6 +515,10 @@ def format_info(info: dict[str, Any]) -> str:
         f"deployed     {info.get('current') or 'nothing'}"
         + (f" (previous: {info['previous']})" if info.get("previous") else ""),
     ]
+    integrity = info.get("integrity")
+    if integrity is not None:
+        lines.append(f"integrity    {'ok' if integrity['ok'] else 'FAILED'}: {integrity['message']}"
+                     + ("" if integrity["ok"] else " — deploy again (and check the SD card if it repeats)"))
     if not any(rt.get(k) for k in ("tflite-runtime", "ai-edge-litert")):
         lines.append(f"no TFLite runtime: {info.get('install_hint')}")
     return "\n".join(lines)

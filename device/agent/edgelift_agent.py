@@ -686,10 +686,23 @@ def runtimes():
     return found
 
 
+def installed_integrity(base):
+    """Whether the running version under install dir `base` still matches its manifest (None: none deployed)."""
+    current = os.path.join(base, "current")
+    if not os.path.isfile(os.path.join(current, MANIFEST)):
+        return None
+    try:
+        _, n = verify(current)
+    except StepFailed as exc:
+        return {"ok": False, "message": exc.message}
+    return {"ok": True, "message": f"{n} files match their sha256"}
+
+
 def cmd_info(args):
     return {"cpu": cpuinfo(), "conditions": conditions(args.dir), "python": platform.python_version(),
             "python_executable": sys.executable, "os": platform.platform(), "kernel": platform.release(),
-            "runtimes": runtimes(), "install_hint": runtime_install_hint()}
+            "runtimes": runtimes(), "install_hint": runtime_install_hint(),
+            "integrity": installed_integrity(args.dir)}
 
 
 COMMANDS = {"verify": cmd_verify, "check": cmd_check, "run": cmd_run, "bench": cmd_bench, "info": cmd_info}

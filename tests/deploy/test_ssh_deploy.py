@@ -83,6 +83,18 @@ def test_deploy_run_bench_rollback(tmp_path, monkeypatch, capsys, bundles, model
     y = np.load(tmp_path / "y.npy")
     np.testing.assert_array_equal(y, litert_builtin(models[0], [x])[0])
     assert y.dtype == np.int8 and np.unique(y).size > 10
+    code, out, err = cli(capsys, "device", "info", *common)
+    assert code == 0 and "integrity    ok: 5 files match their sha256" in out, out + err
+
+    # a byte that rots at rest in the running model: `device info` and `run` name it, nothing runs
+    model = remote / "current" / "model.tflite"
+    good = model.read_bytes()
+    model.write_bytes(good[:200] + bytes([good[200] ^ 1]) + good[201:])
+    code, out, err = cli(capsys, "device", "info", *common)
+    assert code == 0 and "integrity    FAILED: checksum mismatch for 'model.tflite'" in out, out + err
+    code, out, err = cli(capsys, "run", *common, "--input", tmp_path / "x.npy", "-o", tmp_path / "y2.npy")
+    assert code != 0 and "checksum mismatch for 'model.tflite'" in err and not (tmp_path / "y2.npy").exists()
+    model.write_bytes(good)
 
     # a second version: the first becomes `previous`
     result = edgelift.deploy(b.path, "pi", ssh_config=ssh_config, remote_dir=str(remote), remote_python=pi_python)
