@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from edgelift.atomic import check_writable, write_bytes, write_text
+from edgelift.atomic import check_outputs, write_bytes, write_text
 from edgelift.errors import DataError, InvalidArgumentError, ModelNotFoundError
 
 from . import recipe as recipes
@@ -32,7 +32,7 @@ class ConvertResult:
     output: Path
     report: dict[str, Any]
     report_path: Path | None
-    recipe_path: Path
+    recipe_path: Path | None  # None: the run read its recipe from where it would write it, left as it was
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -58,7 +58,7 @@ class ConvertResult:
                     line += f" (optimized float model {acc['float_optimized']:.4f})"
         if self.report_path:
             line += f"\nreport: {self.report_path}"
-        line += f"\nrecipe: {self.recipe_path}"
+        line += f"\nrecipe: {self.recipe_path}" if self.recipe_path else "\nrecipe: the one given (unchanged)"
         return line
 
 
@@ -151,9 +151,17 @@ def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None
     from .prune import check_spec
     from .quantize import check_mode
 
-    out_path = check_writable(s["output"])
-    report_path = check_writable(s["report"]) if s["report"] else None
-    recipe_path = check_writable(out_path.with_name(out_path.stem + ".recipe.yaml"))
+    out_path = Path(s["output"])
+    recipe_out = out_path.with_name(out_path.stem + ".recipe.yaml")
+    # re-running the recipe a convert wrote is its purpose: that one file is read, and then left as it was
+    rerun = recipe is not None and isinstance(recipe, (str, os.PathLike)) and Path(recipe).resolve() == \
+        recipe_out.resolve()
+    outs = check_outputs({"output": out_path, "report": s["report"] or None,
+                          "recipe written next to the output": None if rerun else recipe_out},
+                         {"model": s["model"], "recipe": recipe, "calibration data": s["calibration"],
+                          "training data": s["train_data"], "evaluation data": s["eval_data"]})
+    out_path, report_path = outs["output"], outs.get("report")
+    recipe_path = None if rerun else outs["recipe written next to the output"]
     if s["prune"] is None and settings.get("prune_kind") in ("unstructured", "block"):
         raise InvalidArgumentError(f"--prune-kind {settings['prune_kind']} needs a target sparsity",
                                    hint="add --prune SPARSITY, e.g. --prune 0.75")
@@ -188,7 +196,8 @@ def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None
     recipe_text = recipes.dump(used)  # serialize everything before writing anything
     report_text = json.dumps(rep, indent=2, default=_json_default) + "\n"
     write_bytes(out_path, tfl)
-    write_text(recipe_path, recipe_text)
+    if recipe_path is not None:
+        write_text(recipe_path, recipe_text)
     if report_path:
         write_text(report_path, report_text)
     for m in msgs:
@@ -270,6 +279,8 @@ def _run(s, spec, n_clusters, qat_on, io_eff, epochs_n, batch_n, samples_n, poli
     finally:
         loaded.close()
     settings = {**s, "output": str(out_path), "io": io_eff}
+    if spec is None:  # no pruning: the kind and block defaults alone would make the recipe refuse to rerun
+        settings.update(prune_kind=None, block=None)
     return rep, tfl, settings
 
 

@@ -375,9 +375,9 @@ def bench(
     if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
         raise InvalidArgumentError(f"warmup must be a whole number >= 0, got {warmup!r}")
     if report is not None:
-        from ..atomic import check_writable
+        from ..atomic import check_outputs
 
-        check_writable(report)
+        check_outputs({"report": report}, {"model": model, "input data": inputs})
     if runs is None and seconds is None:
         runs = DEFAULT_RUNS
     rt = get_runtime(runtime)
@@ -460,10 +460,9 @@ def _emulated(model, board, delegates, threads, runs, seconds, warmup, inputs, d
         if bad:
             raise InvalidArgumentError(f"{what} cannot be combined with emulate={board!r}", hint=why)
     if report is not None:
-        from ..atomic import check_not_input, check_writable
+        from ..atomic import check_outputs
 
-        check_writable(report)
-        check_not_input(report, model=model)
+        check_outputs({"report": report}, {"model": model, "input data": inputs})
     result = emulate_bench(model, board=board, delegates=delegates, runtime=runtime, runs=1 if runs is None else runs,
                            warmup=1 if warmup is None else warmup, delegate_options=delegate_options)
     if report is not None:

@@ -419,9 +419,9 @@ def validate(
     if reference_delegate is not None:
         reference_delegate = check_delegate_name(reference_delegate)
     if report is not None:
-        from ..atomic import check_writable
+        from ..atomic import check_outputs
 
-        check_writable(report)
+        check_outputs({"report": report}, {"model": model, "reference model": reference, "data": data})
 
     meta = load_interpreter(model, "builtin", 1, None, runtime)  # shapes and quantization, any backend
     in_details, out_details = meta.input_details, meta.output_details

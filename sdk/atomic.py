@@ -42,6 +42,30 @@ def check_not_input(output: str | os.PathLike, **inputs: str | os.PathLike | Non
                               "destroy the input", hint="choose another output path")
 
 
+def _is_path(value) -> bool:
+    return isinstance(value, (str, os.PathLike))
+
+
+def check_outputs(outputs: dict[str, str | os.PathLike | None], inputs: dict[str, object]) -> dict[str, Path]:
+    """Check every output path of a command before it starts work: writable, not one of its inputs, and no two
+    outputs the same file. `inputs` values that are not paths (arrays, bytes, in-memory models) are ignored.
+    Returns the outputs given, as Paths, by label."""
+    checked: dict[str, Path] = {}
+    for label, path in outputs.items():
+        if path is None:
+            continue
+        checked[label] = check_writable(path)
+        check_not_input(path, **{k: v for k, v in inputs.items() if _is_path(v)})
+    seen: dict[Path, str] = {}
+    for label, path in checked.items():
+        key = path.resolve()
+        if key in seen:
+            raise OutputError(f"the {label.replace('_', ' ')} and the {seen[key].replace('_', ' ')} are both "
+                              f"{str(path)!r}; one would overwrite the other", hint="give them different paths")
+        seen[key] = label
+    return checked
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path next to `path`; on success rename it into place, on failure remove it."""

@@ -122,10 +122,10 @@ def run(host, input_path, output, delegate, threads, **kwargs) -> None:
 
     import numpy as np
 
-    from edgelift.atomic import check_writable, write_bytes
+    from edgelift.atomic import check_outputs, write_bytes
     from edgelift.device.deploy import run_remote
 
-    out = check_writable(output)
+    out = check_outputs({"output": output}, {"input": input_path})["output"]
     outputs, meta = run_remote(host, input_path, delegate=delegate, threads=threads, **_remote(kwargs))
     buf = io.BytesIO()
     if out.suffix == ".npz":
