@@ -230,6 +230,11 @@ def _run(s, spec, n_clusters, qat_on, io_eff, epochs_n, batch_n, samples_n, poli
         train_xy = ((_fit_input(train, input_shape or (None, *train.x.shape[1:]), "training data"), train.y)
                     if train is not None else None)
         eval_x = _fit_input(evald, input_shape or (None, *evald.x.shape[1:]), "evaluation data") if evald else None
+        outputs = (getattr(km, "outputs", None) or []) if km is not None else []
+        if evald is not None and evald.y is not None and len(outputs) == 1 and len(outputs[0].shape) == 2:
+            from edgelift.data import check_labels  # before any work, not after the conversion
+
+            check_labels(evald.y, int(outputs[0].shape[-1]), f"evaluation data {evald.path!r}")
 
         steps: dict[str, Any] = {}
         params = count_params(km) if km is not None else None
@@ -314,6 +319,10 @@ def _accuracy(reports, original, final, tfl, x, ds) -> dict[str, Any]:
     y = ds.y
     out: dict[str, Any] = {"eval_data": ds.path, "samples": int(len(x)), "labels": y is not None}
     t_pred = reports.tflite_predict(tfl, x)
+    if y is not None and t_pred.ndim == 2:
+        from edgelift.data import check_labels
+
+        check_labels(y, int(t_pred.shape[1]), f"evaluation data {ds.path!r}")
     t = reports.score(t_pred, y) if y is not None else None
     if t is None:  # no usable labels: agreement of the .tflite with the float model
         out["labels"] = False

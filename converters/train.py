@@ -7,6 +7,7 @@ import sys
 import numpy as np
 
 from edgelift._tf import keras
+from edgelift.data import check_labels
 from edgelift.errors import DataError
 
 from .warn import progress_enabled
@@ -23,11 +24,7 @@ def infer_loss(model, y: np.ndarray):
         act = "softmax"
     if np.issubdtype(y.dtype, np.integer) and y.ndim == 1:
         if units > 1:
-            if y.min() < 0 or y.max() >= units:
-                raise DataError(
-                    f"labels range over [{int(y.min())}, {int(y.max())}] but the model has {units} outputs",
-                    hint=f"labels must be class indices 0..{units - 1}",
-                )
+            check_labels(y, units, "training data")
             return k.losses.SparseCategoricalCrossentropy(from_logits=act != "softmax")
         return k.losses.BinaryCrossentropy(from_logits=act != "sigmoid")
     if y.shape[1:] == out_shape:

@@ -434,6 +434,10 @@ def validate(
             "--exact compares two runs of integer .tflite models bit for bit; the reference is a Keras model",
             hint="use --reference-delegate builtin (same .tflite) or a .tflite reference")
     x_raw, x_float, labels, data_label = _prepare_data(data, samples, in_details, seed)
+    if labels is not None and len(out_details) == 1 and len(out_details[0]["shape"]) == 2:
+        from ..data import check_labels
+
+        check_labels(labels, int(out_details[0]["shape"][-1]), f"data {data_label!r}")
     if drop is not None and labels is None:
         raise InvalidArgumentError(
             f"max_accuracy_drop={max_accuracy_drop} needs labels; data {data_label!r} has none",

@@ -29,6 +29,22 @@ class Dataset:
     path: str
     class_names: list[str] | None = None
 
+    def __post_init__(self) -> None:
+        # NaN or Inf anywhere poisons calibration ranges (an all-NaN set made a float model labelled int8, one
+        # +Inf crashed TensorFlow) and makes every comparison false (validate printed "max abs error nan" and
+        # PASS): refused here, where every path, array and (x, y) given to any command becomes a Dataset
+        for name, arr in (("x", self.x), ("y", self.y)):
+            if arr is None or np.asarray(arr).dtype.kind not in "fc":
+                continue
+            bad = ~np.isfinite(np.asarray(arr))
+            if bad.any():
+                where = np.argwhere(bad)[0]
+                raise DataError(
+                    f"data {self.path!r}: array {name!r} holds {int(bad.sum())} non-finite value(s) (NaN or Inf), "
+                    f"the first at index {tuple(int(i) for i in where)} of shape {np.asarray(arr).shape}",
+                    hint="remove or replace those samples (e.g. numpy.nan_to_num, or drop them) and pass the data "
+                    "again")
+
     def __len__(self) -> int:
         return int(self.x.shape[0])
 
@@ -132,6 +148,14 @@ def _load_image_folder(p: Path) -> Dataset:
         raise DataError(f"image folder {str(p)!r} has class folders {classes} but no images "
                         f"({', '.join(IMAGE_SUFFIXES)})")
     return Dataset(np.stack(images).astype(np.float32), np.asarray(labels, np.int64), str(p), classes)
+
+
+def check_labels(y, classes: int, where: str) -> None:
+    """Class-index labels must lie in 0..classes-1 (scoring others would report a silent 0% accuracy)."""
+    y = np.asarray(y)
+    if classes > 1 and y.ndim == 1 and y.size and y.dtype.kind in "iu" and (y.min() < 0 or y.max() >= classes):
+        raise DataError(f"{where}: labels range over [{int(y.min())}, {int(y.max())}] but the model has "
+                        f"{classes} outputs", hint=f"labels must be class indices 0..{classes - 1}")
 
 
 def check_against_input(data: Dataset, shape: tuple[int, ...], what: str = "model input") -> np.ndarray:
