@@ -132,6 +132,7 @@ def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None
                  per_channel=per_channel, calibration=calibration, calibration_samples=calibration_samples,
                  qat=qat, train_data=train_data, epochs=epochs, batch_size=batch_size, eval_data=eval_data,
                  report=report)
+    recipes.check_types(given, "convert")
     settings = recipes.merge(recipes.load_recipe(recipe) if recipe is not None else {}, given)
     s = {**DEFAULTS, **{k: v for k, v in settings.items() if v is not None}}
     s["_samples_explicit"] = settings.get("calibration_samples") is not None

@@ -33,10 +33,47 @@ KEYS: dict[str, bool] = {
 }
 
 
+# key -> (what it must be, test). A recipe's values and the API's keyword arguments pass the same test, so
+# a quoted "false" never reads as true and a wrong type is named instead of failing deep inside a step.
+_PATH = ("a path (string)", lambda v: isinstance(v, (str, os.PathLike)))
+_INT = ("a whole number", lambda v: isinstance(v, int) and not isinstance(v, bool))
+_BOOL = ("true or false (unquoted)", lambda v: isinstance(v, bool))
+_STR = ("a string", lambda v: isinstance(v, str))
+_NAMES = ("a layer name or a list of names", lambda v: isinstance(v, str) or (
+    isinstance(v, (list, tuple)) and all(isinstance(e, str) for e in v)))
+_NUMBER_OR_STR = ("a number or a string such as '2:4'", lambda v: isinstance(v, (int, float, str))
+                  and not isinstance(v, bool))
+TYPES: dict[str, tuple[str, Any]] = {
+    "output": _PATH, "prune": _NUMBER_OR_STR, "prune_kind": _STR, "block": _STR, "prune_layers": _NAMES,
+    "keep_dense": _NAMES, "cluster": _INT, "quantize": _STR, "io": _STR, "per_channel": _BOOL,
+    "calibration_samples": _INT, "qat": _BOOL, "epochs": _INT, "batch_size": _INT, "report": _PATH,
+}
+
+
+def check_types(settings: dict[str, Any], source: str) -> None:
+    """Each setting given (not None) has the type its key takes; data and model keys also take arrays/models."""
+    for key, value in settings.items():
+        if value is None or key not in TYPES:
+            continue
+        what, ok = TYPES[key]
+        if not ok(value):
+            shown = f"the string {value!r}" if isinstance(value, str) else f"{value!r} ({type(value).__name__})"
+            raise InvalidArgumentError(f"{source}: {key} must be {what}, got {shown}",
+                                       hint=f"e.g. {_EXAMPLES.get(key, key + ': ...')}")
+
+
+_EXAMPLES = {"per_channel": "per_channel: false", "qat": "qat: true", "cluster": "cluster: 16",
+             "epochs": "epochs: 2", "batch_size": "batch_size: 32", "calibration_samples": "calibration_samples: 200",
+             "prune": "prune: 0.75"}
+
+
 def load_recipe(path: str | os.PathLike) -> dict[str, Any]:
     p = Path(path)
     if not p.exists():
         raise ModelNotFoundError(f"recipe {str(p)!r} does not exist", hint="check the path of --recipe")
+    if not p.is_file():
+        raise InvalidArgumentError(f"recipe {str(p)!r} is a folder, not a file",
+                                   hint="give the .yaml or .toml file, e.g. --recipe recipe.yaml")
     text = p.read_text(encoding="utf-8", errors="replace")
     import tomllib  # Python 3.11+
 
@@ -56,7 +93,9 @@ def load_recipe(path: str | os.PathLike) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidArgumentError(f"recipe {str(p)!r} holds a {type(data).__name__}, not a mapping of settings",
                                    hint="write one `key: value` per line")
-    return normalize(data, base=p.parent)
+    settings = normalize(data, base=p.parent)
+    check_types(settings, f"recipe {str(p)!r}")
+    return settings
 
 
 def normalize(data: dict[str, Any], base: Path | None = None) -> dict[str, Any]:

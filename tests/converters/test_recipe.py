@@ -56,3 +56,33 @@ def test_recipe_alone_drives_2_of_4(tmp_path, model_file, data_dir):
     structures = {w["tensor"].split("/")[1]: w["structure"] for w in inspect(res.output)["weights"]}
     assert structures["c2"] == structures["c3"] == structures["d1"] == "2:4"
     assert structures["c1"] is None
+
+
+@pytest.mark.parametrize("name, text, named", [
+    ("r.toml", 'per_channel = "false"\n', "per_channel must be true or false (unquoted), got the string 'false'"),
+    ("r.toml", 'qat = "no"\n', "qat must be true or false (unquoted), got the string 'no'"),
+    ("r.yaml", "epochs: '2'\n", "epochs must be a whole number, got the string '2'"),
+    ("r.yaml", "cluster: 16.5\n", "cluster must be a whole number, got 16.5 (float)"),
+    ("r.yaml", "calibration_samples: true\n", "calibration_samples must be a whole number, got True (bool)"),
+    ("r.yaml", "output: [a, b]\n", "output must be a path (string)"),
+    ("r.yaml", "keep_dense: {a: 1}\n", "keep_dense must be a layer name or a list of names"),
+])
+def test_a_value_of_the_wrong_type_is_named(tmp_path, capsys, model_file, name, text, named):
+    recipe = tmp_path / name
+    recipe.write_text(f'model = "{model_file}"\n' + text if name.endswith(".toml") else f"model: {model_file}\n" + text)
+    with pytest.raises(InvalidArgumentError) as exc:
+        load_recipe(recipe)
+    assert named in exc.value.message
+    rc = main(["convert", "--recipe", str(recipe), "-o", str(tmp_path / "m.tflite")])
+    err = capsys.readouterr().err
+    assert rc == 2 and named in err and "internal error" not in err, err
+    assert not (tmp_path / "m.tflite").exists()
+
+
+def test_the_api_checks_the_same_types_and_a_folder_is_not_a_recipe(tmp_path, model_file):
+    import edgelift
+
+    with pytest.raises(InvalidArgumentError, match="convert: per_channel must be true or false"):
+        edgelift.convert(model_file, tmp_path / "m.tflite", per_channel="false")
+    with pytest.raises(InvalidArgumentError, match="is a folder, not a file"):
+        load_recipe(tmp_path)
