@@ -12,6 +12,7 @@ Never imports TensorFlow (runs on the Pi).
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import resource
@@ -369,8 +370,12 @@ def bench(
                                    hint="--runs counts invocations per delegate; --seconds bounds the whole loop")
     if runs is not None and (isinstance(runs, bool) or not isinstance(runs, int) or runs < 1):
         raise InvalidArgumentError(f"runs must be a whole number >= 1, got {runs!r}")
-    if seconds is not None and not (isinstance(seconds, (int, float)) and seconds > 0):
-        raise InvalidArgumentError(f"seconds must be > 0, got {seconds!r}")
+    if seconds is not None and not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds > 0):
+        raise InvalidArgumentError(f"seconds must be a finite number > 0, got {seconds!r}", hint="e.g. --seconds 10")
+    if delegate_options and all(n in ("builtin", "xnnpack") for n in names):
+        raise InvalidArgumentError(
+            f"delegate options {sorted(delegate_options)} given, but {', '.join(names)} take(s) none",
+            hint="options apply to 'neon' and to external delegate libraries: add -d neon, or drop the options")
     warmup = DEFAULT_WARMUP if warmup is None else warmup
     if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
         raise InvalidArgumentError(f"warmup must be a whole number >= 0, got {warmup!r}")

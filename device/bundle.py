@@ -41,6 +41,8 @@ TARGETS: dict[str, dict[str, Any]] = {
     "rpi4": {"arch": "aarch64", "cpu": "Cortex-A72", "board": "Raspberry Pi 4", "dotprod": False},
     "rpi5": {"arch": "aarch64", "cpu": "Cortex-A76", "board": "Raspberry Pi 5", "dotprod": True},
     "aarch64": {"arch": "aarch64", "cpu": "any ARMv8-A", "board": "64-bit ARM Linux", "dotprod": None},
+    # a bundle this desktop can run itself (the agent and the x86-64 delegate): to try a bundle before a Pi
+    "x86_64": {"arch": "x86_64", "cpu": "any x86-64", "board": "64-bit x86 Linux", "dotprod": False},
 }
 # Raspberry Pi OS Bookworm (Python 3.11): the device-side versions edgelift is tested with (emulated Pi).
 RUNTIMES_TESTED = {"python": "3.11", "tflite-runtime": "2.14.0", "ai-edge-litert": "1.4.0", "numpy": "1.26.4"}
@@ -220,6 +222,7 @@ def bundle(model: str | os.PathLike, target: str = "rpi4", output: str | os.Path
     if not lib.is_file():
         raise DelegateError(f"delegate library {str(lib)!r} does not exist",
                             hint="build the aarch64 delegate with `make native-aarch64`")
+    neon.check_library(lib, spec["arch"])  # a text file or the desktop's build would fail only on the device
     options = neon.delegate_options(num_threads=num_threads, kernels=kernels)
 
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))

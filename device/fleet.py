@@ -104,7 +104,13 @@ def read_hosts(path: str | os.PathLike, group: str | None = None) -> list[FleetH
     host_vars: dict[str, dict[str, str]] = {}
     order: list[str] = []
     section, kind = None, "hosts"
-    for n, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidArgumentError(f"hosts file {str(path)!r} is not UTF-8 text (byte {exc.start} is "
+                                   f"{exc.object[exc.start:exc.start + 1]!r})",
+                                   hint="one [user@]host[:port] per line, or an Ansible INI inventory") from None
+    for n, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith(("#", ";")):
             continue

@@ -416,6 +416,9 @@ def validate(
     if isinstance(max_lsb, bool) or not isinstance(max_lsb, int) or max_lsb < 0:
         raise InvalidArgumentError(f"max_lsb must be a whole number >= 0, got {max_lsb!r}")
     delegate = check_delegate_name(delegate)
+    if delegate_options and delegate in ("builtin", "xnnpack"):
+        raise InvalidArgumentError(f"delegate options {sorted(delegate_options)} given for {delegate!r}, which takes "
+                                   "none", hint="options apply to --delegate neon and to external delegate libraries")
     if reference_delegate is not None:
         reference_delegate = check_delegate_name(reference_delegate)
     if report is not None:

@@ -63,6 +63,8 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     verbose = "--verbose" in argv or "-v" in argv
+    if verbose:  # a global flag, wherever it is written: `edgelift convert ... --verbose` as well
+        argv = ["--verbose"] + [a for a in argv if a not in ("--verbose", "-v")]
     try:
         cli.main(args=argv, prog_name="edgelift", standalone_mode=False)
     except EdgeliftError as exc:

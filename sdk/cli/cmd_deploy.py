@@ -13,6 +13,7 @@ import json
 
 import click
 
+from ..device.bundle import TARGETS
 from ..errors import InvalidArgumentError, RemoteError
 
 
@@ -42,7 +43,7 @@ def _remote(kwargs: dict) -> dict:
 
 @click.command("bundle")
 @click.argument("model", type=click.Path(dir_okay=False))
-@click.option("--target", type=click.Choice(["rpi4", "rpi5", "aarch64"]), default="rpi4", show_default=True)
+@click.option("--target", type=click.Choice(list(TARGETS)), default="rpi4", show_default=True)
 @click.option("--output", "-o", type=click.Path(file_okay=False), default=None,
               help="Bundle folder (default: MODEL with .bundle). An existing bundle there is replaced.")
 @click.option("--delegate-library", type=click.Path(dir_okay=False), default=None,
@@ -66,7 +67,7 @@ def bundle(model, target, output, delegate_library, threads, kernels) -> None:
               help="A fleet: one host per line, or an Ansible INI inventory.")
 @click.option("--group", default=None, help="With --hosts: only this inventory group.")
 @click.option("--concurrency", type=int, default=4, show_default=True, help="With --hosts: devices at a time.")
-@click.option("--target", type=click.Choice(["rpi4", "rpi5", "aarch64"]), default="rpi4", show_default=True,
+@click.option("--target", type=click.Choice(list(TARGETS)), default="rpi4", show_default=True,
               help="When MODEL_OR_BUNDLE is a .tflite: the bundle's target.")
 @click.option("--install-runtime", is_flag=True,
               help="Create <remote-dir>/venv with tflite-runtime and numpy on the device if it has none.")
@@ -162,7 +163,7 @@ def info(host, as_json, **kwargs) -> None:
 def bench_host_options(f):
     """`edgelift bench`'s options for measuring on a device (added to cmd_bench's command)."""
     f = ssh_options(f)
-    f = click.option("--target", type=click.Choice(["rpi4", "rpi5", "aarch64"]), default="rpi4", show_default=True,
+    f = click.option("--target", type=click.Choice(list(TARGETS)), default="rpi4", show_default=True,
                      help="With --host: the bundle target MODEL is packed for.")(f)
     return click.option("--host", default=None,
                         help="Measure on this device over SSH ([user@]host[:port]) instead of here.")(f)
@@ -183,5 +184,5 @@ def remote_bench(model, host, delegates, threads, runs, warmup, as_json, *, seco
     if ctx.get_parameter_source("delegates") == click.core.ParameterSource.DEFAULT:
         delegates = "neon,builtin,xnnpack"  # no --delegate given: on a device, compare the three side by side
     result = bench_remote(host, model, target=target, delegates=delegates, threads=threads,
-                          runs=runs or 50, warmup=warmup, **kwargs)
+                          runs=50 if runs is None else runs, warmup=warmup, **kwargs)
     click.echo(json.dumps(result, indent=2, default=str) if as_json else format_bench(result))

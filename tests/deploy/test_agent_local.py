@@ -37,7 +37,7 @@ def native_delegate():
 def test_int8_bundle_self_check_and_run(tmp_path, native_delegate):
     model = tmp_path / "conv.tflite"
     model.write_bytes(modelkit.cached("int8", modelkit.conv2d))
-    b = edgelift.bundle(model, output=tmp_path / "b", delegate_library=native_delegate).path
+    b = edgelift.bundle(model, target="x86_64", output=tmp_path / "b", delegate_library=native_delegate).path
     code, result = agent(b, "check")
     assert code == 0 and result["ok"] and result["exact"] is True
     assert result["files"] == 5 and result["outputs"][0] == {"equal": True, "mismatches": 0, "elements": 648}
@@ -52,7 +52,7 @@ def test_int8_bundle_self_check_and_run(tmp_path, native_delegate):
 def test_float_bundle_uses_a_stated_tolerance(tmp_path, native_delegate):
     model = tmp_path / "dense.tflite"
     model.write_bytes(modelkit.cached("float", modelkit.dense))
-    b = edgelift.bundle(model, output=tmp_path / "b", delegate_library=native_delegate)
+    b = edgelift.bundle(model, target="x86_64", output=tmp_path / "b", delegate_library=native_delegate)
     ref = b.manifest["reference"]
     assert ref["exact"] is False and ref["tolerance"] == 1e-4
     code, result = agent(b.path, "check")
@@ -62,7 +62,7 @@ def test_float_bundle_uses_a_stated_tolerance(tmp_path, native_delegate):
 def test_verify_names_the_damaged_or_missing_file(tmp_path, native_delegate):
     model = tmp_path / "conv.tflite"
     model.write_bytes(modelkit.cached("int8", modelkit.conv2d))
-    b = edgelift.bundle(model, output=tmp_path / "b", delegate_library=native_delegate).path
+    b = edgelift.bundle(model, target="x86_64", output=tmp_path / "b", delegate_library=native_delegate).path
     lib = b / "delegate" / "libedgelift_neon.so"
     original = lib.read_bytes()
     lib.write_bytes(original[:-1])

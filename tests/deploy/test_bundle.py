@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 
 import numpy as np
 import pytest
 
 import edgelift
+from edgelift.delegates import neon
 from edgelift.device.bundle import load_bundle
 from edgelift.errors import InvalidArgumentError, InvalidModelError, ModelNotFoundError, OutputError
 from tests import modelkit
@@ -23,16 +25,20 @@ def conv_model(tmp_path_factory):
 
 
 @pytest.fixture()
-def fake_delegate(tmp_path):
-    # the bundle only copies and hashes the library; these tests never load it
+def pi_delegate(tmp_path):
+    """The aarch64 build (`make native` makes it; a missing build fails, it does not skip), copied here."""
+    try:
+        built = neon.library_path("aarch64")
+    except edgelift.errors.DelegateError as exc:
+        pytest.fail(f"the aarch64 delegate is not built ({exc}); `make native` builds it", pytrace=False)
     lib = tmp_path / "libedgelift_neon.so"
-    lib.write_bytes(b"\x7fELF not really a delegate")
+    shutil.copyfile(built, lib)
     return lib
 
 
-def test_bundle_contents_manifest_and_reference(conv_model, fake_delegate, tmp_path):
+def test_bundle_contents_manifest_and_reference(conv_model, pi_delegate, tmp_path):
     out = tmp_path / "conv.bundle"
-    result = edgelift.bundle(conv_model, target="rpi5", output=out, delegate_library=fake_delegate)
+    result = edgelift.bundle(conv_model, target="rpi5", output=out, delegate_library=pi_delegate)
     assert result.path == out
     names = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert names == ["agent/edgelift_agent.py", "delegate/libedgelift_neon.so", "manifest.json", "model.tflite",
@@ -58,19 +64,19 @@ def test_bundle_contents_manifest_and_reference(conv_model, fake_delegate, tmp_p
     assert load_bundle(out)["bundle_id"] == result.bundle_id
 
 
-def test_rebundle_replaces_and_same_inputs_give_same_id(conv_model, fake_delegate, tmp_path):
+def test_rebundle_replaces_and_same_inputs_give_same_id(conv_model, pi_delegate, tmp_path):
     out = tmp_path / "b"
-    first = edgelift.bundle(conv_model, output=out, delegate_library=fake_delegate)
+    first = edgelift.bundle(conv_model, output=out, delegate_library=pi_delegate)
     (out / "stale.txt").write_text("left over")
-    second = edgelift.bundle(conv_model, output=out, delegate_library=fake_delegate)
+    second = edgelift.bundle(conv_model, output=out, delegate_library=pi_delegate)
     assert first.bundle_id == second.bundle_id
     assert not (out / "stale.txt").exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["b", fake_delegate.name]  # no temp or old folders
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b", pi_delegate.name]  # no temp or old folders
 
 
-def test_local_corruption_is_refused_before_any_upload(conv_model, fake_delegate, tmp_path):
+def test_local_corruption_is_refused_before_any_upload(conv_model, pi_delegate, tmp_path):
     out = tmp_path / "b"
-    edgelift.bundle(conv_model, output=out, delegate_library=fake_delegate)
+    edgelift.bundle(conv_model, output=out, delegate_library=pi_delegate)
     data = bytearray((out / "model.tflite").read_bytes())
     data[-1] ^= 0xFF
     (out / "model.tflite").write_bytes(bytes(data))
@@ -89,17 +95,29 @@ def test_bad_arguments_leave_no_output(conv_model, tmp_path, kwargs, error, matc
     assert list(tmp_path.iterdir()) == []
 
 
-def test_bad_models_and_outputs(conv_model, fake_delegate, tmp_path):
+def test_bad_models_and_outputs(conv_model, pi_delegate, tmp_path):
     with pytest.raises(ModelNotFoundError, match="missing.tflite"):
-        edgelift.bundle(tmp_path / "missing.tflite", output=tmp_path / "b", delegate_library=fake_delegate)
+        edgelift.bundle(tmp_path / "missing.tflite", output=tmp_path / "b", delegate_library=pi_delegate)
     keras_file = tmp_path / "model.keras"
     keras_file.write_bytes(b"PK\x03\x04 a zip, not a flatbuffer")
     with pytest.raises(InvalidModelError, match="TFL3"):
-        edgelift.bundle(keras_file, output=tmp_path / "b", delegate_library=fake_delegate)
+        edgelift.bundle(keras_file, output=tmp_path / "b", delegate_library=pi_delegate)
     other = tmp_path / "photos"
     other.mkdir()
     (other / "cat.jpg").write_bytes(b"...")
     with pytest.raises(OutputError, match="not an edgelift bundle"):
-        edgelift.bundle(conv_model, output=other, delegate_library=fake_delegate)
+        edgelift.bundle(conv_model, output=other, delegate_library=pi_delegate)
     assert [p.name for p in other.iterdir()] == ["cat.jpg"]
     assert not (tmp_path / "b").exists()
+
+
+def test_a_delegate_library_the_pi_cannot_load_is_refused(conv_model, tmp_path):
+    text = tmp_path / "notes.so"
+    text.write_text("not a library\n")
+    desktop = neon.library_path()  # this machine's x86-64 build
+    for lib, named in ((text, "is not an ELF shared library"), (desktop, "was built for x86_64")):
+        with pytest.raises(edgelift.errors.DelegateError, match=named):
+            edgelift.bundle(conv_model, target="rpi4", output=tmp_path / "b", delegate_library=lib)
+        assert not (tmp_path / "b").exists()
+    # the desktop build goes into a bundle for this desktop (to try the agent before a Pi), nowhere else
+    assert edgelift.bundle(conv_model, target="x86_64", output=tmp_path / "b", delegate_library=desktop).files == 6
