@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import quantization
 from ..errors import (
     DataError,
     DelegateError,
@@ -308,22 +309,16 @@ def _partition_of(interp, delegate: str) -> PartitionInfo:
     return PartitionInfo(len(original), sorted(taken), partitions, not_delegated, delegate)
 
 
-def _round_half_away(x: np.ndarray) -> np.ndarray:
-    """TFLite rounds half away from zero (std::round), numpy rounds half to even."""
-    return np.sign(x) * np.floor(np.abs(x) + 0.5)
-
-
 def quantize(x: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
-    """Float values to the tensor's dtype with its (per-tensor) scale and zero point; float tensors pass."""
+    """Float samples to the tensor's dtype with its (per-tensor) scale and zero point, as LiteRT's QUANTIZE
+    (edgelift.quantization); float tensors pass."""
     dtype = np.dtype(detail["dtype"])
     if dtype.kind == "f":
         return np.asarray(x, dtype=dtype)
     scale, zp = _qparams(detail)
     if scale == 0.0:  # not quantized: an integer input (ids, lengths): values pass as they are
         return np.asarray(x).astype(dtype)
-    info = np.iinfo(dtype)
-    q = _round_half_away(np.asarray(x, dtype=np.float64) / scale + zp)
-    return np.clip(q, info.min, info.max).astype(dtype)
+    return quantization.quantize(x, scale, zp, dtype)
 
 
 def dequantize(q: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
@@ -333,7 +328,7 @@ def dequantize(q: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
     scale, zp = _qparams(detail)
     if scale == 0.0:
         return np.asarray(q).astype(np.float32)
-    return ((np.asarray(q, dtype=np.float64) - zp) * scale).astype(np.float32)
+    return quantization.dequantize(q, scale, zp)
 
 
 def _qparams(detail: dict[str, Any]) -> tuple[float, int]:

@@ -7,8 +7,8 @@ import os
 import numpy as np
 
 from edgelift.errors import DataError, InvalidArgumentError, RuntimeUnavailableError
+from edgelift.quantization import dequantize, quantize
 
-from .fixedpoint import tflite_round
 from .lowering import Lowered, default_platform, lower, x64
 
 CPU_STEP_BYTES = 24 << 20  # int32 accumulators of one step's largest layer, on a CPU: about what the caches hold
@@ -160,26 +160,6 @@ class GpuEngine:
         outs = self.predict_raw(raw_in)
         return [dequantize(o, s.scale, s.zero_point) if s.dtype == np.int8 else o
                 for o, s in zip(outs, self.outputs, strict=True)]
-
-
-def quantize(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
-    """float32 samples (first axis = samples) -> int8 exactly as LiteRT's QUANTIZE kernel does per sample:
-    multiply by the float32 reciprocal and round half to even over the first multiple of 8 elements, divide
-    in double and round half away from zero over the tail."""
-    x = np.asarray(x, np.float32)
-    n = x.shape[0]
-    flat = x.reshape(n, -1)
-    size = flat.shape[1]
-    split = (size // 8) * 8
-    recip = np.float32(np.float32(1.0) / np.float32(scale))
-    out = np.empty(flat.shape, np.int64)
-    out[:, :split] = np.rint(flat[:, :split] * recip)
-    out[:, split:] = tflite_round(flat[:, split:].astype(np.float64) / np.float64(np.float32(scale)))
-    return np.clip(out + int(zero_point), -128, 127).astype(np.int8).reshape(x.shape)
-
-
-def dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
-    return (q.astype(np.int32) - int(zero_point)).astype(np.float32) * np.float32(scale)
 
 
 def _details(t) -> dict:

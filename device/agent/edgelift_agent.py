@@ -205,6 +205,55 @@ def verify(bundle):
     return manifest, checked
 
 
+# ---------------------------------------------------------------------------------------- quantization
+# A copy of edgelift/quantization.py (LiteRT's QUANTIZE / DEQUANTIZE rounding): the agent ships as one file,
+# and tests/device/test_quantization.py checks that this is that code, statement for statement.
+
+
+class _LazyNumpy:
+    """numpy on first use, so that `info` still runs (and says so) on a device without numpy."""
+
+    def __getattr__(self, name):
+        import numpy
+
+        globals()["np"] = numpy
+        return getattr(numpy, name)
+
+
+np = _LazyNumpy()
+
+
+VECTOR_BLOCK = 8  # QUANTIZE's vector loop: elements per iteration; the rest is its scalar tail
+
+
+def round_half_away(v):
+    """std::round: half away from zero (numpy's np.round and np.rint are half to even)."""
+    v = np.asarray(v)
+    if v.dtype.kind != "f":
+        return v
+    t = np.trunc(v)
+    return t + np.where(np.abs(v - t) >= 0.5, np.sign(v), 0).astype(v.dtype)
+
+
+def quantize(x, scale, zero_point, dtype="int8"):
+    """Float samples (first axis = invocations; a 0-D or 1-D array is one) -> `dtype` as LiteRT's QUANTIZE."""
+    x = np.asarray(x, np.float32)
+    rows = x.reshape(1, -1) if x.ndim <= 1 else x.reshape(x.shape[0], -1)
+    split = (rows.shape[1] // VECTOR_BLOCK) * VECTOR_BLOCK
+    recip = np.float32(np.float32(1.0) / np.float32(scale))
+    q = np.empty(rows.shape, np.float64)
+    q[:, :split] = np.rint(rows[:, :split] * recip)
+    q[:, split:] = round_half_away(rows[:, split:].astype(np.float64) / np.float64(np.float32(scale)))
+    info = np.iinfo(np.dtype(dtype))
+    q = np.clip(q + int(zero_point), info.min, info.max)
+    return q.astype(np.dtype(dtype)).reshape(x.shape)
+
+
+def dequantize(q, scale, zero_point):
+    """Integer values -> float32 as LiteRT's DEQUANTIZE: (q - zero_point) * scale, rounded once to float32."""
+    return ((np.asarray(q, np.float64) - int(zero_point)) * np.float64(np.float32(scale))).astype(np.float32)
+
+
 # --------------------------------------------------------------------------------------------- runtime
 
 
@@ -484,9 +533,7 @@ def _read_inputs(data, manifest):
                              "reshape the array (a missing batch axis of 1 is added automatically)")
         if arr.dtype != np.dtype(spec["dtype"]):
             if spec["dtype"] in ("int8", "uint8") and arr.dtype.kind == "f" and spec.get("scale"):
-                q = np.round(arr / spec["scale"] + spec["zero_point"])
-                info = np.iinfo(spec["dtype"])
-                arr = np.clip(q, info.min, info.max).astype(spec["dtype"])
+                arr = quantize(arr, spec["scale"], spec["zero_point"], spec["dtype"])
             elif arr.dtype.kind == "f" and spec["dtype"].startswith("float"):
                 arr = arr.astype(spec["dtype"])
             else:

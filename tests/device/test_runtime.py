@@ -80,12 +80,6 @@ def test_predict_quantizes_loops_and_matches_single_runs(conv_int8):
     np.testing.assert_array_equal(r.predict(x)[0], ((raw.astype(np.float64) - zp) * scale).astype(np.float32))
 
 
-def test_quantize_rounds_half_away_from_zero_like_tflite():
-    d = {"dtype": np.int8, "quantization_parameters": {"scales": np.array([0.5]), "zero_points": np.array([0])}}
-    np.testing.assert_array_equal(quantize(np.array([0.25, -0.25, 0.75, 100.0, -100.0]), d),
-                                  np.array([1, -1, 2, 127, -128], np.int8))
-
-
 def test_bad_inputs_say_what_was_expected(conv_int8):
     r = load_interpreter(conv_int8)
     with pytest.raises(DataError, match=r"got shape \(1, 9, 9, 4\); the model expects \(1, 9, 9, 3\)"):

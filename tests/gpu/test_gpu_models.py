@@ -58,7 +58,7 @@ def test_mobilenet_v2_predict_quantizes_float_images(mobilenet_v2):
     eng = GpuEngine(model, batch=8)
     spec = eng.inputs[0]
     images = np.random.default_rng(3).uniform(-1, 1, (5, 224, 224, 3)).astype(np.float32)
-    from edgelift.delegates.gpu.engine import quantize
+    from edgelift.quantization import quantize
 
     q = quantize(images, spec.scale, spec.zero_point)
     probs = eng.predict(images)[0]
@@ -74,7 +74,7 @@ def test_digits_cnn_identical_on_real_test_images(digits_cnn):
     _, (_xtr, _ytr, xte, yte) = digits_cnn
     eng = GpuEngine(model, batch=32)
     spec = eng.inputs[0]
-    from edgelift.delegates.gpu.engine import quantize
+    from edgelift.quantization import quantize
 
     xs = quantize(np.asarray(xte[:64], np.float32).reshape(-1, *spec.shape[1:]), spec.scale, spec.zero_point)
     (got,) = eng.predict_raw(xs)
