@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.artefacts import missing
 from tests.emulated_pi.pi import emulated_pi  # noqa: F401  (the session fixture)
 
 SSHD = "/usr/sbin/sshd"
@@ -81,7 +82,7 @@ def _keygen(path: Path) -> None:
 
 def start_sshd(base: Path, extra_config: str = "") -> SSHServer:
     if not os.access(SSHD, os.X_OK):
-        pytest.skip(f"{SSHD} is missing (Debian openssh-server; see .ci/system-deps.sh)")
+        missing(SSHD, "Debian openssh-server: `make system-deps` (.ci/system-deps.sh) installs it")
     base.mkdir(parents=True, exist_ok=True)
     user = getpass.getuser()
     _keygen(base / "host_ed25519")

@@ -24,6 +24,7 @@ from edgelift.cli import main
 from edgelift.device import deploy as dep
 from edgelift.errors import RemoteError
 from tests import modelkit
+from tests.artefacts import missing
 from tests.deploy.conftest import litert_builtin
 
 pytestmark = [pytest.mark.ssh, pytest.mark.qemu, pytest.mark.slow]
@@ -362,7 +363,7 @@ void tflite_plugin_destroy_delegate(void *d) { (void)d; }
 def test_a_crash_on_the_device_is_a_named_step_failure(tmp_path, models, ssh_config, pi_python):
     cc = shutil.which("aarch64-linux-gnu-gcc")
     if cc is None:
-        pytest.skip("aarch64-linux-gnu-gcc is not installed (Debian gcc-aarch64-linux-gnu; .ci/system-deps.sh)")
+        missing("aarch64-linux-gnu-gcc", "Debian gcc-aarch64-linux-gnu: `make system-deps` installs it")
     (tmp_path / "crash.c").write_text(CRASHING_DELEGATE)
     lib = tmp_path / "libcrash.so"
     subprocess.run([cc, "-shared", "-fPIC", "-O0", "-o", str(lib), str(tmp_path / "crash.c")], check=True)

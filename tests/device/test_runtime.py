@@ -23,6 +23,7 @@ from edgelift.errors import (
     ModelNotFoundError,
     RuntimeUnavailableError,
 )
+from tests.artefacts import missing
 
 
 def test_runtime_is_named_with_version():
@@ -133,10 +134,10 @@ def _neon_or_skip() -> str:
     try:
         path = neon_library_path()
     except DelegateError as exc:
-        pytest.skip(f"NEON delegate library not built: {exc}")
+        missing(f"the NEON delegate library ({exc})", "`make native` builds it")
     lib = ctypes.CDLL(path)
     if not hasattr(lib, "tflite_plugin_create_delegate"):
-        pytest.skip(f"{path} is still the build placeholder (no tflite_plugin_create_delegate)")
+        missing(f"tflite_plugin_create_delegate in {path}", "rebuild with `make native`")
     return path
 
 

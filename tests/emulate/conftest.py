@@ -11,6 +11,7 @@ import pytest
 
 from edgelift.device.emulate import tools
 from edgelift.errors import ToolUnavailableError
+from tests.artefacts import missing
 
 HERE = Path(__file__).resolve().parent
 
@@ -20,14 +21,14 @@ def meter_tools() -> tools.Tools:
     try:
         return tools.find_tools()
     except ToolUnavailableError as exc:
-        pytest.skip(f"cost meter tools missing: {exc}")
+        missing(f"a cost meter tool ({exc})", "`make system-deps emulate-tools` installs and builds them")
 
 
 @pytest.fixture(scope="session")
 def marked_loop(tmp_path_factory) -> Path:
     cc = shutil.which("aarch64-linux-gnu-gcc")
     if cc is None:
-        pytest.skip("aarch64-linux-gnu-gcc is not installed (see .ci/system-deps.sh)")
+        missing("aarch64-linux-gnu-gcc", "Debian gcc-aarch64-linux-gnu: `make system-deps` installs it")
     out = tmp_path_factory.mktemp("guest") / "marked_loop"
     subprocess.run([cc, "-O2", "-static", "-std=c11", "-D_DEFAULT_SOURCE", "-Wall", "-Wextra", "-Werror", "-o",
                     str(out), str(HERE / "marked_loop.c")], check=True)

@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from edgelift.device.emulate import pi_root
+from tests.artefacts import missing
 
 RUNTIMES = tuple(pi_root.RUNTIMES)
 # The CPUs qemu emulates for the two boards: the Pi 4's Cortex-A72 is ARMv8.0 (no SDOT); qemu's `max` has the
@@ -106,7 +107,7 @@ def ensure_emulated_pi(cache: Path | None = None) -> EmulatedPi:
 def emulated_pi() -> EmulatedPi:
     """Session fixture: the emulated Raspberry Pi (built or reused under .cache/emulated-pi/)."""
     if shutil.which(pi_root.QEMU) is None:
-        pytest.skip(f"{pi_root.QEMU} is not installed (Debian qemu-user-static; see .ci/system-deps.sh)")
+        missing(pi_root.QEMU, "Debian qemu-user-static: `make system-deps` (.ci/system-deps.sh) installs it")
     try:
         return ensure_emulated_pi()
     except pi_root.SetupError as exc:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.artefacts import missing
 from tests.emulated_pi.conftest import assert_identical
 from tests.emulated_pi.pi import CPUS
 
@@ -32,8 +33,8 @@ def aarch64_delegate(tmp_path_factory) -> Path:
 
     try:
         path = neon.library_path("aarch64")
-    except DelegateError:
-        pytest.skip("aarch64 delegate not built")
+    except DelegateError as exc:
+        missing(f"the aarch64 delegate ({exc})", "`make native` builds it")
     data = path.read_bytes()
     assert data[:4] == b"\x7fELF" and int.from_bytes(data[18:20], "little") == EM_AARCH64, \
         f"{path} is not an aarch64 ELF shared object"

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests import modelkit
+from tests import artefacts, modelkit
 from tests.gpu.conftest import assert_identical, litert_reference, random_int8
 
-jax = pytest.importorskip("jax", reason="JAX is not installed (pip install 'edgelift[gpu]')")
+jax = artefacts.jax()
 
 
 def _has_gpu() -> bool:

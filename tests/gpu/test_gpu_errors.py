@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from edgelift.errors import DataError, InvalidArgumentError, InvalidModelError, UnsupportedModelError
-from tests import modelkit
+from tests import artefacts, modelkit
 
-pytest.importorskip("jax", reason="JAX is not installed (pip install 'edgelift[dev]')")
+artefacts.jax()
 
 from edgelift.delegates.gpu import GpuEngine  # noqa: E402
 

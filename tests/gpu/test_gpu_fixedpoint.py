@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from edgelift.delegates.gpu import fixedpoint as fp
+from tests import artefacts
 
-jax = pytest.importorskip("jax", reason="JAX is not installed (pip install 'edgelift[dev]')")
+jax = artefacts.jax()
 
 
 def _py_srdhm(a: int, b: int) -> int:

@@ -7,10 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests import modelkit
+from tests import artefacts, modelkit
 from tests.gpu.conftest import litert_reference
 
-pytest.importorskip("jax", reason="JAX is not installed (pip install 'edgelift[dev]')")
+artefacts.jax()
 
 from edgelift.delegates.gpu import GpuEngine  # noqa: E402
 

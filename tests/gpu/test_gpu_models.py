@@ -8,10 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests import modelkit
+from tests import artefacts, modelkit
 from tests.gpu.conftest import assert_identical, litert_reference, random_int8
 
-pytest.importorskip("jax", reason="JAX is not installed (pip install 'edgelift[dev]')")
+artefacts.jax()
 
 from edgelift.delegates.gpu import GpuEngine  # noqa: E402
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests import artefacts
 from tests import opcatalogue as oc
 from tests.gpu.conftest import litert_reference
 
-pytest.importorskip("jax", reason="JAX is not installed (pip install 'edgelift[dev]')")
+artefacts.jax()
 
 from edgelift.delegates.gpu import GpuEngine  # noqa: E402
 from edgelift.delegates.gpu.broadcast import plan  # noqa: E402

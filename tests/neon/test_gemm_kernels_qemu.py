@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.artefacts import missing
+
 ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "delegates" / "neon" / "src"
 KERNELS = SRC / "kernels"
@@ -191,7 +193,7 @@ def test_cross_built_delegate_confines_sdot_to_the_dot_kernel():
     try:
         lib = neon.library_path("aarch64")
     except DelegateError as exc:
-        pytest.skip(f"the aarch64 delegate is not built yet (`make native` builds it): {exc}")
+        missing(f"the aarch64 delegate ({exc})", "`make native` builds it")
     text = _run([_tool("aarch64-linux-gnu-objdump"), "-d", str(lib)])
     found: dict[str, int] = {}
     function = "?"
