@@ -29,6 +29,7 @@ from typing import Any
 
 from ..errors import DelegateError, InvalidArgumentError, InvalidModelError, ModelNotFoundError, OutputError
 from .agent.edgelift_agent import manifest_problem
+from .signing import SIGNATURE, sign_manifest
 
 FORMAT = "edgelift-bundle/1"
 MANIFEST = "manifest.json"
@@ -68,7 +69,8 @@ class BundleResult:
         check = "bit for bit" if ref["exact"] else f"within {ref['tolerance']:g}"
         return (f"bundle {self.path} ({self.files} files, {self.size_bytes / 1024:.1f} KiB, id {self.bundle_id}) "
                 f"for {self.manifest['target']} in {self.seconds:.1f} s; the device must reproduce "
-                f"{len(ref['outputs'])} reference output(s) {check}")
+                f"{len(ref['outputs'])} reference output(s) {check}"
+                + ("; manifest signed" if (self.path / SIGNATURE).is_file() else ""))
 
 
 def sha256_file(path: str | os.PathLike) -> str:
@@ -167,7 +169,7 @@ def load_bundle(path: str | os.PathLike, *, verify: bool = True) -> dict[str, An
         raise InvalidModelError(f"bundle {str(path)!r}: {MANIFEST}: {problem}",
                                 hint="rebuild the bundle with `edgelift bundle`; a bundle is never edited by hand")
     on_disk = _files_below(path)
-    extra = sorted(set(on_disk) - set(manifest["files"]) - {MANIFEST})
+    extra = sorted(set(on_disk) - set(manifest["files"]) - {MANIFEST, SIGNATURE})
     if extra:
         raise InvalidModelError(f"bundle {str(path)!r}: {len(extra)} file(s) are not in its manifest: "
                                 + ", ".join(repr(e) for e in extra[:5]),
@@ -184,13 +186,15 @@ def load_bundle(path: str | os.PathLike, *, verify: bool = True) -> dict[str, An
 
 def bundle(model: str | os.PathLike, target: str = "rpi4", output: str | os.PathLike | None = None, *,
            delegate_library: str | os.PathLike | None = None, num_threads: int = 1, kernels: str = "auto",
-           seed: int = 0, overwrite: bool = True) -> BundleResult:
+           seed: int = 0, overwrite: bool = True, sign: str | os.PathLike | None = None) -> BundleResult:
     """Build a bundle for `target` from a .tflite. `output` defaults to ``<model stem>.bundle`` next to it.
 
     `delegate_library`: the aarch64 NEON delegate (default: `edgelift.delegates.neon.library_path("aarch64")`).
     `kernels`: the delegate's kernel variant on the device ('auto' = the best the CPU has; 'scalar', 'neon',
     'dot' to force one, e.g. to tell a kernel's fault from a runtime's).
     An existing bundle at `output` is replaced (atomically); any other non-empty folder is refused.
+    `sign`: an OpenSSH private key; manifest.json is signed with it (edgelift.device.signing), so a device that
+    keeps an allowed_signers file accepts the bundle.
     """
     import numpy as np
 
@@ -224,6 +228,9 @@ def bundle(model: str | os.PathLike, target: str = "rpi4", output: str | os.Path
                             hint="build the aarch64 delegate with `make native-aarch64`")
     neon.check_library(lib, spec["arch"])  # a text file or the desktop's build would fail only on the device
     options = neon.delegate_options(num_threads=num_threads, kernels=kernels)
+    if sign is not None and not Path(sign).is_file():
+        raise ModelNotFoundError(f"signing key {str(sign)!r} does not exist",
+                                 hint="give an OpenSSH private key, e.g. ~/.ssh/id_ed25519")
 
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
     try:
@@ -267,13 +274,15 @@ def bundle(model: str | os.PathLike, target: str = "rpi4", output: str | os.Path
             "files": files,
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        if sign is not None:
+            sign_manifest(tmp, sign)
         _replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     return BundleResult(path=out, manifest=manifest, seconds=time.perf_counter() - start, size_bytes=size,
-                        files=len(files) + 1)
+                        files=len(files) + 1 + (sign is not None))
 
 
 def _replace_dir(new: Path, out: Path) -> None:

@@ -178,12 +178,56 @@ def bundle_files(root):
     return found
 
 
+SIGNATURE = MANIFEST + ".sig"
+SIGN_NAMESPACE = "edgelift-bundle"
+
+
+def allowed_signers_of(bundle):
+    """The device's <install dir>/allowed_signers when `bundle` lies in that install dir (its staging/ or
+    releases/), else None. Its presence is what makes this device require signed bundles."""
+    parent = os.path.dirname(os.path.realpath(bundle))
+    if os.path.basename(parent) not in ("staging", "releases"):
+        return None
+    path = os.path.join(os.path.dirname(parent), "allowed_signers")
+    return path if os.path.isfile(path) else None
+
+
+def check_signature(bundle):
+    """'unsigned', 'signed (not required here)' or 'signed by PRINCIPAL'; StepFailed when this device requires
+    a signature (allowed_signers_of) and the manifest has none, or one that ssh-keygen -Y verify refuses."""
+    signers, sig = allowed_signers_of(bundle), os.path.join(bundle, SIGNATURE)
+    if signers is None:
+        return "signed (not required here)" if os.path.isfile(sig) else "unsigned"
+    if not os.path.isfile(sig):
+        raise StepFailed("verify", f"this device accepts only signed bundles ({signers}) and this one has no "
+                         f"{SIGNATURE}", "sign it: edgelift bundle MODEL --sign KEY")
+    keygen = shutil.which("ssh-keygen")
+    if keygen is None:
+        raise StepFailed("verify", f"this device requires signed bundles ({signers}) but has no ssh-keygen",
+                         "install OpenSSH's client on the device (Debian: openssh-client)")
+    found = subprocess.run([keygen, "-Y", "find-principals", "-s", sig, "-f", signers], capture_output=True,
+                           text=True, timeout=60)
+    principals = found.stdout.split()
+    if found.returncode != 0 or not principals:
+        raise StepFailed("verify", f"the bundle is signed by a key that {signers} does not list",
+                         "sign with a trusted key, or trust this one: edgelift device trust --host H KEY.pub")
+    with open(os.path.join(bundle, MANIFEST), "rb") as fh:
+        checked = subprocess.run([keygen, "-Y", "verify", "-f", signers, "-I", principals[0], "-n", SIGN_NAMESPACE,
+                                  "-s", sig], stdin=fh, capture_output=True, text=True, timeout=60)
+    if checked.returncode != 0:
+        raise StepFailed("verify", f"the signature of {principals[0]!r} does not match {MANIFEST}: the manifest was "
+                         "changed after it was signed", "rebuild and sign the bundle again")
+    return f"signed by {principals[0]}"
+
+
 def verify(bundle):
-    """Every file in the manifest exists with its size and sha256; no path leaves the bundle."""
+    """The signature when the device requires one; every file in the manifest exists with its size and
+    sha256; no path leaves the bundle, no file is unlisted. Returns (manifest, files checked, signature)."""
     manifest = load_manifest(bundle)
+    signature = check_signature(bundle)
     root = os.path.realpath(bundle)
     checked = 0
-    extra = sorted(set(bundle_files(root)) - set(manifest["files"]) - {MANIFEST})
+    extra = sorted(set(bundle_files(root)) - set(manifest["files"]) - {MANIFEST, SIGNATURE})
     if extra:
         raise StepFailed("verify", f"{len(extra)} file(s) in the bundle are not in its manifest: "
                          + ", ".join(repr(e) for e in extra[:5]), "rebuild the bundle with `edgelift bundle`")
@@ -201,8 +245,8 @@ def verify(bundle):
                              "the file was damaged in transfer or on the device's storage; deploy again "
                              "(and check the SD card if it repeats)", file=rel)
         checked += 1
-    log(f"verify: {checked} files match their sha256")
-    return manifest, checked
+    log(f"verify: {checked} files match their sha256; {signature}")
+    return manifest, checked, signature
 
 
 # ---------------------------------------------------------------------------------------- quantization
@@ -489,12 +533,12 @@ def self_check(bundle, manifest, threads=1):
 
 
 def cmd_verify(args):
-    manifest, n = verify(args.bundle)
-    return {"files": n, "bundle_id": manifest.get("bundle_id")}
+    manifest, n, signature = verify(args.bundle)
+    return {"files": n, "bundle_id": manifest.get("bundle_id"), "signature": signature}
 
 
 def cmd_check(args):
-    manifest, n = verify(args.bundle)
+    manifest, n, signature = verify(args.bundle)
     result = self_check(args.bundle, manifest, args.threads)
     warnings = []
     spec = manifest.get("target_spec") or {}
@@ -502,7 +546,7 @@ def cmd_check(args):
     if spec.get("dotprod") and not cpu["dotprod"]:
         warnings.append(f"the bundle targets {manifest.get('target')} ({spec.get('cpu')}, dot product) but this CPU "
                         "has no dot-product instructions: the delegate falls back to its ARMv8.0 kernels")
-    return dict(result, files=n, bundle_id=manifest.get("bundle_id"), warnings=warnings)
+    return dict(result, files=n, bundle_id=manifest.get("bundle_id"), signature=signature, warnings=warnings)
 
 
 def _read_inputs(data, manifest):
@@ -552,7 +596,7 @@ def _npz_order(key):
 def cmd_run(args):
     import numpy as np
 
-    manifest, _ = verify(args.bundle)  # every run: a byte flipped at rest on the SD card is caught here
+    manifest, _, _ = verify(args.bundle)  # every run: a byte flipped at rest on the SD card is caught here
     data = sys.stdin.buffer.read()
     inputs = _read_inputs(data, manifest)
     interp, meta = make_interpreter(args.bundle, manifest, args.delegate, args.threads)
@@ -581,7 +625,7 @@ def _stats(times_ms):
 
 
 def cmd_bench(args):
-    manifest, _ = verify(args.bundle)
+    manifest, _, _ = verify(args.bundle)
     before = conditions(args.bundle)
     inputs = load_reference(args.bundle, manifest, "inputs")
     # all interpreters loaded first, then run interleaved (one invocation of each in turn), as the desktop
@@ -739,10 +783,10 @@ def installed_integrity(base):
     if not os.path.isfile(os.path.join(current, MANIFEST)):
         return None
     try:
-        _, n = verify(current)
+        _, n, signature = verify(current)
     except StepFailed as exc:
         return {"ok": False, "message": exc.message}
-    return {"ok": True, "message": f"{n} files match their sha256"}
+    return {"ok": True, "message": f"{n} files match their sha256; {signature}"}
 
 
 def cmd_info(args):

@@ -51,12 +51,14 @@ def _remote(kwargs: dict) -> dict:
 @click.option("--threads", type=int, default=1, show_default=True, help="Delegate threads on the device.")
 @click.option("--kernels", type=click.Choice(["auto", "scalar", "neon", "dot"]), default="auto", show_default=True,
               help="Delegate kernel variant on the device (auto: the best the CPU has).")
-def bundle(model, target, output, delegate_library, threads, kernels) -> None:
+@click.option("--sign", "sign_key", type=click.Path(dir_okay=False), default=None,
+              help="Sign the manifest with this OpenSSH private key (ssh-keygen -Y sign).")
+def bundle(model, target, output, delegate_library, threads, kernels, sign_key) -> None:
     """Build a self-contained bundle of MODEL for a Raspberry Pi."""
     from edgelift.device.bundle import bundle as make_bundle
 
     result = make_bundle(model, target=target, output=output, delegate_library=delegate_library,
-                         num_threads=threads, kernels=kernels)
+                         num_threads=threads, kernels=kernels, sign=sign_key)
     click.echo(result.summary())
 
 
@@ -158,6 +160,19 @@ def info(host, as_json, **kwargs) -> None:
 
     result = device_info(host, **_remote(kwargs))
     click.echo(json.dumps(result, indent=2, default=str) if as_json else format_info(result))
+
+
+@device.command("trust")
+@click.argument("public_key", type=click.Path(dir_okay=False))
+@click.option("--host", required=True, help="[user@]host[:port] (an ssh config alias works).")
+@click.option("--principal", required=True, help="The signer's name in allowed_signers (e.g. ci@example.com).")
+@ssh_options
+def trust(public_key, host, principal, **kwargs) -> None:
+    """Make the device accept only bundles signed by PUBLIC_KEY (or another key it already trusts)."""
+    from edgelift.device.signing import trust_signer
+
+    state = trust_signer(host, public_key, principal, **_remote(kwargs))
+    click.echo(f"{host}: {principal} {state}; the device now deploys only bundles signed by a trusted key")
 
 
 def bench_host_options(f):
