@@ -82,7 +82,8 @@ static void gather_invoke(const el_node* node, const el_io* io, int8_t* scratch)
   (void)scratch;
   const gather_state* s = (const gather_state*)node->state;
   const int8_t* x = el_data(io, node->inputs[0]);
-  const int32_t* idx = io->context->tensors[node->inputs[1]].data.i32;
+  /* constant, or folded by shape inference and computed inside the partition */
+  const int32_t* idx = (const int32_t*)(const void*)el_data(io, node->inputs[1]);
   int8_t* y = el_data(io, node->output);
   for (size_t o = 0; o < s->outer; o++)
     for (size_t i = 0; i < s->n_idx; i++, y += s->inner)
