@@ -1,0 +1,98 @@
+"""Shape inference and int32 folding in the NEON delegate (delegates/neon/src/shape_infer.c), FILL and the int32
+shape ops, against LiteRT's builtin kernels on graphs written with the schema (tests/shapemodels.py): every
+int8 FILL value over several quantizations, int32 FILL, a dynamic-batch graph that computes its reshapes from
+SHAPE (placeholder shapes in the file) at batch 1 and resized to 3 and 4, and what stays with the runtime."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from tests import shapemodels as sm
+from tests.neon import harness
+
+LINE = re.compile(r"edgelift-neon: (\d+) of (\d+) nodes delegated in (\d+) partitions[^\n]*")
+
+
+def _neon(blob: bytes, lib: str, capfd) -> tuple[object, str]:
+    harness._delegate.cache_clear()
+    it = harness.interpreter(blob, lib, log_level="info")
+    m = LINE.search(capfd.readouterr().err)
+    assert m, "no partition line"
+    return it, m.group(0)
+
+
+def _all_claimed(line: str) -> None:
+    m = LINE.match(line)
+    assert m.group(1) == m.group(2) and m.group(3) == "1", line
+
+
+def _run(it, feeds: list[np.ndarray]) -> list[np.ndarray]:
+    for d, x in zip(it.get_input_details(), feeds, strict=True):
+        it.set_tensor(d["index"], x)
+    it.invoke()
+    return [it.get_tensor(d["index"]) for d in it.get_output_details()]
+
+
+@pytest.mark.parametrize("quant", [(0.1, 3), (0.003, -128), (2.0, 127)], ids=["mid", "zp-128", "zp127"])
+def test_int8_fill_is_identical_to_builtin_for_every_value(quant, neon_lib, capfd):
+    blob = sm.fill(quant, quant)
+    neon, line = _neon(blob, neon_lib, capfd)
+    _all_claimed(line)
+    ref = harness.interpreter(blob)
+    for v in range(-128, 128):
+        want, got = _run(ref, [np.array(v, np.int8)])[0], _run(neon, [np.array(v, np.int8)])[0]
+        assert want.shape == got.shape == (2, 3, 5) and np.array_equal(want, got), v
+        assert (got == v).all()
+
+
+def test_int32_fill_is_identical_to_builtin(neon_lib, capfd):
+    blob = sm.fill_int32()
+    neon, line = _neon(blob, neon_lib, capfd)
+    _all_claimed(line)
+    ref = harness.interpreter(blob)
+    for v in (0, 1, -1, 12345, 2**31 - 1, -(2**31)):
+        want, got = _run(ref, [np.array(v, np.int32)])[0], _run(neon, [np.array(v, np.int32)])[0]
+        assert want.shape == got.shape == (4, 7) and np.array_equal(want, got), v
+
+
+def test_int8_fill_with_another_quantization_is_left_to_the_runtime(neon_lib, capfd):
+    # the builtin refuses it too (its prepare requires equal scale and zero point): nothing to compute
+    with pytest.raises(RuntimeError, match="FILL"):
+        _neon(sm.fill((0.1, 3), (0.2, 3)), neon_lib, capfd)
+    assert "FILL x1 (value and output quantization differ)" in capfd.readouterr().err
+
+
+@pytest.mark.parametrize("batch", [1, 3, 4])
+def test_a_dynamic_batch_graph_is_delegated_whole_and_exact_at_every_batch(batch, neon_lib, capfd):
+    blob = sm.dynamic_reshapes(rows=6, cols=4)
+    neon, line = _neon(blob, neon_lib, capfd)
+    _all_claimed(line)
+    ref = harness.interpreter(blob)
+    for it in (ref, neon):
+        it.resize_tensor_input(it.get_input_details()[0]["index"], [batch, 6, 4])
+        it.allocate_tensors()
+    rng = np.random.default_rng(batch)
+    for _ in range(2):
+        x = rng.integers(-128, 128, (batch, 6, 4)).astype(np.int8)
+        want, got = _run(ref, [x]), _run(neon, [x])
+        for w, g in zip(want, got, strict=True):
+            assert w.shape == g.shape and w.dtype == g.dtype and np.array_equal(w, g)
+        boxes, box_shape, count, gamma = got
+        assert boxes.shape == (batch, 12, 2) and np.array_equal(boxes.reshape(x.shape), x)
+        assert box_shape.tolist() == [batch, -1, 2] and count.tolist() == [24]
+        assert gamma.shape == (24,) and (gamma == 7).all()
+
+
+def test_a_shape_known_only_at_run_time_stays_with_the_runtime(neon_lib, capfd):
+    blob = sm.runtime_shape_reshape()
+    neon, line = _neon(blob, neon_lib, capfd)
+    assert line.startswith("edgelift-neon: 0 of 1 nodes") and "RESHAPE x1 (int32 inputs not constant" in line
+    ref = harness.interpreter(blob)
+    x = np.arange(6, dtype=np.int8)[None]
+    for shape in ([2, 3], [3, 2], [6, 1]):
+        want = _run(ref, [x, np.array(shape, np.int32)])[0]
+        got = _run(neon, [x, np.array(shape, np.int32)])[0]
+        assert want.shape == got.shape == tuple(shape) and np.array_equal(want, got)
