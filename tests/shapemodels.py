@@ -159,3 +159,17 @@ def runtime_shape_reshape() -> bytes:
     g.op("RESHAPE", [x, shape], [y], "ReshapeOptions")
     g.inputs, g.outputs = [x, shape], [y]
     return g.build()
+
+
+def int32_data_ops() -> bytes:
+    """int32 CONCATENATION (axis 1 of two 2-D inputs) and RESHAPE of model inputs: run-time int32 data, not
+    shapes the delegate can fold, moved exactly (4 bytes an element)."""
+    g = Graph()
+    a = g.tensor("a", (3, 2), "int32")
+    b = g.tensor("b", (3, 5), "int32")
+    ab = g.tensor("ab", (3, 7), "int32")
+    g.op("CONCATENATION", [a, b], [ab], "ConcatenationOptions", axis=1)
+    flat = g.tensor("flat", (7, 3), "int32")
+    g.op("RESHAPE", [ab, g.const("to", [-1, 3])], [flat], "ReshapeOptions")
+    g.inputs, g.outputs = [a, b], [ab, flat]
+    return g.build()

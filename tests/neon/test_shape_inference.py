@@ -65,6 +65,21 @@ def test_int8_fill_with_another_quantization_is_left_to_the_runtime(neon_lib, ca
     assert "FILL x1 (value and output quantization differ)" in capfd.readouterr().err
 
 
+def test_int32_concatenation_and_reshape_of_run_time_data_are_identical_to_builtin(neon_lib, capfd):
+    blob = sm.int32_data_ops()
+    neon, line = _neon(blob, neon_lib, capfd)
+    _all_claimed(line)
+    ref = harness.interpreter(blob)
+    rng = np.random.default_rng(32)
+    for _ in range(3):
+        xs = [rng.integers(-(2**31), 2**31, (3, 2), dtype=np.int64).astype(np.int32),
+              rng.integers(-(2**31), 2**31, (3, 5), dtype=np.int64).astype(np.int32)]
+        want, got = _run(ref, xs), _run(neon, xs)
+        for w, g in zip(want, got, strict=True):
+            assert w.shape == g.shape and np.array_equal(w, g)
+        assert np.array_equal(got[0], np.concatenate(xs, axis=1))
+
+
 @pytest.mark.parametrize("batch", [1, 3, 4])
 def test_a_dynamic_batch_graph_is_delegated_whole_and_exact_at_every_batch(batch, neon_lib, capfd):
     blob = sm.dynamic_reshapes(rows=6, cols=4)

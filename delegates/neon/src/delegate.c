@@ -61,23 +61,25 @@ el_shadow* el_delegate_shadow(el_delegate* d, TfLiteContext* context, int fresh)
   return s;
 }
 
-/* The op's output_shape may read its int32 inputs' values and its options: it runs only when those are there. */
-static int inferable(el_shadow* sh, const TfLiteNode* node, const el_op_def* def) {
-  if (def->init != NULL && node->builtin_data == NULL) return 0;
+/* The op's output_shape may read its int32 inputs' values and its options: it runs only when those are there
+ * (NULL: inferable; else the reason). */
+static const char* not_inferable(el_shadow* sh, const TfLiteNode* node, const el_op_def* def) {
+  if (node->inputs->size > EL_MAX_INPUTS) return "more inputs than the delegate takes";
+  if (def->init != NULL && node->builtin_data == NULL) return "no options";
   for (int k = 0; k < node->inputs->size; k++) {
     const int t = node->inputs->data[k];
     if (t < 0) continue;
     const TfLiteTensor* x = &sh->tensors[t];
-    if (x->dims == NULL || x->dims->size > EL_MAX_DIMS) return 0;
+    if (x->dims == NULL || x->dims->size > EL_MAX_DIMS) return "more than 6 dimensions";
     if (x->type != kTfLiteInt32 || el_is_const(x) || def->code == kTfLiteBuiltinShape) continue;
     /* int32 data whose values the shape does not need: the first input (SPLIT's is its axis, FILL's its
      * dims), every input of PACK and CONCATENATION, FILL's value */
     const int code = def->code;
     const int data = code == kTfLiteBuiltinPack || code == kTfLiteBuiltinConcatenation ||
                      (code == kTfLiteBuiltinFill ? k == 1 : k == 0 && code != kTfLiteBuiltinSplit);
-    if (!data) return 0;
+    if (!data) return "int32 inputs not constant (a shape computed at run time)";
   }
-  return 1;
+  return NULL;
 }
 
 /* May the delegate claim node idx? Its output shapes are inferred first on the shadow (from the inferred input
@@ -96,6 +98,10 @@ static int claim(el_shadow* sh, TfLiteContext* context, int idx, TfLiteNode* nod
   for (int k = 0; k < node->inputs->size; k++) {
     const int t = node->inputs->data[k];
     if (t < 0) continue;
+    if (sh->tensors[t].dims == NULL || context->tensors[t].dims == NULL) {
+      known = 0;
+      continue;
+    }
     const el_shape now = el_shadow_shape(sh, t), file = el_tensor_shape(&context->tensors[t]);
     if (sh->unknown[t]) known = 0;
     if (memcmp(&now, &file, sizeof now) != 0) changed = 1;
@@ -109,8 +115,8 @@ static int claim(el_shadow* sh, TfLiteContext* context, int idx, TfLiteNode* nod
     *why = "an input's shape is only known at run time";
   } else if (def == NULL) {
     ok = el_op_supported(&sh->context, node, code, reg->version, why); /* names the op as not implemented */
-  } else if (node->inputs->size > EL_MAX_INPUTS || !inferable(sh, node, def)) {
-    *why = "int32 inputs not constant (a shape computed at run time)";
+  } else if ((*why = not_inferable(sh, node, def)) != NULL) {
+    /* *why: what the shape rule would need */
   } else if (!el_node_init(&n, node, code, idx)) {
     *why = "out of memory";
   } else if ((inferred = el_shadow_infer(sh, &n, ins, outs, why))) {
