@@ -122,7 +122,7 @@ static int claim(el_shadow* sh, TfLiteContext* context, int idx, TfLiteNode* nod
   } else if ((inferred = el_shadow_infer(sh, &n, ins, outs, why))) {
     ok = el_op_supported(&sh->context, node, code, reg->version, why);
   }
-  if (ok) {
+  if (ok && el_shadow_foldable(sh, &n)) { /* the op's own prepare and invoke compute the values */
     size_t scratch = 0;
     const el_kernels plain = {0, "scalar"};
     if (n.def->prepare(&sh->context, &n, ins, outs, &plain, &scratch) == kTfLiteOk) el_shadow_fold(sh, &n);

@@ -124,7 +124,7 @@ static int folds(int code) {
   }
 }
 
-int el_shadow_fold(el_shadow* s, const el_node* node) {
+int el_shadow_foldable(const el_shadow* s, const el_node* node) {
   if (!folds(node->code)) return 0;
   for (int k = 0; k < node->n_outputs; k++) {
     const TfLiteTensor* y = &s->tensors[node->outputs[k]];
@@ -133,9 +133,15 @@ int el_shadow_fold(el_shadow* s, const el_node* node) {
   }
   for (int k = node->code == kTfLiteBuiltinShape ? 1 : 0; k < node->n_inputs; k++)
     if (node->inputs[k] >= 0 && !el_is_const(&s->tensors[node->inputs[k]])) return 0;
+  return 1;
+}
+
+int el_shadow_fold(el_shadow* s, const el_node* node) {
+  if (!el_shadow_foldable(s, node)) return 0;
   for (int k = 0; k < node->n_outputs; k++) {
     const int t = node->outputs[k];
     const el_shape ys = el_tensor_shape(&s->tensors[t]);
+    free(s->values[t]);
     s->values[t] = (int32_t*)calloc(el_shape_elements(&ys) + 1, sizeof(int32_t));
     if (s->values[t] == NULL) {
       for (int j = 0; j <= k; j++) {

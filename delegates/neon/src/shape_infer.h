@@ -40,8 +40,11 @@ int el_shadow_is_folded(const el_shadow* s, int t);
 /* The node's output shapes for input shapes `ins` by its op's output_shape on the shadow, recorded there
  * (folded values of the outputs dropped: they are recomputed). 0 with *why when the op refuses them. */
 int el_shadow_infer(el_shadow* s, const el_node* node, const el_shape* ins, el_shape* outs, const char** why);
-/* A prepared node of int32 shape arithmetic whose inputs are constant or folded: runs it on the shadow and
- * records its output values. 1 when folded. */
+/* Is the node int32 shape arithmetic (SHAPE, STRIDED_SLICE, SLICE, GATHER, REDUCE_PROD, PACK, CONCATENATION,
+ * RESHAPE, FILL, EXPAND_DIMS, SQUEEZE) with small int32 outputs and inputs constant or folded (SHAPE's
+ * input: any)? */
+int el_shadow_foldable(const el_shadow* s, const el_node* node);
+/* A foldable node, prepared: runs it on the shadow and records its output values. 1 when folded. */
 int el_shadow_fold(el_shadow* s, const el_node* node);
 
 #endif
