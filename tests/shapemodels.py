@@ -116,7 +116,7 @@ def dynamic_reshapes(rows: int = 6, cols: int = 4) -> bytes:
         flat = RESHAPE(x, PACK(b, n))                        -> [b, rows * cols]   (file: [1, 1])
         boxes = RESHAPE(flat, CONCATENATION(GATHER(s, [0]), [-1, 2]))  -> [b, rows * cols / 2, 2] (file: [1, 1, 2])
         gamma = FILL(RESHAPE(n, [1]), 0.5)                  -> [rows * cols]        (file: [1])
-        count = RESHAPE(n, [1]) (an int32 output)
+        count = RESHAPE(n, [1]) (an int32 output); kept = REDUCE_PROD(GATHER(s, [1, 2]), keep_dims) -> [1]
 
     The outputs' stored shapes are the converter's placeholders; only inference gives them their sizes.
     """
@@ -146,7 +146,9 @@ def dynamic_reshapes(rows: int = 6, cols: int = 4) -> bytes:
     half = g.tensor("half", (), "int8", Q, data=np.int8(7))
     gamma = g.tensor("gamma", (1,), "int8", Q, signature=(-1,))
     g.op("FILL", [count, half], [gamma], "FillOptions")
-    g.inputs, g.outputs = [x], [boxes, box_shape, count, gamma]
+    kept = g.tensor("kept", (1,), "int32")
+    g.op("REDUCE_PROD", [hw, g.const("axis_kept", [0])], [kept], "ReducerOptions", keepDims=True)
+    g.inputs, g.outputs = [x], [boxes, box_shape, count, gamma, kept]
     return g.build()
 
 

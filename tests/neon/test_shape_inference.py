@@ -95,9 +95,9 @@ def test_a_dynamic_batch_graph_is_delegated_whole_and_exact_at_every_batch(batch
         want, got = _run(ref, [x]), _run(neon, [x])
         for w, g in zip(want, got, strict=True):
             assert w.shape == g.shape and w.dtype == g.dtype and np.array_equal(w, g)
-        boxes, box_shape, count, gamma = got
+        boxes, box_shape, count, gamma, kept = got
         assert boxes.shape == (batch, 12, 2) and np.array_equal(boxes.reshape(x.shape), x)
-        assert box_shape.tolist() == [batch, -1, 2] and count.tolist() == [24]
+        assert box_shape.tolist() == [batch, -1, 2] and count.tolist() == kept.tolist() == [24]
         assert gamma.shape == (24,) and (gamma == 7).all()
 
 
