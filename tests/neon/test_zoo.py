@@ -1,7 +1,8 @@
 """Real architectures (tests/zoo.py) through the NEON delegate and the XLA path: exact, and a coverage ratchet.
 
 The suite runs the zoo entries that convert in seconds plus MobileNetV3Small (its squeeze-excite MUL and
-rescaling ADD once differed from builtin by one step); `benchmarks/zoo_coverage.py` runs the whole zoo.
+rescaling ADD once differed from builtin by one step) and ConvNeXtTiny (707 nodes of dynamic-batch reshapes and
+LayerNorms, sized by the delegate's shape inference); `benchmarks/zoo_coverage.py` runs the whole zoo.
 RATCHET holds today's fragmentation: coverage work lowers these numbers, a regression fails here.
 """
 
