@@ -111,3 +111,40 @@ def test_a_shape_known_only_at_run_time_stays_with_the_runtime(neon_lib, capfd):
         want = _run(ref, [x, np.array(shape, np.int32)])[0]
         got = _run(neon, [x, np.array(shape, np.int32)])[0]
         assert want.shape == got.shape == tuple(shape) and np.array_equal(want, got)
+
+
+def _resize(it, batch: int) -> None:
+    d = it.get_input_details()[0]
+    it.resize_tensor_input(d["index"], [batch, *d["shape"][1:]])
+    it.allocate_tensors()
+
+
+def test_one_delegate_serves_interpreters_at_different_batches(neon_lib):
+    # harness.interpreter shares one delegate object between these (lru_cache): each interpreter keeps its
+    # own inferred shapes and folded vectors, and freeing one leaves the other's in place
+    import gc
+
+    from tests import zoo
+
+    harness._delegate.cache_clear()
+    models = {"shapes": sm.dynamic_reshapes(), "unet": zoo.tflite("unet")}
+    neon = {(m, b): harness.interpreter(blob, neon_lib) for m, blob in models.items() for b in (4, 2)}
+    ref = {(m, b): harness.interpreter(blob) for m, blob in models.items() for b in (4, 2)}
+    for key in neon:
+        _resize(neon[key], key[1])
+        _resize(ref[key], key[1])
+    rng = np.random.default_rng(7)
+
+    def check_all() -> None:
+        for key in neon:  # interleaved: each one prepared before the others ran
+            x = rng.integers(-128, 128, ref[key].get_input_details()[0]["shape"]).astype(np.int8)
+            for w, g in zip(harness.run(ref[key], [x]), harness.run(neon[key], [x]), strict=True):
+                assert w.shape == g.shape and np.array_equal(w, g), key
+
+    check_all()
+    del neon[("shapes", 4)], neon[("unet", 4)]
+    gc.collect()
+    for key in neon:
+        _resize(neon[key], 3)
+        _resize(ref[key], 3)
+    check_all()

@@ -55,10 +55,22 @@ el_shadow* el_delegate_shadow(el_delegate* d, TfLiteContext* context, int fresh)
     d->shadows = grown;
     d->n_shadows++;
   } else {
+    s->partitions = d->shadows[i]->partitions; /* a re-delegation: the old partitions may still be freed */
     el_shadow_free(d->shadows[i]);
   }
   d->shadows[i] = s;
   return s;
+}
+
+void el_delegate_shadow_count(el_delegate* d, const TfLiteContext* context, int delta) {
+  size_t i = 0;
+  while (i < d->n_shadows && d->shadows[i]->runtime_context != context) i++;
+  if (i == d->n_shadows) return;
+  el_shadow* s = d->shadows[i];
+  s->partitions += delta;
+  if (delta > 0 || s->partitions > 0) return;
+  el_shadow_free(s);
+  d->shadows[i] = d->shadows[--d->n_shadows];
 }
 
 /* The op's output_shape may read its int32 inputs' values and its options: it runs only when those are there
@@ -203,6 +215,8 @@ static TfLiteStatus delegate_prepare(TfLiteContext* context, TfLiteDelegate* bas
   TfLiteStatus status = kTfLiteOk;
   if (claimed->size > 0)
     status = context->ReplaceNodeSubsetsWithDelegateKernels(context, el_partition_registration(), claimed, base);
+  else
+    el_delegate_shadow_count(d, context, 0); /* no partition will read it */
   free(claimed);
   free(left);
   return status;

@@ -31,6 +31,9 @@ void el_log(const el_delegate* d, int level, const char* fmt, ...) __attribute__
 /* The shadow of the interpreter whose context this is: `fresh` replaces it with one synced to the runtime's
  * records, else it is synced keeping its folded values (a fresh one when there is none). NULL: out of memory. */
 struct el_shadow* el_delegate_shadow(el_delegate* d, TfLiteContext* context, int fresh);
+/* A partition of that interpreter is created (+1) or freed (-1); the shadow goes with its last partition, or
+ * at once when delta is 0 (a partition selection that claimed nothing). */
+void el_delegate_shadow_count(el_delegate* d, const TfLiteContext* context, int delta);
 
 /* The registration of the kernel that runs one partition (partition.c). */
 TfLiteRegistration el_partition_registration(void);

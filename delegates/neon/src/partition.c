@@ -41,9 +41,9 @@ static void partition_release(el_partition* p) {
 }
 
 static void kernel_free(TfLiteContext* context, void* buffer) {
-  (void)context;
   el_partition* p = (el_partition*)buffer;
   if (p == NULL) return;
+  el_delegate_shadow_count(p->delegate, context, -1);
   partition_release(p);
   for (int i = 0; p->nodes != NULL && i < p->n_nodes; i++) {
     el_node* node = &p->nodes[i];
@@ -63,6 +63,7 @@ static void* kernel_init(TfLiteContext* context, const char* buffer, size_t leng
   el_partition* p = (el_partition*)calloc(1, sizeof *p);
   if (p == NULL) return NULL;
   p->delegate = (el_delegate*)params->delegate;
+  el_delegate_shadow_count(p->delegate, context, 1); /* (kernel_free, on every path, takes it back) */
   p->n_nodes = params->nodes_to_replace->size;
   p->n_tensors = context->tensors_size;
   p->nodes = (el_node*)calloc((size_t)p->n_nodes, sizeof(el_node));

@@ -6,7 +6,7 @@
  * ones (each op's own output_shape, walked in execution order) and whose folded int32 tensors carry their
  * values and read as constants; the ops' checks, output_shape and prepare run against its context.
  *
- * The delegate keeps one shadow per interpreter: partition selection fills it from the model's input shapes; each partition's
+ * The delegate keeps one shadow per interpreter (freed with its last partition): partition selection fills it from the model's input shapes; each partition's
  * prepare syncs it with the runtime's current dims (a resize), re-infers its own nodes and re-folds their
  * values, which later partitions read (partitions are prepared in execution order). */
 #ifndef EDGELIFT_SHAPE_INFER_H
@@ -20,6 +20,7 @@
 typedef struct el_shadow {
   TfLiteContext context; /* the runtime's context, reading `tensors` */
   const TfLiteContext* runtime_context; /* whose tensors these are */
+  int partitions;                       /* live partitions of that interpreter (the last one frees it) */
   size_t n;
   TfLiteTensor* tensors;
   TfLiteIntArray** dims;  /* per tensor: owned dims of an inferred shape, or NULL (the runtime's) */
