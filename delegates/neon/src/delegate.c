@@ -37,40 +37,30 @@ static const char* op_name(int code, char* buf, size_t cap) {
   return buf;
 }
 
-el_shadow* el_delegate_shadow(el_delegate* d, TfLiteContext* context, int fresh) {
-  size_t i = 0;
-  while (i < d->n_shadows && d->shadows[i]->runtime_context != context) i++;
-  if (i < d->n_shadows && !fresh && d->shadows[i]->n == (size_t)context->tensors_size) {
-    el_shadow_sync(d->shadows[i], context);
-    return d->shadows[i];
+el_shadow* el_delegate_fresh_shadow(el_delegate* d, TfLiteContext* context) {
+  size_t kept = 0;
+  for (size_t i = 0; i < d->n_shadows; i++) {
+    el_shadow* s = d->shadows[i];
+    if (s->refs <= 1 || s->runtime_context == context) el_shadow_release(s); /* partitions keep theirs */
+    else d->shadows[kept++] = s;
   }
+  d->n_shadows = kept;
   el_shadow* s = el_shadow_create(context);
   if (s == NULL) return NULL;
-  if (i == d->n_shadows) {
-    el_shadow** grown = (el_shadow**)realloc(d->shadows, (d->n_shadows + 1) * sizeof(el_shadow*));
-    if (grown == NULL) {
-      el_shadow_free(s);
-      return NULL;
-    }
-    d->shadows = grown;
-    d->n_shadows++;
-  } else {
-    s->partitions = d->shadows[i]->partitions; /* a re-delegation: the old partitions may still be freed */
-    el_shadow_free(d->shadows[i]);
+  el_shadow** grown = (el_shadow**)realloc(d->shadows, (d->n_shadows + 1) * sizeof(el_shadow*));
+  if (grown == NULL) {
+    el_shadow_release(s);
+    return NULL;
   }
-  d->shadows[i] = s;
+  d->shadows = grown;
+  d->shadows[d->n_shadows++] = s;
   return s;
 }
 
-void el_delegate_shadow_count(el_delegate* d, const TfLiteContext* context, int delta) {
-  size_t i = 0;
-  while (i < d->n_shadows && d->shadows[i]->runtime_context != context) i++;
-  if (i == d->n_shadows) return;
-  el_shadow* s = d->shadows[i];
-  s->partitions += delta;
-  if (delta > 0 || s->partitions > 0) return;
-  el_shadow_free(s);
-  d->shadows[i] = d->shadows[--d->n_shadows];
+el_shadow* el_delegate_shadow_of(const el_delegate* d, const TfLiteContext* context) {
+  for (size_t i = 0; i < d->n_shadows; i++)
+    if (d->shadows[i]->runtime_context == context) return d->shadows[i];
+  return NULL;
 }
 
 /* The op's output_shape may read its int32 inputs' values and its options: it runs only when those are there
@@ -166,7 +156,7 @@ static TfLiteStatus delegate_prepare(TfLiteContext* context, TfLiteDelegate* bas
     free(left);
     return kTfLiteError;
   }
-  el_shadow* shadow = el_delegate_shadow(d, context, 1);
+  el_shadow* shadow = el_delegate_fresh_shadow(d, context);
   if (shadow == NULL) {
     free(claimed);
     free(left);
@@ -215,8 +205,6 @@ static TfLiteStatus delegate_prepare(TfLiteContext* context, TfLiteDelegate* bas
   TfLiteStatus status = kTfLiteOk;
   if (claimed->size > 0)
     status = context->ReplaceNodeSubsetsWithDelegateKernels(context, el_partition_registration(), claimed, base);
-  else
-    el_delegate_shadow_count(d, context, 0); /* no partition will read it */
   free(claimed);
   free(left);
   return status;
@@ -284,7 +272,7 @@ el_delegate* el_delegate_create(const EdgeliftNeonOptions* options, char* msg, s
 
 void el_delegate_delete(el_delegate* d) {
   if (d == NULL) return;
-  for (size_t i = 0; i < d->n_shadows; i++) el_shadow_free(d->shadows[i]);
+  for (size_t i = 0; i < d->n_shadows; i++) el_shadow_release(d->shadows[i]); /* partitions may hold them */
   free(d->shadows);
   el_pool_destroy(d->pool);
   free(d);

@@ -28,12 +28,11 @@ void el_delegate_delete(el_delegate* d);
 /* "edgelift-neon: ..." on stderr when the delegate's log level (d == NULL: always) admits `level`. */
 void el_log(const el_delegate* d, int level, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* The shadow of the interpreter whose context this is: `fresh` replaces it with one synced to the runtime's
- * records, else it is synced keeping its folded values (a fresh one when there is none). NULL: out of memory. */
-struct el_shadow* el_delegate_shadow(el_delegate* d, TfLiteContext* context, int fresh);
-/* A partition of that interpreter is created (+1) or freed (-1); the shadow goes with its last partition, or
- * at once when delta is 0 (a partition selection that claimed nothing). */
-void el_delegate_shadow_count(el_delegate* d, const TfLiteContext* context, int delta);
+/* Partition selection: a fresh shadow of this interpreter's tensors, listed (replacing its earlier one), and
+ * the listed shadows no partition holds any more (their interpreters are gone) released. NULL: out of memory. */
+struct el_shadow* el_delegate_fresh_shadow(el_delegate* d, TfLiteContext* context);
+/* The listed shadow of this interpreter, or NULL (a partition retains it at init). */
+struct el_shadow* el_delegate_shadow_of(const el_delegate* d, const TfLiteContext* context);
 
 /* The registration of the kernel that runs one partition (partition.c). */
 TfLiteRegistration el_partition_registration(void);

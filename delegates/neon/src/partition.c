@@ -25,6 +25,7 @@ typedef struct el_partition {
   size_t arena_bytes;
   int8_t* scratch;
   size_t scratch_bytes;
+  struct el_shadow* shadow; /* this interpreter's inferred shapes and folded values, shared by its partitions */
 } el_partition;
 
 /* shape-dependent buffers; the ops' packed weights live until kernel_free */
@@ -41,9 +42,10 @@ static void partition_release(el_partition* p) {
 }
 
 static void kernel_free(TfLiteContext* context, void* buffer) {
+  (void)context;
   el_partition* p = (el_partition*)buffer;
   if (p == NULL) return;
-  el_delegate_shadow_count(p->delegate, context, -1);
+  el_shadow_release(p->shadow); /* (never the delegate: it may be gone by now) */
   partition_release(p);
   for (int i = 0; p->nodes != NULL && i < p->n_nodes; i++) {
     el_node* node = &p->nodes[i];
@@ -63,7 +65,8 @@ static void* kernel_init(TfLiteContext* context, const char* buffer, size_t leng
   el_partition* p = (el_partition*)calloc(1, sizeof *p);
   if (p == NULL) return NULL;
   p->delegate = (el_delegate*)params->delegate;
-  el_delegate_shadow_count(p->delegate, context, 1); /* (kernel_free, on every path, takes it back) */
+  p->shadow = el_delegate_shadow_of(p->delegate, context);
+  if (p->shadow != NULL) el_shadow_retain(p->shadow);
   p->n_nodes = params->nodes_to_replace->size;
   p->n_tensors = context->tensors_size;
   p->nodes = (el_node*)calloc((size_t)p->n_nodes, sizeof(el_node));
@@ -194,11 +197,17 @@ static TfLiteStatus kernel_prepare(TfLiteContext* context, TfLiteNode* node) {
   }
   partition_release(p);
   el_delegate* d = p->delegate;
-  el_shadow* sh = el_delegate_shadow(d, context, 0);
+  if (p->shadow != NULL && p->shadow->n != (size_t)context->tensors_size) {
+    el_shadow_release(p->shadow); /* (the runtime added tensors: a shadow of this partition's own) */
+    p->shadow = NULL;
+  }
+  if (p->shadow == NULL) p->shadow = el_shadow_create(context);
+  el_shadow* sh = p->shadow;
   if (sh == NULL) {
     context->ReportError(context, "edgelift-neon: out of memory (shape inference)");
     return kTfLiteError;
   }
+  el_shadow_sync(sh, context);
   size_t scratch = 0;
   for (int i = 0; i < p->n_nodes; i++) {
     el_node* op = &p->nodes[i];

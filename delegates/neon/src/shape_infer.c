@@ -26,10 +26,13 @@ static void apply(el_shadow* s, size_t t) {
   }
 }
 
+static void shadow_free(el_shadow* s);
+
 el_shadow* el_shadow_create(TfLiteContext* context) {
   el_shadow_impl* si = (el_shadow_impl*)calloc(1, sizeof *si);
   if (si == NULL) return NULL;
   el_shadow* s = &si->pub;
+  s->refs = 1;
   s->n = context->tensors_size;
   const size_t n = s->n + 1;
   s->tensors = (TfLiteTensor*)calloc(n, sizeof(TfLiteTensor));
@@ -39,14 +42,20 @@ el_shadow* el_shadow_create(TfLiteContext* context) {
   s->unknown = (unsigned char*)calloc(n, 1);
   s->own = (int8_t**)calloc(n, sizeof(int8_t*));
   if (!s->tensors || !si->runtime || !s->dims || !s->values || !s->unknown || !s->own) {
-    el_shadow_free(s);
+    shadow_free(s);
     return NULL;
   }
   el_shadow_sync(s, context);
   return s;
 }
 
-void el_shadow_free(el_shadow* s) {
+void el_shadow_retain(el_shadow* s) { s->refs++; }
+
+void el_shadow_release(el_shadow* s) {
+  if (s != NULL && --s->refs <= 0) shadow_free(s);
+}
+
+static void shadow_free(el_shadow* s) {
   if (s == NULL) return;
   for (size_t t = 0; t < s->n && s->dims && s->values; t++) {
     free(s->dims[t]);

@@ -6,7 +6,8 @@
  * ones (each op's own output_shape, walked in execution order) and whose folded int32 tensors carry their
  * values and read as constants; the ops' checks, output_shape and prepare run against its context.
  *
- * The delegate keeps one shadow per interpreter (freed with its last partition): partition selection fills it from the model's input shapes; each partition's
+ * The delegate lists one shadow per interpreter, and each partition holds a reference to its own (freeing a
+ * partition never touches the delegate, which Python may have freed first): partition selection fills it from the model's input shapes; each partition's
  * prepare syncs it with the runtime's current dims (a resize), re-infers its own nodes and re-folds their
  * values, which later partitions read (partitions are prepared in execution order). */
 #ifndef EDGELIFT_SHAPE_INFER_H
@@ -20,7 +21,7 @@
 typedef struct el_shadow {
   TfLiteContext context; /* the runtime's context, reading `tensors` */
   const TfLiteContext* runtime_context; /* whose tensors these are */
-  int partitions;                       /* live partitions of that interpreter (the last one frees it) */
+  int refs; /* the delegate's (while it lists it) and one per partition: the last release frees it */
   size_t n;
   TfLiteTensor* tensors;
   TfLiteIntArray** dims;  /* per tensor: owned dims of an inferred shape, or NULL (the runtime's) */
@@ -29,8 +30,10 @@ typedef struct el_shadow {
   int8_t** own;           /* all NULL: the el_io of a folding run reads the shadow's tensors */
 } el_shadow;
 
+/* A shadow holding one reference; release drops one and frees it with the last. */
 el_shadow* el_shadow_create(TfLiteContext* context);
-void el_shadow_free(el_shadow* s);
+void el_shadow_retain(el_shadow* s);
+void el_shadow_release(el_shadow* s);
 /* The runtime's current tensor records, keeping only the folded values (and their shapes). */
 void el_shadow_sync(el_shadow* s, TfLiteContext* context);
 
