@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import opcatalogue
+from tests import opcatalogue, shapemodels, zoo
 from tests.neon import harness
 from tests.neon.test_ops import CASES, PARTIAL
 
@@ -47,6 +47,12 @@ def test_op_models_under_asan_and_ubsan(neon_lib_asan, tmp_path):
             path = tmp_path / f"sweep-{sweep.id}.tflite"
             path.write_bytes(opcatalogue.convert(sweep))
             paths.append(str(path))
+    # shape inference and int32 folding (shape_infer.c) on dynamic-batch graphs, at batch 1 and resized to 2
+    for name, blob in (("shapes", shapemodels.dynamic_reshapes()), ("yolo_head", zoo.tflite("yolo_head")),
+                       ("transformer_block", zoo.tflite("transformer_block"))):
+        path = tmp_path / f"resized-{name}.tflite"
+        path.write_bytes(blob)
+        paths.append(str(path))
     env = dict(os.environ)
     env.update(
         LD_PRELOAD=_preload(),

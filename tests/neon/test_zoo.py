@@ -1,7 +1,8 @@
 """Real architectures (tests/zoo.py) through the NEON delegate and the XLA path: exact, and a coverage ratchet.
 
 The suite runs the zoo entries that convert in seconds plus MobileNetV3Small (its squeeze-excite MUL and
-rescaling ADD once differed from builtin by one step); `benchmarks/zoo_coverage.py` runs the whole zoo.
+rescaling ADD once differed from builtin by one step) and ConvNeXtTiny (707 nodes of dynamic-batch reshapes and
+LayerNorms, sized by the delegate's shape inference); `benchmarks/zoo_coverage.py` runs the whole zoo.
 RATCHET holds today's fragmentation: coverage work lowers these numbers, a regression fails here.
 """
 
@@ -14,6 +15,7 @@ import pytest
 
 from edgelift.device.runtime import load_interpreter, random_like
 from tests import zoo
+from tests.neon import harness
 
 pytestmark = pytest.mark.slow
 
@@ -21,11 +23,15 @@ pytestmark = pytest.mark.slow
 RATCHET = {
     "mobilenet_v3_small": (1, 0),
     "kws_dscnn": (1, 0),
-    "transformer_block": (9, 20),
+    "transformer_block": (3, 2),  # the two BATCH_MATMULs (branch matmul adds them)
     "unet": (2, 1),
-    "yolo_head": (1, 3),
+    "yolo_head": (1, 0),
     "lstm": (1, 1),
+    "convnext_tiny": (19, 18),  # the 18 grouped CONV_2Ds (branch convops adds them)
 }
+# dynamic-batch models whose reshapes are computed at run time (SHAPE -> ... -> RESHAPE, LayerNorm's FILL):
+# resized to batch 4 every partition infers its shapes and folds its shape vectors again
+RESIZED = ("yolo_head", "transformer_block", "convnext_tiny")
 # models the XLA path must lower whole (the others must name the node they refuse)
 XLA_LOWERS = {"mobilenet_v3_small", "kws_dscnn", "yolo_head"}
 
@@ -46,6 +52,23 @@ def test_the_delegate_is_exact_and_does_not_fragment_more_than_before(model):
         feed = random_like(builtin.input_details, seed=seed)
         for want, got in zip(builtin.run(feed), neon.run(feed), strict=True):
             assert np.array_equal(want, got), f"{name}: {int((want != got).sum())} values differ (seed {seed})"
+
+
+@pytest.mark.parametrize("name", RESIZED)
+def test_dynamic_batch_models_resized_to_batch_4_stay_exact(name, neon_lib):
+    data = zoo.tflite(name)
+    neon, builtin = harness.interpreter(data, neon_lib), harness.interpreter(data)
+    for it in (neon, builtin):
+        d = it.get_input_details()[0]
+        it.resize_tensor_input(d["index"], [4, *d["shape"][1:]])
+        it.allocate_tensors()
+    d = builtin.get_input_details()[0]
+    x = np.random.default_rng(4).integers(-128, 128, d["shape"]).astype(np.int8)
+    assert x.shape[0] == 4
+    want, got = harness.run(builtin, [x]), harness.run(neon, [x])
+    for w, g in zip(want, got, strict=True):
+        assert w.shape == g.shape and w.shape[0] == 4, (w.shape, g.shape)
+        assert np.array_equal(w, g), f"{name} at batch 4: {int((w != g).sum())} values differ"
 
 
 def test_the_xla_path_is_exact_or_names_what_it_refuses(model):

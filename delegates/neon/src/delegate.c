@@ -9,6 +9,8 @@
 #include "delegate.h"
 #include "kernels/qs8_gemm.h"
 #include "ops/op.h"
+#include "ops/util.h"
+#include "shape_infer.h"
 
 #define EL_EXPORT __attribute__((visibility("default")))
 
@@ -35,6 +37,104 @@ static const char* op_name(int code, char* buf, size_t cap) {
   return buf;
 }
 
+el_shadow* el_delegate_fresh_shadow(el_delegate* d, TfLiteContext* context) {
+  size_t kept = 0;
+  for (size_t i = 0; i < d->n_shadows; i++) {
+    el_shadow* s = d->shadows[i];
+    if (s->refs <= 1 || s->runtime_context == context) el_shadow_release(s); /* partitions keep theirs */
+    else d->shadows[kept++] = s;
+  }
+  d->n_shadows = kept;
+  el_shadow* s = el_shadow_create(context);
+  if (s == NULL) return NULL;
+  el_shadow** grown = (el_shadow**)realloc(d->shadows, (d->n_shadows + 1) * sizeof(el_shadow*));
+  if (grown == NULL) {
+    el_shadow_release(s);
+    return NULL;
+  }
+  d->shadows = grown;
+  d->shadows[d->n_shadows++] = s;
+  return s;
+}
+
+el_shadow* el_delegate_shadow_of(const el_delegate* d, const TfLiteContext* context) {
+  for (size_t i = 0; i < d->n_shadows; i++)
+    if (d->shadows[i]->runtime_context == context) return d->shadows[i];
+  return NULL;
+}
+
+/* The op's output_shape may read its int32 inputs' values and its options: it runs only when those are there
+ * (NULL: inferable; else the reason). */
+static const char* not_inferable(el_shadow* sh, const TfLiteNode* node, const el_op_def* def) {
+  if (node->inputs->size > EL_MAX_INPUTS) return "more inputs than the delegate takes";
+  if (def->init != NULL && node->builtin_data == NULL) return "no options";
+  for (int k = 0; k < node->inputs->size; k++) {
+    const int t = node->inputs->data[k];
+    if (t < 0) continue;
+    const TfLiteTensor* x = &sh->tensors[t];
+    if (x->dims == NULL || x->dims->size > EL_MAX_DIMS) return "more than 6 dimensions";
+    if (x->type != kTfLiteInt32 || el_is_const(x) || def->code == kTfLiteBuiltinShape) continue;
+    /* int32 data whose values the shape does not need: the first input (SPLIT's is its axis, FILL's its
+     * dims), every input of PACK and CONCATENATION, FILL's value */
+    const int code = def->code;
+    const int data = code == kTfLiteBuiltinPack || code == kTfLiteBuiltinConcatenation ||
+                     (code == kTfLiteBuiltinFill ? k == 1 : k == 0 && code != kTfLiteBuiltinSplit);
+    if (!data) return "int32 inputs not constant (a shape computed at run time)";
+  }
+  return NULL;
+}
+
+/* May the delegate claim node idx? Its output shapes are inferred first on the shadow (from the inferred input
+ * shapes, by its op's output_shape), so the op's check sees real shapes and folded shape vectors as constants;
+ * a claimed node of int32 shape arithmetic then folds its values. A node left to the runtime keeps the shapes
+ * inferred, or, for ops outside the table, the file's when its inputs' shapes are the file's (else: unknown,
+ * and so is everything computed from it). A runtime node that reads a folded vector makes its output dynamic;
+ * the runtime then prepares the partitions after it again, with the real shapes, once it has run. */
+static int claim(el_shadow* sh, TfLiteContext* context, int idx, TfLiteNode* node, TfLiteRegistration* reg,
+                 const char** why) {
+  const int code = reg->builtin_code;
+  const el_op_def* def = el_op_find(code);
+  int known = 1, changed = 0;
+  el_shape ins[EL_MAX_INPUTS];
+  memset(ins, 0, sizeof ins);
+  for (int k = 0; k < node->inputs->size; k++) {
+    const int t = node->inputs->data[k];
+    if (t < 0) continue;
+    if (sh->tensors[t].dims == NULL || context->tensors[t].dims == NULL) {
+      known = 0;
+      continue;
+    }
+    const el_shape now = el_shadow_shape(sh, t), file = el_tensor_shape(&context->tensors[t]);
+    if (sh->unknown[t]) known = 0;
+    if (memcmp(&now, &file, sizeof now) != 0) changed = 1;
+    if (k < EL_MAX_INPUTS) ins[k] = now;
+  }
+  int inferred = 0, ok = 0;
+  el_shape outs[EL_MAX_OUTPUTS];
+  el_node n;
+  memset(&n, 0, sizeof n);
+  if (!known) {
+    *why = "an input's shape is only known at run time";
+  } else if (def == NULL) {
+    ok = el_op_supported(&sh->context, node, code, reg->version, why); /* names the op as not implemented */
+  } else if ((*why = not_inferable(sh, node, def)) != NULL) {
+    /* *why: what the shape rule would need */
+  } else if (!el_node_init(&n, node, code, idx)) {
+    *why = "out of memory";
+  } else if ((inferred = el_shadow_infer(sh, &n, ins, outs, why))) {
+    ok = el_op_supported(&sh->context, node, code, reg->version, why);
+  }
+  if (ok && el_shadow_foldable(sh, &n)) { /* the op's own prepare and invoke compute the values */
+    size_t scratch = 0;
+    const el_kernels plain = {0, "scalar"};
+    if (n.def->prepare(&sh->context, &n, ins, outs, &plain, &scratch) == kTfLiteOk) el_shadow_fold(sh, &n);
+  }
+  if (n.def != NULL) el_node_free(&n);
+  if (!ok && (!known || (!inferred && changed)))
+    for (int k = 0; k < node->outputs->size; k++) sh->unknown[node->outputs->data[k]] = 1;
+  return ok;
+}
+
 static TfLiteStatus delegate_prepare(TfLiteContext* context, TfLiteDelegate* base) {
   el_delegate* d = (el_delegate*)base;
   const char* abi = el_abi_check(context);
@@ -56,6 +156,12 @@ static TfLiteStatus delegate_prepare(TfLiteContext* context, TfLiteDelegate* bas
     free(left);
     return kTfLiteError;
   }
+  el_shadow* shadow = el_delegate_fresh_shadow(d, context);
+  if (shadow == NULL) {
+    free(claimed);
+    free(left);
+    return kTfLiteError;
+  }
   claimed->size = 0;
   int n_left = 0;
   char buf[32];
@@ -66,7 +172,7 @@ static TfLiteStatus delegate_prepare(TfLiteContext* context, TfLiteDelegate* bas
     if (context->GetNodeAndRegistration(context, idx, &node, &reg) != kTfLiteOk) continue;
     const char* why = NULL;
     const char* name = op_name(reg->builtin_code, buf, sizeof buf);
-    if (el_op_supported(context, node, reg->builtin_code, reg->version, &why)) {
+    if (claim(shadow, context, idx, node, reg, &why)) {
       claimed->data[claimed->size++] = idx;
       el_log(d, kEdgeliftNeonLogDebug, "node %d %s: delegated", idx, name);
       continue;
@@ -166,6 +272,8 @@ el_delegate* el_delegate_create(const EdgeliftNeonOptions* options, char* msg, s
 
 void el_delegate_delete(el_delegate* d) {
   if (d == NULL) return;
+  for (size_t i = 0; i < d->n_shadows; i++) el_shadow_release(d->shadows[i]); /* partitions may hold them */
+  free(d->shadows);
   el_pool_destroy(d->pool);
   free(d);
 }

@@ -9,6 +9,7 @@
 #include "ops/op.h"
 #include "ops/util.h"
 #include "profile_marker.h"
+#include "shape_infer.h"
 
 typedef struct el_partition {
   el_delegate* delegate;
@@ -24,6 +25,7 @@ typedef struct el_partition {
   size_t arena_bytes;
   int8_t* scratch;
   size_t scratch_bytes;
+  struct el_shadow* shadow; /* this interpreter's inferred shapes and folded values, shared by its partitions */
 } el_partition;
 
 /* shape-dependent buffers; the ops' packed weights live until kernel_free */
@@ -43,11 +45,11 @@ static void kernel_free(TfLiteContext* context, void* buffer) {
   (void)context;
   el_partition* p = (el_partition*)buffer;
   if (p == NULL) return;
+  el_shadow_release(p->shadow); /* (never the delegate: it may be gone by now) */
   partition_release(p);
   for (int i = 0; p->nodes != NULL && i < p->n_nodes; i++) {
     el_node* node = &p->nodes[i];
-    if (node->state != NULL && node->def->release != NULL) node->def->release(node->state);
-    free(node->state);
+    if (node->def != NULL) el_node_free(node);
   }
   free(p->nodes);
   free(p->internal);
@@ -57,29 +59,14 @@ static void kernel_free(TfLiteContext* context, void* buffer) {
   free(p);
 }
 
-/* A claimed node as the partition keeps it: its op, tensor indices and a fresh state with the options copied. */
-static int node_init(el_node* n, const TfLiteNode* node, int code, int index) {
-  n->def = el_op_find(code);
-  if (n->def == NULL) return 0; /* the partitioner claims only ops in the table */
-  n->code = code;
-  n->node_index = index;
-  n->n_inputs = node->inputs->size < EL_MAX_INPUTS ? node->inputs->size : EL_MAX_INPUTS;
-  for (int i = 0; i < n->n_inputs; i++) n->inputs[i] = node->inputs->data[i];
-  n->n_outputs = node->outputs->size < EL_MAX_OUTPUTS ? node->outputs->size : EL_MAX_OUTPUTS;
-  for (int i = 0; i < n->n_outputs; i++) n->outputs[i] = node->outputs->data[i];
-  n->output = n->outputs[0];
-  n->state = calloc(1, n->def->state_size);
-  if (n->state == NULL) return 0;
-  if (n->def->init != NULL) n->def->init(n->state, node);
-  return 1;
-}
-
 static void* kernel_init(TfLiteContext* context, const char* buffer, size_t length) {
   (void)length;
   const TfLiteDelegateParams* params = (const TfLiteDelegateParams*)buffer;
   el_partition* p = (el_partition*)calloc(1, sizeof *p);
   if (p == NULL) return NULL;
   p->delegate = (el_delegate*)params->delegate;
+  p->shadow = el_delegate_shadow_of(p->delegate, context);
+  if (p->shadow != NULL) el_shadow_retain(p->shadow);
   p->n_nodes = params->nodes_to_replace->size;
   p->n_tensors = context->tensors_size;
   p->nodes = (el_node*)calloc((size_t)p->n_nodes, sizeof(el_node));
@@ -99,7 +86,7 @@ static void* kernel_init(TfLiteContext* context, const char* buffer, size_t leng
       kernel_free(context, p);
       return NULL;
     }
-    if (!node_init(&p->nodes[i], node, reg->builtin_code, idx)) {
+    if (!el_node_init(&p->nodes[i], node, reg->builtin_code, idx)) {
       kernel_free(context, p);
       return NULL;
     }
@@ -199,8 +186,9 @@ static TfLiteStatus plan_arena(TfLiteContext* context, el_partition* p) {
 }
 
 /* Shapes are propagated through the partition at every prepare (the runtime does not do it for delegated
- * nodes): input shapes come from the runtime, produced shapes from each op's output_shape(); partition outputs
- * are resized through the runtime when they change (new batch size, shapes computed by SPACE_TO_BATCH_ND...). */
+ * nodes): input shapes come from the runtime, produced shapes from each op's output_shape() on the delegate's
+ * shadow (shape_infer.h), which also folds the int32 shape vectors a RESHAPE or FILL sizes itself with;
+ * partition outputs are resized through the runtime when they change (new batch size, computed shapes). */
 static TfLiteStatus kernel_prepare(TfLiteContext* context, TfLiteNode* node) {
   el_partition* p = (el_partition*)node->user_data;
   if (p == NULL) {
@@ -208,6 +196,18 @@ static TfLiteStatus kernel_prepare(TfLiteContext* context, TfLiteNode* node) {
     return kTfLiteError;
   }
   partition_release(p);
+  el_delegate* d = p->delegate;
+  if (p->shadow != NULL && p->shadow->n != (size_t)context->tensors_size) {
+    el_shadow_release(p->shadow); /* (the runtime added tensors: a shadow of this partition's own) */
+    p->shadow = NULL;
+  }
+  if (p->shadow == NULL) p->shadow = el_shadow_create(context);
+  el_shadow* sh = p->shadow;
+  if (sh == NULL) {
+    context->ReportError(context, "edgelift-neon: out of memory (shape inference)");
+    return kTfLiteError;
+  }
+  el_shadow_sync(sh, context);
   size_t scratch = 0;
   for (int i = 0; i < p->n_nodes; i++) {
     el_node* op = &p->nodes[i];
@@ -216,7 +216,7 @@ static TfLiteStatus kernel_prepare(TfLiteContext* context, TfLiteNode* node) {
     for (int k = 0; k < op->n_inputs && k < EL_MAX_INPUTS; k++) {
       const int t = op->inputs[k];
       if (t < 0) continue;
-      ins[k] = p->produced[t] ? p->shapes[t] : el_tensor_shape(&context->tensors[t]);
+      ins[k] = p->produced[t] ? p->shapes[t] : el_shadow_shape(sh, t);
     }
     for (int k = 0; k < op->n_inputs; k++)
       if (op->inputs[k] >= 0 && ins[k].rank > 4) {
@@ -225,9 +225,8 @@ static TfLiteStatus kernel_prepare(TfLiteContext* context, TfLiteNode* node) {
         return kTfLiteError;
       }
     el_shape outs[EL_MAX_OUTPUTS];
-    memset(outs, 0, sizeof outs);
     const char* why = NULL;
-    if (!op->def->output_shape(context, op, ins, outs, &why)) {
+    if (!el_shadow_infer(sh, op, ins, outs, &why)) {
       context->ReportError(context, "edgelift-neon: node %d (%s) cannot take the new input shapes: %s",
                            op->node_index, op->def->name, why);
       return kTfLiteError;
@@ -242,14 +241,16 @@ static TfLiteStatus kernel_prepare(TfLiteContext* context, TfLiteNode* node) {
       TfLiteIntArray* dims = (TfLiteIntArray*)malloc(sizeof(TfLiteIntArray) + sizeof(int) * (size_t)out.rank);
       if (dims == NULL) return kTfLiteError;
       dims->size = out.rank;
-      for (int d = 0; d < out.rank; d++) dims->data[d] = out.d[d];
+      for (int dd = 0; dd < out.rank; dd++) dims->data[dd] = out.d[dd];
       if (context->ResizeTensor(context, ot, dims) != kTfLiteOk) return kTfLiteError; /* takes ownership */
     }
-    if (op->def->prepare(context, op, ins, outs, &p->delegate->kernels, &scratch) != kTfLiteOk) {
+    /* the ops read shapes and constant (or folded) int32 values through the shadow */
+    if (op->def->prepare(&sh->context, op, ins, outs, &d->kernels, &scratch) != kTfLiteOk) {
       context->ReportError(context, "edgelift-neon: out of memory preparing node %d (%s)", op->node_index,
                            op->def->name);
       return kTfLiteError;
     }
+    el_shadow_fold(sh, op); /* shape vectors later nodes and partitions size themselves with */
   }
   if (plan_arena(context, p) != kTfLiteOk) {
     context->ReportError(context, "edgelift-neon: out of memory (partition arena of %zu bytes)", p->arena_bytes);

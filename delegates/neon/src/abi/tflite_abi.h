@@ -307,6 +307,11 @@ typedef struct {
   bool half_pixel_centers;
 } TfLiteResizeBilinearParams; /* also the layout of TfLiteResizeNearestNeighborParams */
 
+typedef struct {
+  int shape[8]; /* TFLITE_RESHAPE_PARAMS_MAX_DIMENSION_COUNT */
+  int num_dimensions;
+} TfLiteReshapeParams;
+
 /* -- schema BuiltinOperator codes the delegate knows by name -------------------------------------------- */
 enum {
   kTfLiteBuiltinAdd = 0,
@@ -350,6 +355,7 @@ enum {
   kTfLiteBuiltinReduceProd = 81,
   kTfLiteBuiltinReduceMax = 82,
   kTfLiteBuiltinPack = 83,
+  kTfLiteBuiltinFill = 94,
   kTfLiteBuiltinResizeNearestNeighbor = 97,
   kTfLiteBuiltinLeakyRelu = 98,
   kTfLiteBuiltinSquaredDifference = 99,

@@ -19,6 +19,7 @@ typedef struct gemm_state {
   int kh, kw, k, n;
   int pad_top, pad_left;
   int direct; /* conv 1x1, stride 1, no padding: GEMM straight on the input */
+  int keep_num_dims; /* FULLY_CONNECTED: the input's shape with the last dimension the units, else [batch, units] */
 } gemm_state;
 
 /* ---- checks ---- */
@@ -66,7 +67,9 @@ static void conv_init(void* state, const TfLiteNode* node) {
 
 static void fc_init(void* state, const TfLiteNode* node) {
   gemm_state* s = (gemm_state*)state;
-  s->activation = ((const TfLiteFullyConnectedParams*)node->builtin_data)->activation;
+  const TfLiteFullyConnectedParams* p = (const TfLiteFullyConnectedParams*)node->builtin_data;
+  s->activation = p->activation;
+  s->keep_num_dims = p->keep_num_dims;
   s->stride_w = s->stride_h = s->dilation_w = s->dilation_h = 1;
 }
 
@@ -77,7 +80,9 @@ static int conv_output_shape(TfLiteContext* c, const el_node* node, const el_sha
   const el_shape* x = &ins[0];
   const el_shape* f = &ins[1];
   if (x->rank != 4) EL_NO("input is not 4-D");
-  if (f->d[3] != x->d[3]) EL_NO("input channels differ from the weights'");
+  /* TFLite's shape rule takes grouped convolutions too (channels a multiple of the weights' depth): shape
+   * inference sizes them even where the check leaves them to the runtime */
+  if (f->d[3] <= 0 || x->d[3] % f->d[3] != 0) EL_NO("input channels not a multiple of the weights' depth");
   o->rank = 4;
   o->d[0] = x->d[0];
   o->d[1] = el_out_size(s->padding, x->d[1], f->d[1], s->stride_h, s->dilation_h);
@@ -87,17 +92,22 @@ static int conv_output_shape(TfLiteContext* c, const el_node* node, const el_sha
   return 1;
 }
 
+/* TFLite's rule (fully_connected.cc): keep_num_dims keeps the input's shape, the last dimension (which must
+ * be the weights' depth) becoming the units; otherwise the input flattens to [size / depth, units]. */
 static int fc_output_shape(TfLiteContext* c, const el_node* node, const el_shape* ins, el_shape* o,
                            const char** why) {
+  (void)c;
+  const gemm_state* s = (const gemm_state*)node->state;
   const el_shape* x = &ins[0];
-  const el_shape model_out = el_tensor_shape(el_tensor(c, node->output));
   const int units = ins[1].d[0], k = ins[1].d[1];
   const size_t n = el_shape_elements(x);
-  if (k <= 0 || n % (size_t)k != 0) EL_NO("input size not a multiple of the weights' depth");
-  if (model_out.rank == x->rank && x->rank >= 2 && x->d[x->rank - 1] == k) { /* keep_num_dims */
+  if (ins[1].rank != 2 || k <= 0 || n % (size_t)k != 0) EL_NO("input size not a multiple of the weights' depth");
+  if (s->keep_num_dims) {
+    if (x->rank < 1 || x->d[x->rank - 1] != k) EL_NO("last input dimension differs from the weights' depth");
     *o = *x;
     o->d[o->rank - 1] = units;
   } else {
+    memset(o, 0, sizeof *o);
     o->rank = 2;
     o->d[0] = (int)(n / (size_t)k);
     o->d[1] = units;

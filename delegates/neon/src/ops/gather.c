@@ -9,6 +9,7 @@ typedef struct gather_state {
   int axis;
   size_t outer, inner, n_idx, in_axis; /* GATHER: bytes per inner block */
   size_t n;                            /* REDUCE_PROD: elements reduced */
+  int keep_dims;                       /* REDUCE_PROD: the output is [1], else a scalar */
 } gather_state;
 
 static int int32_or_q8(TfLiteContext* c, const TfLiteTensor* x, const TfLiteTensor* y, const char** why) {
@@ -82,7 +83,8 @@ static void gather_invoke(const el_node* node, const el_io* io, int8_t* scratch)
   (void)scratch;
   const gather_state* s = (const gather_state*)node->state;
   const int8_t* x = el_data(io, node->inputs[0]);
-  const int32_t* idx = io->context->tensors[node->inputs[1]].data.i32;
+  /* constant, or folded by shape inference and computed inside the partition */
+  const int32_t* idx = (const int32_t*)(const void*)el_data(io, node->inputs[1]);
   int8_t* y = el_data(io, node->output);
   for (size_t o = 0; o < s->outer; o++)
     for (size_t i = 0; i < s->n_idx; i++, y += s->inner)
@@ -107,11 +109,18 @@ static int prod_check(TfLiteContext* c, const TfLiteNode* node, int version, con
   return 1;
 }
 
+static void prod_init(void* state, const TfLiteNode* node) {
+  ((gather_state*)state)->keep_dims = ((const TfLiteReducerParams*)node->builtin_data)->keep_dims;
+}
+
+/* TFLite's rule for a vector reduced over its one axis: [1] with keep_dims, else a scalar */
 static int prod_output_shape(TfLiteContext* c, const el_node* node, const el_shape* ins, el_shape* o,
                              const char** why) {
-  (void)ins;
-  (void)why;
-  *o = el_tensor_shape(el_tensor(c, node->output)); /* a scalar, or [1] with keep_dims */
+  (void)c;
+  if (ins[0].rank != 1) EL_NO("not a vector");
+  memset(o, 0, sizeof *o);
+  o->rank = ((const gather_state*)node->state)->keep_dims ? 1 : 0;
+  if (o->rank) o->d[0] = 1; /* (unused dimensions stay 0: shapes are compared whole) */
   return 1;
 }
 
@@ -134,4 +143,4 @@ static void prod_invoke(const el_node* node, const el_io* io, int8_t* scratch) {
 }
 
 const el_op_def el_op_reduce_prod = {kTfLiteBuiltinReduceProd, "REDUCE_PROD", sizeof(gather_state), prod_check,
-                                     NULL, prod_output_shape, prod_prepare, prod_invoke, NULL};
+                                     prod_init, prod_output_shape, prod_prepare, prod_invoke, NULL};

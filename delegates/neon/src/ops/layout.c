@@ -1,5 +1,6 @@
 /* Data movement: PAD, CONCATENATION, RESHAPE, SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND (how TFLite expresses
- * dilated convolutions). No arithmetic: input and output quantization must be equal. */
+ * dilated convolutions). No arithmetic: input and output quantization must be equal. CONCATENATION and
+ * RESHAPE also take int32 shape vectors (what dynamic-batch graphs compute their reshapes with). */
 #include <string.h>
 
 #include "util.h"
@@ -96,6 +97,7 @@ const el_op_def el_op_pad = {kTfLiteBuiltinPad, "PAD", sizeof(pad_state), pad_ch
 typedef struct concat_state {
   int axis; /* as given (may be negative) */
   int axis_now, outer;
+  size_t elem; /* bytes per element: 1 (int8) or 4 (int32) */
   el_shape out_shape;
   el_shape in_shapes[EL_MAX_INPUTS];
 } concat_state;
@@ -106,14 +108,20 @@ static int concat_check(TfLiteContext* c, const TfLiteNode* node, int version, c
   const TfLiteTensor* out = el_tensor(c, node->outputs->data[0]);
   const TfLiteConcatenationParams* p = (const TfLiteConcatenationParams*)node->builtin_data;
   if (p == NULL || p->activation != kTfLiteActNone) EL_NO("fused activation");
-  if (!el_is_q8(out) || in->size < 1 || in->size > EL_MAX_INPUTS) EL_NO("not int8");
+  if (in->size < 1 || in->size > EL_MAX_INPUTS) EL_NO("unexpected inputs");
+  /* int32: shape vectors (a plain copy in the builtin); int8: one quantization, a plain copy too */
+  const int i32 = out->type == kTfLiteInt32 && out->dims->size <= 4 && out->allocation_type != kTfLiteDynamic;
+  if (!i32 && !el_is_q8(out)) EL_NO("not int8 (or int32)");
   const int r = out->dims->size;
   const int axis = p->axis < 0 ? p->axis + r : p->axis;
   if (axis < 0 || axis >= r) EL_NO("axis out of range");
   int total = 0;
   for (int i = 0; i < in->size; i++) {
     const TfLiteTensor* t = el_tensor(c, in->data[i]);
-    if (!el_is_q8(t) || !el_same_quant(t, out) || t->dims->size != r) EL_NO("inputs not int8 with the output's quantization");
+    if (t == NULL || t->dims == NULL) EL_NO("unexpected inputs");
+    if (i32 && (t->type != kTfLiteInt32 || t->allocation_type == kTfLiteDynamic)) EL_NO("inputs not int32");
+    if (!i32 && (!el_is_q8(t) || !el_same_quant(t, out))) EL_NO("inputs not int8 with the output's quantization");
+    if (t->dims->size != r) EL_NO("ranks differ");
     for (int d = 0; d < r; d++)
       if (d != axis && t->dims->data[d] != out->dims->data[d]) EL_NO("shapes do not match");
     total += t->dims->data[axis];
@@ -146,7 +154,6 @@ static int concat_output_shape(TfLiteContext* c, const el_node* node, const el_s
 
 static TfLiteStatus concat_prepare(TfLiteContext* c, el_node* node, const el_shape* ins, const el_shape* out_shape,
                                    const el_kernels* kernels, size_t* scratch) {
-  (void)c;
   (void)kernels;
   (void)scratch;
   concat_state* s = (concat_state*)node->state;
@@ -156,6 +163,7 @@ static TfLiteStatus concat_prepare(TfLiteContext* c, el_node* node, const el_sha
   s->axis_now = s->axis < 0 ? s->axis + r : s->axis;
   s->outer = 1;
   for (int d = 0; d < s->axis_now; d++) s->outer *= out_shape->d[d];
+  s->elem = c->tensors[node->output].type == kTfLiteInt32 ? 4 : 1;
   return kTfLiteOk;
 }
 
@@ -164,7 +172,7 @@ static void concat_invoke(const el_node* node, const el_io* io, int8_t* scratch)
   const concat_state* s = (const concat_state*)node->state;
   int8_t* y = el_data(io, node->output);
   const int r = s->out_shape.rank;
-  size_t inner = 1;
+  size_t inner = s->elem;
   for (int d = s->axis_now + 1; d < r; d++) inner *= (size_t)s->out_shape.d[d];
   const size_t out_row = (size_t)s->out_shape.d[s->axis_now] * inner;
   size_t col = 0;
@@ -180,42 +188,94 @@ const el_op_def el_op_concatenation = {kTfLiteBuiltinConcatenation, "CONCATENATI
                                        concat_check, concat_init, concat_output_shape, concat_prepare, concat_invoke,
                                        NULL};
 
-/* ---- RESHAPE ---- */
+/* ---- RESHAPE (int8 of equal quantization, or int32 shape vectors) ---- */
 
 typedef struct reshape_state {
+  int has_params, n_params; /* the options' new_shape (used without a shape tensor) */
+  int params[8];
   size_t bytes;
 } reshape_state;
 
+static void reshape_params(reshape_state* s, const TfLiteNode* node) {
+  const TfLiteReshapeParams* p = (const TfLiteReshapeParams*)node->builtin_data;
+  s->has_params = p != NULL && p->num_dimensions >= 0 && p->num_dimensions <= 8;
+  if (!s->has_params) return;
+  s->n_params = p->num_dimensions == 1 && p->shape[0] == 0 ? 0 : p->num_dimensions; /* legacy [0]: a scalar */
+  for (int i = 0; i < s->n_params; i++) s->params[i] = p->shape[i];
+}
+
+static void reshape_init(void* state, const TfLiteNode* node) { reshape_params((reshape_state*)state, node); }
+
+/* TFLite's rule: the target is the shape tensor when it is a 1-D int32 tensor, else the options; one -1 takes
+ * the elements left. The shape tensor must be known now: constant, or folded by shape inference. */
+static int reshape_target(TfLiteContext* c, int shape_idx, const reshape_state* s, size_t n, el_shape* o,
+                          const char** why) {
+  const TfLiteTensor* st = el_tensor(c, shape_idx);
+  memset(o, 0, sizeof *o);
+  if (st != NULL && st->type == kTfLiteInt32 && st->dims != NULL && st->dims->size == 1) {
+    if (!el_is_const(st)) EL_NO("new shape computed at run time (not folded)");
+    if (st->dims->data[0] > EL_MAX_DIMS) EL_NO("more than 6 dimensions");
+    o->rank = st->dims->data[0];
+    for (int i = 0; i < o->rank; i++) o->d[i] = st->data.i32[i];
+  } else {
+    if (!s->has_params || s->n_params > EL_MAX_DIMS) EL_NO("no new shape");
+    o->rank = s->n_params;
+    for (int i = 0; i < o->rank; i++) o->d[i] = s->params[i];
+  }
+  int stretch = -1;
+  size_t m = 1;
+  for (int i = 0; i < o->rank; i++) {
+    if (o->d[i] == -1) {
+      if (stretch >= 0) EL_NO("more than one -1 in the new shape");
+      stretch = i;
+    } else if (o->d[i] < 0) {
+      EL_NO("negative dimension in the new shape");
+    } else {
+      m *= (size_t)o->d[i];
+    }
+  }
+  if (stretch >= 0) {
+    if (m == 0) EL_NO("-1 next to a zero dimension");
+    o->d[stretch] = (int)(n / m);
+    m *= (size_t)o->d[stretch];
+  }
+  if (m != n) EL_NO("sizes differ");
+  return 1;
+}
+
 static int reshape_check(TfLiteContext* c, const TfLiteNode* node, int version, const char** why) {
   (void)version;
-  const TfLiteTensor* x = node->inputs->size > 0 ? el_tensor(c, node->inputs->data[0]) : NULL;
+  if (node->inputs->size < 1 || node->inputs->size > 2) EL_NO("unexpected inputs");
+  const TfLiteTensor* x = el_tensor(c, node->inputs->data[0]);
   const TfLiteTensor* out = el_tensor(c, node->outputs->data[0]);
-  if (!el_is_q8(x) || !el_is_q8(out) || !el_same_quant(x, out)) EL_NO("not int8 with equal quantization");
+  if (x == NULL || out == NULL || x->dims == NULL) EL_NO("unexpected inputs");
+  const int i32 = x->type == kTfLiteInt32 && out->type == kTfLiteInt32 && x->dims->size <= 4 &&
+                  out->dims->size <= 4 && x->allocation_type != kTfLiteDynamic;
+  if (!i32 && (!el_is_q8(x) || !el_is_q8(out) || !el_same_quant(x, out)))
+    EL_NO("not int8 with equal quantization (or int32)");
+  reshape_state s;
+  reshape_params(&s, node);
   const el_shape xs = el_tensor_shape(x), os = el_tensor_shape(out);
-  if (el_shape_elements(&xs) != el_shape_elements(&os)) EL_NO("sizes differ");
+  el_shape target;
+  const int shape_idx = node->inputs->size == 2 ? node->inputs->data[1] : -1;
+  if (!reshape_target(c, shape_idx, &s, el_shape_elements(&xs), &target, why)) return 0;
+  if (memcmp(&target, &os, sizeof os) != 0) EL_NO("output shape differs from the new shape");
   return 1;
 }
 
 static int reshape_output_shape(TfLiteContext* c, const el_node* node, const el_shape* ins, el_shape* o,
                                 const char** why) {
-  const el_shape model_out = el_tensor_shape(el_tensor(c, node->output));
-  *o = model_out;
-  const size_t n = el_shape_elements(&ins[0]), m = el_shape_elements(&model_out);
-  if (n == m) return 1;
-  /* a changed batch: the leading dimension absorbs it */
-  const size_t rest = model_out.rank > 0 && model_out.d[0] > 0 ? m / (size_t)model_out.d[0] : 0;
-  if (rest == 0 || n % rest != 0) EL_NO("new size does not fit the reshape");
-  o->d[0] = (int)(n / rest);
-  return 1;
+  const int shape_idx = node->n_inputs == 2 ? node->inputs[1] : -1;
+  return reshape_target(c, shape_idx, (const reshape_state*)node->state, el_shape_elements(&ins[0]), o, why);
 }
 
 static TfLiteStatus reshape_prepare(TfLiteContext* c, el_node* node, const el_shape* ins, const el_shape* out_shape,
                                     const el_kernels* kernels, size_t* scratch) {
-  (void)c;
   (void)out_shape;
   (void)kernels;
   (void)scratch;
-  ((reshape_state*)node->state)->bytes = el_shape_elements(&ins[0]);
+  const size_t elem = c->tensors[node->output].type == kTfLiteInt32 ? 4 : 1;
+  ((reshape_state*)node->state)->bytes = el_shape_elements(&ins[0]) * elem;
   return kTfLiteOk;
 }
 
@@ -226,7 +286,7 @@ static void reshape_invoke(const el_node* node, const el_io* io, int8_t* scratch
   if (x != y) memmove(y, x, ((const reshape_state*)node->state)->bytes);
 }
 
-const el_op_def el_op_reshape = {kTfLiteBuiltinReshape, "RESHAPE", sizeof(reshape_state), reshape_check, NULL,
+const el_op_def el_op_reshape = {kTfLiteBuiltinReshape, "RESHAPE", sizeof(reshape_state), reshape_check, reshape_init,
                                  reshape_output_shape, reshape_prepare, reshape_invoke, NULL};
 
 /* ---- SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND (TFLite's reference index arithmetic) ---- */

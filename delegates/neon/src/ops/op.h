@@ -78,6 +78,11 @@ typedef struct el_op_def {
   void (*release)(void* state);
 } el_op_def;
 
+/* node.c: a node with its op, tensor indices and fresh state (the options copied by the op's init); 0 when the
+ * code is not in the op table or memory ran out. el_node_free releases and frees the state. */
+int el_node_init(el_node* n, const TfLiteNode* node, int code, int index);
+void el_node_free(el_node* n);
+
 /* registry.c: the op table */
 const el_op_def* el_op_find(int code);
 /* Checks shared by every op (a known code, as many outputs as it takes), then the op's own check. */
