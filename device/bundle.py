@@ -88,20 +88,21 @@ def check_target(target: str) -> dict[str, Any]:
     return TARGETS[target]
 
 
-def _reference(model_path: Path, seed: int):
-    """A fixed input (seeded, over each input's full dtype range) and the desktop's builtin-kernel outputs."""
+def _reference(model_path: Path, seed: int, label: str):
+    """A fixed input (seeded, over each input's full dtype range) and the desktop's builtin-kernel outputs;
+    errors name `label` (the user's file, not the copy being bundled)."""
     import numpy as np
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     from .prechecks import check_model
 
-    check_model(model_path.read_bytes(), repr(str(model_path)))
+    check_model(model_path.read_bytes(), label)
     try:
         interp = Interpreter(model_path=str(model_path),
                              experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
         interp.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
-        raise InvalidModelError(f"{str(model_path)!r} cannot be loaded by LiteRT: {exc}",
+        raise InvalidModelError(f"{label} cannot be loaded by LiteRT: {' '.join(str(exc).split())}",
                                 hint="check the file with `edgelift inspect`, or convert the model again") from None
     rng = np.random.default_rng(seed)
     inputs, sig_in = [], []
@@ -240,7 +241,7 @@ def bundle(model: str | os.PathLike, target: str = "rpi4", output: str | os.Path
         (tmp / "agent").mkdir()
         shutil.copyfile(AGENT_FILE, tmp / AGENT_PATH)
         (tmp / "reference").mkdir()
-        inputs, outputs, signature = _reference(tmp / MODEL_FILE, seed)
+        inputs, outputs, signature = _reference(tmp / MODEL_FILE, seed, repr(str(model)))
         ref_in, ref_out = [], []
         for i, x in enumerate(inputs):
             np.save(tmp / "reference" / f"input_{i}.npy", x, allow_pickle=False)

@@ -155,6 +155,11 @@ class TFLiteModel:
         codes = self.model.operatorCodes or []
         self.operators: list[Operator] = []
         for i, op in enumerate(sg.operators or []):
+            if not 0 <= op.opcodeIndex < len(codes):
+                where = repr(self.path) if self.path else "the model"
+                raise InvalidModelError(f"{where}: operator {i}'s opcode index is {op.opcodeIndex}; allowed "
+                                        f"0..{len(codes) - 1}",
+                                        hint="the file is inconsistent: re-export or convert the model again")
             code = codes[op.opcodeIndex]
             builtin = max(int(code.builtinCode), int(code.deprecatedBuiltinCode))
             name = op_names.get(builtin, f"OP_{builtin}")
@@ -173,8 +178,31 @@ class TFLiteModel:
                     tuple(int(x) for x in (op.intermediates if op.intermediates is not None else ())),
                 )
             )
-        self.inputs = tuple(int(x) for x in sg.inputs)
-        self.outputs = tuple(int(x) for x in sg.outputs)
+        self.inputs = tuple(int(x) for x in (sg.inputs if sg.inputs is not None else ()))
+        self.outputs = tuple(int(x) for x in (sg.outputs if sg.outputs is not None else ()))
+        self._check_indices()
+
+    def _check_indices(self) -> None:
+        """Every tensor and operator-code index in range: a file that breaks this would make the runtime fail
+        later ("inconsistent model") or, in a reader that trusts it, read past an array."""
+        n = len(self.tensors)
+        where = f"{self.path!r}" if self.path else "the model"
+
+        def bad(what: str, value: int, allowed: str):
+            raise InvalidModelError(f"{where}: {what} is {value}; allowed {allowed}",
+                                    hint="the file is inconsistent: re-export or convert the model again")
+
+        for role, indices in (("subgraph input", self.inputs), ("subgraph output", self.outputs)):
+            for k, t in enumerate(indices):
+                if not 0 <= t < n:
+                    bad(f"{role} {k}", t, f"0..{n - 1} (the subgraph has {n} tensors)")
+        for op in self.operators:
+            for role, indices, optional in (("input", op.inputs, True), ("output", op.outputs, False),
+                                            ("intermediate", op.intermediates, False)):
+                for k, t in enumerate(indices):
+                    if not (0 <= t < n or (optional and t == -1)):
+                        bad(f"operator {op.index} ({op.op_name}) {role} {k}", t,
+                            f"0..{n - 1}{' or -1 (omitted)' if optional else ''} (the subgraph has {n} tensors)")
 
     @staticmethod
     def _decode(raw: np.ndarray, type_name: str, shape: tuple[int, ...], sparse: bool) -> np.ndarray:
