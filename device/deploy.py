@@ -31,12 +31,12 @@ from typing import Any
 from ..errors import DataError, InvalidArgumentError, ModelNotFoundError, RemoteError, RuntimeUnavailableError
 from .bundle import AGENT_PATH, load_bundle
 from .bundle import bundle as build_bundle
+from .lock import STALE_MIN, Heartbeat, take_script
 from .ssh import SSH, SSHError, Target, host_key_hint
 
 DEFAULT_REMOTE_DIR = "~/edgelift"
 MARKER = "@@edgelift@@"
 KEEP_RELEASES = 3
-LOCK_STALE_MIN = 30
 RUNTIME_PINS = ("tflite-runtime==2.14.0", "numpy==1.26.4")
 STEPS = ("connect", "upload", "verify", "self-check", "switch")
 
@@ -172,14 +172,10 @@ class Device:
 
     def state(self, step: str = "connect", *, lock: bool = False) -> dict[str, str | None]:
         """current/previous releases and the device's Python version (one connection); with `lock`, also
-        take the device's deploy lock (``<remote_dir>/.lock``; one older than LOCK_STALE_MIN is taken over)."""
-        lock_dir = _q(self.path(".lock"))
+        take the device's deploy lock (edgelift.device.lock: one whose heartbeat stopped is taken over)."""
         since = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime())
         owner = _q(f"{socket.gethostname()} pid {os.getpid()} since {since}")
-        take = (f"if mkdir {lock_dir} 2>/dev/null; then echo {owner} > {lock_dir}/owner; echo lock=taken\n"
-                f"elif [ -n \"$(find {lock_dir} -maxdepth 0 -mmin +{LOCK_STALE_MIN} 2>/dev/null)\" ]; then\n"
-                f"  rm -rf -- {lock_dir}; mkdir {lock_dir} && echo {owner} > {lock_dir}/owner && echo lock=taken\n"
-                f"else echo lock=busy; echo owner=$(cat {lock_dir}/owner 2>/dev/null); fi\n") if lock else ""
+        take = take_script(_q(self.path(".lock")), owner, _q(self.path("staging"))) if lock else ""
         script = (self.python_setup()
                   + f"mkdir -p {_q(self.path('releases'))} {_q(self.path('staging'))} || exit 3\n" + take
                   + f"echo current=$(readlink {_q(self.path('current'))} || true)\n"
@@ -201,8 +197,12 @@ class Device:
         if state.get("lock") != "taken":
             raise self.failure(step, f"another deploy or rollback is in progress on this device "
                                f"({state.get('owner') or 'owner unknown'})", current=state.get("current"),
-                               hint=f"wait for it to finish; if it was killed, remove {self.path('.lock')} on the "
-                               f"device (a lock older than {LOCK_STALE_MIN} minutes is taken over)")
+                               hint=f"wait for it to finish (a deploy that died releases the device {STALE_MIN} "
+                               "minutes after its last heartbeat)")
+
+    def heartbeat(self) -> Heartbeat:
+        """Keeps this client's lock alive while a `with` block runs (see edgelift.device.lock)."""
+        return Heartbeat(self.ssh, _q(self.path(".lock")))
 
     def unlock_script(self) -> str:
         return f"rm -rf -- {_q(self.path('.lock'))}\n"
@@ -326,44 +326,45 @@ def deploy_bundle(device: Device, local: Path, manifest: dict[str, Any], *, inst
     state = device.state("connect", lock=True)
     current = state.get("current")
     device.check_lock(state)
-    release = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + f"-{manifest['bundle_id']}"
-    staging = device.path("staging", release)
-    try:
-        if install_runtime:
-            ensure_runtime(device, wheels=wheels, current=current)
-            state = device.state("connect")
-        device.check_python(state)
-        done("connect")
+    with device.heartbeat():
+        release = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + f"-{manifest['bundle_id']}"
+        staging = device.path("staging", release)
         try:
-            device.ssh.upload_tree(local, staging, timeout=600)
-        except SSHError as exc:
-            raise device.failure("upload", str(exc), current=current) from None
-        done("upload")
-        agent_file = f"{staging}/{AGENT_PATH}"
-        check = device.agent("verify", agent_file, ["check", "--bundle", staging], current=current)
-        steps.append(("verify+self-check", time.perf_counter() - t))
-        say(f"{device.target}: verify ok ({check.get('files')} files), self-check ok")
-        t = time.perf_counter()
-        switch = (
-            "set -e\n"
-            f"cd {_q(device.base)}\n"
-            f"mv -T -- {_q('staging/' + release)} {_q('releases/' + release)}\n"
-            "old=$(readlink current || true)\n"
-            f"ln -s -- {_q('releases/' + release)} .current.new.$$\n"
-            "mv -T -- .current.new.$$ current\n"
-            'if [ -n "$old" ]; then ln -s -- "$old" .previous.new.$$ && mv -T -- .previous.new.$$ previous; fi\n'
-        )
-        device.shell("switch", switch, current=current)
-        done("switch")
-    except BaseException:
-        # best effort: a dead connection leaves the partial staging folder for the next deploy to clear, and
-        # the lock until it goes stale
-        try:
-            device.ssh.run(f"rm -rf -- {_q(staging)}\n" + device.unlock_script(), check=False, timeout=30)
-        except Exception:  # noqa: BLE001 - the original failure is what matters
-            pass
-        raise
-    _prune(device, keep)
+            if install_runtime:
+                ensure_runtime(device, wheels=wheels, current=current)
+                state = device.state("connect")
+            device.check_python(state)
+            done("connect")
+            try:
+                device.ssh.upload_tree(local, staging, timeout=600)
+            except SSHError as exc:
+                raise device.failure("upload", str(exc), current=current) from None
+            done("upload")
+            agent_file = f"{staging}/{AGENT_PATH}"
+            check = device.agent("verify", agent_file, ["check", "--bundle", staging], current=current)
+            steps.append(("verify+self-check", time.perf_counter() - t))
+            say(f"{device.target}: verify ok ({check.get('files')} files), self-check ok")
+            t = time.perf_counter()
+            switch = (
+                "set -e\n"
+                f"cd {_q(device.base)}\n"
+                f"mv -T -- {_q('staging/' + release)} {_q('releases/' + release)}\n"
+                "old=$(readlink current || true)\n"
+                f"ln -s -- {_q('releases/' + release)} .current.new.$$\n"
+                "mv -T -- .current.new.$$ current\n"
+                'if [ -n "$old" ]; then ln -s -- "$old" .previous.new.$$ && mv -T -- .previous.new.$$ previous; fi\n'
+            )
+            device.shell("switch", switch, current=current)
+            done("switch")
+        except BaseException:
+            # best effort: a dead connection leaves the partial staging folder for the next deploy to clear, and
+            # the lock until it goes stale
+            try:
+                device.ssh.run(f"rm -rf -- {_q(staging)}\n" + device.unlock_script(), check=False, timeout=30)
+            except Exception:  # noqa: BLE001 - the original failure is what matters
+                pass
+            raise
+        _prune(device, keep)
     return DeployResult(host=str(device.target), ok=True, release=release, previous=current,
                         bundle_id=manifest["bundle_id"], seconds=time.perf_counter() - start, steps=steps,
                         check={k: check.get(k) for k in ("files", "runtime", "runtime_version", "partition",
@@ -393,7 +394,8 @@ def rollback(host: str, *, ssh_config=None, identity=None, accept_new_host_key: 
     state = device.state("connect", lock=True)
     device.check_lock(state)
     try:
-        return _rollback(device, state, start)
+        with device.heartbeat():
+            return _rollback(device, state, start)
     finally:
         device.ssh.run(device.unlock_script(), check=False, timeout=30)
 
