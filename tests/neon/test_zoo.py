@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 RATCHET = {
     "mobilenet_v3_small": (1, 0),
     "kws_dscnn": (1, 0),
-    "transformer_block": (9, 20),
+    "transformer_block": (7, 18),
     "unet": (2, 1),
     "yolo_head": (1, 3),
     "lstm": (1, 1),
