@@ -108,9 +108,15 @@ MATMUL_NODES = (
     Node("matmul_adj_y", (2, 13, 24), (2, 31, 24)),          # RHS given as [n, k] (what builtin packs as is)
     Node("matmul_adj_xy", (4, 8, 1), (4, 3, 8)),             # m 1, both transposed
     Node("matmul", (2, 3, 5, 7), (1, 1, 7, 9)),              # rank 5, RHS broadcast and folded
-    Node("matmul_adj_x", (2, 7, 5), (1, 7, 9)),              # folded with a transposed LHS
+    Node("matmul_adj_y", (2, 5, 7), (1, 9, 7)),              # folded with a transposed RHS
     Node("matmul", (1, 5, 7), (3, 7, 9)),                    # the LHS broadcast
     Node("matmul", (4, 1, 6, 10), (1, 3, 10, 5)),            # both broadcast, rank 5
+)
+# Folded with a transposed LHS: LiteRT 2.3 computes the product, tflite-runtime 2.14's builtin other values; the
+# delegate leaves these to the runtime (tests/neon/test_batch_matmul_left.py), the XLA path follows LiteRT 2.3.
+FOLDED_ADJ_X_NODES = (
+    Node("matmul_adj_x", (2, 7, 5), (1, 7, 9)),
+    Node("matmul_adj_xy", (3, 2, 6, 4), (1, 1, 5, 6)),
 )
 CONST_MATMUL_NODES = (
     Node("const_matmul", (3, 5, 7), (3, 7, 9)),
@@ -130,6 +136,9 @@ MATMUL_SWEEPS = (
     *_matmul("offsets", (-0.4, 1.6), (-2.5, 0.7)),             # zero points in between, both non-zero
     *_matmul("scales_100x", (-0.5, 0.5), (-50, 50)),
 )
+
+
+FOLDED_ADJ_X_SWEEP = Sweep("folded_adj_x", "BATCH_MATMUL", ((-0.4, 1.6), (-2.5, 0.7)), FOLDED_ADJ_X_NODES, rounds=2)
 
 
 def matmul_flags(node: Node) -> tuple[bool, bool]:

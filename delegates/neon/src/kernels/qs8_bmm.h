@@ -1,4 +1,4 @@
-/* The int8 matrix product of one BATCH_MATMUL batch matrix, shared by the reference and the tiled variant.
+/* The int8 matrix product of one BATCH_MATMUL batch matrix, shared by the reference and the tiled variants.
  *
  *   acc[i][j] = sum_k (a[i][k] - a_zero_point) * (b[k][j] - b_zero_point)
  *   c[i][j]   = clamp(out_zero_point + el_requantize(acc[i][j], multiplier, shift), -128, 127)
@@ -46,7 +46,7 @@ typedef struct qs8_bmm_ukernel {
 /* Every variant, the one dispatch picks first; terminated by name == NULL. */
 extern const qs8_bmm_ukernel qs8_bmm_ukernels[];
 
-/* forced "scalar" = the 1x1 reference twin; anything else = the tiled variant. */
+/* forced "scalar" = the 1x1 reference twin; anything else = the best tiled variant (NEON on aarch64). */
 const qs8_bmm_ukernel* qs8_bmm_select(const char* forced);
 
 #endif
