@@ -3,8 +3,8 @@
  *
  * Oracle: a plain integer loop over the unpacked operands with both zero points + el_requantize (gemmlowp's
  * double rounding, what LiteRT 2.3's builtin BATCH_MATMUL uses), zero tolerance. m, n, k around the 4x4 tile
- * (1, 3, 4, 5, 8, 9, 16, 17, 33), zero points at the extremes, operands holding -128 and 127, multipliers
- * with right and left shifts. A sits flush against a PROT_NONE page, C ends flush against one (and rows carry
+ * and the 8-deep NEON step (1, 3, 4, 5, 8, 9, 16, 17, 33), zero points at the extremes, operands holding -128
+ * and 127, multipliers with right shifts, powers of two (exact ties of both signs) and a left shift. A sits flush against a PROT_NONE page, C ends flush against one (and rows carry
  * canaries past n), so an over-read or over-write faults or shows.
  *
  * Output (parsed by tests/neon/test_bmm_kernels.py):
@@ -58,7 +58,8 @@ typedef struct bmm_case {
   size_t m, n, k, a_stride, c_stride;
   int adj_y; /* b given as [n][k] */
   int32_t a_zp, b_zp, out_zp;
-  int extremes; /* operands only -128 / 127 */
+  int extremes;        /* operands only -128 / 127 */
+  int multiplier_kind; /* 0 spread over int8, 1 a power of two (ties), 2 above 1 (left shift) */
 } bmm_case;
 
 static int printed = 0;
@@ -84,7 +85,13 @@ static size_t run_case(const qs8_bmm_ukernel* uk, const bmm_case* tc, int corrup
   /* a multiplier that spreads the outputs over int8 (some saturate): |acc| ~ sqrt(k) * 128 * 128 */
   int32_t mult, shift;
   el_quantize_multiplier(60.0 / (sqrt((double)k) * 9000.0) * (0.5 + (double)(rnd() % 1000) / 666.0), &mult, &shift);
-  if (k == 1 && (rnd() & 1)) el_quantize_multiplier(3.0 / 16384.0 * 64.0, &mult, &shift);
+  if (tc->multiplier_kind == 1) { /* a power of two: 1 in 2^s accumulators is an exact tie, half of them negative */
+    int s = 8;
+    while ((size_t)1 << (2 * (s - 8)) < k) s++;
+    el_quantize_multiplier(1.0 / (double)(1 << s), &mult, &shift);
+  } else if (tc->multiplier_kind == 2) { /* above 1: the left shift */
+    el_quantize_multiplier(1.5, &mult, &shift);
+  }
   const size_t psize = qs8_bmm_packed_size(n, k);
   guarded gp = guarded_alloc(psize);
   qs8_bmm_pack(n, k, b, k_stride, n_stride, tc->a_zp, tc->b_zp, gp.data);
@@ -132,7 +139,8 @@ int main(int argc, char** argv) {
       for (size_t in = 0; in < ns; in++)
         for (size_t ik = 0; ik < ns; ik++, v++) {
           bmm_case tc = {sizes[im], sizes[in], sizes[ik], 0, 0, (int)(v % 2), zero_points[v % 6],
-                         zero_points[(v / 6) % 6], zero_points[(v / 36) % 6], v % 7 == 3};
+                         zero_points[(v / 6) % 6], zero_points[(v / 36) % 6], v % 7 == 3,
+                         v % 5 == 1 ? 1 : (v % 11 == 4 ? 2 : 0)};
           tc.a_stride = tc.k + (v % 3 == 1 ? 5 : 0);
           tc.c_stride = tc.n + (v % 4 == 2 ? 3 : 0);
           bad += run_case(uk, &tc, corrupt, &outputs);
