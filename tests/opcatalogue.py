@@ -96,6 +96,75 @@ def _unary(op: str, ranges, param=None, written: bool = False):
                        written=written) for lo, hi in ranges)
 
 
+# BATCH_MATMUL nodes (per sample; the model adds a batch dimension of 1): m, n, k on and off the GEMM tiles
+# (4, 8, 16), adj_x / adj_y, broadcast batch dimensions (an RHS [.., 1, k, n] takes LiteRT's folded path, where
+# the LHS's rows of all batches form one matrix), the transformer's [2, 16, 16] x [2, 16, 16]. The kind says
+# the flags; "const_" nodes take a constant RHS (tests/opmodels.py builds it), the others a second input.
+MATMUL_NODES = (
+    Node("matmul", (5, 7), (7, 9)),                          # rank 3: m 5, k 7, n 9
+    Node("matmul", (3, 17, 33), (3, 33, 15)),                # m 17, k 33, n 15: past every tile by one
+    Node("matmul", (2, 16, 16), (2, 16, 16)),                # the transformer's attention scores / values
+    Node("matmul_adj_x", (3, 9, 6), (3, 9, 19)),             # LHS given as [k, m]
+    Node("matmul_adj_y", (2, 13, 24), (2, 31, 24)),          # RHS given as [n, k] (what builtin packs as is)
+    Node("matmul_adj_xy", (4, 8, 1), (4, 3, 8)),             # m 1, both transposed
+    Node("matmul", (2, 3, 5, 7), (1, 1, 7, 9)),              # rank 5, RHS broadcast and folded
+    Node("matmul_adj_y", (2, 5, 7), (1, 9, 7)),              # folded with a transposed RHS
+    Node("matmul", (1, 5, 7), (3, 7, 9)),                    # the LHS broadcast
+    Node("matmul", (4, 1, 6, 10), (1, 3, 10, 5)),            # both broadcast, rank 5
+)
+# Folded with a transposed LHS: LiteRT 2.3 computes the product, tflite-runtime 2.14's builtin other values; the
+# delegate leaves these to the runtime (tests/neon/test_batch_matmul_left.py), the XLA path follows LiteRT 2.3.
+FOLDED_ADJ_X_NODES = (
+    Node("matmul_adj_x", (2, 7, 5), (1, 7, 9)),
+    Node("matmul_adj_xy", (3, 2, 6, 4), (1, 1, 5, 6)),
+)
+CONST_MATMUL_NODES = (
+    Node("const_matmul", (3, 5, 7), (3, 7, 9)),
+    Node("const_matmul", (2, 16, 33), (1, 33, 17)),          # a constant RHS broadcast over the LHS's batches
+    Node("const_matmul_adj_y", (2, 9, 20), (2, 12, 20)),
+)
+
+
+def _matmul(name: str, a: tuple[float, float], b: tuple[float, float]):
+    return (Sweep(name, "BATCH_MATMUL", (a, b), MATMUL_NODES, rounds=2),
+            Sweep(f"const_{name}", "BATCH_MATMUL", (a,), CONST_MATMUL_NODES, rounds=2, param=b))
+
+
+MATMUL_SWEEPS = (
+    *_matmul("symmetric", (-1, 1), (-1, 1)),
+    *_matmul("zp_extremes", (0, 2), (-3, 0)),                  # zero points -128 and +127
+    *_matmul("offsets", (-0.4, 1.6), (-2.5, 0.7)),             # zero points in between, both non-zero
+    *_matmul("scales_100x", (-0.5, 0.5), (-50, 50)),
+)
+
+
+FOLDED_ADJ_X_SWEEP = Sweep("folded_adj_x", "BATCH_MATMUL", ((-0.4, 1.6), (-2.5, 0.7)), FOLDED_ADJ_X_NODES, rounds=2)
+
+
+def matmul_flags(node: Node) -> tuple[bool, bool]:
+    """(adj_x, adj_y) of a BATCH_MATMUL node."""
+    return node.kind.endswith(("_adj_x", "_adj_xy")), node.kind.endswith(("_adj_y", "_adj_xy"))
+
+
+def matmul_constant(sweep: Sweep, node: Node) -> np.ndarray:
+    """The float RHS of a constant-RHS node (per sample shape b_shape), uniform over the sweep's second range."""
+    lo, hi = sweep.param
+    rng = np.random.default_rng(int(np.prod(node.a_shape)) * 31 + int(np.prod(node.b_shape)))
+    return rng.uniform(lo, hi, (1, *node.b_shape)).astype(np.float32)
+
+
+def _matmul_values(node: Node, round_: int) -> list[np.ndarray]:
+    """Random int8 operands with both extremes in each (-128 against -128 and 127 somewhere in every node)."""
+    shapes = [node.a_shape] if node.kind.startswith("const_") else [node.a_shape, node.b_shape]
+    rng = np.random.default_rng(round_ * 1000 + int(np.prod(node.a_shape)) + 7 * int(np.prod(node.b_shape)))
+    out = []
+    for shape in shapes:
+        v = rng.integers(-128, 128, shape).astype(np.int8)
+        v.flat[0], v.flat[-1] = -128, 127
+        out.append(v)
+    return out
+
+
 SWEEPS = (
     _binary("ADD", "symmetric", (-1, 1), (-1, 1)),
     _binary("ADD", "zp_extremes", (0, 2), (-3, 0)),                  # zero points -128 and +127
@@ -185,11 +254,14 @@ SWEEPS = (
             for variant, rng in (("up2", (-1, 1)), ("size7x4", (0, 6)), ("align", (-2, 1)), ("legacy", (-1, 1)),
                                  ("down", (-1, 1)))),
       )),
+    *MATMUL_SWEEPS,
 )
 
 
 def values(sweep: Sweep, node: Node, round_: int = 0) -> list[np.ndarray]:
     """int8 inputs of one node (per sample, without the batch dimension)."""
+    if sweep.op == "BATCH_MATMUL":
+        return _matmul_values(node, round_)
     if node.b_shape is not None:
         return [(np.ascontiguousarray(v) - 128).astype(np.int8) for v in _binary_values(node.kind)]
     n = int(np.prod(node.a_shape))

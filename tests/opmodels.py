@@ -15,7 +15,7 @@ import json
 
 import numpy as np
 
-from tests.opcatalogue import CACHE, Sweep, _input_name
+from tests.opcatalogue import CACHE, Sweep, _input_name, matmul_constant, matmul_flags
 
 
 def _resizes(tf, method: str) -> dict:
@@ -95,6 +95,20 @@ def _binary_fn(sweep: Sweep):
     return lambda t: act(f(t[0], t[1]))
 
 
+def _matmul_node(sweep: Sweep, node, a, inputs: list, name_b: str):
+    """One BATCH_MATMUL (tf.matmul with the node's adjoint flags): of two inputs, or of `a` and a constant."""
+    from edgelift._tf import keras, tensorflow
+
+    tf, L = tensorflow(), keras().layers
+    adj_x, adj_y = matmul_flags(node)
+    if node.kind.startswith("const_"):
+        w = matmul_constant(sweep, node)
+        return L.Lambda(lambda t: tf.matmul(t, tf.constant(w), adjoint_a=adj_x, adjoint_b=adj_y))(a)
+    b = L.Input(node.b_shape, name=name_b)
+    inputs.append(b)
+    return L.Lambda(lambda t: tf.matmul(t[0], t[1], adjoint_a=adj_x, adjoint_b=adj_y))([a, b])
+
+
 def keras_model(sweep: Sweep):
     from edgelift._tf import keras
 
@@ -103,7 +117,9 @@ def keras_model(sweep: Sweep):
     for k, node in enumerate(sweep.nodes):
         a = L.Input(node.a_shape, name=_input_name(k, "a"))
         inputs.append(a)
-        if node.b_shape is not None:
+        if sweep.op == "BATCH_MATMUL":
+            outputs.append(_matmul_node(sweep, node, a, inputs, _input_name(k, "b")))
+        elif node.b_shape is not None:
             b = L.Input(node.b_shape, name=_input_name(k, "b"))
             inputs.append(b)
             outputs.append(L.Lambda(_binary_fn(sweep))([a, b]))

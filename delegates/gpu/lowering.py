@@ -11,12 +11,12 @@ import numpy as np
 from edgelift.errors import UnsupportedModelError
 from edgelift.tflite_model import TFLiteModel, load
 
-from . import folding, ops_activations, ops_float, ops_int8, ops_movement, ops_reduce, ops_resize
+from . import folding, ops_activations, ops_float, ops_int8, ops_matmul, ops_movement, ops_reduce, ops_resize
 from .common import Ctx, Unsupported
 
 SUPPORTED_TYPES = ("INT8", "FLOAT32")
 INT8_LOWERINGS = {**ops_int8.LOWERINGS, **ops_activations.LOWERINGS, **ops_movement.LOWERINGS,
-                  **ops_resize.LOWERINGS, **ops_reduce.LOWERINGS}
+                  **ops_resize.LOWERINGS, **ops_reduce.LOWERINGS, **ops_matmul.LOWERINGS}
 
 
 def x64():

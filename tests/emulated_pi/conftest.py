@@ -35,6 +35,9 @@ OP_MODELS = {
     # tests/opcatalogue.py sweep models: every broadcast path of ADD and MUL, on random inputs here
     "sweep_add_rescaling": ("sweep", "add-mnv3_rescaling"),
     "sweep_mul_se": ("sweep", "mul-mnv3_se"),
+    # BATCH_MATMUL: every flag, broadcast (folded too), tile edges; variable RHS and constant RHS
+    "sweep_batch_matmul_offsets": ("sweep", "batch_matmul-offsets"),
+    "sweep_batch_matmul_const_zp": ("sweep", "batch_matmul-const_zp_extremes"),
 }
 # The full MobileNetV2 (224x224, alpha 1.0: modelkit's defaults, so the conversion cache is shared with other
 # tests): under qemu one delegated invoke takes about 0.6 s (NEON) to 1.6 s (scalar), affordable for every variant.

@@ -33,7 +33,10 @@ def test_catalogue_nodes_cover_every_pair_on_their_path(node):
         assert (y[4], y[3]) == (1, 7)
 
 
-@pytest.mark.parametrize("sweep", oc.SWEEPS, ids=[s.id for s in oc.SWEEPS])
+XLA_SWEEPS = (*oc.SWEEPS, oc.FOLDED_ADJ_X_SWEEP)  # the delegate leaves the latter to the runtime
+
+
+@pytest.mark.parametrize("sweep", XLA_SWEEPS, ids=[s.id for s in XLA_SWEEPS])
 def test_sweep_identical_to_builtin(sweep):
     model = oc.convert(sweep)
     assert oc.op_histogram(model) == {sweep.op: len(sweep.nodes)}

@@ -169,3 +169,13 @@ def test_fully_connected_per_tensor_weights():
     m = load(model)
     assert m.tensors[m.operators[0].inputs[1]].scales.size == 1
     _run(model, n=256)
+
+
+@pytest.mark.parametrize("accumulate", ["int", "f32"])
+def test_batch_matmul_deep_in_both_accumulations(accumulate):
+    from tests import opcatalogue as oc
+
+    # k 1100 and 1030: past one float32 chunk (1024 terms), so "f32" sums two exact partial products
+    nodes = (oc.Node("matmul", (3, 1100), (1100, 5)), oc.Node("matmul_adj_y", (2, 4, 1030), (2, 6, 1030)))
+    sweep = oc.Sweep("deep", "BATCH_MATMUL", ((-0.4, 1.6), (-2.5, 0.7)), nodes)
+    _run(oc.convert(sweep), accumulate=accumulate)

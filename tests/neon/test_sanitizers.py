@@ -41,9 +41,10 @@ def test_op_models_under_asan_and_ubsan(neon_lib_asan, tmp_path):
         path = tmp_path / f"{name}.tflite"
         path.write_bytes(harness.convert(builder, *calib, **kwargs))  # converted here, not under ASan
         paths.append(str(path))
-    # every broadcast path of ADD and MUL (fivefold loops, scalar broadcast, switched inputs, generic)
+    # every broadcast path of ADD and MUL (fivefold loops, scalar broadcast, switched inputs, generic); BATCH_MATMUL
+    # with every flag, broadcast and a constant RHS (packed at prepare) or a variable one (packed into scratch)
     for sweep in opcatalogue.SWEEPS:
-        if sweep.id in ("add-mnv3_rescaling", "mul-mnv3_se"):
+        if sweep.id in ("add-mnv3_rescaling", "mul-mnv3_se", "batch_matmul-offsets", "batch_matmul-const_zp_extremes"):
             path = tmp_path / f"sweep-{sweep.id}.tflite"
             path.write_bytes(opcatalogue.convert(sweep))
             paths.append(str(path))

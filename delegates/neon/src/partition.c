@@ -218,8 +218,9 @@ static TfLiteStatus kernel_prepare(TfLiteContext* context, TfLiteNode* node) {
       if (t < 0) continue;
       ins[k] = p->produced[t] ? p->shapes[t] : el_shadow_shape(sh, t);
     }
+    const int max_rank = op->code == kTfLiteBuiltinBatchMatmul ? 5 : 4; /* BATCH_MATMUL takes rank 5 */
     for (int k = 0; k < op->n_inputs; k++)
-      if (op->inputs[k] >= 0 && ins[k].rank > 4) {
+      if (op->inputs[k] >= 0 && ins[k].rank > max_rank) {
         context->ReportError(context, "edgelift-neon: node %d (%s) cannot take the new input shapes: %s",
                              op->node_index, op->def->name, "more than 4 dimensions");
         return kTfLiteError;

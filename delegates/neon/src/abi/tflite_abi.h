@@ -299,6 +299,12 @@ typedef struct {
 } TfLiteGatherParams;
 
 typedef struct {
+  bool adj_x;
+  bool adj_y;
+  bool asymmetric_quantize_inputs;
+} TfLiteBatchMatMulParams;
+
+typedef struct {
   int block_size;
 } TfLiteDepthToSpaceParams; /* also the layout of TfLiteSpaceToDepthParams */
 
@@ -363,6 +369,7 @@ enum {
   kTfLiteBuiltinElu = 111,
   kTfLiteBuiltinQuantize = 114,
   kTfLiteBuiltinHardSwish = 117,
+  kTfLiteBuiltinBatchMatmul = 126,
   kTfLiteBuiltinGelu = 150,
 };
 
