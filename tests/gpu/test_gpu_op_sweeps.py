@@ -32,10 +32,10 @@ def test_catalogue_nodes_cover_every_pair_on_their_path(node):
         assert (y[4], y[3]) == (1, 7)
 
 
-@pytest.mark.parametrize("sweep", oc.SWEEPS, ids=[s.id for s in oc.SWEEPS])
+@pytest.mark.parametrize("sweep", oc.SWEEPS + oc.LAYER_SWEEPS, ids=[s.id for s in oc.SWEEPS + oc.LAYER_SWEEPS])
 def test_sweep_identical_to_builtin(sweep):
     model = oc.convert(sweep)
-    assert oc.op_histogram(model) == {sweep.op: len(sweep.nodes)}
+    assert oc.swept_ops(sweep, model) == {sweep.op: len(sweep.nodes)}
     rounds = [oc.feeds(sweep, model, r)[0] for r in range(sweep.rounds)]
     xs = [np.concatenate([r[i] for r in rounds]) for i in range(len(rounds[0]))]  # rounds as samples
     eng = GpuEngine(model, batch=sweep.rounds)

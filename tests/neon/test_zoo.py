@@ -20,14 +20,16 @@ pytestmark = pytest.mark.slow
 # model -> (at most this many partitions, at most this many nodes left to the runtime)
 RATCHET = {
     "mobilenet_v3_small": (1, 0),
+    "convnext_tiny": (55, 162),
     "kws_dscnn": (1, 0),
     "transformer_block": (9, 20),
     "unet": (2, 1),
     "yolo_head": (1, 3),
     "lstm": (1, 1),
 }
-# models the XLA path must lower whole (the others must name the node they refuse)
-XLA_LOWERS = {"mobilenet_v3_small", "kws_dscnn", "yolo_head"}
+# models the XLA path must lower whole (the others must name the node they refuse, and only the ops listed)
+XLA_LOWERS = {"mobilenet_v3_small", "kws_dscnn", "yolo_head", "convnext_tiny", "unet"}
+XLA_REFUSES = {"transformer_block": {"BATCH_MATMUL"}, "lstm": {"UNIDIRECTIONAL_SEQUENCE_LSTM"}}
 
 
 @pytest.fixture(scope="module", params=sorted(RATCHET))
@@ -58,6 +60,7 @@ def test_the_xla_path_is_exact_or_names_what_it_refuses(model):
     except EdgeliftError as exc:
         assert name not in XLA_LOWERS, f"{name}: {exc}"
         assert re.search(r"cannot lower (node \d+ \(\w+\)|\d+ nodes) exactly", str(exc)), str(exc)
+        assert set(re.findall(r"node \d+ \((\w+)\)", str(exc))) == XLA_REFUSES[name], str(exc)
         return
     assert name in XLA_LOWERS, f"{name} now lowers whole: add it to XLA_LOWERS"
     builtin = load_interpreter(data, "builtin")
