@@ -15,6 +15,7 @@ pytest.importorskip("jax", reason="JAX is not installed (pip install 'edgelift[d
 
 from edgelift.delegates.gpu import GpuEngine  # noqa: E402
 from edgelift.delegates.gpu.broadcast import plan  # noqa: E402
+from edgelift.tflite_model import load  # noqa: E402
 
 
 @pytest.mark.parametrize("node", oc.BINARY_NODES, ids=[n.kind for n in oc.BINARY_NODES])
@@ -49,3 +50,19 @@ def test_sweep_identical_to_builtin(sweep):
             if line:
                 problems.append(f"round {r}: {line}")
     assert not problems, "\n".join(problems)
+
+
+WEIGHTED = [s for s in oc.LAYER_SWEEPS if s.op != "MEAN"]
+
+
+@pytest.mark.parametrize("sweep", WEIGHTED, ids=[s.id for s in WEIGHTED])
+def test_weighted_layer_sweep_identical_with_float32_accumulation(sweep):
+    """The GPU default (exact float32 chunks instead of XLA's integer convolution), run here on the CPU."""
+    model = oc.convert(sweep)
+    xs = [np.concatenate([oc.feeds(sweep, model, r)[0][0] for r in range(sweep.rounds)])]
+    (got,) = GpuEngine(model, batch=sweep.rounds, accumulate="f32").predict_raw(xs)
+    (want,) = litert_reference(model, xs)
+    out = load(model).outputs[0]
+    assert np.array_equal(got, want), "\n".join(oc.first_difference(model, [x[r:r + 1] for x in xs], out,
+                                                                    want[r:r + 1], got[r:r + 1])
+                                                 for r in range(sweep.rounds))

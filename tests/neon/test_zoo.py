@@ -1,7 +1,9 @@
 """Real architectures (tests/zoo.py) through the NEON delegate and the XLA path: exact, and a coverage ratchet.
 
 The suite runs the zoo entries that convert in seconds plus MobileNetV3Small (its squeeze-excite MUL and
-rescaling ADD once differed from builtin by one step); `benchmarks/zoo_coverage.py` runs the whole zoo.
+rescaling ADD once differed from builtin by one step) and ConvNeXtTiny (the XLA path's dynamic-batch shapes,
+LayerNorm MEANs and grouped convs; its XLA compile takes a minute or two); `benchmarks/zoo_coverage.py` runs
+the whole zoo.
 RATCHET holds today's fragmentation: coverage work lowers these numbers, a regression fails here.
 """
 
