@@ -35,8 +35,9 @@ def transpose_padding(padding: int, out_size: int, k: int, s: int) -> int:
 
 
 def _accumulate(ctx: Ctx, hwio: np.ndarray, strides, pads, out_hw):
-    """fn(x int8 NHWC, with its zero point already subtracted via `correction`) -> int32 (N, OH, OW, O):
-    the full correlation of the stride-dilated input with the flipped filter, cropped at pad_top / pad_left."""
+    """(conv, crop): conv(x int8 NHWC, hwio) -> int32, the full correlation of the stride-dilated raw input
+    with the flipped filter (its zero point is taken off by the caller); crop(full) -> (N, OH, OW, O), the
+    window that starts at (pad_top, pad_left)."""
     jnp, lax = ctx.jnp, ctx.lax
     kh, kw, cin, _ = hwio.shape
     dn = ("NHWC", "HWIO", "NHWC")
