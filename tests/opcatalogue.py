@@ -257,6 +257,50 @@ SWEEPS = (
     *MATMUL_SWEEPS,
 )
 
+# Reductions and weighted layers (tests/opmodels.py _layers) on random int8 inputs, several rounds: MEAN over
+# every axis set the zoo uses (LayerNorm's channels, tokens, spatial with and without keep_dims: both of the
+# builtin's kernels), TRANSPOSE_CONV (strides 1-3, SAME/VALID, even kernels, stride > kernel, output channels
+# past a multiple of 8, fused RELU, no bias) and grouped CONV_2D (one channel a group, two filters a group,
+# general groups). The NEON delegate does not claim these yet, so only tests/gpu runs them; they move to SWEEPS
+# when it does.
+LAYER_SWEEPS = tuple(
+    Sweep(f"{variant}_in{lo:g}_{hi:g}", op, ((lo, hi),), (Node("random", shape),), rounds=8, param=variant)
+    for op, variant, shape, (lo, hi) in (
+        ("MEAN", "channels_keep", (6, 5, 96), (-1, 1)),
+        ("MEAN", "channels_keep", (6, 5, 96), (0, 6)),      # zero point -128: a shifted sum
+        ("MEAN", "channels", (6, 5, 17), (-3, 1)),
+        ("MEAN", "spatial_keep", (6, 5, 7), (-1, 1)),       # the optimized kernel
+        ("MEAN", "spatial", (6, 5, 7), (-2, 5)),
+        ("MEAN", "batch_spatial_keep", (4, 3, 16), (-1, 1)),  # [0, 1, 2] like the transformer (kept)
+        ("MEAN", "tokens", (9, 32), (-1, 2)),               # over the sequence of a rank-3 tensor
+        ("MEAN", "rank2", (300,), (-4, 4)),
+        ("MEAN", "channels_keep_samequant", (6, 5, 96), (-1, 3)),  # output quantization = input's
+        ("MEAN", "tokens_samequant", (9, 32), (0, 6)),
+        ("TRANSPOSE_CONV", "s2_same_c20", (5, 6, 12), (-1, 1)),
+        ("TRANSPOSE_CONV", "s2_valid_c13", (5, 6, 12), (0, 6)),
+        ("TRANSPOSE_CONV", "k4_s1_same", (5, 6, 9), (-2, 1)),
+        ("TRANSPOSE_CONV", "k2_s3_valid", (4, 5, 7), (-1, 1)),
+        ("TRANSPOSE_CONV", "s21_same_relu", (5, 6, 8), (-1, 3)),
+        ("TRANSPOSE_CONV", "k2_s2_nobias", (8, 8, 64), (-1, 1)),   # the U-Net's up-convolution, 11 channels
+        ("CONV_2D", "groups_c", (6, 7, 12), (-1, 1)),
+        ("CONV_2D", "groups_c_k7", (9, 9, 12), (0, 6)),
+        ("CONV_2D", "groups_c_x2", (6, 7, 12), (-1, 1)),
+        ("CONV_2D", "groups_4", (7, 8, 12), (-2, 1)),
+        ("CONV_2D", "groups_2_relu", (5, 6, 8), (-1, 1)),
+    ))
+
+# Keras' Conv2DTranspose computes its output shape at run time (SHAPE -> STRIDED_SLICE -> PACK): int32 nodes
+# beside the swept one, which the XLA path folds
+SHAPE_ARITHMETIC = frozenset({"SHAPE", "STRIDED_SLICE", "PACK"})
+
+
+def swept_ops(sweep: Sweep, model: bytes) -> dict[str, int]:
+    """The model's op histogram without a layer sweep's int32 shape arithmetic."""
+    hist = op_histogram(model)
+    if sweep in LAYER_SWEEPS:
+        hist = {k: v for k, v in hist.items() if k not in SHAPE_ARITHMETIC}
+    return hist
+
 
 def values(sweep: Sweep, node: Node, round_: int = 0) -> list[np.ndarray]:
     """int8 inputs of one node (per sample, without the batch dimension)."""

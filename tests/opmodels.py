@@ -55,6 +55,42 @@ def _moves(tf) -> dict:
     }
 
 
+def _layers(tf, keras) -> dict:
+    """Reductions and weighted layers of the catalogue (tests/opcatalogue.py LAYER_SWEEPS): seeded random
+    weights and biases, so every filter tap and channel multiplier differs."""
+    L = keras.layers
+
+    def init(seed):
+        return {"kernel_initializer": keras.initializers.RandomUniform(-0.5, 0.5, seed=seed),
+                "bias_initializer": keras.initializers.RandomUniform(-0.3, 0.3, seed=seed + 100)}
+
+    def mean(axes, keep):
+        return lambda: L.Lambda(lambda t: tf.reduce_mean(t, axis=axes, keepdims=keep))
+
+    return {
+        "MEAN": {"channels_keep_samequant": mean(-1, True), "tokens_samequant": mean(1, False),
+                 "channels_keep": mean(-1, True), "channels": mean(-1, False), "spatial_keep": mean([1, 2], True),
+                 "spatial": mean([1, 2], False), "batch_spatial_keep": mean([0, 1, 2], True),
+                 "tokens": mean(1, False), "rank2": mean(1, True)},
+        "TRANSPOSE_CONV": {
+            "s2_same_c20": lambda: L.Conv2DTranspose(20, 3, strides=2, padding="same", **init(1)),
+            "s2_valid_c13": lambda: L.Conv2DTranspose(13, 3, strides=2, padding="valid", **init(2)),
+            "k4_s1_same": lambda: L.Conv2DTranspose(8, 4, strides=1, padding="same", **init(3)),
+            "k2_s3_valid": lambda: L.Conv2DTranspose(5, 2, strides=3, padding="valid", **init(4)),
+            "s21_same_relu": lambda: L.Conv2DTranspose(16, 3, strides=(2, 1), padding="same", activation="relu",
+                                                       **init(5)),
+            "k2_s2_nobias": lambda: L.Conv2DTranspose(11, 2, strides=2, use_bias=False, **init(6)),
+        },
+        "CONV_2D": {
+            "groups_c": lambda: L.Conv2D(12, 3, padding="same", groups=12, **init(7)),          # one channel a group
+            "groups_c_k7": lambda: L.Conv2D(12, 7, padding="same", groups=12, **init(8)),       # ConvNeXt's
+            "groups_c_x2": lambda: L.Conv2D(24, 3, padding="valid", groups=12, **init(9)),      # 2 filters a group
+            "groups_4": lambda: L.Conv2D(20, 3, strides=2, padding="same", groups=4, **init(10)),  # 3 channels a group
+            "groups_2_relu": lambda: L.Conv2D(10, 1, groups=2, activation="relu", **init(11)),
+        },
+    }
+
+
 def _unary_fn(sweep: Sweep):
     from edgelift._tf import keras, tensorflow
 
@@ -64,6 +100,9 @@ def _unary_fn(sweep: Sweep):
     moves = _moves(tf)
     if op in moves:
         return L.Lambda(moves[op][p])
+    layers = _layers(tf, keras())
+    if op in layers:
+        return layers[op][p]()
     table = {
         "LOGISTIC": lambda: L.Lambda(tf.sigmoid),
         "HARD_SWISH": lambda: L.Lambda(lambda t: t * tf.nn.relu6(t + 3.0) / 6.0),
@@ -172,6 +211,21 @@ def rewrite_single_op(blob: bytes, op_name: str, out_range: tuple[float, float] 
     return bytes(b.Output())
 
 
+def same_output_quantization(blob: bytes) -> bytes:
+    """The one-node model with its output given its input's scale and zero point (a MEAN whose quantization
+    does not change: the converter calibrates the output on its own range, so it never emits one)."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    m = schema.ModelT.InitFromPackedBuf(blob, 0)
+    sg = m.subgraphs[0]
+    src, dst = sg.tensors[int(sg.inputs[0])].quantization, sg.tensors[int(sg.outputs[0])].quantization
+    dst.scale, dst.zeroPoint = list(src.scale), list(src.zeroPoint)
+    b = flatbuffers.Builder(1024)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
 def convert(sweep: Sweep) -> bytes:
     """The sweep's int8 model (int8 in/out), cached on disk under .cache/modelkit."""
     extra = [] if sweep.param is None and not sweep.written else [sweep.param, sweep.written]
@@ -205,6 +259,8 @@ def convert(sweep: Sweep) -> bytes:
         blob = rewrite_single_op(blob, sweep.op, out_range, float_input=sweep.param == "float",
                                  float_output=sweep.op == "DEQUANTIZE",
                                  squeeze_dims=[2] if sweep.op == "SQUEEZE" else None)
+    if str(sweep.param).endswith("_samequant"):
+        blob = same_output_quantization(blob)
     CACHE.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_bytes(blob)

@@ -167,6 +167,14 @@ def depthwise_accumulate(ctx: Ctx, hwio: np.ndarray, in_zp: int, strides, dilati
     return fn
 
 
+def fc_output_shape(op, in_shape, depth: int, units: int) -> tuple[int, ...]:
+    """FULLY_CONNECTED's output shape from its input's real one (the file's is a placeholder in dynamic-batch
+    graphs): keep_num_dims keeps the leading axes, else one row per `depth` (the weights' width) inputs."""
+    if op.option("keepNumDims", False):
+        return (*in_shape[:-1], units)
+    return (int(np.prod(in_shape)) // depth, units)
+
+
 def quant(t):
     """(scale, zero point) of a per-tensor quantized tensor."""
     if not t.is_quantized:

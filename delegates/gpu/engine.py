@@ -180,5 +180,8 @@ def _details(t) -> dict:
 
 
 def _samples(out: np.ndarray, n: int) -> np.ndarray:
-    """(n, 1, *sample) batched outputs as (n, *sample)."""
+    """(n, 1, *sample) batched outputs as (n, *sample). An intermediate tensor of a dynamic-batch graph can
+    lead with another axis ([256, 96] after a flattening RESHAPE); it keeps its whole per-sample shape."""
+    if out.ndim < 2 or out.shape[1] != 1:
+        return out
     return out.reshape(n, *out.shape[2:])

@@ -1,6 +1,7 @@
 """Constant folding of the small int32 shape computations converters leave in a graph (SHAPE → STRIDED_SLICE /
 GATHER / REDUCE_PROD → PACK / CONCATENATION → RESHAPE's shape operand or FILL's dims). Shapes are static per
-sample here, so these are evaluated once in numpy."""
+sample here, so these are evaluated once in numpy. SHAPE reads the real shape (`m` is the lowering's
+shapes.ShapedModel), so a dynamic-batch graph folds to the shapes its arrays have."""
 
 from __future__ import annotations
 
@@ -86,9 +87,14 @@ def fold(m, op, consts: dict) -> None:
     folder = _dequantize_fp16 if op.op_name == "DEQUANTIZE" else FOLDERS[op.op_name]
     for i, v in zip(op.outputs, folder(m, op, vals), strict=True):
         consts[i] = np.asarray(v)
+        if hasattr(m, "set_shape"):
+            m.set_shape(i, consts[i].shape)
 
 
 def _declared(m, i: int, v: np.ndarray) -> np.ndarray:
-    """A constant in its declared shape (the reader keeps scalars as 1-element vectors)."""
+    """A constant of the file in its declared shape (the reader keeps scalars as 1-element vectors); a folded
+    one already has its real shape (the file's may be a placeholder)."""
+    if m.tensors[i].data is None:
+        return v
     shape = m.tensors[i].shape
     return v.reshape(shape) if int(np.prod(shape)) == v.size else v

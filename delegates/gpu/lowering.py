@@ -11,12 +11,25 @@ import numpy as np
 from edgelift.errors import UnsupportedModelError
 from edgelift.tflite_model import TFLiteModel, load
 
-from . import folding, ops_activations, ops_float, ops_int8, ops_matmul, ops_movement, ops_reduce, ops_resize
+from . import (
+    folding,
+    ops_activations,
+    ops_float,
+    ops_int8,
+    ops_matmul,
+    ops_mean,
+    ops_movement,
+    ops_reduce,
+    ops_resize,
+    ops_transpose_conv,
+    shapes,
+)
 from .common import Ctx, Unsupported
 
 SUPPORTED_TYPES = ("INT8", "FLOAT32")
 INT8_LOWERINGS = {**ops_int8.LOWERINGS, **ops_activations.LOWERINGS, **ops_movement.LOWERINGS,
-                  **ops_resize.LOWERINGS, **ops_reduce.LOWERINGS, **ops_matmul.LOWERINGS}
+                  **ops_resize.LOWERINGS, **ops_reduce.LOWERINGS, **ops_mean.LOWERINGS,
+                  **ops_transpose_conv.LOWERINGS, **ops_matmul.LOWERINGS}
 
 
 def x64():
@@ -111,11 +124,12 @@ def lower(model, *, accumulate: str | None = None, depthwise: str | None = None,
     default on a GPU); depthwise: "taps" (default) or "conv"; outputs: tensor indices to return instead of
     the model's outputs (intermediate activations, for per-layer comparison).
     """
-    m = load(model)
+    file_model = load(model)
     if accumulate is None:
         accumulate = "f32" if default_platform() == "gpu" else "int"
     if accumulate not in ("int", "f32"):
         raise ValueError(accumulate)
+    m = shapes.ShapedModel(file_model)  # real per-sample shapes, filled in node by node
     ctx = Ctx(m, accumulate=accumulate, depthwise=depthwise or "taps")
     if m.num_subgraphs != 1:
         ops = m.op_histogram()
@@ -134,24 +148,27 @@ def lower(model, *, accumulate: str | None = None, depthwise: str | None = None,
     consts: dict[int, np.ndarray] = {t.index: t.data for t in m.tensors if t.data is not None}
     ctx.consts = consts
     steps, refused = [], []
-    for op in m.operators:
-        if folding.foldable(m, op, consts):
+    with x64():  # the lowerings trace (shapes.after_lowering) in the 64-bit context they run in
+        for op in m.operators:
+            if folding.foldable(m, op, consts):
+                try:
+                    folding.fold(m, op, consts)
+                    continue
+                except Unsupported:
+                    pass
             try:
-                folding.fold(m, op, consts)
+                if op.is_custom:
+                    raise Unsupported("custom ops are not lowered")
+                table = _table_for(m, op, consts)
+                if op.op_name not in table:
+                    raise Unsupported("no exact lowering for this op")
+                shapes.before_lowering(m, op)
+                fn = table[op.op_name](ctx, op)
+                shapes.after_lowering(m, op, fn, consts)
+            except Unsupported as exc:
+                refused.append((f"node {op.index} ({op.op_name})", str(exc)))
                 continue
-            except Unsupported:
-                pass
-        try:
-            if op.is_custom:
-                raise Unsupported("custom ops are not lowered")
-            table = _table_for(m, op, consts)
-            if op.op_name not in table:
-                raise Unsupported("no exact lowering for this op")
-            fn = table[op.op_name](ctx, op)
-        except Unsupported as exc:
-            refused.append((f"node {op.index} ({op.op_name})", str(exc)))
-            continue
-        steps.append((op, fn))
+            steps.append((op, fn))
     if refused:
         # every node that cannot be lowered, not only the first, so one run tells the whole story
         what = (f"{refused[0][0]} exactly: {refused[0][1]}" if len(refused) == 1 else

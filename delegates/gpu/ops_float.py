@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .common import Ctx, Unsupported, conv_padding
+from .common import Ctx, Unsupported, conv_padding, fc_output_shape
 
 
 def _act(ctx: Ctx, op):
@@ -76,7 +76,7 @@ def fully_connected(ctx: Ctx, op):
     m = ctx.model
     w = _const(ctx, op.inputs[1], "weights")
     b = _const(ctx, op.inputs[2], "bias") if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
-    shape = m.tensors[op.outputs[0]].shape
+    shape = fc_output_shape(op, m.tensors[op.inputs[0]].shape, w.shape[1], w.shape[0])
     act = _act(ctx, op)
 
     def fn(inputs):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import fixedpoint as fp
-from .common import Ctx, Unsupported, conv_padding, depthwise_accumulate, int_conv_accumulate
+from .common import Ctx, Unsupported, conv_padding, depthwise_accumulate, fc_output_shape, int_conv_accumulate
 from .common import fused_activation as _fused
 from .common import quant as _q
 from .ops_binary import add, maximum, minimum, mul, squared_difference, sub
@@ -20,13 +20,12 @@ from .ops_softmax import softmax
 
 # Which MultiplyByQuantizedMultiplier each LiteRT 2.3 (x86-64) builtin kernel uses, established against it
 # (tests/gpu): CONV_2D, FULLY_CONNECTED (ruy's GEMM) and DEPTHWISE_CONV_2D's vector loop use the NEON pair
-# SQRDMULH + rounding shift; MEAN (and depthwise's channel tail) use gemmlowp's double rounding; ADD and MUL
-# are in ops_binary (their rounding depends on the kernel's code path).
+# SQRDMULH + rounding shift; depthwise's channel tail uses gemmlowp's double rounding; ADD and MUL are in
+# ops_binary (their rounding depends on the kernel's code path), MEAN in ops_mean.
 ROUNDING = {
     "CONV_2D": "neon",
     "DEPTHWISE_CONV_2D": "neon",
     "FULLY_CONNECTED": "neon",
-    "MEAN": "double",
 }
 
 
@@ -75,7 +74,12 @@ def _conv_like(ctx: Ctx, op, depthwise: bool):
     mult, shift = fp.quantize_multipliers(real)
     bias32 = b_t.data.astype(np.int32) if b_t is not None else np.zeros(cout, np.int32)
     rounding = ROUNDING["DEPTHWISE_CONV_2D" if depthwise else "CONV_2D"]
-    if depthwise:
+    if groups > 1 and not depthwise:
+        # LiteRT's CONV_2D runs grouped filters (Keras Conv2D(groups=...)) on its reference kernel, whose
+        # requantization is gemmlowp's double rounding (established against LiteRT 2.3, tests/gpu)
+        rounding = "double"
+    if depthwise or (groups == cin and cout % cin == 0):
+        # one input channel per group is a depthwise convolution (output channel o reads input o // (cout/cin))
         acc_fn = depthwise_accumulate(ctx, hwio, in_zp, (sh, sw), (dh, dw), pads, cin)
     else:
         acc_fn = int_conv_accumulate(ctx, hwio, in_zp, (sh, sw), (dh, dw), pads, groups)
@@ -132,7 +136,7 @@ def fully_connected(ctx: Ctx, op):
     w_sum = w.sum(axis=1)
     const = bias - in_zp * w_sum + depth * in_zp * filter_zp
     w8 = w_t.data.astype(np.int8).T.copy()
-    out_shape = y_t.shape
+    out_shape = fc_output_shape(op, x_t.shape, depth, units)
 
     def fn(inputs):
         x = inputs[0].reshape(-1, depth)
@@ -192,48 +196,6 @@ def _np_window_sum(x, win, strides, pads):
 
     with jax.default_device(jax.devices("cpu")[0]):
         return np.asarray(lax.reduce_window(x.astype(np.int32), np.int32(0), lax.add, win, strides, pads))
-
-
-def _axes(ctx: Ctx, op, rank: int) -> tuple[int, ...]:
-    a_t = ctx.model.tensors[op.inputs[1]]
-    if a_t.data is None:
-        raise Unsupported("the axis tensor must be constant")
-    return tuple(sorted({int(a) % rank for a in np.asarray(a_t.data).ravel()}))
-
-
-def mean(ctx: Ctx, op):
-    """MEAN over H and W of a 4-D tensor (global average pooling). LiteRT 2.3 takes two different kernels
-    depending on keep_dims; both reproduced (established against it). Other axis sets are not lowered."""
-    jnp = ctx.jnp
-    m = ctx.model
-    x_t, y_t = m.tensors[op.inputs[0]], m.tensors[op.outputs[0]]
-    axes = _axes(ctx, op, len(x_t.shape))
-    if len(x_t.shape) != 4 or axes != (1, 2):
-        raise Unsupported(f"int8 MEAN over axes {list(axes)} of a rank-{len(x_t.shape)} tensor "
-                          "(only axes [1, 2] of a 4-D tensor are lowered)")
-    (si, zi), (so, zo) = _q(x_t), _q(y_t)
-    f32 = np.float32
-    n = int(x_t.shape[1] * x_t.shape[2])
-    if op.option("keepDims", False):
-        # optimized_integer_ops::Mean: raw sum * multiplier(si / (n * so)) + (zo - round(zi * si / so))
-        mult, shift = fp.quantize_multiplier(float(f32(si) / (f32(n) * f32(so))))
-        offset = 0
-        bias = zo - int(fp.tflite_round(f32(zi) * f32(si) / f32(so)))
-    else:
-        # reference_ops::QuantizedMeanOrSum: (sum - zi * n) * (multiplier(si / so) folded with 1 / n) + zo
-        m0, s0 = fp.quantize_multiplier(float(np.float64(f32(si)) / np.float64(f32(so))))
-        bits = min(n.bit_length() - 1, 32, 31 + s0)
-        mult, shift = (m0 << bits) // n, s0 - bits
-        offset = -zi * n
-        bias = zo
-    out_shape = y_t.shape
-
-    def fn(inputs):
-        s = inputs[0].astype(jnp.int32).sum(axis=axes).astype(jnp.int64) + offset
-        v = fp.mbqm(s, mult, shift, ROUNDING["MEAN"]) + bias
-        return [jnp.clip(v, -128, 127).astype(jnp.int8).reshape(out_shape)]
-
-    return fn
 
 
 def pad(ctx: Ctx, op):
@@ -433,7 +395,6 @@ LOWERINGS = {
     "MINIMUM": minimum,
     "AVERAGE_POOL_2D": average_pool_2d,
     "MAX_POOL_2D": max_pool_2d,
-    "MEAN": mean,
     "PAD": pad,
     "PADV2": pad,
     "CONCATENATION": concatenation,

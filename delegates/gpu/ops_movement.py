@@ -188,7 +188,27 @@ def gather(ctx: Ctx, op):
     return fn
 
 
+def fill(ctx: Ctx, op):
+    """FILL of a run-time int8 scalar (a FILL of a constant is folded): the builtin copies the value's bytes,
+    so only equal value and output quantization is lowered; the dims constant or folded."""
+    jnp = ctx.jnp
+    m = ctx.model
+    v_t, y_t = m.tensors[op.inputs[1]], m.tensors[op.outputs[0]]
+    if quant(v_t) != quant(y_t):
+        raise Unsupported("value and output quantization differ")
+    dims = ctx.const(op.inputs[0])
+    if dims is None:
+        raise Unsupported("the dims must be constant (or folded)")
+    shape = tuple(int(d) for d in np.asarray(dims).ravel())
+
+    def fn(inputs):
+        return [jnp.broadcast_to(inputs[1].reshape(()), shape)]
+
+    return fn
+
+
 LOWERINGS = {
+    "FILL": fill,
     "TRANSPOSE": transpose,
     "STRIDED_SLICE": strided_slice,
     "SLICE": slice_,

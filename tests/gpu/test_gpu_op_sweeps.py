@@ -16,6 +16,7 @@ artefacts.jax()
 
 from edgelift.delegates.gpu import GpuEngine  # noqa: E402
 from edgelift.delegates.gpu.broadcast import plan  # noqa: E402
+from edgelift.tflite_model import load  # noqa: E402
 
 
 @pytest.mark.parametrize("node", oc.BINARY_NODES, ids=[n.kind for n in oc.BINARY_NODES])
@@ -33,13 +34,13 @@ def test_catalogue_nodes_cover_every_pair_on_their_path(node):
         assert (y[4], y[3]) == (1, 7)
 
 
-XLA_SWEEPS = (*oc.SWEEPS, oc.FOLDED_ADJ_X_SWEEP)  # the delegate leaves the latter to the runtime
+XLA_SWEEPS = (*oc.SWEEPS, oc.FOLDED_ADJ_X_SWEEP, *oc.LAYER_SWEEPS)  # the delegate leaves FOLDED_ADJ_X to the runtime
 
 
 @pytest.mark.parametrize("sweep", XLA_SWEEPS, ids=[s.id for s in XLA_SWEEPS])
 def test_sweep_identical_to_builtin(sweep):
     model = oc.convert(sweep)
-    assert oc.op_histogram(model) == {sweep.op: len(sweep.nodes)}
+    assert oc.swept_ops(sweep, model) == {sweep.op: len(sweep.nodes)}
     rounds = [oc.feeds(sweep, model, r)[0] for r in range(sweep.rounds)]
     xs = [np.concatenate([r[i] for r in rounds]) for i in range(len(rounds[0]))]  # rounds as samples
     eng = GpuEngine(model, batch=sweep.rounds)
@@ -53,3 +54,19 @@ def test_sweep_identical_to_builtin(sweep):
             if line:
                 problems.append(f"round {r}: {line}")
     assert not problems, "\n".join(problems)
+
+
+WEIGHTED = [s for s in oc.LAYER_SWEEPS if s.op != "MEAN"]
+
+
+@pytest.mark.parametrize("sweep", WEIGHTED, ids=[s.id for s in WEIGHTED])
+def test_weighted_layer_sweep_identical_with_float32_accumulation(sweep):
+    """The GPU default (exact float32 chunks instead of XLA's integer convolution), run here on the CPU."""
+    model = oc.convert(sweep)
+    xs = [np.concatenate([oc.feeds(sweep, model, r)[0][0] for r in range(sweep.rounds)])]
+    (got,) = GpuEngine(model, batch=sweep.rounds, accumulate="f32").predict_raw(xs)
+    (want,) = litert_reference(model, xs)
+    out = load(model).outputs[0]
+    assert np.array_equal(got, want), "\n".join(oc.first_difference(model, [x[r:r + 1] for x in xs], out,
+                                                                    want[r:r + 1], got[r:r + 1])
+                                                 for r in range(sweep.rounds))

@@ -179,3 +179,38 @@ def test_batch_matmul_deep_in_both_accumulations(accumulate):
     nodes = (oc.Node("matmul", (3, 1100), (1100, 5)), oc.Node("matmul_adj_y", (2, 4, 1030), (2, 6, 1030)))
     sweep = oc.Sweep("deep", "BATCH_MATMUL", ((-0.4, 1.6), (-2.5, 0.7)), nodes)
     _run(oc.convert(sweep), accumulate=accumulate)
+
+
+def test_fill_of_a_run_time_value():
+    """FILL whose value is an activation (a FILL of a constant is folded): the value broadcast, as builtin."""
+    from edgelift._tf import keras, tensorflow
+
+    tf = tensorflow()
+    L = keras().layers
+    inp = L.Input((4, 5, 3))
+    x = L.Conv2D(3, 1)(inp)
+    model = modelkit.int8_tflite(keras().Model(inp, L.Lambda(lambda t: t + tf.fill([1, 4, 5, 3], t[0, 1, 2, 0]))(x)))
+    assert load(model).op_histogram().get("FILL") == 1
+    _run(model)
+
+
+def test_transpose_conv_per_tensor_weights():
+    """The converter quantizes Conv2DTranspose per channel; per-tensor weights take the same multiplier per
+    channel (PopulateConvolutionQuantizationParams broadcasts the one scale)."""
+    from edgelift._tf import keras, tensorflow
+
+    tf = tensorflow()
+    L = keras().layers
+    inp = L.Input((5, 6, 4))
+    km = keras().Model(inp, L.Conv2DTranspose(11, 3, strides=2, padding="same")(L.Conv2D(4, 1)(inp)))
+    conv = tf.lite.TFLiteConverter.from_keras_model(km)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = modelkit.representative(km, 32, 0)
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = conv.inference_output_type = tf.int8
+    conv._experimental_disable_per_channel = True
+    model = conv.convert()
+    m = load(model)
+    op = next(o for o in m.operators if o.op_name == "TRANSPOSE_CONV")
+    assert m.tensors[op.inputs[1]].scales.size == 1
+    _run(model, n=64)
