@@ -47,6 +47,8 @@ def _check_pass(rc: int, out: str, variants: set[str]) -> None:
     assert set(ran) == {(v, f) for v in variants for f in FUNCTIONS}, ran
     # every function saw every pair at least once per parameter set (65,536 pairs x 5 ADD / 7 MUL sets)
     assert all(calls > 0 and outputs >= 5 * 65536 and bad == 0 for calls, outputs, bad in ran.values()), ran
+    shifts = re.search(r"^MUL_SHIFTS left (\d+) none (\d+) right (\d+)$", out, re.M)
+    assert shifts and all(int(k) > 0 for k in shifts.groups()), "each NEON MUL loop (shift > 0, 0, < 0) needs a set"
     differ = dict(re.findall(r"^PATHS (\S+) body_vs_tail_differ (\d+)$", out, re.M))
     assert set(differ) == FUNCTIONS and all(int(d) > 0 for d in differ.values()), differ
 

@@ -5,10 +5,11 @@
  * one of the 65,536 int8 pairs goes through every function, as one long call (all body) and cut into calls of
  * 256 (a scalar-broadcast call: one a, every b), 1, 7, 8, 9, 15, 16, 17, 31 and 33 elements (the body/tail edges of the 8- and 16-wide bodies), over
  * parameter sets from real scales: equal and 100x-apart input scales, zero points at -128 and 127, RELU6-like
- * and no clamps, MUL multipliers with a left shift (output scale below the product) and small right shifts.
+ * and no clamps, MUL multipliers with a left shift (output scale below the product), none and right shifts.
  * Inputs and output of every call end flush against a PROT_NONE page (an over-read or over-write faults).
  *
  * Output (parsed by tests/neon/test_vbinary_kernels.py):
+ *   MUL_SHIFTS left <l> none <n> right <r>   how many sets have each sign of MUL's output shift
  *   PATHS <fn> body_vs_tail_differ <d>   pairs (over all sets) where the body's and the tail's rules differ
  *   RUN <variant> <fn> calls <c> outputs <o> mismatches <x>
  *   MISMATCH <variant> <fn> set <s> n <n> [i] a A b B expected E got G
@@ -52,6 +53,7 @@ static const scales SETS[] = {
     {0.1f, 0.1f, 0.001f, 3, -4, 10, 0},         /* MUL: real multiplier 10 (a left shift); ADD refuses it */
     {0.0078125f, 0.023529f, 0.019607f, -128, -128, -128, 0}, /* a squeeze-excite MUL: sigmoid x activation */
     {0.004f, 0.003f, 0.2f, 100, -100, 0, 1},
+    {0.1f, 0.1f, 0.0125f, 2, -5, 7, 0}, /* MUL: real multiplier 0.8, shift 0 (neither left nor right) */
 };
 enum { NSETS = sizeof(SETS) / sizeof(SETS[0]) };
 
@@ -182,6 +184,13 @@ static size_t paths_differ(enum kind k) {
 int main(int argc, char** argv) {
   const int corrupt = argc > 1 && strcmp(argv[1], "--corrupt") == 0;
   int fail = 0;
+  int kinds[3] = {0, 0, 0}; /* MUL output shifts > 0, 0, < 0 among the sets: each has its own NEON loop */
+  for (int set = 0; set < NSETS; set++) {
+    qs8_vbinary_params p;
+    params_of(&SETS[set], 0, &p);
+    kinds[p.out_shift > 0 ? 0 : p.out_shift == 0 ? 1 : 2]++;
+  }
+  printf("MUL_SHIFTS left %d none %d right %d\n", kinds[0], kinds[1], kinds[2]);
   for (int k = ADD; k <= MULC; k++) printf("PATHS %s body_vs_tail_differ %zu\n", KIND_NAMES[k], paths_differ(k));
   for (const qs8_vbinary_ukernel* u = qs8_vbinary_ukernels; u->name != NULL; u++) {
     for (int k = ADD; k <= MULC; k++) {
