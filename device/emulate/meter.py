@@ -72,6 +72,15 @@ def _check(model, delegates, runtime, runs, warmup) -> tuple[Path, list[str], st
     return path.resolve(), names, rt
 
 
+def _check_neon_library(path: str | Path) -> None:
+    from edgelift.delegates import neon
+
+    arch = neon.library_arch(path)
+    if arch != "aarch64":
+        raise InvalidArgumentError(f"neon_library {str(path)!r} is built for {arch}; the emulated Pi needs an "
+                                   "aarch64 build", hint="build one with `make native-aarch64`")
+
+
 def _neon_library() -> str:
     from edgelift.delegates import neon
 
@@ -165,14 +174,18 @@ def _cost(name: str, result: dict, board: Board, tools: Tools, cycle_cache: Cycl
 
 def emulate_bench(model, board: str = "rpi4", delegates: str | list[str] | None = None,
                   runtime: str | None = None, runs: int = 1, warmup: int = 1, threads: int = 1,
-                  delegate_options: dict[str, str] | None = None, top: int = 6, seed: int = 0) -> EmulatedBench:
+                  delegate_options: dict[str, str] | None = None, top: int = 6, seed: int = 0,
+                  neon_library: str | Path | None = None) -> EmulatedBench:
     """Estimated cost of one inference of `model` on `board` for each delegate (one emulated process each,
-    run concurrently). Raises ToolUnavailableError when qemu-aarch64 / llvm / a C compiler is missing."""
+    run concurrently); neon_library: another aarch64 build of the delegate (e.g. an older commit's, to compare).
+    Raises ToolUnavailableError when qemu-aarch64 / llvm / a C compiler is missing."""
     the_board = find_board(board)
     path, names, rt = _check(model, delegates, runtime, runs, warmup)
     if threads != 1:
         raise InvalidArgumentError(f"--emulate counts one thread; got threads={threads!r}",
                                    hint="drop --threads: the meter's counters are per process, not per core")
+    if neon_library is not None:
+        _check_neon_library(neon_library)
     started = time.monotonic()
     tools = find_tools()
     try:
@@ -190,7 +203,7 @@ def emulate_bench(model, board: str = "rpi4", delegates: str | list[str] | None 
         spec = {"agent": str(AGENT), "model": str(path), "delegate": name, "threads": 1, "warmup": warmup,
                 "runs": runs, "seed": seed}
         if name == "neon":
-            spec["neon"] = {"file": _neon_library(), "options": options}
+            spec["neon"] = {"file": str(neon_library) if neon_library else _neon_library(), "options": options}
         specs[name] = spec
     work = Path(tempfile.mkdtemp(prefix="edgelift-emulate-"))
     try:

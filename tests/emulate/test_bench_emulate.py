@@ -107,6 +107,15 @@ def test_what_the_meter_cannot_honour_is_refused_before_any_work(mobilenet_v1, c
     assert code == 2 and message in err and "Traceback" not in err
 
 
+def test_another_delegate_build_must_be_an_aarch64_one(mobilenet_v1):
+    from edgelift.delegates import neon
+    from edgelift.errors import InvalidArgumentError
+
+    x86 = neon.library_path("x86_64")
+    with pytest.raises(InvalidArgumentError, match=r"is built for x86_64; the emulated Pi needs an aarch64 build"):
+        emulate_bench(mobilenet_v1, board="rpi4", delegates="neon", neon_library=x86)
+
+
 def test_a_delegate_that_fails_on_the_pi_is_reported_beside_the_others(mobilenet_v1, capsys):
     code, out, err = cli(capsys, "bench", mobilenet_v1, "--emulate", "rpi4", "-d", "builtin,neon",
                          "--delegate-option", "kernels=dot")  # a Pi 4 has no dot product

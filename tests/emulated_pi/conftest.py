@@ -86,14 +86,16 @@ def _random_inputs(model_path: Path, seed: int) -> dict[str, np.ndarray]:
 class Case:
     """A model file, its input file and its x86-64 reference outputs."""
 
-    def __init__(self, name: str, folder: Path, data: bytes, seed: int):
+    def __init__(self, name: str, folder: Path, data: bytes, seed: int, inputs: list[np.ndarray] | None = None):
+        """inputs: the model's inputs in order (e.g. a sweep's exhaustive ones); None: random from `seed`."""
         import ai_edge_litert.interpreter as litert
 
         self.name = name
         self.model = folder / f"{name}.tflite"
         self.model.write_bytes(data)
         self.inputs = folder / f"{name}.inputs.npz"
-        np.savez(self.inputs, **_random_inputs(self.model, seed))
+        arrays = _random_inputs(self.model, seed) if inputs is None else {f"arg{i}": x for i, x in enumerate(inputs)}
+        np.savez(self.inputs, **arrays)
         ref = folder / f"{name}.x86.npz"
         result = run_job(litert, {"model": str(self.model), "inputs": str(self.inputs), "out": str(ref),
                                   "resolver": "builtin_without_default_delegates"})

@@ -117,13 +117,14 @@ const el_op_def el_op_logistic = {kTfLiteBuiltinLogistic, "LOGISTIC", sizeof(el_
                                   same_shape, logistic_prepare, el_lut_invoke, NULL};
 
 /* ---- HARD_SWISH ---- */
+/* The builtin's int16 fixed-point arithmetic depends on the input value alone (the same at every element, body
+ * or tail), so prepare runs it once per int8 value into a table and invoke looks values up (lut.h). */
 
-typedef struct hard_swish_state {
-  size_t n;
+typedef struct hard_swish_params {
   int32_t in_zp, out_zp;
   int16_t out_mult, relu_mult;
   int32_t out_exp, relu_exp;
-} hard_swish_state;
+} hard_swish_params;
 
 static void downscale_to_int16(int32_t m32, int16_t* m16) {
   if (m32 >= INT32_MAX - (1 << 15)) {
@@ -142,27 +143,6 @@ static int hard_swish_check(TfLiteContext* c, const TfLiteNode* node, int versio
   el_quantize_multiplier((double)(hires / el_tensor(c, node->outputs->data[0])->params.scale), &m, &e);
   if (e > 0) EL_NO("output multiplier exponent > 0");
   return 1;
-}
-
-static TfLiteStatus hard_swish_prepare(TfLiteContext* c, el_node* node, const el_shape* ins,
-                                       const el_shape* out_shape, const el_kernels* kernels, size_t* scratch) {
-  (void)out_shape;
-  (void)kernels;
-  (void)scratch;
-  hard_swish_state* s = (hard_swish_state*)node->state;
-  const TfLiteTensor* x = el_tensor(c, node->inputs[0]);
-  const TfLiteTensor* out = el_tensor(c, node->output);
-  s->n = el_shape_elements(&ins[0]);
-  s->in_zp = x->params.zero_point;
-  s->out_zp = out->params.zero_point;
-  const float hires = (1.0f / 128.0f) * x->params.scale;
-  const float reluish_scale = 3.0f / 32768.0f;
-  int32_t m32;
-  el_quantize_multiplier((double)(hires / out->params.scale), &m32, &s->out_exp);
-  downscale_to_int16(m32, &s->out_mult);
-  el_quantize_multiplier((double)(hires / reluish_scale), &m32, &s->relu_exp);
-  downscale_to_int16(m32, &s->relu_mult);
-  return kTfLiteOk;
 }
 
 static int16_t sat16(int32_t v) { return (int16_t)el_clamp(v, INT16_MIN, INT16_MAX); }
@@ -186,30 +166,46 @@ static int16_t rdbpot16(int16_t x, int e) {
   return (int16_t)((x >> e) + (rem > threshold ? 1 : 0));
 }
 
-static void hard_swish_invoke(const el_node* node, const el_io* io, int8_t* scratch) {
-  (void)scratch;
-  const hard_swish_state* s = (const hard_swish_state*)node->state;
-  const int8_t* x = el_data(io, node->inputs[0]);
-  int8_t* y = el_data(io, node->output);
-  for (size_t i = 0; i < s->n; i++) {
-    const int16_t v = (int16_t)(x[i] - s->in_zp);
-    const int16_t hires = (int16_t)(v * (1 << 7));
-    const int16_t preshift = srdhm16(hires, s->out_mult);
-    int16_t reluish = hires;
-    if (s->relu_exp > 0) reluish = sat16((int32_t)reluish * (1 << (s->relu_exp - 1)));
-    reluish = srdhm16(reluish, s->relu_mult);
-    if (s->relu_exp > 0) reluish = sat16((int32_t)reluish * 2);
-    if (s->relu_exp < 0) reluish = rdbpot16(reluish, -s->relu_exp);
-    reluish = (int16_t)((reluish + (1 << 15)) >> 1);
-    const int16_t pre_out = sdhm16(reluish, preshift);
-    int32_t o = rdbpot16(pre_out, -s->out_exp);
-    o += s->out_zp;
-    y[i] = (int8_t)el_clamp(o, -128, 127);
-  }
+static int8_t hard_swish_one(int8_t x, const hard_swish_params* s) {
+  const int16_t v = (int16_t)(x - s->in_zp);
+  const int16_t hires = (int16_t)(v * (1 << 7));
+  const int16_t preshift = srdhm16(hires, s->out_mult);
+  int16_t reluish = hires;
+  if (s->relu_exp > 0) reluish = sat16((int32_t)reluish * (1 << (s->relu_exp - 1)));
+  reluish = srdhm16(reluish, s->relu_mult);
+  if (s->relu_exp > 0) reluish = sat16((int32_t)reluish * 2);
+  if (s->relu_exp < 0) reluish = rdbpot16(reluish, -s->relu_exp);
+  reluish = (int16_t)((reluish + (1 << 15)) >> 1);
+  const int16_t pre_out = sdhm16(reluish, preshift);
+  const int32_t o = rdbpot16(pre_out, -s->out_exp) + s->out_zp;
+  return (int8_t)el_clamp(o, -128, 127);
 }
 
-const el_op_def el_op_hard_swish = {kTfLiteBuiltinHardSwish, "HARD_SWISH", sizeof(hard_swish_state),
-                                    hard_swish_check, NULL, same_shape, hard_swish_prepare, hard_swish_invoke, NULL};
+static TfLiteStatus hard_swish_prepare(TfLiteContext* c, el_node* node, const el_shape* ins,
+                                       const el_shape* out_shape, const el_kernels* kernels, size_t* scratch) {
+  (void)out_shape;
+  (void)kernels;
+  (void)scratch;
+  el_lut_state* lut = (el_lut_state*)node->state;
+  hard_swish_params params, *s = &params;
+  const TfLiteTensor* x = el_tensor(c, node->inputs[0]);
+  const TfLiteTensor* out = el_tensor(c, node->output);
+  lut->n = el_shape_elements(&ins[0]);
+  s->in_zp = x->params.zero_point;
+  s->out_zp = out->params.zero_point;
+  const float hires = (1.0f / 128.0f) * x->params.scale;
+  const float reluish_scale = 3.0f / 32768.0f;
+  int32_t m32;
+  el_quantize_multiplier((double)(hires / out->params.scale), &m32, &s->out_exp);
+  downscale_to_int16(m32, &s->out_mult);
+  el_quantize_multiplier((double)(hires / reluish_scale), &m32, &s->relu_exp);
+  downscale_to_int16(m32, &s->relu_mult);
+  for (int v = -128; v <= 127; v++) lut->lut[(uint8_t)(int8_t)v] = hard_swish_one((int8_t)v, s);
+  return kTfLiteOk;
+}
+
+const el_op_def el_op_hard_swish = {kTfLiteBuiltinHardSwish, "HARD_SWISH", sizeof(el_lut_state), hard_swish_check,
+                                    NULL, same_shape, hard_swish_prepare, el_lut_invoke, NULL};
 
 /* ---- PRELU ---- */
 

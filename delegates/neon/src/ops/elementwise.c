@@ -4,34 +4,24 @@
  *
  *  - the broadcast plan (broadcast.h) decides between one elementwise call, fivefold loops of elementwise
  *    calls (y4 > 1) or of scalar-broadcast calls (y4 == 1), and the reference loop (generic broadcasts);
- *  - ADD, elementwise call: the first 16 * floor(n / 16) elements take the vector body, which folds each
- *    input's rescale shift into its left shift before the high multiply (one rounding); the rest take the
- *    scalar tail (high multiply, then a rounding divide: two roundings);
- *  - ADD, scalar-broadcast call: a vector body of 8 whose rescale is the high multiply then a truncating
- *    shift; then the two-rounding tail;
- *  - MUL: the same rounding everywhere, but the vector bodies (16 wide, both call kinds) saturate to int16
- *    before adding the output zero point in int16;
- *  - ADD's vector bodies narrow to int16 by truncation, add the zero point in int16, then saturate to int8;
- *    the tails and the reference loop clamp in int32. (Only values far outside the int8 range differ.)
+ *  - each call (its vector body and its tail, each with its own rounding) is a microkernel's
+ *    (kernels/qs8_vbinary.h: NEON on aarch64, the portable variant elsewhere or with kernels=scalar); the
+ *    reference loop rounds like the tails (kernels/qs8_vbinary_rules.h).
  */
 #include <string.h>
 
+#include "../kernels/qs8_vbinary_rules.h"
 #include "../requantize.h"
 #include "broadcast.h"
+#include "kernel_choice.h"
 #include "util.h"
-
-/* one input's part of TFLite's ArithmeticParams (the kernels swap them when the second input broadcasts) */
-typedef struct side {
-  int32_t offset; /* -zero point */
-  int32_t multiplier, shift; /* ADD: the input's rescale (shift <= 0) */
-} side;
 
 typedef struct binary_state {
   int activation;
   el_shape in_shape, in2_shape, out_shape;
-  side in1, in2;
-  int32_t out_zp, act_min, act_max;
-  int32_t mo, so; /* output multiplier */
+  qs8_vbinary_params params;   /* input 1 first */
+  qs8_vbinary_params switched; /* input 2 first: the fivefold loops when the second input broadcasts */
+  const qs8_vbinary_ukernel* ukernel;
   el_bcast plan;
 } binary_state;
 
@@ -79,34 +69,34 @@ static int binary_output_shape(TfLiteContext* c, const el_node* node, const el_s
 }
 
 /* ADD's multipliers (add.cc Prepare): each input rescaled to twice the larger input scale, 20 bits up. */
-enum { ADD_LEFT_SHIFT = 20 };
-
-static void add_multipliers(const TfLiteTensor* x, const TfLiteTensor* y, const TfLiteTensor* out, binary_state* s) {
+static void add_multipliers(const TfLiteTensor* x, const TfLiteTensor* y, const TfLiteTensor* out,
+                            qs8_vbinary_params* p) {
   const double twice_max = 2.0 * (double)(x->params.scale > y->params.scale ? x->params.scale : y->params.scale);
-  el_quantize_multiplier((double)x->params.scale / twice_max, &s->in1.multiplier, &s->in1.shift);
-  el_quantize_multiplier((double)y->params.scale / twice_max, &s->in2.multiplier, &s->in2.shift);
-  el_quantize_multiplier(twice_max / ((double)(1 << ADD_LEFT_SHIFT) * (double)out->params.scale), &s->mo, &s->so);
+  el_quantize_multiplier((double)x->params.scale / twice_max, &p->a_multiplier, &p->a_shift);
+  el_quantize_multiplier((double)y->params.scale / twice_max, &p->b_multiplier, &p->b_shift);
+  el_quantize_multiplier(twice_max / ((double)(1 << QS8_VADD_LEFT_SHIFT) * (double)out->params.scale),
+                         &p->out_multiplier, &p->out_shift);
 }
 
 /* MUL's multiplier (mul.cc Prepare): the scales multiplied and divided in float32, then widened. */
-static void mul_multiplier(const TfLiteTensor* x, const TfLiteTensor* y, const TfLiteTensor* out, binary_state* s) {
+static void mul_multiplier(const TfLiteTensor* x, const TfLiteTensor* y, const TfLiteTensor* out,
+                           qs8_vbinary_params* p) {
   const float product = x->params.scale * y->params.scale;
   const float real = product / out->params.scale;
-  el_quantize_multiplier((double)real, &s->mo, &s->so);
+  el_quantize_multiplier((double)real, &p->out_multiplier, &p->out_shift);
 }
 
 static int add_check(TfLiteContext* c, const TfLiteNode* node, int version, const char** why) {
   if (!binary_check(c, node, version, why)) return 0;
-  binary_state s;
+  qs8_vbinary_params p;
   add_multipliers(el_tensor(c, node->inputs->data[0]), el_tensor(c, node->inputs->data[1]),
-                  el_tensor(c, node->outputs->data[0]), &s);
-  if (s.so > 0) EL_NO("output multiplier >= 1 (the builtin kernel refuses it too)");
+                  el_tensor(c, node->outputs->data[0]), &p);
+  if (p.out_shift > 0) EL_NO("output multiplier >= 1 (the builtin kernel refuses it too)");
   return 1;
 }
 
 static TfLiteStatus binary_prepare(TfLiteContext* c, el_node* node, const el_shape* ins, const el_shape* out_shape,
                                    const el_kernels* kernels, size_t* scratch) {
-  (void)kernels;
   (void)scratch;
   binary_state* s = (binary_state*)node->state;
   const TfLiteTensor* x = el_tensor(c, node->inputs[0]);
@@ -115,105 +105,28 @@ static TfLiteStatus binary_prepare(TfLiteContext* c, el_node* node, const el_sha
   s->in_shape = ins[0];
   s->in2_shape = ins[1];
   s->out_shape = *out_shape;
-  s->in1.offset = -x->params.zero_point;
-  s->in2.offset = -y->params.zero_point;
-  s->out_zp = out->params.zero_point;
-  el_act_range(s->activation, out, &s->act_min, &s->act_max);
-  if (node->code == kTfLiteBuiltinAdd) add_multipliers(x, y, out, s);
-  else mul_multiplier(x, y, out, s);
+  qs8_vbinary_params* p = &s->params;
+  memset(p, 0, sizeof(*p));
+  p->a_offset = -x->params.zero_point;
+  p->b_offset = -y->params.zero_point;
+  p->out_zero_point = out->params.zero_point;
+  el_act_range(s->activation, out, &p->act_min, &p->act_max);
+  if (node->code == kTfLiteBuiltinAdd) add_multipliers(x, y, out, p);
+  else mul_multiplier(x, y, out, p);
+  s->switched = *p;
+  s->switched.a_offset = p->b_offset, s->switched.b_offset = p->a_offset;
+  s->switched.a_multiplier = p->b_multiplier, s->switched.b_multiplier = p->a_multiplier;
+  s->switched.a_shift = p->b_shift, s->switched.b_shift = p->a_shift;
   s->plan = el_bcast_plan(&s->in_shape, &s->in2_shape);
-  return kTfLiteOk;
+  s->ukernel = el_choose_vbinary(kernels);
+  return s->ukernel != NULL ? kTfLiteOk : kTfLiteError;
 }
-
-/* ---- one element, per code path ---- */
-
-static inline int32_t shift_left_or_truncate(int32_t x, int s) {
-  return s >= 0 ? (int32_t)((uint32_t)x << s) : x >> -s; /* NEON's VSHL by a signed count */
-}
-
-/* vmovn (truncate to int16), + zero point in int16 (wrapping), vqmovn (saturate to int8), then the clamp */
-static inline int8_t narrow_wrap(int32_t v, const binary_state* s) {
-  const int16_t sum = (int16_t)(uint16_t)((uint32_t)(uint16_t)(uint32_t)v + (uint32_t)s->out_zp);
-  return (int8_t)el_clamp(el_clamp(sum, -128, 127), s->act_min, s->act_max);
-}
-
-/* vqmovn (saturate to int16), + zero point in int16 (wrapping), vqmovn (saturate to int8), then the clamp */
-static inline int8_t narrow_saturate(int32_t v, const binary_state* s) {
-  const int16_t sat = (int16_t)el_clamp(v, INT16_MIN, INT16_MAX);
-  const int16_t sum = (int16_t)(uint16_t)((uint32_t)(uint16_t)sat + (uint32_t)s->out_zp);
-  return (int8_t)el_clamp(el_clamp(sum, -128, 127), s->act_min, s->act_max);
-}
-
-static inline int8_t clamp_int32(int32_t v, const binary_state* s) {
-  return (int8_t)el_clamp(v + s->out_zp, s->act_min, s->act_max);
-}
-
-/* ADD, elementwise vector body: rescale shift folded into the left shift, one rounding */
-static inline int32_t add_in_vector(int8_t x, const side* p) {
-  return el_srdhm(shift_left_or_truncate(p->offset + x, ADD_LEFT_SHIFT + p->shift), p->multiplier);
-}
-
-/* ADD, scalar-broadcast vector body: the high multiply, then a truncating shift */
-static inline int32_t add_in_truncating(int8_t x, const side* p) {
-  return el_srdhm((p->offset + x) * (1 << ADD_LEFT_SHIFT), p->multiplier) >> -p->shift;
-}
-
-/* ADD, tails and the reference loop: the high multiply, then a rounding divide */
-static inline int32_t add_in_double(int8_t x, const side* p) {
-  return el_requantize((p->offset + x) * (1 << ADD_LEFT_SHIFT), p->multiplier, p->shift);
-}
-
-static inline int32_t add_out(int32_t sum, const binary_state* s) { return el_requantize(sum, s->mo, s->so); }
-
-static inline int32_t mul_raw(int8_t x, int8_t y, const side* p1, const side* p2, const binary_state* s) {
-  return el_requantize((p1->offset + x) * (p2->offset + y), s->mo, s->so);
-}
-
-/* ---- calls, as the kernels make them: (n, params as switched, input 1, input 2) ---- */
-
-static void add_elementwise(const binary_state* s, const side* p1, const side* p2, size_t n, const int8_t* a,
-                            const int8_t* b, int8_t* y) {
-  const size_t vec = n / 16 * 16;
-  size_t i = 0;
-  for (; i < vec; i++) y[i] = narrow_wrap(add_out(add_in_vector(a[i], p1) + add_in_vector(b[i], p2), s), s);
-  for (; i < n; i++) y[i] = clamp_int32(add_out(add_in_double(a[i], p1) + add_in_double(b[i], p2), s), s);
-}
-
-static void add_scalar(const binary_state* s, const side* p1, const side* p2, size_t n, int8_t a, const int8_t* b,
-                       int8_t* y) {
-  const size_t vec = n / 8 * 8;
-  size_t i = 0;
-  const int32_t av = add_in_truncating(a, p1), ad = add_in_double(a, p1);
-  for (; i < vec; i++) y[i] = narrow_wrap(add_out(av + add_in_truncating(b[i], p2), s), s);
-  for (; i < n; i++) y[i] = clamp_int32(add_out(ad + add_in_double(b[i], p2), s), s);
-}
-
-static void mul_elementwise(const binary_state* s, const side* p1, const side* p2, size_t n, const int8_t* a,
-                            const int8_t* b, int8_t* y) {
-  const size_t vec = n / 16 * 16;
-  size_t i = 0;
-  for (; i < vec; i++) y[i] = narrow_saturate(mul_raw(a[i], b[i], p1, p2, s), s);
-  for (; i < n; i++) y[i] = clamp_int32(mul_raw(a[i], b[i], p1, p2, s), s);
-}
-
-static void mul_scalar(const binary_state* s, const side* p1, const side* p2, size_t n, int8_t a, const int8_t* b,
-                       int8_t* y) {
-  const size_t vec = n / 16 * 16;
-  size_t i = 0;
-  for (; i < vec; i++) y[i] = narrow_saturate(mul_raw(a, b[i], p1, p2, s), s);
-  for (; i < n; i++) y[i] = clamp_int32(mul_raw(a, b[i], p1, p2, s), s);
-}
-
-typedef void (*elementwise_fn)(const binary_state*, const side*, const side*, size_t, const int8_t*, const int8_t*,
-                               int8_t*);
-typedef void (*scalar_fn)(const binary_state*, const side*, const side*, size_t, int8_t, const int8_t*, int8_t*);
 
 /* optimized_ops::BinaryBroadcastFiveFold: the broadcasting input first (roles switched if need be) */
-static void fivefold(const binary_state* s, const int8_t* in1, const int8_t* in2, int8_t* y, elementwise_fn ew,
-                     scalar_fn sc) {
+static void fivefold(const binary_state* s, const int8_t* in1, const int8_t* in2, int8_t* y, qs8_vbinary_fn ew,
+                     qs8_vbinaryc_fn sc) {
   const int switched = s->plan.category == EL_BCAST_SECOND_FAST;
-  const side* p1 = switched ? &s->in2 : &s->in1;
-  const side* p2 = switched ? &s->in1 : &s->in2;
+  const qs8_vbinary_params* p = switched ? &s->switched : &s->params;
   const int8_t* a = switched ? in2 : in1;
   const int8_t* b_reset = switched ? in1 : in2;
   const size_t* yd = s->plan.y;
@@ -224,7 +137,7 @@ static void fivefold(const binary_state* s, const int8_t* in1, const int8_t* in2
         b = b_reset;
         for (size_t i2 = 0; i2 < yd[2]; i2++) {
           for (size_t i3 = 0; i3 < yd[3]; i3++) {
-            ew(s, p1, p2, yd[4], a, b, y);
+            ew(p, yd[4], a, b, y);
             b += yd[4];
             y += yd[4];
           }
@@ -240,7 +153,7 @@ static void fivefold(const binary_state* s, const int8_t* in1, const int8_t* in2
     for (size_t i1 = 0; i1 < yd[1]; i1++) {
       b = b_reset;
       for (size_t i2 = 0; i2 < yd[2]; i2++) {
-        sc(s, p1, p2, yd[3], *a, b, y);
+        sc(p, yd[3], *a, b, y);
         b += yd[3];
         y += yd[3];
         a += 1;
@@ -260,8 +173,8 @@ static void generic(const binary_state* s, int add, const int8_t* a, const int8_
   int idx[EL_MAX_DIMS] = {0};
   size_t ia = 0, ib = 0;
   for (size_t o = 0; o < n; o++) {
-    y[o] = add ? clamp_int32(add_out(add_in_double(a[ia], &s->in1) + add_in_double(b[ib], &s->in2), s), s)
-               : clamp_int32(mul_raw(a[ia], b[ib], &s->in1, &s->in2, s), s);
+    y[o] = add ? qs8_vadd_tail(a[ia], b[ib], &s->params)
+               : qs8_vbinary_clamp_int32(qs8_vmul_raw(a[ia], b[ib], &s->params), &s->params);
     for (int d = R - 1; d >= 0; d--) { /* advance the multi-index */
       idx[d]++;
       ia += sa[d];
@@ -283,11 +196,11 @@ static void binary_invoke(const el_node* node, const el_io* io, int8_t* scratch)
   const int add = node->code == kTfLiteBuiltinAdd;
   switch (s->plan.category) {
     case EL_BCAST_NONE:
-      (add ? add_elementwise : mul_elementwise)(s, &s->in1, &s->in2, el_shape_elements(&s->out_shape), a, b, y);
+      (add ? s->ukernel->add : s->ukernel->mul)(&s->params, el_shape_elements(&s->out_shape), a, b, y);
       break;
     case EL_BCAST_FIRST_FAST:
     case EL_BCAST_SECOND_FAST:
-      fivefold(s, a, b, y, add ? add_elementwise : mul_elementwise, add ? add_scalar : mul_scalar);
+      fivefold(s, a, b, y, add ? s->ukernel->add : s->ukernel->mul, add ? s->ukernel->addc : s->ukernel->mulc);
       break;
     case EL_BCAST_GENERIC:
       generic(s, add, a, b, y);

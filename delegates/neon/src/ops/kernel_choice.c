@@ -19,3 +19,13 @@ const qs8_dwconv_ukernel* el_choose_dwconv(const el_kernels* kernels, const qs8_
   }
   return NULL;
 }
+
+const qs8_vbinary_ukernel* el_choose_vbinary(const el_kernels* kernels) {
+  const int scalar_only = kernels->forced != NULL && strcmp(kernels->forced, "scalar") == 0;
+  for (const qs8_vbinary_ukernel* u = qs8_vbinary_ukernels; u->name != NULL; u++) {
+    if ((u->required_features & ~kernels->cpu_features) != 0) continue;
+    if (scalar_only && u->required_features != 0) continue;
+    return u;
+  }
+  return NULL;
+}

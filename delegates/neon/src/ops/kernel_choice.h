@@ -2,7 +2,7 @@
  *
  * Today every GEMM node gets the best variant the CPU has (or the one the user forced); a depthwise node gets
  * the best variant the CPU has that takes its filter size, depth multiplier and weight range (a 3x3, a 5x5 or
- * any-size NEON kernel; the portable one otherwise). The node's own problem is passed in so a later sparse or
+ * any-size NEON kernel; the portable one otherwise); ADD and MUL get the CPU's elementwise variant. The node's own problem is passed in so a later sparse or
  * fused variant can be picked per layer (e.g. by the weights' sparsity) without touching the ops. The delegate validated at
  * creation that a GEMM variant exists; NULL means none fits (the node's prepare fails). */
 #ifndef EDGELIFT_KERNEL_CHOICE_H
@@ -13,6 +13,7 @@
 
 #include "../kernels/qs8_dwconv.h"
 #include "../kernels/qs8_gemm.h"
+#include "../kernels/qs8_vbinary.h"
 #include "op.h"
 
 typedef struct el_gemm_problem {
@@ -25,5 +26,9 @@ const qs8_gemm_ukernel* el_choose_gemm(const el_kernels* kernels, const el_gemm_
 
 /* node: the constants the chosen variant will pack (filter size, channels, weights). */
 const qs8_dwconv_ukernel* el_choose_dwconv(const el_kernels* kernels, const qs8_dwconv_pack_params* node);
+
+/* ADD / MUL: the best variant the CPU runs (every one computes every call exactly); kernels=scalar forces the
+ * portable one. */
+const qs8_vbinary_ukernel* el_choose_vbinary(const el_kernels* kernels);
 
 #endif

@@ -3,15 +3,16 @@
 
 #include <math.h>
 
+#include "../kernels/x8_lut.h"
 #include "../requantize.h"
 #include "util.h"
 
+/* the best lookup compiled in (NEON TBL on aarch64, which every aarch64 CPU runs; the portable loop elsewhere):
+ * a lookup computes nothing, so the variants differ only in speed (tests/neon/test_lut_kernels.py) */
 void el_lut_invoke(const el_node* node, const el_io* io, int8_t* scratch) {
   (void)scratch;
   const el_lut_state* s = (const el_lut_state*)node->state;
-  const int8_t* x = el_data(io, node->inputs[0]);
-  int8_t* y = el_data(io, node->output);
-  for (size_t i = 0; i < s->n; i++) y[i] = s->lut[(uint8_t)x[i]];
+  x8_lut_ukernels[0].lookup(s->n, el_data(io, node->inputs[0]), s->lut, el_data(io, node->output));
 }
 
 void el_lut_populate(int8_t lut[256], float si, int32_t zi, float so, int32_t zo, float (*transform)(float)) {

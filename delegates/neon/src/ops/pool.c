@@ -67,6 +67,20 @@ static TfLiteStatus pool_prepare(TfLiteContext* c, el_node* node, const el_shape
   return kTfLiteOk;
 }
 
+/* MAX_POOL_2D of one output pixel: taps outer, channels inner, so the compiler's vector max runs along the
+ * channels (no rounding anywhere: the same maxima in any order); rows [iy0, iy1) and columns [ix0, ix1) of the
+ * image, all inside it; -128 where no tap is inside, as TFLite. */
+static void max_pixel(const int8_t* image, int W, int iy0, int iy1, int ix0, int ix1, int C, int8_t lo, int8_t hi,
+                      int8_t* restrict yp) {
+  for (int ch = 0; ch < C; ch++) yp[ch] = INT8_MIN;
+  for (int iy = iy0; iy < iy1; iy++)
+    for (int ix = ix0; ix < ix1; ix++) {
+      const int8_t* restrict src = image + ((size_t)iy * W + (size_t)ix) * C;
+      for (int ch = 0; ch < C; ch++) yp[ch] = src[ch] > yp[ch] ? src[ch] : yp[ch];
+    }
+  for (int ch = 0; ch < C; ch++) yp[ch] = yp[ch] < lo ? lo : yp[ch] > hi ? hi : yp[ch];
+}
+
 static void pool_invoke(const el_node* node, const el_io* io, int8_t* scratch) {
   (void)scratch;
   const pool_state* s = (const pool_state*)node->state;
@@ -83,6 +97,12 @@ static void pool_invoke(const el_node* node, const el_io* io, int8_t* scratch) {
         const int fy1 = s->filter_h < H - iy0 ? s->filter_h : H - iy0;
         const int fx1 = s->filter_w < W - ix0 ? s->filter_w : W - ix0;
         int8_t* yp = y + (((size_t)b * OH + oy) * OW + ox) * C;
+        if (!avg) {
+          const int8_t* image = x + (size_t)b * H * W * C;
+          max_pixel(image, W, iy0 + fy0, iy0 + fy1, ix0 + fx0, ix0 + fx1, C, (int8_t)s->act_min, (int8_t)s->act_max,
+                    yp);
+          continue;
+        }
         for (int ch = 0; ch < C; ch++) {
           int32_t acc = avg ? 0 : -128;
           int count = 0;

@@ -1,0 +1,88 @@
+"""The int8 ADD / MUL microkernels (kernels/qs8_vbinary.h), each variant against a plain loop with the builtin's
+rule for every element's code path (vector body or tail, elementwise or scalar broadcast), zero tolerance, over
+all 65,536 int8 pairs and calls cut on the bodies' edges (tests/neon/kernels/test_qs8_vbinary.c): natively (the
+portable variant) and cross-built for aarch64 under qemu on the Pi 4's and the Pi 5's cores (the NEON variant
+too). The test proves it can fail: one flipped input bit per call must be reported by every variant, and the
+parameter sets must tell each body's rounding from its tail's."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SRC = ROOT / "delegates" / "neon" / "src"
+KERNELS = SRC / "kernels"
+TEST_C = Path(__file__).resolve().parent / "kernels" / "test_qs8_vbinary.c"
+CFLAGS = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", f"-I{KERNELS}", f"-I{SRC}"]
+FUNCTIONS = {"add", "addc", "mul", "mulc"}
+
+
+def _build(cc: str, out: Path, link: list[str]) -> Path:
+    exe = out / "test_qs8_vbinary"
+    sources = [*sorted(KERNELS.glob("qs8_vbinary*.c")), TEST_C]
+    proc = subprocess.run([cc, *CFLAGS, *map(str, sources), "-o", str(exe), *link, "-lm"], capture_output=True,
+                          text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return exe
+
+
+def _run(cmd: list[str]) -> tuple[int, str]:
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=300)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def _runs(out: str) -> dict[tuple[str, str], tuple[int, int, int]]:
+    return {(m.group(1), m.group(2)): tuple(map(int, m.groups()[2:]))
+            for m in re.finditer(r"^RUN (\S+) (\S+) calls (\d+) outputs (\d+) mismatches (\d+)$", out, re.M)}
+
+
+def _check_pass(rc: int, out: str, variants: set[str]) -> None:
+    assert rc == 0 and "RESULT PASS" in out, out[-3000:]
+    ran = _runs(out)
+    assert set(ran) == {(v, f) for v in variants for f in FUNCTIONS}, ran
+    # every function saw every pair at least once per parameter set (65,536 pairs x 5 ADD / 7 MUL sets)
+    assert all(calls > 0 and outputs >= 5 * 65536 and bad == 0 for calls, outputs, bad in ran.values()), ran
+    shifts = re.search(r"^MUL_SHIFTS left (\d+) none (\d+) right (\d+)$", out, re.M)
+    assert shifts and all(int(k) > 0 for k in shifts.groups()), "each NEON MUL loop (shift > 0, 0, < 0) needs a set"
+    differ = dict(re.findall(r"^PATHS (\S+) body_vs_tail_differ (\d+)$", out, re.M))
+    assert set(differ) == FUNCTIONS and all(int(d) > 0 for d in differ.values()), differ
+
+
+def _check_caught(rc: int, out: str, variants: set[str]) -> None:
+    assert rc == 1 and "RESULT FAIL" in out, out[-3000:]
+    ran = _runs(out)
+    assert all(ran[(v, f)][2] > 0 for v in variants for f in FUNCTIONS), f"a flipped input went unnoticed: {ran}"
+    assert re.search(r"^MISMATCH \S+ \S+ set \d+ n \d+ \[\d+\] a -?\d+ b -?\d+ expected -?\d+ got -?\d+$", out, re.M)
+
+
+def test_portable_variant_exact_natively_and_the_test_can_fail(tmp_path):
+    exe = _build(shutil.which("gcc") or "gcc", tmp_path, [])
+    _check_pass(*_run([str(exe)]), {"qs8_vbinary__scalar"})
+    _check_caught(*_run([str(exe), "--corrupt"]), {"qs8_vbinary__scalar"})
+
+
+@pytest.fixture(scope="module")
+def aarch64_exe(tmp_path_factory):
+    cc, qemu = shutil.which("aarch64-linux-gnu-gcc"), shutil.which("qemu-aarch64-static")
+    if cc is None or qemu is None:
+        pytest.fail("aarch64-linux-gnu-gcc / qemu-aarch64-static missing: run `bash .ci/system-deps.sh`")
+    return qemu, _build(cc, tmp_path_factory.mktemp("vbinary_aarch64"), ["-static"])
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("cpu", ["cortex-a72", "cortex-a76"])  # Pi 4, Pi 5
+def test_aarch64_neon_variant_exact(aarch64_exe, cpu):
+    qemu, exe = aarch64_exe
+    _check_pass(*_run([qemu, "-cpu", cpu, str(exe)]), {"qs8_vbinary__neon", "qs8_vbinary__scalar"})
+
+
+@pytest.mark.qemu
+def test_aarch64_a_wrong_neon_kernel_is_caught(aarch64_exe):
+    qemu, exe = aarch64_exe
+    _check_caught(*_run([qemu, "-cpu", "cortex-a72", str(exe), "--corrupt"]), {"qs8_vbinary__neon",
+                                                                                 "qs8_vbinary__scalar"})
