@@ -22,7 +22,7 @@ RATCHET = {
     "mobilenet_v3_small": (1, 0),
     "kws_dscnn": (1, 0),
     "transformer_block": (9, 20),
-    "unet": (2, 1),
+    "unet": (1, 0),
     "yolo_head": (1, 3),
     "lstm": (1, 1),
 }

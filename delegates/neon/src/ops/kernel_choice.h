@@ -13,6 +13,7 @@
 
 #include "../kernels/qs8_dwconv.h"
 #include "../kernels/qs8_gemm.h"
+#include "../kernels/qs8_tconv.h"
 #include "op.h"
 
 typedef struct el_gemm_problem {
@@ -25,5 +26,8 @@ const qs8_gemm_ukernel* el_choose_gemm(const el_kernels* kernels, const el_gemm_
 
 /* node: the constants the chosen variant will pack (filter size, channels, weights). */
 const qs8_dwconv_ukernel* el_choose_dwconv(const el_kernels* kernels, const qs8_dwconv_pack_params* node);
+
+/* A TRANSPOSE_CONV node: the first variant the CPU runs (only the portable one so far). */
+const qs8_tconv_ukernel* el_choose_tconv(const el_kernels* kernels, const qs8_tconv_pack_params* node);
 
 #endif
