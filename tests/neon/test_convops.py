@@ -5,13 +5,16 @@ TRANSPOSE_CONV's builtin epilogue requantizes whole groups of 8 channels one way
 another (its tail): channel counts 7, 9, 16, 17 and 32 put outputs on both sides, and the spatial sizes are
 large enough (thousands of outputs per path) that a wrong rounding rule shows (it differs on about 1 output in
 300). Strides 1-3, SAME/VALID, filters larger and smaller than the stride, no bias, zero points at the extremes
-([0, 1] gives -128, [-1, 0] gives +127). Each case asserts that the delegate claimed every node.
+([0, 1] gives -128, [-1, 0] gives +127). Grouped CONV_2D: one input channel per group (the depthwise kernels,
+depth multipliers 1 and 2, 7x7, 5x5, dilation) and several (the grouped loop), fused RELU/RELU6. Weights at
+-128 for all three paths. Each case asserts that the delegate claimed every node.
 """
 
 from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 
 from tests.neon import harness
@@ -64,5 +67,64 @@ def test_transpose_conv_with_a_fused_activation_is_left_to_the_runtime_with_its_
     assert "TRANSPOSE_CONV x1 (fused activation (op version 4) not claimed)" in err, err[-800:]
     harness.assert_identical(model, neon_lib)
 
-# grouped CONV_2D cases: filled in with the grouped convolution
-GROUPED: list = []
+# Grouped CONV_2D: the builtin computes it with its reference loop, double rounding on every channel (the
+# depthwise kernels' vector-body rounding is off on 1-4 outputs of 400-3,500 here: these sizes catch it).
+GROUPED = [
+    ("grouped_7x7_c64_g64", "grouped_conv2d", (-1, 1),  # ConvNeXt's depthwise 7x7
+     dict(shape=(14, 14, 64), filters=64, kernel=7, groups=64)),
+    ("grouped_7x7_c24_g24_zp-128", "grouped_conv2d", (0, 1),
+     dict(shape=(12, 12, 24), filters=24, kernel=7, groups=24)),
+    ("grouped_3x3_s2_c8_g8_f16_multiplier2", "grouped_conv2d", (-1, 1),
+     dict(shape=(17, 17, 8), filters=16, kernel=3, groups=8, strides=2)),
+    ("grouped_5x5_valid_c17_g17_relu6_zp127", "grouped_conv2d", (-1, 0),
+     dict(shape=(13, 13, 17), filters=17, kernel=5, groups=17, padding="valid", activation="relu6")),
+    ("grouped_3x3_dilation2_c9_g9", "grouped_conv2d", (-1, 1),
+     dict(shape=(13, 13, 9), filters=9, kernel=3, groups=9, dilation=2)),
+    ("grouped_3x3_c12_g4", "grouped_conv2d", (-1, 1),  # 3 input channels per group: the grouped loop
+     dict(shape=(15, 15, 12), filters=12, kernel=3, groups=4)),
+    ("grouped_3x3_valid_c16_g2_f24_relu", "grouped_conv2d", (-1, 1),
+     dict(shape=(14, 14, 16), filters=24, kernel=3, groups=2, padding="valid", activation="relu")),
+    ("grouped_1x1_c32_g8_f40_nobias_zp-128", "grouped_conv2d", (0, 1),
+     dict(shape=(12, 12, 32), filters=40, kernel=1, groups=8, use_bias=False)),
+]
+
+
+def with_minus_128(blob: bytes, op_name: str) -> bytes:
+    """The model with every weight of its `op_name` node that quantized to -127 set to -128 (outside TFLite's
+    int8 spec, but other quantizers write it, and kernels that pair products in int16 must not take it)."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    m = schema.ModelT.InitFromPackedBuf(blob, 0)
+    sg = m.subgraphs[0]
+    op = next(o for o in sg.operators if max(m.operatorCodes[o.opcodeIndex].builtinCode,
+                                             m.operatorCodes[o.opcodeIndex].deprecatedBuiltinCode)
+              == getattr(schema.BuiltinOperator, op_name))
+    buf = m.buffers[sg.tensors[int(op.inputs[1])].buffer]  # the weights: input 1 of both ops
+    w = np.frombuffer(bytes(buf.data), np.int8).copy()
+    assert (w == -127).any(), "no weight at -127 to turn into -128"
+    w[w == -127] = -128
+    buf.data = w.view(np.uint8)
+    b = flatbuffers.Builder(1024)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
+@pytest.mark.parametrize("builder,calib,kwargs", [c[1:] for c in GROUPED], ids=[c[0] for c in GROUPED])
+def test_grouped_conv_bit_exact(builder, calib, kwargs, neon_lib, capfd):
+    model = harness.convert(builder, *calib, **kwargs)
+    claimed, total, line = _claimed(model, neon_lib, capfd)
+    assert claimed == total, line
+    harness.assert_identical(model, neon_lib, seeds=(0, 1, 2, 3))
+
+
+@pytest.mark.parametrize("op,builder,kwargs", [
+    ("TRANSPOSE_CONV", "conv2d_transpose", dict(shape=(8, 8, 16), filters=17, kernel=3)),
+    ("CONV_2D", "grouped_conv2d", dict(shape=(12, 12, 32), filters=32, kernel=7, groups=32)),
+    ("CONV_2D", "grouped_conv2d", dict(shape=(12, 12, 12), filters=24, kernel=3, groups=3)),
+], ids=["tconv", "grouped_depthwise", "grouped_loop"])
+def test_minus_128_weights_bit_exact(op, builder, kwargs, neon_lib, capfd):
+    model = with_minus_128(harness.convert(builder, -1, 1, **kwargs), op)
+    claimed, total, line = _claimed(model, neon_lib, capfd)
+    assert claimed == total, line
+    harness.assert_identical(model, neon_lib, seeds=(0, 1, 2))
