@@ -1,7 +1,8 @@
 """TRANSPOSE_CONV and grouped CONV_2D on the emulated Pi (tflite-runtime 2.14, Pi 4 and Pi 5 cores): the
 runtime's own builtin kernels give the same outputs as x86-64 LiteRT 2.3 (so one rounding rule serves both
-runtimes: the vector body's groups of 8 channels and the tail, tests/neon/test_convops.py), and the cross-built
-delegate, every kernel variant, claims every node and gives them too."""
+runtimes: the vector body's groups of 8 channels and the tail, tests/neon/test_convops.py; 2.14 also runs
+TRANSPOSE_CONV version 4, the fused activation), and the cross-built delegate, every kernel variant, claims every
+node and gives them too."""
 
 from __future__ import annotations
 
@@ -11,15 +12,19 @@ from tests.emulated_pi.conftest import Case, assert_identical
 from tests.emulated_pi.pi import CPUS
 from tests.emulated_pi.test_neon_on_emulated_pi import PARTITION_LINE, VARIANTS, _delegate, aarch64_delegate  # noqa: F401
 from tests.neon import harness
-from tests.neon.test_convops import GROUPED, TRANSPOSE_CONV
+from tests.neon.test_convops import GROUPED, TRANSPOSE_CONV, with_output_range
 
 pytestmark = [pytest.mark.qemu, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
 def conv_cases(model_dir) -> list[Case]:
-    return [Case(name, model_dir, harness.convert(builder, *calib, **kwargs), seed=200 + i)
-            for i, (name, builder, calib, kwargs) in enumerate([*TRANSPOSE_CONV, *GROUPED])]
+    cases = [Case(name, model_dir, harness.convert(builder, *calib, **kwargs), seed=200 + i)
+             for i, (name, builder, calib, kwargs) in enumerate([*TRANSPOSE_CONV, *GROUPED])]
+    for i, act in enumerate(("relu", "relu6")):  # op version 4: the fused clamp inside the output's range
+        model = harness.convert("conv2d_transpose", -4, 4, shape=(8, 8, 6), filters=17, kernel=3, activation=act)
+        cases.append(Case(f"tconv_fused_{act}", model_dir, with_output_range(model, -3.0, 9.0), seed=300 + i))
+    return cases
 
 
 @pytest.mark.parametrize("board", list(CPUS))

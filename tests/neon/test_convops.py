@@ -58,14 +58,39 @@ def test_transpose_conv_bit_exact(builder, calib, kwargs, neon_lib, capfd):
     harness.assert_identical(model, neon_lib, seeds=(0, 1, 2, 3))
 
 
-def test_transpose_conv_with_a_fused_activation_is_left_to_the_runtime_with_its_reason(neon_lib, capfd):
-    """Op version 4 fuses the activation into TRANSPOSE_CONV; not claimed (the rest of the model still is)."""
-    model = harness.convert("conv2d_transpose", -1, 1, shape=(6, 6, 3), filters=16, kernel=3, activation="relu")
-    harness._delegate.cache_clear()
-    harness.interpreter(model, neon_lib, log_level="info")
-    err = capfd.readouterr().err
-    assert "TRANSPOSE_CONV x1 (fused activation (op version 4) not claimed)" in err, err[-800:]
-    harness.assert_identical(model, neon_lib)
+def with_output_range(blob: bytes, lo: float, hi: float) -> bytes:
+    """The model with its output quantized for [lo, hi] (scale and zero point as the converter computes them):
+    a fused RELU / RELU6 then clamps inside the int8 range, where the converter's own calibration (output range
+    [0, ...]) makes the clamp coincide with -128 and hides it."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    m = schema.ModelT.InitFromPackedBuf(blob, 0)
+    sg = m.subgraphs[0]
+    scale = np.float32((hi - lo) / 255.0)
+    q = sg.tensors[int(sg.outputs[0])].quantization
+    q.scale, q.zeroPoint = [float(scale)], [int(np.clip(round(-128 - lo / float(scale)), -128, 127))]
+    b = flatbuffers.Builder(1024)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
+@pytest.mark.parametrize("activation", ["relu", "relu6"])
+def test_transpose_conv_fused_activation_bit_exact(activation, neon_lib, capfd):
+    """Op version 4 fuses the activation into TRANSPOSE_CONV; both clamps inside the output's range."""
+    from edgelift.tflite_model import load
+
+    model = harness.convert("conv2d_transpose", -4, 4, shape=(8, 8, 6), filters=17, kernel=3, activation=activation)
+    model = with_output_range(model, -3.0, 9.0)
+    op = next(o for o in load(model).operators if o.op_name == "TRANSPOSE_CONV")
+    assert op.version >= 4 and op.options.fusedActivationFunction != 0, (op.version, op.options)
+    claimed, total, line = _claimed(model, neon_lib, capfd)
+    assert claimed == total, line
+    ref = harness.interpreter(model)
+    y = harness.run(ref, harness.inputs_for(ref, 0))[0]
+    zp = int(load(model).tensors[load(model).outputs[0]].zero_points[0])
+    assert y.min() == zp and y.max() > zp, "the clamp at zero must be visible in the output"
+    harness.assert_identical(model, neon_lib, seeds=(0, 1, 2))
 
 # Grouped CONV_2D: the builtin computes it with its reference loop, double rounding on every channel (the
 # depthwise kernels' vector-body rounding is off on 1-4 outputs of 400-3,500 here: these sizes catch it).

@@ -44,6 +44,7 @@ static int col2im_size(int padding, int out, int k, int stride) {
 }
 
 static int tconv_check(TfLiteContext* c, const TfLiteNode* node, int version, const char** why) {
+  (void)version;
   const TfLiteIntArray* in = node->inputs;
   if (in->size < 3 || in->size > 4) EL_NO("unexpected inputs");
   const TfLiteTensor* shape = el_tensor(c, in->data[TC_SHAPE]);
@@ -65,9 +66,9 @@ static int tconv_check(TfLiteContext* c, const TfLiteNode* node, int version, co
   if (!el_bias_ok(b, oc)) EL_NO("bias not constant int32");
   if (p->padding != kTfLitePaddingSame && p->padding != kTfLitePaddingValid) EL_NO("unknown padding");
   if (p->stride_width < 1 || p->stride_height < 1 || kh < 1 || kw < 1) EL_NO("bad stride or filter");
-  /* The fused activation came with version 4 (older runtimes' options end before the field, and init cannot tell
-   * the version): such nodes are left to the runtime, so every claimed node clamps to the full int8 range. */
-  if (version >= 4 && p->activation != kTfLiteActNone) EL_NO("fused activation (op version 4) not claimed");
+  /* the fused activation came with op version 4; every pinned runtime runs version 4 (tflite-runtime 2.14
+   * included, tests/emulated_pi/test_convops_on_emulated_pi.py), so its options always hold the field */
+  if (!el_act_ok(p->activation)) EL_NO("fused activation not none/RELU/RELU6/RELU_N1_TO_1");
   const int* xd = x->dims->data;
   const int* od = out->dims->data;
   if (od[0] != xd[0]) EL_NO("batch differs");
@@ -85,7 +86,7 @@ static void tconv_init(void* state, const TfLiteNode* node) {
   tconv_state* s = (tconv_state*)state;
   const TfLiteTransposeConvParams* p = (const TfLiteTransposeConvParams*)node->builtin_data;
   s->padding = p->padding, s->stride_w = p->stride_width, s->stride_h = p->stride_height;
-  s->activation = kTfLiteActNone; /* see tconv_check */
+  s->activation = p->activation; /* kTfLiteActNone below version 4 (the parser's default) */
 }
 
 /* The output is the model's (its batch the input's): a non-constant shape input is the converter's
