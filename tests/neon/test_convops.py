@@ -153,3 +153,29 @@ def test_minus_128_weights_bit_exact(op, builder, kwargs, neon_lib, capfd):
     claimed, total, line = _claimed(model, neon_lib, capfd)
     assert claimed == total, line
     harness.assert_identical(model, neon_lib, seeds=(0, 1, 2))
+
+
+@pytest.mark.parametrize("builder,kwargs", [
+    ("conv2d_transpose", dict(shape=(12, 12, 8), filters=9, kernel=3)),
+    ("grouped_conv2d", dict(shape=(14, 14, 64), filters=64, kernel=7, groups=64)),
+    ("grouped_conv2d", dict(shape=(15, 15, 12), filters=12, kernel=3, groups=4)),
+], ids=["tconv", "grouped_depthwise", "grouped_loop"])
+def test_batch_3_and_two_threads_bit_exact(builder, kwargs, neon_lib, capfd):
+    """A resized batch (TRANSPOSE_CONV's output shape is computed from it in front of the node) on 2 threads."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType, load_delegate
+
+    model = harness.convert(builder, -1, 1, **kwargs)
+    its = []
+    for delegates in ([], [load_delegate(neon_lib, {"num_threads": "2", "log_level": "info"})]):
+        it = Interpreter(model_content=model, experimental_delegates=delegates,
+                         experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+        d = it.get_input_details()[0]
+        it.resize_tensor_input(d["index"], [3, *d["shape"][1:]])
+        it.allocate_tensors()
+        its.append(it)
+    m = LINE.search(capfd.readouterr().err)
+    assert m and m.group(1) == m.group(2), m and m.group(0)
+    x = np.random.default_rng(7).integers(-128, 128, its[0].get_input_details()[0]["shape"], dtype=np.int8)
+    want, got = (harness.run(it, [x])[0] for it in its)
+    assert want.shape[0] == 3 and want.shape == got.shape, (want.shape, got.shape)
+    assert np.array_equal(want, got), f"{int((want != got).sum())} of {want.size} values differ"
