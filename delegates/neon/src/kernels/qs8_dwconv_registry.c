@@ -21,7 +21,7 @@ void qs8_dwconv_5x5_16c__neon_mlal(const qs8_dwconv_params* p, const int8_t* x, 
 void qs8_dwconv_kxk_16c__neon_mlal(const qs8_dwconv_params* p, const int8_t* x, int oy, int8_t* y_row);
 #define EL_NEON_MLAL(name, kh, kw)                                                                 \
   {#name, EL_CPU_NEON, kh, kw, 16, 0, 1, qs8_dwconv_16c__neon_mlal_packed_size,                       \
-   qs8_dwconv_16c__neon_mlal_pack, name, 0}
+   qs8_dwconv_16c__neon_mlal_pack, name, 1}
 #endif
 
 const qs8_dwconv_ukernel qs8_dwconv_ukernels[] = {
