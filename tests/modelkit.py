@@ -264,8 +264,8 @@ def conv_prelu(shape=(6, 6, 4), seed=0):
 
 @_deterministic
 def conv_transpose(shape=(6, 6, 4), seed=0):
-    """A conv followed by a 2x transposed conv (TRANSPOSE_CONV, builtin code 67: an op neither the delegate nor
-    the XLA path computes yet)."""
+    """A conv followed by a 2x transposed conv (TRANSPOSE_CONV, builtin code 67: an op the XLA path does not
+    compute yet; the NEON delegate does)."""
     _seed(seed)
     L = keras().layers
     inp = L.Input(shape)
