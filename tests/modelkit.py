@@ -145,6 +145,31 @@ def depthwise_conv2d(shape=(9, 9, 8), kernel=3, strides=1, padding="same", multi
 
 
 @_deterministic
+def conv2d_transpose(shape=(5, 5, 8), filters=8, kernel=2, strides=2, padding="same", activation=None,
+                     use_bias=True, seed=0):
+    """Keras Conv2DTranspose: one TRANSPOSE_CONV node (the U-Net's upsampling)."""
+    _seed(seed)
+    L = keras().layers
+    inp = L.Input(shape)
+    out = L.Conv2DTranspose(filters, kernel, strides=strides, padding=padding, activation=activation,
+                            use_bias=use_bias)(inp)
+    return keras().Model(inp, out)
+
+
+@_deterministic
+def grouped_conv2d(shape=(9, 9, 8), filters=8, kernel=3, groups=8, strides=1, padding="same", dilation=1,
+                   activation=None, use_bias=True, seed=0):
+    """Keras Conv2D(groups=...): one CONV_2D node whose filter has shape[-1] / groups input channels
+    (ConvNeXt's depthwise 7x7 is groups = channels)."""
+    _seed(seed)
+    L = keras().layers
+    inp = L.Input(shape)
+    out = L.Conv2D(filters, kernel, strides=strides, padding=padding, dilation_rate=dilation, groups=groups,
+                   activation=activation, use_bias=use_bias)(inp)
+    return keras().Model(inp, out)
+
+
+@_deterministic
 def dense(features=16, units=10, activation=None, seed=0):
     _seed(seed)
     L = keras().layers
@@ -239,8 +264,8 @@ def conv_prelu(shape=(6, 6, 4), seed=0):
 
 @_deterministic
 def conv_transpose(shape=(6, 6, 4), seed=0):
-    """A conv followed by a 2x transposed conv (TRANSPOSE_CONV, builtin code 67: an op the NEON delegate does
-    not compute yet; the XLA path does)."""
+    """A conv followed by a 2x transposed conv (TRANSPOSE_CONV, builtin code 67: the NEON delegate and the XLA
+    path both compute it)."""
     _seed(seed)
     L = keras().layers
     inp = L.Input(shape)

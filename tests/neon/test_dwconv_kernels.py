@@ -77,7 +77,7 @@ def test_aarch64_every_variant_exact_and_chosen_by_shape(aarch64_exe, cpu):
     assert all(ran[name][0] < ran[SCALAR][0] for name in NEON), ran
     chosen = dict(re.findall(r"^CHOOSE (\S+) -> (\S+)$", out, re.M))
     assert chosen == {"3x3": NEON[0], "5x5": NEON[1], "7x7": NEON[2], "3x3_multiplier2": SCALAR,
-                      "3x3_weight-128": SCALAR}, chosen
+                      "3x3_weight-128": SCALAR, "7x7_grouped_conv": NEON[2]}, chosen
 
 
 @pytest.mark.qemu

@@ -16,6 +16,7 @@ import pytest
 
 from tests import opcatalogue, shapemodels, zoo
 from tests.neon import harness
+from tests.neon.test_convops import GROUPED, TRANSPOSE_CONV
 from tests.neon.test_ops import CASES, PARTIAL
 
 HERE = Path(__file__).resolve().parent
@@ -37,7 +38,7 @@ def _preload() -> str:
 @pytest.mark.slow
 def test_op_models_under_asan_and_ubsan(neon_lib_asan, tmp_path):
     paths = []
-    for name, builder, calib, kwargs, *_ in CASES + PARTIAL:
+    for name, builder, calib, kwargs, *_ in CASES + PARTIAL + TRANSPOSE_CONV + GROUPED:
         path = tmp_path / f"{name}.tflite"
         path.write_bytes(harness.convert(builder, *calib, **kwargs))  # converted here, not under ASan
         paths.append(str(path))

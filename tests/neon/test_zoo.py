@@ -25,10 +25,10 @@ RATCHET = {
     "mobilenet_v3_small": (1, 0),
     "kws_dscnn": (1, 0),
     "transformer_block": (1, 0),
-    "unet": (2, 1),
+    "unet": (1, 0),
     "yolo_head": (1, 0),
     "lstm": (1, 1),
-    "convnext_tiny": (19, 18),  # the 18 grouped CONV_2Ds (branch convops adds them)
+    "convnext_tiny": (1, 0),
 }
 # dynamic-batch models whose reshapes are computed at run time (SHAPE -> ... -> RESHAPE, LayerNorm's FILL):
 # resized to batch 4 every partition infers its shapes and folds its shape vectors again

@@ -7,7 +7,8 @@
  * (rows and columns both, so pixels at the edges and in a long interior), zero points at the extremes, RELU6
  * and no clamp, multipliers with right and left shifts; weights random, at +-127 against inputs at -128/127
  * (two products per int16 lane at their largest), and with -128 (only variants without the [-127, 127]
- * precondition may take those). Each variant runs the cases qs8_dwconv_supports() gives it. The input image,
+ * precondition may take those); every case but the long rows again with a grouped CONV_2D's rounding (double
+ * rounding on every channel). Each variant runs the cases qs8_dwconv_supports() gives it. The input image,
  * the packed constants and each output row end flush against a PROT_NONE page (an over-read or over-write
  * faults).
  *
@@ -55,6 +56,7 @@ typedef struct dw_case {
   int H, W, C, mult, kh, kw, stride, dilation, pad;
   int32_t in_zp, out_zp, act_min, act_max;
   int values; /* 0 random; 1 weights +-127 and inputs -128/127; 2 random weights, some -128 */
+  int double_rounding; /* a grouped CONV_2D's rule: double rounding on every channel */
 } dw_case;
 
 static int printed = 0;
@@ -86,8 +88,8 @@ static size_t run_case(const qs8_dwconv_ukernel* uk, const dw_case* tc, int corr
   }
   memcpy(wk, w, wn);
   if (corrupt) wk[rnd() % wn] ^= 0x11;
-  const qs8_dwconv_pack_params pp = {tc->C, OC, tc->kh, tc->kw, tc->dilation, tc->in_zp, wk, bias, mult, shift};
-  const qs8_dwconv_pack_params pp_true = {tc->C, OC, tc->kh, tc->kw, tc->dilation, tc->in_zp, w, bias, mult, shift};
+  const qs8_dwconv_pack_params pp = {tc->C, OC, tc->kh, tc->kw, tc->dilation, tc->in_zp, wk, bias, mult, shift, tc->double_rounding};
+  const qs8_dwconv_pack_params pp_true = {tc->C, OC, tc->kh, tc->kw, tc->dilation, tc->in_zp, w, bias, mult, shift, tc->double_rounding};
   uint8_t *pbase = NULL;
   size_t pmap = 0;
   void* packed = NULL;
@@ -97,7 +99,7 @@ static size_t run_case(const qs8_dwconv_ukernel* uk, const dw_case* tc, int corr
   }
   const qs8_dwconv_params p = {tc->H, tc->W, tc->C, OW, OC, tc->kh, tc->kw, tc->stride, tc->stride, tc->dilation,
                                tc->dilation, tc->pad, tc->pad, tc->out_zp, tc->act_min, tc->act_max, packed};
-  const int vec_end = OC / 8 * 8;
+  const int vec_end = tc->double_rounding ? 0 : OC / 8 * 8;
   size_t bad = 0;
   for (int oy = 0; packed != NULL && oy < OH; oy++) {
     uk->row(&p, x, oy, y);
@@ -138,11 +140,11 @@ static size_t run_case(const qs8_dwconv_ukernel* uk, const dw_case* tc, int corr
 }
 
 /* The first variant (best first) that supports a node of this shape, as the delegate's choice walks them. */
-static void choose(const char* label, int C, int mult, int kh, int kw, int with_minus_128) {
+static void choose(const char* label, int C, int mult, int kh, int kw, int with_minus_128, int double_rounding) {
   const int OC = C * mult;
   int8_t* w = calloc((size_t)kh * kw * OC, 1);
   w[0] = with_minus_128 ? INT8_MIN : 1;
-  const qs8_dwconv_pack_params pp = {C, OC, kh, kw, 1, 0, w, NULL, NULL, NULL};
+  const qs8_dwconv_pack_params pp = {C, OC, kh, kw, 1, 0, w, NULL, NULL, NULL, double_rounding};
   const qs8_dwconv_ukernel* uk = qs8_dwconv_ukernels;
   while (uk->name != NULL && !qs8_dwconv_supports(uk, &pp)) uk++;
   printf("CHOOSE %s -> %s\n", label, uk->name != NULL ? uk->name : "none");
@@ -154,11 +156,12 @@ int main(int argc, char** argv) {
   static const int channels[] = {1, 3, 7, 8, 9, 15, 16, 17, 24, 31, 33, 48};
   static const int filters[][2] = {{1, 1}, {3, 3}, {5, 5}, {3, 1}, {7, 7}};
   static const int32_t zps[][2] = {{0, 0}, {-128, 127}, {127, -128}, {5, -3}};
-  choose("3x3", 32, 1, 3, 3, 0);
-  choose("5x5", 32, 1, 5, 5, 0);
-  choose("7x7", 32, 1, 7, 7, 0);
-  choose("3x3_multiplier2", 32, 2, 3, 3, 0);
-  choose("3x3_weight-128", 32, 1, 3, 3, 1);
+  choose("3x3", 32, 1, 3, 3, 0, 0);
+  choose("5x5", 32, 1, 5, 5, 0, 0);
+  choose("7x7", 32, 1, 7, 7, 0, 0);
+  choose("3x3_multiplier2", 32, 2, 3, 3, 0, 0);
+  choose("3x3_weight-128", 32, 1, 3, 3, 1, 0);
+  choose("7x7_grouped_conv", 32, 1, 7, 7, 0, 1);
   int failed = 0;
   for (const qs8_dwconv_ukernel* uk = qs8_dwconv_ukernels; uk->name != NULL; uk++) {
     size_t cases = 0, outputs = 0, bad = 0;
@@ -171,11 +174,16 @@ int main(int argc, char** argv) {
             /* v 4, 5: a row long enough for an interior sweep, stride 1 and 2, edge pixels on both sides */
             dw_case tc = {5 + v % 4, v >= 4 ? 21 + v : 6 + (v & 1), channels[ci], m, kh, kw, 1 + (v & 1),
                           1 + (v == 2), (kh > kw ? kh : kw) / 2 * (v != 1), zps[v % 4][0], zps[v % 4][1], -128, 127,
-                          v == 3 ? 1 : (v == 5 && ci % 3 == 0 ? 2 : 0)};
+                          v == 3 ? 1 : (v == 5 && ci % 3 == 0 ? 2 : 0), 0};
             if (v == 2) tc.act_min = tc.out_zp, tc.act_max = tc.out_zp + 100 > 127 ? 127 : tc.out_zp + 100;
             int ran = 0;
             bad += run_case(uk, &tc, corrupt, &outputs, &ran);
             cases += (size_t)ran;
+            if (v < 4) { /* the same case with a grouped CONV_2D's rounding (variants that honour it only) */
+              tc.double_rounding = 1;
+              bad += run_case(uk, &tc, corrupt, &outputs, &ran);
+              cases += (size_t)ran;
+            }
           }
     printf("RUN %s cases %zu outputs %zu mismatches %zu\n", uk->name, cases, outputs, bad);
     failed |= bad != 0 || outputs == 0;

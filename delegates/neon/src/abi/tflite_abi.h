@@ -229,6 +229,14 @@ typedef struct {
   int dilation_height_factor;
 } TfLiteDepthwiseConvParams;
 
+/* TRANSPOSE_CONV: `activation` exists from op version 4 on (older runtimes end the struct before it) */
+typedef struct {
+  TfLitePadding padding;
+  int stride_width;
+  int stride_height;
+  TfLiteFusedActivation activation;
+} TfLiteTransposeConvParams;
+
 typedef struct {
   TfLitePadding padding;
   int stride_width;
@@ -354,6 +362,7 @@ enum {
   kTfLiteBuiltinMaximum = 55,
   kTfLiteBuiltinMinimum = 57,
   kTfLiteBuiltinSlice = 65,
+  kTfLiteBuiltinTransposeConv = 67,
   kTfLiteBuiltinExpandDims = 70,
   kTfLiteBuiltinSum = 74,
   kTfLiteBuiltinRsqrt = 76,

@@ -26,6 +26,9 @@ typedef struct qs8_dwconv_pack_params {
   const int32_t* bias;       /* [OC], or NULL */
   const int32_t* multiplier; /* [OC] */
   const int32_t* shift;      /* [OC], TFLite convention (> 0 shifts left) */
+  /* 0: DEPTHWISE_CONV_2D's rounding (above); 1: gemmlowp's double rounding on every channel, as the builtin's
+   * reference CONV_2D computes a grouped convolution (ops/grouped_conv.c runs those through these kernels) */
+  int double_rounding;
 } qs8_dwconv_pack_params;
 
 /* What `row` sees: the geometry of this prepare and the packed constants. */
@@ -52,6 +55,7 @@ typedef struct qs8_dwconv_ukernel {
   qs8_dwconv_packed_size_fn packed_size;
   qs8_dwconv_pack_fn pack;
   qs8_dwconv_row_fn row;
+  int any_rounding;    /* 1 = honours double_rounding; 0 = DEPTHWISE_CONV_2D's rounding only */
 } qs8_dwconv_ukernel;
 
 /* All variants compiled for this architecture, best first; terminated by an entry with name == NULL. */

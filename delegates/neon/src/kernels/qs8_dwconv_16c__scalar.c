@@ -12,13 +12,14 @@
 #define DW_BLOCK 16
 
 typedef struct scalar_header {
-  int32_t C, OC, kh, kw, in_zero_point, reserved[3];
+  int32_t C, OC, kh, kw, in_zero_point, double_rounding, reserved[2];
 } scalar_header;
 
 typedef struct scalar_view {
   const int32_t *bias, *multiplier, *shift;
   const int8_t* weights;
   int32_t in_zero_point;
+  int32_t vec_end; /* channels below it requantize like ruy, the rest with double rounding */
 } scalar_view;
 
 static size_t round16(size_t n) { return (n + 15) / 16 * 16; }
@@ -28,7 +29,7 @@ size_t qs8_dwconv_16c__scalar_packed_size(const qs8_dwconv_pack_params* pp) {
 }
 
 void qs8_dwconv_16c__scalar_pack(const qs8_dwconv_pack_params* pp, void* packed) {
-  const scalar_header h = {pp->C, pp->OC, pp->kh, pp->kw, pp->in_zero_point, {0, 0, 0}};
+  const scalar_header h = {pp->C, pp->OC, pp->kh, pp->kw, pp->in_zero_point, pp->double_rounding, {0, 0}};
   uint8_t* out = (uint8_t*)packed;
   memcpy(out, &h, sizeof h);
   int32_t* ints = (int32_t*)(void*)(out + sizeof h);
@@ -46,7 +47,8 @@ static scalar_view view_of(const void* packed) {
   scalar_header h;
   memcpy(&h, packed, sizeof h);
   const int32_t* ints = (const int32_t*)(const void*)((const uint8_t*)packed + sizeof h);
-  const scalar_view v = {ints, ints + h.OC, ints + 2 * h.OC, (const int8_t*)(ints + 3 * h.OC), h.in_zero_point};
+  const scalar_view v = {ints, ints + h.OC, ints + 2 * h.OC, (const int8_t*)(ints + 3 * h.OC), h.in_zero_point,
+                         h.double_rounding ? 0 : h.OC / 8 * 8};
   return v;
 }
 
@@ -77,7 +79,7 @@ static inline void dw_block(const qs8_dwconv_params* p, const scalar_view* v, co
   }
   /* LiteRT's depthwise kernel vectorizes whole groups of 8 output channels (ruy-style rounding); channels past
    * the last multiple of 8 go through its scalar tail, which requantizes with gemmlowp's double rounding. */
-  const int vec_end = (OC / 8) * 8;
+  const int vec_end = v->vec_end;
   const int split = vec_end - c0 < 0 ? 0 : (vec_end - c0 > nb ? nb : vec_end - c0);
   /* locals for the same reason as the geometry (see qs8_dwconv_16c__scalar) */
   const int32_t* restrict mult_c = v->multiplier + c0;

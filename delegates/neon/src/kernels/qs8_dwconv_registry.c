@@ -21,7 +21,7 @@ void qs8_dwconv_5x5_16c__neon_mlal(const qs8_dwconv_params* p, const int8_t* x, 
 void qs8_dwconv_kxk_16c__neon_mlal(const qs8_dwconv_params* p, const int8_t* x, int oy, int8_t* y_row);
 #define EL_NEON_MLAL(name, kh, kw)                                                                 \
   {#name, EL_CPU_NEON, kh, kw, 16, 0, 1, qs8_dwconv_16c__neon_mlal_packed_size,                       \
-   qs8_dwconv_16c__neon_mlal_pack, name}
+   qs8_dwconv_16c__neon_mlal_pack, name, 1}
 #endif
 
 const qs8_dwconv_ukernel qs8_dwconv_ukernels[] = {
@@ -31,14 +31,15 @@ const qs8_dwconv_ukernel qs8_dwconv_ukernels[] = {
     EL_NEON_MLAL(qs8_dwconv_kxk_16c__neon_mlal, 0, 0),
 #endif
     {"qs8_dwconv_16c__scalar", 0, 0, 0, 0, 1, 0, qs8_dwconv_16c__scalar_packed_size, qs8_dwconv_16c__scalar_pack,
-     qs8_dwconv_16c__scalar},
-    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL},
+     qs8_dwconv_16c__scalar, 1},
+    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, 0},
 };
 
 int qs8_dwconv_supports(const qs8_dwconv_ukernel* u, const qs8_dwconv_pack_params* pp) {
   if ((u->kh != 0 && u->kh != pp->kh) || (u->kw != 0 && u->kw != pp->kw)) return 0;
   if (u->max_k != 0 && (pp->kh > u->max_k || pp->kw > u->max_k)) return 0;
   if (!u->any_multiplier && pp->OC != pp->C) return 0;
+  if (pp->double_rounding && !u->any_rounding) return 0;
   if (u->weights_127) {
     const size_t n = (size_t)pp->kh * pp->kw * pp->OC;
     for (size_t i = 0; i < n; i++)

@@ -1,10 +1,12 @@
 /* CONV_2D and FULLY_CONNECTED: int8 GEMM (im2col, or straight on the input for 1x1 stride-1 convs) through
- * the qs8 GEMM microkernel the node chose at prepare (kernel_choice.h); requantization inside the kernel. */
+ * the qs8 GEMM microkernel the node chose at prepare (kernel_choice.h); requantization inside the kernel.
+ * A grouped CONV_2D (weights shallower than the input) goes to grouped_conv.c instead. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "../kernels/qs8_gemm.h"
 #include "../requantize.h"
+#include "grouped_conv.h"
 #include "kernel_choice.h"
 #include "util.h"
 
@@ -20,6 +22,7 @@ typedef struct gemm_state {
   int pad_top, pad_left;
   int direct; /* conv 1x1, stride 1, no padding: GEMM straight on the input */
   int keep_num_dims; /* FULLY_CONNECTED: the input's shape with the last dimension the units, else [batch, units] */
+  el_grouped_conv* grouped; /* a grouped CONV_2D: computed there, none of the above is used */
 } gemm_state;
 
 /* ---- checks ---- */
@@ -31,7 +34,8 @@ static int conv_check(TfLiteContext* c, const TfLiteNode* node, int version, con
   const TfLiteConvParams* p = (const TfLiteConvParams*)node->builtin_data;
   if (p == NULL) EL_NO("no options");
   const int oc = t.out->dims->data[3];
-  if (t.f->dims->data[0] != oc || t.f->dims->data[3] != t.x->dims->data[3]) EL_NO("grouped convolution");
+  if (t.f->dims->data[0] != oc) EL_NO("weights do not match the output channels");
+  if (t.f->dims->data[3] != t.x->dims->data[3] && !el_grouped_conv_check(&t, why)) return 0;
   if ((*why = el_filter_problem(t.f, oc, 0)) != NULL) return 0;
   if (!el_bias_ok(t.b, oc)) EL_NO("bias not constant int32");
   return el_window_ok(p->padding, p->stride_width, p->stride_height, p->dilation_width_factor,
@@ -80,9 +84,8 @@ static int conv_output_shape(TfLiteContext* c, const el_node* node, const el_sha
   const el_shape* x = &ins[0];
   const el_shape* f = &ins[1];
   if (x->rank != 4) EL_NO("input is not 4-D");
-  /* TFLite's shape rule takes grouped convolutions too (channels a multiple of the weights' depth): shape
-   * inference sizes them even where the check leaves them to the runtime */
-  if (f->d[3] <= 0 || x->d[3] % f->d[3] != 0) EL_NO("input channels not a multiple of the weights' depth");
+  if (f->d[3] < 1 || x->d[3] % f->d[3] != 0 || f->d[0] % (x->d[3] / f->d[3]) != 0)
+    EL_NO("input channels do not match the weights' groups");
   o->rank = 4;
   o->d[0] = x->d[0];
   o->d[1] = el_out_size(s->padding, x->d[1], f->d[1], s->stride_h, s->dilation_h);
@@ -122,8 +125,10 @@ static void gemm_release(void* state) {
   free(s->multiplier);
   free(s->shift);
   free(s->packed);
+  el_grouped_conv_release(s->grouped);
   s->multiplier = s->shift = NULL;
   s->packed = NULL;
+  s->grouped = NULL;
 }
 
 /* Multipliers, the kernel choice and the packed weights are constant: done at the first prepare only;
@@ -136,6 +141,10 @@ static TfLiteStatus gemm_prepare(TfLiteContext* c, el_node* node, const el_shape
   const TfLiteTensor* f = el_tensor(c, node->inputs[1]);
   const TfLiteTensor* b = node->n_inputs > 2 ? el_tensor(c, node->inputs[2]) : NULL;
   const TfLiteTensor* out = el_tensor(c, node->output);
+  if (!fc && f->dims->data[3] != ins[0].d[3]) {
+    const el_window win = {s->padding, s->stride_w, s->stride_h, s->dilation_w, s->dilation_h, s->activation};
+    return el_grouped_conv_prepare(c, node, &win, &ins[0], out_shape, kernels, &s->grouped);
+  }
   s->in_shape = ins[0];
   s->out_shape = *out_shape;
   s->in_zp = x->params.zero_point;
@@ -263,6 +272,10 @@ static void conv_rows(void* ctx, size_t task) {
 
 static void conv_invoke(const el_node* node, const el_io* io, int8_t* scratch) {
   const gemm_state* s = (const gemm_state*)node->state;
+  if (s->grouped != NULL) {
+    el_grouped_conv_invoke(s->grouped, node, io);
+    return;
+  }
   const int8_t* x = el_data(io, node->inputs[0]);
   int8_t* y = el_data(io, node->output);
   const int B = s->in_shape.d[0], H = s->in_shape.d[1], W = s->in_shape.d[2], C = s->in_shape.d[3];

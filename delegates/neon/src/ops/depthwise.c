@@ -86,7 +86,7 @@ static TfLiteStatus weights_prepare(TfLiteContext* c, el_node* node, const el_ke
     }
     const qs8_dwconv_pack_params pp = {s->in_shape.d[3], channels, s->kh, s->kw, s->dilation_w,
                                        x->params.zero_point, f->data.int8, b ? b->data.i32 : NULL,
-                                       multiplier, shift};
+                                       multiplier, shift, 0};
     s->kernel = el_choose_dwconv(kernels, &pp);
     if (s->kernel != NULL && (s->packed = malloc(s->kernel->packed_size(&pp))) != NULL) {
       s->kernel->pack(&pp, s->packed);

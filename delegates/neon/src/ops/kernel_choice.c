@@ -29,3 +29,14 @@ const qs8_vbinary_ukernel* el_choose_vbinary(const el_kernels* kernels) {
   }
   return NULL;
 }
+
+const qs8_tconv_ukernel* el_choose_tconv(const el_kernels* kernels, const qs8_tconv_pack_params* node) {
+  (void)node;
+  const int scalar_only = kernels->forced != NULL && strcmp(kernels->forced, "scalar") == 0;
+  for (const qs8_tconv_ukernel* u = qs8_tconv_ukernels; u->name != NULL; u++) {
+    if ((u->required_features & ~kernels->cpu_features) != 0) continue;
+    if (scalar_only && u->required_features != 0) continue;
+    return u;
+  }
+  return NULL;
+}

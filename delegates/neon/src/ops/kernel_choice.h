@@ -14,6 +14,7 @@
 #include "../kernels/qs8_dwconv.h"
 #include "../kernels/qs8_gemm.h"
 #include "../kernels/qs8_vbinary.h"
+#include "../kernels/qs8_tconv.h"
 #include "op.h"
 
 typedef struct el_gemm_problem {
@@ -30,5 +31,8 @@ const qs8_dwconv_ukernel* el_choose_dwconv(const el_kernels* kernels, const qs8_
 /* ADD / MUL: the best variant the CPU runs (every one computes every call exactly); kernels=scalar forces the
  * portable one. */
 const qs8_vbinary_ukernel* el_choose_vbinary(const el_kernels* kernels);
+
+/* A TRANSPOSE_CONV node: the first variant the CPU runs (only the portable one so far). */
+const qs8_tconv_ukernel* el_choose_tconv(const el_kernels* kernels, const qs8_tconv_pack_params* node);
 
 #endif
