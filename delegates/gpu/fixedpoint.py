@@ -19,18 +19,14 @@ import math
 
 import numpy as np
 
+from edgelift.quantization import round_half_away
+
 INT32_MIN = -(1 << 31)
 INT32_MAX = (1 << 31) - 1
 
 
 # -- lowering-time helpers (numpy / Python ints) -------------------------------------------------------
-def tflite_round(v):
-    """std::round: half away from zero (numpy's np.round is half to even)."""
-    v = np.asarray(v)
-    if v.dtype.kind != "f":
-        return v
-    t = np.trunc(v)
-    return t + np.where(np.abs(v - t) >= 0.5, np.sign(v), 0).astype(v.dtype)
+tflite_round = round_half_away  # std::round: half away from zero (numpy's np.round is half to even)
 
 
 def round_half_away(v: float) -> int:

@@ -4,16 +4,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
 from edgelift.device.runtime import load_interpreter, random_like
 from tests.neon import fuzz_models
-from tests.neon.test_sanitizers import HERE, _preload
+from tests.neon.test_sanitizers import assert_clean_under_sanitizers
 
 pytestmark = pytest.mark.slow
 BATCH = range(24)  # fixed seeds: a failure names the model that shows it, and reruns the same
@@ -44,16 +40,4 @@ def test_every_fuzz_model_is_identical_to_builtin(models):
 
 
 def test_every_fuzz_model_runs_clean_under_asan_and_ubsan(models, neon_lib_asan):
-    env = dict(os.environ)
-    env.update(
-        LD_PRELOAD=_preload(),
-        ASAN_OPTIONS="detect_leaks=0:alloc_dealloc_mismatch=0:abort_on_error=0:exitcode=86",
-        UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=87",
-        TF_CPP_MIN_LOG_LEVEL="3",
-    )
-    proc = subprocess.run([sys.executable, str(HERE / "sanitized_run.py"), str(neon_lib_asan), *map(str, models)],
-                          capture_output=True, text=True, env=env, timeout=900)
-    report = proc.stderr[-4000:]
-    assert "ERROR: AddressSanitizer" not in proc.stderr, report
-    assert "runtime error:" not in proc.stderr, report
-    assert proc.returncode == 0 and proc.stdout.count("ok ") == len(models), report + proc.stdout[-2000:]
+    assert_clean_under_sanitizers(neon_lib_asan, models)

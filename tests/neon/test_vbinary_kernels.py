@@ -8,32 +8,12 @@ parameter sets must tell each body's rounding from its tail's."""
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-SRC = ROOT / "delegates" / "neon" / "src"
-KERNELS = SRC / "kernels"
-TEST_C = Path(__file__).resolve().parent / "kernels" / "test_qs8_vbinary.c"
-CFLAGS = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", f"-I{KERNELS}", f"-I{SRC}"]
+from tests.neon import kernel_tester as kt
+
 FUNCTIONS = {"add", "addc", "mul", "mulc"}
-
-
-def _build(cc: str, out: Path, link: list[str]) -> Path:
-    exe = out / "test_qs8_vbinary"
-    sources = [*sorted(KERNELS.glob("qs8_vbinary*.c")), TEST_C]
-    proc = subprocess.run([cc, *CFLAGS, *map(str, sources), "-o", str(exe), *link, "-lm"], capture_output=True,
-                          text=True, check=False)
-    assert proc.returncode == 0, proc.stderr
-    return exe
-
-
-def _run(cmd: list[str]) -> tuple[int, str]:
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=300)
-    return proc.returncode, proc.stdout + proc.stderr
 
 
 def _runs(out: str) -> dict[tuple[str, str], tuple[int, int, int]]:
@@ -61,28 +41,23 @@ def _check_caught(rc: int, out: str, variants: set[str]) -> None:
 
 
 def test_portable_variant_exact_natively_and_the_test_can_fail(tmp_path):
-    exe = _build(shutil.which("gcc") or "gcc", tmp_path, [])
-    _check_pass(*_run([str(exe)]), {"qs8_vbinary__scalar"})
-    _check_caught(*_run([str(exe), "--corrupt"]), {"qs8_vbinary__scalar"})
+    cmd = kt.build("qs8_vbinary", tmp_path)
+    _check_pass(*kt.run(cmd), {"qs8_vbinary__scalar"})
+    _check_caught(*kt.run([*cmd, "--corrupt"]), {"qs8_vbinary__scalar"})
 
 
 @pytest.fixture(scope="module")
 def aarch64_exe(tmp_path_factory):
-    cc, qemu = shutil.which("aarch64-linux-gnu-gcc"), shutil.which("qemu-aarch64-static")
-    if cc is None or qemu is None:
-        pytest.fail("aarch64-linux-gnu-gcc / qemu-aarch64-static missing: run `bash .ci/system-deps.sh`")
-    return qemu, _build(cc, tmp_path_factory.mktemp("vbinary_aarch64"), ["-static"])
+    return kt.build("qs8_vbinary", tmp_path_factory.mktemp("vbinary_aarch64"), aarch64=True)
 
 
 @pytest.mark.qemu
 @pytest.mark.parametrize("cpu", ["cortex-a72", "cortex-a76"])  # Pi 4, Pi 5
 def test_aarch64_neon_variant_exact(aarch64_exe, cpu):
-    qemu, exe = aarch64_exe
-    _check_pass(*_run([qemu, "-cpu", cpu, str(exe)]), {"qs8_vbinary__neon", "qs8_vbinary__scalar"})
+    _check_pass(*kt.run(kt.on(aarch64_exe, cpu)), {"qs8_vbinary__neon", "qs8_vbinary__scalar"})
 
 
 @pytest.mark.qemu
 def test_aarch64_a_wrong_neon_kernel_is_caught(aarch64_exe):
-    qemu, exe = aarch64_exe
-    _check_caught(*_run([qemu, "-cpu", "cortex-a72", str(exe), "--corrupt"]), {"qs8_vbinary__neon",
-                                                                                 "qs8_vbinary__scalar"})
+    _check_caught(*kt.run([*kt.on(aarch64_exe, "cortex-a72"), "--corrupt"]), {"qs8_vbinary__neon",
+                                                                                "qs8_vbinary__scalar"})
