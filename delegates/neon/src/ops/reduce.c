@@ -16,6 +16,13 @@ typedef struct reduce_state {
   float scale, bias; /* si / so, and -zi * (si / so) * n, both in float as the builtin computes them */
   int32_t out_zp;
   int32_t* sums;
+  /* the input as rows: axes of extent 1 dropped, neighbours both reduced or both kept merged; the last run is
+   * the row (row_len elements, reduced into one sum or added onto row_len sums), the others an odometer */
+  int runs;
+  int run_len[EL_MAX_DIMS];
+  size_t run_out_stride[EL_MAX_DIMS];
+  size_t row_len;
+  int row_reduced;
 } reduce_state;
 
 /* the reduced-axes bit mask, or -1 */
@@ -134,6 +141,28 @@ static TfLiteStatus sum_prepare(TfLiteContext* c, el_node* node, const el_shape*
   s->scale = x->params.scale / y->params.scale;
   s->bias = (float)(-x->params.zero_point) * s->scale * (float)n;
   s->out_zp = y->params.zero_point;
+  s->runs = 0;
+  int last = -1; /* 1: the current run is reduced, 0: kept */
+  for (int d = 0; d < s->in_shape.rank; d++) {
+    if (s->in_shape.d[d] == 1) continue;
+    const int reduced = s->out_stride[d] == 0;
+    if (reduced == last) {
+      s->run_len[s->runs - 1] *= s->in_shape.d[d];
+      if (!reduced) s->run_out_stride[s->runs - 1] = s->out_stride[d]; /* the innermost kept axis's stride */
+    } else {
+      s->run_len[s->runs] = s->in_shape.d[d];
+      s->run_out_stride[s->runs++] = s->out_stride[d];
+      last = reduced;
+    }
+  }
+  if (s->runs == 0) { /* one element */
+    s->run_len[0] = 1;
+    s->run_out_stride[0] = 0;
+    s->runs = 1;
+    last = 1;
+  }
+  s->row_len = (size_t)s->run_len[s->runs - 1];
+  s->row_reduced = last;
   sum_release(s);
   s->sums = (int32_t*)malloc(sizeof(int32_t) * (s->out_n + 1));
   return s->sums ? kTfLiteOk : kTfLiteError;
@@ -149,16 +178,25 @@ static void sum_invoke(const el_node* node, const el_io* io, int8_t* scratch) {
   int8_t* y = el_data(io, node->output);
   int32_t* sums = s->sums;
   memset(sums, 0, sizeof(int32_t) * s->out_n);
-  const int R = s->in_shape.rank;
-  const size_t n = el_shape_elements(&s->in_shape);
+  const size_t L = s->row_len;
+  const size_t rows = el_shape_elements(&s->in_shape) / L;
+  const int R = s->runs - 1; /* the odometer's runs, outside the row */
   int idx[EL_MAX_DIMS] = {0};
   size_t o = 0;
-  for (size_t i = 0; i < n; i++) {
-    sums[o] += x[i];
-    for (int d = R - 1; d >= 0; d--) { /* odometer, as in max_invoke */
-      o += s->out_stride[d];
-      if (++idx[d] < s->in_shape.d[d]) break;
-      o -= s->out_stride[d] * (size_t)s->in_shape.d[d];
+  for (size_t r = 0; r < rows; r++) {
+    const int8_t* restrict xr = x + r * L;
+    if (s->row_reduced) { /* a contiguous row into one sum (int8 -> int32 widening adds vectorize) */
+      int32_t acc = 0;
+      for (size_t j = 0; j < L; j++) acc += xr[j];
+      sums[o] += acc;
+    } else { /* a row onto L consecutive sums */
+      int32_t* restrict so = sums + o;
+      for (size_t j = 0; j < L; j++) so[j] += xr[j];
+    }
+    for (int d = R - 1; d >= 0; d--) { /* odometer over the outer runs: the output offset follows the kept ones */
+      o += s->run_out_stride[d];
+      if (++idx[d] < s->run_len[d]) break;
+      o -= s->run_out_stride[d] * (size_t)s->run_len[d];
       idx[d] = 0;
     }
   }
