@@ -276,6 +276,28 @@ LAYER_SWEEPS = tuple(
         ("MEAN", "rank2", (300,), (-4, 4)),
         ("MEAN", "channels_keep_samequant", (6, 5, 96), (-1, 3)),  # output quantization = input's
         ("MEAN", "tokens_samequant", (9, 32), (0, 6)),
+        # SUM: the last axis, [1, 2], all (with and without the batch axis), negative axes, keep_dims both ways;
+        # the converter's output range, the input's own quantization (_samequant: still requantized by the
+        # builtin), and half that range (_tightout: scale x 2, zero point + 5, so sums saturate and x.5 ties
+        # occur); zero points -128 ([0, 6]), 42 ([-2, 1]), -1; random int8 inputs hold -128 and 127
+        ("SUM", "channels", (6, 5, 96), (-1, 1)),
+        ("SUM", "channels_keep", (6, 5, 96), (0, 6)),
+        ("SUM", "channels_tightout", (6, 5, 96), (-1, 1)),
+        ("SUM", "channels_keep_samequant", (6, 5, 96), (0, 6)),
+        ("SUM", "spatial_keep", (6, 5, 7), (-1, 1)),
+        ("SUM", "spatial_keep_tightout", (6, 5, 7), (-2, 1)),
+        ("SUM", "spatial", (6, 5, 7), (-2, 1)),
+        ("SUM", "spatial_samequant", (6, 5, 7), (-1, 1)),
+        ("SUM", "all", (6, 5, 7), (0, 6)),
+        ("SUM", "all_keep", (6, 5, 7), (-1, 1)),
+        ("SUM", "all_keep_tightout", (6, 5, 7), (0, 6)),
+        ("SUM", "negative", (6, 5, 7), (-2, 1)),
+        ("SUM", "negative_samequant", (6, 5, 7), (-2, 1)),
+        ("SUM", "negative_tightout", (6, 5, 7), (-1, 1)),
+        ("SUM", "tokens", (9, 32), (-1, 2)),
+        ("SUM", "tokens_tightout", (9, 32), (-1, 2)),
+        ("SUM", "rank2", (300,), (-4, 4)),
+        ("SUM", "rank2_samequant", (300,), (0, 6)),
         ("TRANSPOSE_CONV", "s2_same_c20", (5, 6, 12), (-1, 1)),
         ("TRANSPOSE_CONV", "s2_valid_c13", (5, 6, 12), (0, 6)),
         ("TRANSPOSE_CONV", "k4_s1_same", (5, 6, 9), (-2, 1)),
@@ -287,7 +309,13 @@ LAYER_SWEEPS = tuple(
         ("CONV_2D", "groups_c_x2", (6, 7, 12), (-1, 1)),
         ("CONV_2D", "groups_4", (7, 8, 12), (-2, 1)),
         ("CONV_2D", "groups_2_relu", (5, 6, 8), (-1, 1)),
-    ))
+    )) + tuple(
+    # SUM exhaustively over its input domain, the sums: every value from -128 n to 127 n (n = 8) once a round
+    Sweep(f"every_sum_{variant}_in{lo:g}_{hi:g}", "SUM", ((lo, hi),), (Node("every_sum", (255 * 8 + 1, 8)),),
+          rounds=2, param=variant)
+    for variant, (lo, hi) in (("channels", (-1, 1)), ("channels", (0, 6)), ("channels_keep", (-3, 1)),
+                              ("channels_samequant", (-2, 1)), ("channels_tightout", (-1, 1)),
+                              ("channels_tightout", (0, 6))))
 
 # Keras' Conv2DTranspose computes its output shape at run time (SHAPE -> STRIDED_SLICE -> PACK): int32 nodes
 # beside the swept one, which the XLA path folds
@@ -312,6 +340,8 @@ def values(sweep: Sweep, node: Node, round_: int = 0) -> list[np.ndarray]:
     if node.kind == "random":  # data movement: a misplaced element shows
         rng = np.random.default_rng(round_ * 1000 + n)
         return [rng.integers(-128, 128, node.a_shape).astype(np.int8)]
+    if node.kind == "every_sum":  # row k sums to -128 n + k: every int32 sum an n-wide SUM can see, once
+        return [_every_sum(node.a_shape, round_)]
     if node.kind == "channels":  # value i in row i, for every channel
         return [np.broadcast_to(np.arange(256, dtype=np.int64)[:, None] - 128, node.a_shape).astype(np.int8)]
     if node.kind == "pairs":
@@ -323,6 +353,19 @@ def values(sweep: Sweep, node: Node, round_: int = 0) -> list[np.ndarray]:
         frac = FRACTIONS[round_ % len(FRACTIONS)]
         return [((idx - 128).astype(np.float64) + frac).reshape(node.a_shape)]
     return [(idx.reshape(node.a_shape) - 128).astype(np.int8)]
+
+
+def _every_sum(shape: tuple[int, ...], round_: int) -> np.ndarray:
+    """(255 n + 1, n) int8 rows, row k summing to -128 n + k: as even as possible, then shuffled (rows and the
+    values within each row) by the round."""
+    rows, n = shape
+    assert rows == 255 * n + 1, shape
+    target = np.arange(rows) - 128 * n
+    base, extra = np.divmod(target, n)
+    x = base[:, None] + (np.arange(n)[None, :] < extra[:, None])
+    rng = np.random.default_rng(round_)
+    x = rng.permuted(x, axis=1)[rng.permutation(rows)] if round_ else x
+    return x.astype(np.int8)
 
 
 FRACTIONS = (0.0, 0.5, -0.5, 0.25, 0.4999, 0.5001, -0.4999, -0.5001, 0.75)

@@ -67,11 +67,20 @@ def _layers(tf, keras) -> dict:
     def mean(axes, keep):
         return lambda: L.Lambda(lambda t: tf.reduce_mean(t, axis=axes, keepdims=keep))
 
+    def rsum(axes, keep):
+        return lambda: L.Lambda(lambda t: tf.reduce_sum(t, axis=axes, keepdims=keep))
+
     return {
         "MEAN": {"channels_keep_samequant": mean(-1, True), "tokens_samequant": mean(1, False),
                  "channels_keep": mean(-1, True), "channels": mean(-1, False), "spatial_keep": mean([1, 2], True),
                  "spatial": mean([1, 2], False), "batch_spatial_keep": mean([0, 1, 2], True),
                  "tokens": mean(1, False), "rank2": mean(1, True)},
+        # SUM: the suffix _samequant / _tightout rewrites the output quantization (convert)
+        **{"SUM": {f"{name}{q}": rsum(axes, keep) for name, axes, keep in (
+            ("channels", -1, False), ("channels_keep", -1, True), ("spatial_keep", [1, 2], True),
+            ("spatial", [1, 2], False), ("all", [1, 2, 3], False), ("all_keep", [0, 1, 2, 3], True),
+            ("negative", [-3, -1], True), ("tokens", 1, False), ("rank2", 1, True))
+            for q in ("", "_samequant", "_tightout")}},
         "TRANSPOSE_CONV": {
             "s2_same_c20": lambda: L.Conv2DTranspose(20, 3, strides=2, padding="same", **init(1)),
             "s2_valid_c13": lambda: L.Conv2DTranspose(13, 3, strides=2, padding="valid", **init(2)),
@@ -211,16 +220,19 @@ def rewrite_single_op(blob: bytes, op_name: str, out_range: tuple[float, float] 
     return bytes(b.Output())
 
 
-def same_output_quantization(blob: bytes) -> bytes:
+def same_output_quantization(blob: bytes, scale_factor: float = 1.0, zero_point_shift: int = 0) -> bytes:
     """The one-node model with its output given its input's scale and zero point (a MEAN whose quantization
-    does not change: the converter calibrates the output on its own range, so it never emits one)."""
+    does not change: the converter calibrates the output on its own range, so it never emits one); or that
+    scale times scale_factor and that zero point plus zero_point_shift (a SUM whose output range is too narrow
+    for its sums, so that they saturate)."""
     import flatbuffers
     from ai_edge_litert import schema_py_generated as schema
 
     m = schema.ModelT.InitFromPackedBuf(blob, 0)
     sg = m.subgraphs[0]
     src, dst = sg.tensors[int(sg.inputs[0])].quantization, sg.tensors[int(sg.outputs[0])].quantization
-    dst.scale, dst.zeroPoint = list(src.scale), list(src.zeroPoint)
+    dst.scale = [float(np.float32(v * scale_factor)) for v in src.scale]
+    dst.zeroPoint = [int(np.clip(v + zero_point_shift, -128, 127)) for v in src.zeroPoint]
     b = flatbuffers.Builder(1024)
     b.Finish(m.Pack(b), file_identifier=b"TFL3")
     return bytes(b.Output())
@@ -261,6 +273,8 @@ def convert(sweep: Sweep) -> bytes:
                                  squeeze_dims=[2] if sweep.op == "SQUEEZE" else None)
     if str(sweep.param).endswith("_samequant"):
         blob = same_output_quantization(blob)
+    if str(sweep.param).endswith("_tightout"):
+        blob = same_output_quantization(blob, 2.0, 5)
     CACHE.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_bytes(blob)

@@ -49,6 +49,13 @@ def test_op_models_under_asan_and_ubsan(neon_lib_asan, tmp_path):
             path = tmp_path / f"sweep-{sweep.id}.tflite"
             path.write_bytes(opcatalogue.convert(sweep))
             paths.append(str(path))
+    # SUM: the odometer over kept and reduced axes (all of them, negative ones), the int32 sums and saturation
+    for sweep in opcatalogue.LAYER_SWEEPS:
+        if sweep.id in ("sum-all_keep_in-1_1", "sum-negative_samequant_in-2_1",
+                        "sum-every_sum_channels_tightout_in-1_1"):
+            path = tmp_path / f"sweep-{sweep.id}.tflite"
+            path.write_bytes(opcatalogue.convert(sweep))
+            paths.append(str(path))
     # shape inference and int32 folding (shape_infer.c) on dynamic-batch graphs, at batch 1 and resized to 2
     for name, blob in (("shapes", shapemodels.dynamic_reshapes()), ("yolo_head", zoo.tflite("yolo_head")),
                        ("transformer_block", zoo.tflite("transformer_block"))):

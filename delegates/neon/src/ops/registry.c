@@ -10,7 +10,7 @@
   X(tanh) X(elu) X(gelu) X(rsqrt) X(prelu) X(quantize) X(dequantize) X(sub) X(squared_difference) X(maximum)  \
   X(minimum) X(transpose) X(slice) X(depth_to_space) X(space_to_depth) X(expand_dims) X(squeeze) \
   X(split) X(split_v) X(resize_nearest_neighbor) X(resize_bilinear) \
-  X(gather) X(reduce_prod) X(reduce_max) X(fill) X(batch_matmul) X(transpose_conv)
+  X(gather) X(reduce_prod) X(reduce_max) X(sum) X(fill) X(batch_matmul) X(transpose_conv)
 
 #define EL_DECLARE(name) extern const el_op_def el_op_##name;
 EL_OPS(EL_DECLARE)
