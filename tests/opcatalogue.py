@@ -261,8 +261,8 @@ SWEEPS = (
 # every axis set the zoo uses (LayerNorm's channels, tokens, spatial with and without keep_dims: both of the
 # builtin's kernels), TRANSPOSE_CONV (strides 1-3, SAME/VALID, even kernels, stride > kernel, output channels
 # past a multiple of 8, fused RELU, no bias) and grouped CONV_2D (one channel a group, two filters a group,
-# general groups). The NEON delegate does not claim these yet, so only tests/gpu runs them; they move to SWEEPS
-# when it does.
+# general groups). Both the NEON delegate (tests/neon/test_op_sweeps.py) and the XLA path run them; unlike
+# SWEEPS their models may hold the converter's int32 shape arithmetic too (swept_ops leaves it out).
 LAYER_SWEEPS = tuple(
     Sweep(f"{variant}_in{lo:g}_{hi:g}", op, ((lo, hi),), (Node("random", shape),), rounds=8, param=variant)
     for op, variant, shape, (lo, hi) in (
