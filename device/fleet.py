@@ -178,15 +178,16 @@ def read_hosts(path: str | os.PathLike, group: str | None = None) -> list[FleetH
     for name in names:
         v = vars_for(name)
         target = Target.parse(name)
-        if "ansible_host" in v:
-            target = Target(host=v["ansible_host"], user=target.user, port=target.port)
-        if "ansible_user" in v:
-            target = Target(host=target.host, user=v["ansible_user"], port=target.port)
-        if "ansible_port" in v:
-            if not v["ansible_port"].isdigit():
-                raise InvalidArgumentError(f"host {name!r}: ansible_port={v['ansible_port']!r} is not a number",
-                                           hint="give a TCP port such as 22")
-            target = Target(host=target.host, user=target.user, port=int(v["ansible_port"]))
+        if "ansible_port" in v and not v["ansible_port"].isdigit():
+            raise InvalidArgumentError(f"host {name!r}: ansible_port={v['ansible_port']!r} is not a number",
+                                       hint="give a TCP port such as 22")
+        host = v.get("ansible_host", target.host)
+        user, port = v.get("ansible_user", target.user), v.get("ansible_port", target.port)
+        spec = (f"{user}@" if user else "") + (f"[{host}]" if ":" in host else host) + (f":{port}" if port else "")
+        try:  # one rule for every host: the variables pass the same check as --host (port range, user, host)
+            target = Target.parse(spec)
+        except InvalidArgumentError as exc:
+            raise InvalidArgumentError(f"host {name!r} in the inventory: {exc.message}", hint=exc.hint) from None
         hosts.append(FleetHost(name=name, target=target, remote_python=v.get("ansible_python_interpreter"),
                                remote_dir=v.get("edgelift_remote_dir")))
     return hosts

@@ -28,7 +28,9 @@ from ..errors import InvalidArgumentError, ModelNotFoundError, RemoteError
 SSH_CONFIG_ENV = "EDGELIFT_SSH_CONFIG"
 DEFAULT_CONNECT_TIMEOUT = 15
 
-_HOST_RE = re.compile(r"^(?:(?P<user>[^@\s/]+)@)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.%-]+)(?::(?P<port>\d+))?$")
+# a user name as POSIX allows it portably (no shell metacharacters: `$(...)` in a user@ part was passed on)
+_HOST_RE = re.compile(r"^(?:(?P<user>[A-Za-z0-9_][A-Za-z0-9._-]{0,63})@)?"
+                      r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.%-]+)(?::(?P<port>\d+))?$")
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,8 @@ class Target:
         m = _HOST_RE.match(spec)
         if not m:
             raise InvalidArgumentError(
-                f"cannot read the host {spec!r}; allowed: [user@]host[:port] (host may be an ssh config alias)",
+                f"cannot read the host {spec!r}; allowed: [user@]host[:port] with a user of letters, digits, "
+                "'.', '_', '-' (host may be an ssh config alias)",
                 hint="for example --host pi@raspberrypi.local or --host pi@192.168.1.20:2222",
             )
         port = m.group("port")

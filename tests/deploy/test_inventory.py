@@ -25,7 +25,8 @@ def test_target_parse(spec, host, user, port):
     assert (t.host, t.user, t.port) == (host, user, port)
 
 
-@pytest.mark.parametrize("spec", ["", "pi@", "-oProxyCommand=touch x", "a b", "pi@host:99999", "host;rm -rf ~"])
+@pytest.mark.parametrize("spec", ["", "pi@", "-oProxyCommand=touch x", "a b", "pi@host:99999", "host;rm -rf ~",
+                                  "$(touch x)@pi", "`id`@pi", "-l@pi", "pi user@host"])
 def test_target_parse_refuses(spec):
     with pytest.raises(InvalidArgumentError, match="host|port"):
         Target.parse(spec)
@@ -81,6 +82,10 @@ def test_ansible_inventory_groups_vars_children(tmp_path):
     ("[pis]\nk1 ansible_port=ssh\n", "ansible_port"),
     ("[pis]\nk1 flag\n", "key=value"),
     ("# nothing\n", "no hosts"),
+    ("[pis]\nk1 ansible_port=99999\n", r"host 'k1' in the inventory: port 99999 .* outside 1\.\.65535"),
+    ("[pis]\nk1 ansible_port=0\n", "outside 1..65535"),
+    ("[pis]\nk1 ansible_user=$(touch/x)\n", "host 'k1' in the inventory: cannot read the host"),
+    ("[pis]\nk1 ansible_host=evil;id\n", "host 'k1' in the inventory: cannot read the host"),
 ])
 def test_bad_inventories(tmp_path, text, match):
     f = tmp_path / "inv"
