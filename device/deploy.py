@@ -163,7 +163,7 @@ class Device:
         if hint is None and "host key" in message:
             hint = host_key_hint(self.target)
         elif hint is None and step == "connect":
-            hint = "check `ssh " + str(self.target) + " true` works (host, user, key, ssh config)"
+            hint = f"check `{self.target.ssh_command('true')}` works (host, user, key, ssh config)"
         elif hint is None:
             hint = "run the deploy again; nothing was switched"
         err = RemoteError(text, hint=hint)

@@ -66,6 +66,11 @@ class Target:
             text += f":{self.port}"
         return text
 
+    def ssh_command(self, *args: str) -> str:
+        """The `ssh` command line that reaches this target, to paste into a shell (ssh spells the port -p)."""
+        dest = f"{self.user}@{self.host}" if self.user else self.host
+        return quote(["ssh", *(["-p", str(self.port)] if self.port else []), dest, *args])
+
 
 def quote(args: Sequence[str]) -> str:
     """One remote command line from an argv list: every argument quoted for the remote POSIX shell."""
@@ -106,8 +111,8 @@ def _last_line(text: str) -> str:
 
 
 def host_key_hint(target: Target) -> str:
-    return (f"check the device's key fingerprint, then connect once with `ssh {target}` to record it, or pass "
-            "--accept-new-host-key to record a new (never a changed) key")
+    return (f"check the device's key fingerprint, then connect once with `{target.ssh_command()}` to record it, "
+            "or pass --accept-new-host-key to record a new (never a changed) key")
 
 
 @dataclass

@@ -122,3 +122,12 @@ def test_deploy_modules_never_import_tensorflow():
             "bad = [m for m in ('tensorflow', 'tf_keras', 'jax') if m in sys.modules]; print(bad); sys.exit(bool(bad))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("spec, command", [
+    ("pi@192.168.1.20:2222", "ssh -p 2222 pi@192.168.1.20 true"),
+    ("raspberrypi.local", "ssh raspberrypi.local true"),
+    ("root@[::1]:22", "ssh -p 22 root@::1 true"),
+])
+def test_hints_print_an_ssh_command_that_works_when_pasted(spec, command):
+    assert Target.parse(spec).ssh_command("true") == command
