@@ -97,6 +97,9 @@ def _fit_input(ds, model_input_shape, what: str) -> np.ndarray:
     return np.asarray(x, dtype=np.float32)
 
 
+MIN_CALIBRATION_SAMPLES = 10
+
+
 def _positive_int(value, flag: str) -> int:
     try:
         v = int(str(value).strip())
@@ -173,6 +176,10 @@ def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None
     epochs_n = _positive_int(s["epochs"], "--epochs")
     batch_n = _positive_int(s["batch_size"], "--batch-size")
     samples_n = _positive_int(s["calibration_samples"], "--calibration-samples")
+    if samples_n < MIN_CALIBRATION_SAMPLES:  # a range set by a handful of inputs is set by their outliers
+        raise InvalidArgumentError(
+            f"--calibration-samples {samples_n} is below {MIN_CALIBRATION_SAMPLES}: int8 activation ranges taken from "
+            "so few inputs clip typical ones", hint="use 100-500 typical inputs (the default is 100)")
     io_eff = check_mode(s["quantize"], s["io"], qat_on, s["calibration"] is not None)
     if qat_on and spec is not None and n_clusters is not None:
         # measured: TFMOT 0.8.1's sparsity-preserving CQAT lets pruned weights regrow (50% -> 0-31% per layer)

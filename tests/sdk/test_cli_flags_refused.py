@@ -13,6 +13,7 @@ from tests import modelkit
 def work(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "m.tflite").write_bytes(modelkit.cached("int8", modelkit.conv2d))
+    modelkit.dense().save(tmp_path / "m.keras")
     (tmp_path / "hosts.bin").write_bytes(b"pi1\n\x00\x01\xffbinary\n")
     return tmp_path
 
@@ -25,6 +26,7 @@ CASES = [
     (["bench", "m.tflite", "--seconds", "inf"], "seconds must be a finite number > 0, got inf"),
     (["bench", "m.tflite", "--host", "127.0.0.1:9", "--runs", "0"], "runs must be >= 1"),
     (["deploy", "m.tflite", "--hosts", "hosts.bin"], "hosts file 'hosts.bin' is not UTF-8 text (byte 6"),
+    (["convert", "m.keras", "-o", "o.tflite", "--calibration-samples", "1"], "--calibration-samples 1 is below 10"),
 ]
 
 
@@ -33,6 +35,7 @@ def test_refused_with_one_line(work, capsys, argv, named):
     code = cli_main(argv)
     err = capsys.readouterr().err
     assert code == 2 and named in err and "internal error" not in err, err
+    assert not (work / "o.tflite").exists()
 
 
 def test_verbose_after_the_subcommand_is_the_global_flag(work, capsys):
