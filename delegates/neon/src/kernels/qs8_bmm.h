@@ -43,6 +43,18 @@ typedef struct qs8_bmm_ukernel {
   qs8_bmm_run_fn run;
 } qs8_bmm_ukernel;
 
+/* A 4-row tile's rows of a (the last real row repeated past m) and each row's zero-point term
+ * -b_zero_point * sum(row): the part both 4x4 variants share. */
+static inline void qs8_bmm_tile_rows(const int8_t* a, size_t a_stride, size_t i0, size_t mr, size_t k,
+                                     int32_t b_zero_point, const int8_t* ar[4], int32_t row_term[4]) {
+  for (size_t r = 0; r < 4; r++) {
+    ar[r] = a + (i0 + (r < mr ? r : mr - 1)) * a_stride;
+    int32_t sum = 0;
+    for (size_t kk = 0; kk < k; kk++) sum += ar[r][kk];
+    row_term[r] = -b_zero_point * sum;
+  }
+}
+
 /* Every variant, the one dispatch picks first; terminated by name == NULL. */
 extern const qs8_bmm_ukernel qs8_bmm_ukernels[];
 

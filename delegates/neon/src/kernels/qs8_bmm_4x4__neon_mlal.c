@@ -23,12 +23,7 @@ void qs8_bmm_4x4__neon_mlal(size_t m, size_t n, size_t k, const int8_t* a, size_
     const size_t mr = m - i0 < 4 ? m - i0 : 4;
     const int8_t* ar[4];
     int32_t row_term[4];
-    for (size_t r = 0; r < 4; r++) {
-      ar[r] = a + (i0 + (r < mr ? r : mr - 1)) * a_stride;
-      int32_t sum = 0;
-      for (size_t kk = 0; kk < k; kk++) sum += ar[r][kk];
-      row_term[r] = -p->b_zero_point * sum;
-    }
+    qs8_bmm_tile_rows(a, a_stride, i0, mr, k, p->b_zero_point, ar, row_term);
     for (size_t j0 = 0; j0 < n; j0 += 4) {
       const size_t nr = n - j0 < 4 ? n - j0 : 4;
       const int8_t* bc[4];

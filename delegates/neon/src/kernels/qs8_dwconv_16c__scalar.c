@@ -8,6 +8,7 @@
 
 #include "../requantize.h"
 #include "qs8_dwconv.h"
+#include "multiversion.h"
 
 #define DW_BLOCK 16
 
@@ -95,12 +96,6 @@ static inline void dw_block(const qs8_dwconv_params* p, const scalar_view* v, co
     yc[j] = (int8_t)el_clamp(q + out_zp, lo, hi);
   }
 }
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define EL_MULTIVERSION __attribute__((target_clones("avx2", "default")))
-#else
-#define EL_MULTIVERSION
-#endif
 
 /* The geometry goes to dw_block in locals, not read through p: the int8 stores may alias *p as far as the
  * compiler knows, and reloading p->W in the tap loops kept the AVX2 clone from vectorizing (MobileNetV2

@@ -10,6 +10,7 @@
 
 #include "../requantize.h"
 #include "qs8_gemm.h"
+#include "multiversion.h"
 
 #define NR 4
 #define MR 2
@@ -33,13 +34,6 @@ void qs8_gemm_2x4__scalar_pack(size_t n, size_t k, const int8_t* w, const int32_
     out += group_bytes(k);
   }
 }
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-/* One library for every x86-64 machine: the loader picks the AVX2 clone where the CPU has it. */
-#define EL_MULTIVERSION __attribute__((target_clones("avx2", "default")))
-#else
-#define EL_MULTIVERSION
-#endif
 
 static inline void store(int8_t* restrict c, const int32_t* acc, size_t nc, size_t n0, const qs8_gemm_params* p) {
   for (size_t j = 0; j < nc; j++) {

@@ -8,6 +8,7 @@
 
 #include "../requantize.h"
 #include "qs8_tconv.h"
+#include "multiversion.h"
 
 #define TC_BLOCK 16
 
@@ -94,12 +95,6 @@ static inline void tc_block(const qs8_tconv_params* p, const tconv_view* v, cons
   for (int j = split; j < nb; j++)
     yc[j] = (int8_t)el_clamp(el_requantize(acc[j], mult_c[j], shift_c[j]) + out_zp, lo, hi);
 }
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define EL_MULTIVERSION __attribute__((target_clones("avx2", "default")))
-#else
-#define EL_MULTIVERSION
-#endif
 
 /* the geometry goes to tc_block in locals, not through p (see qs8_dwconv_16c__scalar: stores may alias *p) */
 EL_MULTIVERSION
