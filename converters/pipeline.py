@@ -23,7 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "prune": None, "prune_kind": "unstructured", "block": "1x4", "prune_layers": None, "keep_dense": None,
     "cluster": None, "quantize": "int8", "io": None, "per_channel": True, "calibration": None,
     "calibration_samples": 100, "qat": False, "train_data": None, "epochs": 2, "batch_size": 32,
-    "eval_data": None, "report": None,
+    "eval_data": None, "report": None, "layers": None,
 }
 
 
@@ -56,6 +56,17 @@ class ConvertResult:
                 line += f"\n{metric} {where}: float {fl}, .tflite {acc['tflite']:.4f}"
                 if acc.get("float_optimized") is not None:
                     line += f" (optimized float model {acc['float_optimized']:.4f})"
+        prep = r["steps"].get("preprocess")
+        if prep:  # a .tflite input: say what was repaired for the quantizer
+            fixes = [f for f, on in (("added a SignatureDef", prep["signature_added"]),
+                                     (f"op codes of {', '.join(prep['op_codes_fixed'])} taken from the deprecated "
+                                      "8-bit field", prep["op_codes_fixed"]),
+                                     (f"{prep['fp16_dequantize_folded']} fp16 weights widened to float32",
+                                      prep["fp16_dequantize_folded"]),
+                                     (f"{prep['external_buffers_inlined']} external buffers read in",
+                                      prep["external_buffers_inlined"])) if on]
+            if fixes:
+                line += "\nprepared for ai-edge-quantizer: " + "; ".join(fixes)
         if self.report_path:
             line += f"\nreport: {self.report_path}"
         line += f"\nrecipe: {self.recipe_path}" if self.recipe_path else "\nrecipe: the one given (unchanged)"
@@ -122,7 +133,7 @@ def _names(value) -> list[str] | None:
 def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None, block=None, prune_layers=None,
             keep_dense=None, cluster=None, quantize=None, io=None, per_channel=None, calibration=None,
             calibration_samples=None, qat=None, train_data=None, epochs=None, batch_size=None, eval_data=None,
-            report=None) -> ConvertResult:
+            report=None, layers=None) -> ConvertResult:
     """Turn a Keras model into an optimized .tflite (and a JSON report); see `edgelift convert --help`.
 
     model: path (.keras, .h5, SavedModel dir) or in-memory tf_keras / Keras 3 model. output: .tflite path.
@@ -134,7 +145,7 @@ def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None
                  prune_layers=prune_layers, keep_dense=keep_dense, cluster=cluster, quantize=quantize, io=io,
                  per_channel=per_channel, calibration=calibration, calibration_samples=calibration_samples,
                  qat=qat, train_data=train_data, epochs=epochs, batch_size=batch_size, eval_data=eval_data,
-                 report=report)
+                 report=report, layers=layers)
     recipes.check_types(given, "convert")
     settings = recipes.merge(recipes.load_recipe(recipe) if recipe is not None else {}, given)
     s = {**DEFAULTS, **{k: v for k, v in settings.items() if v is not None}}
@@ -143,6 +154,20 @@ def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None
         raise InvalidArgumentError("no model given", hint="pass MODEL (a .keras, .h5 or SavedModel directory)")
     if s.get("output") is None:
         raise InvalidArgumentError("no output path given", hint="pass -o OUT.tflite")
+    from .tflite_convert import convert_tflite, is_tflite_path
+
+    if is_tflite_path(s["model"]):  # a float .tflite: ai-edge-quantizer, no TensorFlow
+        if not Path(s["model"]).exists():
+            raise ModelNotFoundError(f"model path {str(s['model'])!r} does not exist", hint="check the path")
+        samples_n = _positive_int(s["calibration_samples"], "--calibration-samples")
+        if samples_n < MIN_CALIBRATION_SAMPLES:
+            raise InvalidArgumentError(f"--calibration-samples {samples_n} is below {MIN_CALIBRATION_SAMPLES}",
+                                       hint="use 100-500 typical inputs (the default is 100)")
+        return convert_tflite(s, settings, recipe, _dataset(s["calibration"], "calibration data", False),
+                              samples_n, start)
+    if settings.get("layers") is not None:
+        raise InvalidArgumentError("layers (per-layer quantization) applies to a .tflite input only",
+                                   hint="for a Keras model, choose layers with --prune-layers / --keep-dense")
 
     # -- every check that needs no TensorFlow, before any work ---------------------------------------
     if isinstance(s["model"], (str, os.PathLike)) and not Path(s["model"]).exists():

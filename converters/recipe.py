@@ -10,6 +10,13 @@ Keys are the keyword arguments of `edgelift.convert` (flat), e.g.
     train_data: data/train.npz
     epochs: 2
 
+For a float .tflite, `layers` maps a regex over op output tensor names to a mode of its own
+(int8, int16x8, dynamic, float16, or none to keep those ops float):
+
+    model: face_detector.tflite
+    quantize: int8
+    layers: {"regressors": int16x8}
+
 Relative paths in a recipe are resolved against the recipe's folder.
 """
 
@@ -29,7 +36,7 @@ KEYS: dict[str, bool] = {
     "model": True, "output": True, "prune": False, "prune_kind": False, "block": False, "prune_layers": False,
     "keep_dense": False, "cluster": False, "quantize": False, "io": False, "per_channel": False,
     "calibration": True, "calibration_samples": False, "qat": False, "train_data": True, "epochs": False,
-    "batch_size": False, "eval_data": True, "report": True,
+    "batch_size": False, "eval_data": True, "report": True, "layers": False,
 }
 
 
@@ -47,6 +54,7 @@ TYPES: dict[str, tuple[str, Any]] = {
     "output": _PATH, "prune": _NUMBER_OR_STR, "prune_kind": _STR, "block": _STR, "prune_layers": _NAMES,
     "keep_dense": _NAMES, "cluster": _INT, "quantize": _STR, "io": _STR, "per_channel": _BOOL,
     "calibration_samples": _INT, "qat": _BOOL, "epochs": _INT, "batch_size": _INT, "report": _PATH,
+    "layers": ("a mapping of op-name regex -> quantize mode", lambda v: isinstance(v, dict)),
 }
 
 
@@ -131,7 +139,9 @@ def dump(settings: dict[str, Any]) -> str:
             v = list(v)
         if isinstance(v, os.PathLike):
             v = str(v)
-        if not isinstance(v, (str, int, float, bool, list)):
+        if isinstance(v, dict) and all(isinstance(a, str) and isinstance(b, str) for a, b in v.items()):
+            v = dict(v)  # per-layer overrides of a .tflite conversion
+        elif not isinstance(v, (str, int, float, bool, list)):
             v = f"<{type(v).__name__}>"  # in-memory model or arrays: not reproducible from the file
         clean[k] = v
     return "# the recipe edgelift used (rerun: edgelift convert --recipe THIS_FILE)\n" + yaml.safe_dump(

@@ -33,7 +33,8 @@ import click
 @click.option("--report", help="Write the JSON report here.")
 def convert(model, output, recipe, prune, prune_kind, block, prune_layers, keep_dense, cluster, quantize, io,
             per_channel, calibration, calibration_samples, qat, train_data, epochs, batch_size, eval_data, report):
-    """Prune, cluster and quantize a Keras MODEL (.keras, .h5, SavedModel dir) into a .tflite."""
+    """Prune, cluster and quantize a Keras MODEL (.keras, .h5, SavedModel dir) into a .tflite, or quantize a
+    float MODEL.tflite (MediaPipe, PyTorch exports) with ai-edge-quantizer; per-layer modes: recipe `layers:`."""
     from edgelift.converters.pipeline import convert as run
     from edgelift.converters.warn import ConvertWarning
 
