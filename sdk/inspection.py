@@ -1,4 +1,6 @@
-"""`edgelift inspect`: what is inside a .tflite — ops, I/O, weight sparsity and structure, sizes, MACs."""
+"""`edgelift inspect`: what is inside a .tflite — ops (custom ones marked), I/O, weights (int8, fp16 behind
+DEQUANTIZE, TFLite's sparse format, stored after the flatbuffer) with sparsity and structure, sizes, MACs
+(None / "unknown" for custom ops whose work is not known, never 0)."""
 
 from __future__ import annotations
 
@@ -21,11 +23,24 @@ def _prod(shape) -> int:
     return int(np.prod(shape)) if len(shape) else 1
 
 
-def macs_of(model: TFLiteModel, op: Operator) -> int:
-    """Multiply-accumulates of one op (0 for ops that are not matrix/convolution work)."""
+# Custom ops whose work is known: MediaPipe's transposed convolution with bias (inputs, weights [O, KH, KW, I],
+# bias) computes what TRANSPOSE_CONV does. Any other custom op has unknown MACs, never 0.
+_CUSTOM_AS = {"Convolution2DTransposeBias": "TRANSPOSE_CONV_BIAS"}
+
+
+def macs_of(model: TFLiteModel, op: Operator) -> int | None:
+    """Multiply-accumulates of one op: 0 for ops that are not matrix/convolution work, None when unknown
+    (a custom op whose computation edgelift does not know)."""
     t = model.tensors
     out = t[op.outputs[0]].shape if op.outputs else ()
     name = op.op_name
+    if op.is_custom:
+        name = _CUSTOM_AS.get(name)
+        if name is None:
+            return None
+    if name == "TRANSPOSE_CONV_BIAS":
+        w = t[op.inputs[1]].shape  # [O, KH, KW, I]; input 0 is the activation
+        return _prod(t[op.inputs[0]].shape) * w[0] * w[1] * w[2] if len(w) == 4 else None
     if name == "CONV_2D":
         w = t[op.inputs[1]].shape  # [O, KH, KW, I]
         return _prod(out) * w[1] * w[2] * w[3]
@@ -91,13 +106,50 @@ def _io(t: Tensor) -> dict[str, Any]:
     return {"name": t.name, "index": t.index, "shape": list(t.shape), "dtype": t.type_name, "quantization": _quant(t)}
 
 
+def _weight_source(m: TFLiteModel, t: Tensor) -> Tensor:
+    """The constant a weight operand comes from: itself, or the input of the DEQUANTIZE (fp16 weights) or
+    DENSIFY (sparse weights) op that produces it at load time."""
+    for _ in range(3):
+        if t.data is not None:
+            return t
+        producer = next((op for op in m.operators if t.index in op.outputs), None)
+        if producer is None or producer.op_name not in ("DEQUANTIZE", "DENSIFY") or not producer.inputs:
+            return t
+        t = m.tensors[producer.inputs[0]]
+    return t
+
+
+def _weight_entry(m: TFLiteModel, op: Operator, t: Tensor) -> dict[str, Any]:
+    from .tflite_sparse import densify, layout
+
+    data = t.data
+    elements = _prod(t.shape)
+    entry: dict[str, Any] = {"tensor": t.name, "index": t.index, "op": op.op_name, "op_index": op.index,
+                             "shape": list(t.shape), "dtype": t.type_name, "bytes": t.nbytes, "sparse": None}
+    dense = data.reshape(t.shape) if data.size == elements else None
+    if t.sparsity is not None:
+        lay = layout(t.sparsity, t.shape, int(data.size))
+        dense = densify(t.sparsity, t.shape, data)
+        entry["sparse"] = {"format": lay.formats, "traversal_order": lay.traversal_order,
+                           "block_map": lay.block_map, "block": lay.block_dims(len(t.shape)),
+                           "stored_values": lay.stored_values, "density": lay.density,
+                           "index_bytes": lay.index_bytes, "describe": lay.describe(len(t.shape))}
+        zeros = elements - int(np.count_nonzero(data))  # values left out, plus zeros stored inside blocks
+    else:
+        zeros = int(np.count_nonzero(data == 0))
+    entry.update(elements=elements, zeros=zeros, sparsity=zeros / max(elements, 1),
+                 structure=block_structure(dense, op.op_name) if dense is not None else None)
+    return entry
+
+
 def inspect(model: str | os.PathLike | bytes | TFLiteModel) -> dict[str, Any]:
     """Describe a .tflite model. Returns a JSON-serialisable dict (the schema of `edgelift inspect --json`)."""
     m = load(model)
     ops = []
     for op in m.operators:
-        ops.append({"index": op.index, "op": op.op_name, "version": op.version, "macs": macs_of(m, op),
-                    "output": m.tensors[op.outputs[0]].name if op.outputs else None})
+        ops.append({"index": op.index, "op": op.op_name, "version": op.version, "custom": op.is_custom,
+                    "macs": macs_of(m, op), "output": m.tensors[op.outputs[0]].name if op.outputs else None})
+    custom_names = {op.op_name for op in m.operators if op.is_custom}
     versions: dict[str, set[int]] = {}
     for op in m.operators:
         versions.setdefault(op.op_name, set()).add(op.version)
@@ -109,19 +161,11 @@ def inspect(model: str | os.PathLike | bytes | TFLiteModel) -> dict[str, Any]:
         idx = _WEIGHT_INPUT.get(op.op_name)
         if idx is None or idx >= len(op.inputs) or op.inputs[idx] < 0:
             continue
-        t = m.tensors[op.inputs[idx]]
+        t = _weight_source(m, m.tensors[op.inputs[idx]])
         if t.data is None or t.index in weight_tensor_ids:
             continue
         weight_tensor_ids.add(t.index)
-        data = t.data
-        zeros = int(np.count_nonzero(data == 0))
-        weights.append({
-            "tensor": t.name, "index": t.index, "op": op.op_name, "op_index": op.index,
-            "shape": list(t.shape), "dtype": t.type_name, "elements": int(data.size), "zeros": zeros,
-            "sparsity": zeros / max(int(data.size), 1),
-            "structure": block_structure(data.reshape(t.shape), op.op_name) if data.size == _prod(t.shape) else None,
-            "bytes": t.nbytes,
-        })
+        weights.append(_weight_entry(m, op, t))
 
     by_dtype: dict[str, int] = {}
     constant_bytes = 0
@@ -130,23 +174,31 @@ def inspect(model: str | os.PathLike | bytes | TFLiteModel) -> dict[str, Any]:
             by_dtype[t.type_name] = by_dtype.get(t.type_name, 0) + t.nbytes
             constant_bytes += t.nbytes
     weight_bytes = sum(w["bytes"] for w in weights)
+    index_bytes = sum(w["sparse"]["index_bytes"] for w in weights if w["sparse"])
     total = len(m.content)
     total_weight_elems = sum(w["elements"] for w in weights)
+    unknown = [o for o in ops if o["macs"] is None]
     return {
         "path": m.path,
         "size_bytes": total,
         "subgraphs": m.num_subgraphs,
         "inputs": [_io(t) for t in m.input_tensors],
         "outputs": [_io(t) for t in m.output_tensors],
-        "op_histogram": [{"op": k, "count": v, "versions": sorted(versions[k])} for k, v in hist.items()],
+        "op_histogram": [{"op": k, "count": v, "versions": sorted(versions[k]), "custom": k in custom_names}
+                         for k, v in hist.items()],
         "operators": ops,
-        "total_macs": int(sum(o["macs"] for o in ops)),
+        "custom_ops": sorted(custom_names),
+        # the MACs of the ops that are known; macs_unknown_ops counts the others (the total is then a floor)
+        "total_macs": int(sum(o["macs"] for o in ops if o["macs"] is not None)),
+        "macs_unknown_ops": len(unknown),
         "weights": weights,
         "weight_sparsity": (sum(w["zeros"] for w in weights) / total_weight_elems) if total_weight_elems else 0.0,
         "size_breakdown": {
             "weights": weight_bytes,
+            "sparse_indices": index_bytes,  # inside the flatbuffer, so taken out of the graph's share
             "other_constants": constant_bytes - weight_bytes,
-            "graph_and_metadata": total - constant_bytes,
+            "graph_and_metadata": total - constant_bytes - index_bytes,
+            "external_buffers": m.external_buffer_bytes,  # part of weights/constants, stored after the flatbuffer
             "constants_by_dtype": by_dtype,
         },
     }
@@ -164,10 +216,22 @@ def format_text(info: dict[str, Any]) -> str:
     """The human-readable form printed by `edgelift inspect`."""
     lines = []
     sb = info["size_breakdown"]
+    macs = _human(info["total_macs"])
+    if info["macs_unknown_ops"]:
+        macs = (f"MACs unknown ({info['macs_unknown_ops']} custom ops)" if info["total_macs"] == 0 else
+                f"at least {macs} MACs ({info['macs_unknown_ops']} custom ops unknown)")
+    else:
+        macs += " MACs"
     lines.append(f"{info['path'] or '<bytes>'}: {info['size_bytes']:,} bytes, {len(info['operators'])} ops, "
-                 f"{_human(info['total_macs'])} MACs, weight sparsity {info['weight_sparsity']:.1%}")
+                 f"{macs}, weight sparsity {info['weight_sparsity']:.1%}")
+    extra = f", sparse indices {sb['sparse_indices']:,} B" if sb.get("sparse_indices") else ""
+    if sb.get("external_buffers"):
+        extra += f" ({sb['external_buffers']:,} B of constants stored after the flatbuffer)"
     lines.append(f"size: weights {sb['weights']:,} B, other constants {sb['other_constants']:,} B, "
-                 f"graph+metadata {sb['graph_and_metadata']:,} B")
+                 f"graph+metadata {sb['graph_and_metadata']:,} B{extra}")
+    if info.get("custom_ops"):
+        lines.append(f"custom ops: {', '.join(info['custom_ops'])} (no builtin kernel; a runtime needs them "
+                     "registered)")
     for kind in ("inputs", "outputs"):
         for t in info[kind]:
             q = t["quantization"]
@@ -176,16 +240,22 @@ def format_text(info: dict[str, Any]) -> str:
     lines.append("")
     lines.append(f"{'op':<24}{'count':>6}  versions")
     for row in info["op_histogram"]:
-        lines.append(f"{row['op']:<24}{row['count']:>6}  {','.join(map(str, row['versions']))}")
+        lines.append(f"{row['op']:<24}{row['count']:>6}  {','.join(map(str, row['versions']))}"
+                     f"{'  (custom)' if row.get('custom') else ''}")
     if info["weights"]:
         lines.append("")
-        lines.append(f"{'weight tensor':<44}{'op':<20}{'shape':<18}{'dtype':<7}{'sparsity':>9}  structure")
+        lines.append(f"{'weight tensor':<44}{'op':<20}{'shape':<18}{'dtype':<8}{'bytes':>8}{'sparsity':>9}  structure")
         for w in info["weights"]:
             name = w["tensor"] if len(w["tensor"]) <= 42 else "…" + w["tensor"][-41:]
-            lines.append(f"{name:<44}{w['op']:<20}{'x'.join(map(str, w['shape'])):<18}{w['dtype']:<7}"
-                         f"{w['sparsity']:>8.1%}  {w['structure'] or '-'}")
+            structure = w["structure"] or "-"
+            if w.get("sparse"):
+                structure = f"{structure}; {w['sparse']['describe']}"
+            lines.append(f"{name:<44}{w['op']:<20}{'x'.join(map(str, w['shape'])):<18}{w['dtype']:<8}"
+                         f"{w['bytes']:>8,}{w['sparsity']:>9.1%}  {structure}")
     lines.append("")
     lines.append(f"{'#':>4}  {'op':<22}{'MACs':>10}  output")
     for o in info["operators"]:
-        lines.append(f"{o['index']:>4}  {o['op']:<22}{_human(o['macs']):>10}  {o['output']}")
+        op = f"{o['op']} (custom)" if o.get("custom") else o["op"]
+        macs = "unknown" if o["macs"] is None else _human(o["macs"])
+        lines.append(f"{o['index']:>4}  {op:<22}{macs:>10}  {o['output']}")
     return "\n".join(lines)

@@ -134,6 +134,8 @@ class TFLiteModel:
         buffers = self.model.buffers or []
 
         self.tensors: list[Tensor] = []
+        # bytes of buffers stored after the flatbuffer (counted once per buffer, however many tensors share it)
+        self.external_buffer_bytes = sum(int(b.size or 0) for b in buffers if b is not None and int(b.offset or 0) > 1)
         for i, t in enumerate(sg.tensors or []):
             type_name = type_names.get(t.type, f"TYPE_{t.type}")
             shape = tuple(int(d) for d in (t.shape if t.shape is not None else ()))
@@ -143,7 +145,7 @@ class TFLiteModel:
             qdim = int(q.quantizedDimension) if q is not None else 0
             data = None
             buf = buffers[t.buffer] if 0 < t.buffer < len(buffers) else None
-            raw = getattr(buf, "data", None) if buf is not None else None
+            raw = self._buffer_bytes(buf, t.buffer) if buf is not None else None
             if raw is not None and len(raw) > 0:
                 data = self._decode(np.asarray(raw, dtype=np.uint8), type_name, shape, t.sparsity is not None)
             sig = tuple(int(d) for d in t.shapeSignature) if t.shapeSignature is not None else None
@@ -203,6 +205,19 @@ class TFLiteModel:
                     if not (0 <= t < n or (optional and t == -1)):
                         bad(f"operator {op.index} ({op.op_name}) {role} {k}", t,
                             f"0..{n - 1}{' or -1 (omitted)' if optional else ''} (the subgraph has {n} tensors)")
+
+    def _buffer_bytes(self, buf, index: int):
+        """A buffer's bytes: inside the flatbuffer, or after it (offset/size, as large-model writers and
+        ai-edge-quantizer store weights; offset 1 is the schema's "not set" marker)."""
+        offset, size = int(getattr(buf, "offset", 0) or 0), int(getattr(buf, "size", 0) or 0)
+        if offset > 1:
+            if offset + size > len(self.content):
+                where = repr(self.path) if self.path else "the model"
+                raise InvalidModelError(f"{where}: buffer {index} lies at bytes {offset}..{offset + size}, past the "
+                                        f"end of the file ({len(self.content)} bytes)",
+                                        hint="the file is truncated: copy or export it again")
+            return np.frombuffer(self.content, np.uint8, size, offset)
+        return getattr(buf, "data", None)
 
     @staticmethod
     def _decode(raw: np.ndarray, type_name: str, shape: tuple[int, ...], sparse: bool) -> np.ndarray:
