@@ -136,7 +136,8 @@ def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None
             report=None, layers=None) -> ConvertResult:
     """Turn a Keras model into an optimized .tflite (and a JSON report); see `edgelift convert --help`.
 
-    model: path (.keras, .h5, SavedModel dir) or in-memory tf_keras / Keras 3 model. output: .tflite path.
+    model: path (.keras, .h5, SavedModel dir) or in-memory tf_keras / Keras 3 model, or a float .tflite
+    (quantized with ai-edge-quantizer; `layers` maps op-name regexes to their own mode). output: .tflite path.
     Data arguments take a path (.npz with x[, y], .npy, image folder), an array, or (x, y).
     Returns a ConvertResult (output path, report dict, paths, warnings).
     """

@@ -32,9 +32,12 @@ def _float_twin(schema, t):
 def float_io(content: bytes) -> bytes:
     from ai_edge_litert import schema_py_generated as schema
 
-    from .tflite_prep import read, write
+    from .tflite_prep import inline_external_buffers, read, write
 
     m = read(content, "the quantized model")
+    # ai-edge-quantizer stores buffers of 1 KB+ after the flatbuffer once they add up to 256 KB; repacking
+    # moves the flatbuffer's end, so they are read in (the output is one self-contained flatbuffer)
+    inline_external_buffers(m, content, "the quantized model")
     sg = m.subgraphs[0]
     TT, OP = schema.TensorType, schema.BuiltinOperator
     remap: dict[int, int] = {}
