@@ -91,3 +91,37 @@ def test_external_buffer_past_the_end_is_refused():
 def test_unreadable_files_get_one_line(content, match):
     with pytest.raises(InvalidModelError, match=match):
         tflite_prep.prepare(content, "bad")
+
+
+def _quantize_with(path, *, fix_codes: bool, fold_fp16: bool):
+    from edgelift.converters.tflite_quantize import quantize
+    from examples.face_detector import face_model
+
+    m = tflite_prep.read(path.read_bytes(), path.name)
+    if fix_codes:
+        tflite_prep.fix_op_codes(m)
+    if fold_fp16:
+        tflite_prep.fold_fp16_dequantize(m)
+        tflite_prep.drop_unused_tensors(m)
+    tflite_prep.add_signature(m)
+    x, _, _ = face_model.synthetic_faces(16, 1)
+    return quantize(tflite_prep.write(m), "int8", per_channel=True, layers={},
+                    calibration=[{"input": x[i:i + 1]} for i in range(16)], signature_key="serving_default")
+
+
+def test_without_the_op_code_fix_the_quantized_model_does_not_load():
+    """The quantizer reads the 32-bit field (0 = ADD): it quantizes every conv's weights as an ADD operand
+    (asymmetric, zero point != 0), which LiteRT's CONV_2D refuses."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    broken = _quantize_with(FLOAT, fix_codes=False, fold_fp16=True)
+    with pytest.raises(Exception, match="zero_point"):
+        Interpreter(model_content=broken).allocate_tensors()
+    Interpreter(model_content=_quantize_with(FLOAT, fix_codes=True, fold_fp16=True)).allocate_tensors()
+
+
+def test_without_the_fp16_fold_the_quantizer_fails():
+    from edgelift.errors import UnsupportedModelError
+
+    with pytest.raises(UnsupportedModelError, match="ai-edge-quantizer could not quantize"):
+        _quantize_with(FP16, fix_codes=True, fold_fp16=False)
