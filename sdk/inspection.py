@@ -253,9 +253,10 @@ def format_text(info: dict[str, Any]) -> str:
             lines.append(f"{name:<44}{w['op']:<20}{'x'.join(map(str, w['shape'])):<18}{w['dtype']:<8}"
                          f"{w['bytes']:>8,}{w['sparsity']:>9.1%}  {structure}")
     lines.append("")
-    lines.append(f"{'#':>4}  {'op':<22}{'MACs':>10}  output")
-    for o in info["operators"]:
-        op = f"{o['op']} (custom)" if o.get("custom") else o["op"]
+    names = [f"{o['op']} (custom)" if o.get("custom") else o["op"] for o in info["operators"]]
+    width = max([22, *(len(n) + 1 for n in names)])
+    lines.append(f"{'#':>4}  {'op':<{width}}{'MACs':>10}  output")
+    for o, op in zip(info["operators"], names, strict=True):
         macs = "unknown" if o["macs"] is None else _human(o["macs"])
-        lines.append(f"{o['index']:>4}  {op:<22}{macs:>10}  {o['output']}")
+        lines.append(f"{o['index']:>4}  {op:<{width}}{macs:>10}  {o['output']}")
     return "\n".join(lines)
