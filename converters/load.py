@@ -22,7 +22,7 @@ import numpy as np
 from edgelift._tf import keras, tensorflow
 from edgelift.errors import InvalidArgumentError, InvalidModelError, ModelNotFoundError, UnsupportedModelError
 
-ALLOWED = ".keras, .h5, a SavedModel directory, or an in-memory Keras model"
+ALLOWED = ".keras, .h5, a SavedModel directory, a float .tflite, or an in-memory Keras model"
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
 # Keras 3 layer classes rebuilt in tf_keras from their config (same class name in both).
@@ -93,9 +93,9 @@ def load_model(model) -> LoadedModel:
         return _load_savedmodel(p)
     suffix = p.suffix.lower()
     size = p.stat().st_size
-    if suffix == ".tflite":
-        raise InvalidModelError(f"{str(p)!r} is already a .tflite; convert takes the trained Keras model",
-                                hint=f"pass {ALLOWED}; inspect a .tflite with `edgelift inspect`")
+    if suffix == ".tflite":  # convert sends .tflite files to tflite_convert; loading one as Keras is a mistake
+        raise InvalidModelError(f"{str(p)!r} is a .tflite, not a Keras model",
+                                hint="quantize it with edgelift.convert / `edgelift convert MODEL.tflite`")
     if suffix == ".keras":
         if not zipfile.is_zipfile(p):
             raise InvalidModelError(f"{str(p)!r} is not a Keras model: a .keras file is a zip archive and this "

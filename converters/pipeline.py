@@ -157,8 +157,8 @@ def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None
         raise InvalidArgumentError("no output path given", hint="pass -o OUT.tflite")
     from .tflite_convert import convert_tflite, is_tflite_path
 
-    if is_tflite_path(s["model"]):  # a float .tflite: ai-edge-quantizer, no TensorFlow
-        if not Path(s["model"]).exists():
+    if is_tflite_path(s["model"]):  # a float .tflite (path or bytes): ai-edge-quantizer, no TensorFlow
+        if not isinstance(s["model"], (bytes, bytearray, memoryview)) and not Path(s["model"]).exists():
             raise ModelNotFoundError(f"model path {str(s['model'])!r} does not exist", hint="check the path")
         samples_n = _positive_int(s["calibration_samples"], "--calibration-samples")
         if samples_n < MIN_CALIBRATION_SAMPLES:

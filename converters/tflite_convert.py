@@ -37,6 +37,9 @@ MIN_SAMPLES = 16  # as for Keras models (converters/quantize.py): fewer give uns
 
 
 def is_tflite_path(model) -> bool:
+    """A .tflite path, or flatbuffer bytes (in-memory models are Keras objects, never bytes)."""
+    if isinstance(model, (bytes, bytearray, memoryview)):
+        return True
     return isinstance(model, (str, os.PathLike)) and Path(model).suffix.lower() == ".tflite"
 
 
@@ -140,8 +143,9 @@ def convert_tflite(s: dict[str, Any], settings: dict[str, Any], recipe_arg, cal,
                                         "image folder), or use --quantize dynamic or float16")
     io_eff = check_mode(mode, s["io"], False, True)
 
-    src = Path(s["model"])
-    if src.is_dir():
+    in_memory = isinstance(s["model"], (bytes, bytearray, memoryview))
+    src = Path("<bytes>") if in_memory else Path(s["model"])
+    if not in_memory and src.is_dir():
         raise InvalidModelError(f"{str(src)!r} is a directory named like a .tflite", hint="pass the .tflite file")
     out_path = Path(s["output"])
     recipe_out = out_path.with_name(out_path.stem + ".recipe.yaml")
@@ -152,8 +156,8 @@ def convert_tflite(s: dict[str, Any], settings: dict[str, Any], recipe_arg, cal,
     out_path, report_path = outs["output"], outs.get("report")
     recipe_path = None if rerun else outs["recipe written next to the output"]
 
-    content = src.read_bytes()
-    where = repr(str(src))
+    content = bytes(s["model"]) if in_memory else src.read_bytes()
+    where = "the given bytes" if in_memory else repr(str(src))
     tflite_prep.read(content, where)  # corrupt or not a .tflite: one line, before anything else
     m = _refuse_unusable(content, where)
     prepared, prep = tflite_prep.prepare(content, where)
@@ -176,7 +180,8 @@ def convert_tflite(s: dict[str, Any], settings: dict[str, Any], recipe_arg, cal,
     info = inspect(out)
     rep = {
         "output": {"path": str(out_path), "size_bytes": len(out), "sha256": hashlib.sha256(out).hexdigest()},
-        "source": {"model": str(src), "format": "tflite", "file_bytes": len(content), "ops": len(m.operators)},
+        "source": {"model": "<bytes>" if in_memory else str(src), "format": "tflite", "file_bytes": len(content),
+                   "ops": len(m.operators)},
         "steps": {"preprocess": prep.as_dict(),
                   "quantize": {"mode": mode, "io": io_eff, "per_channel": bool(s["per_channel"]),
                                "tool": "ai-edge-quantizer", "layers": layers or None,

@@ -158,3 +158,14 @@ def test_calibration_shape_and_count_refused(tmp_path):
 def test_bad_layer_overrides(tmp_path, cal, layers, match):
     with pytest.raises(EdgeliftError, match=match):
         edgelift.convert(str(FLOAT), str(tmp_path / "o.tflite"), calibration=str(cal), layers=layers)
+
+
+def test_bytes_in_memory(tmp_path, cal):
+    q = tmp_path / "b.tflite"
+    res = edgelift.convert(FLOAT.read_bytes(), str(q), quantize="int8", calibration=str(cal))
+    ref = tmp_path / "p.tflite"
+    edgelift.convert(str(FLOAT), str(ref), quantize="int8", calibration=str(cal))
+    assert q.read_bytes() == ref.read_bytes() and res.report["source"]["model"] == "<bytes>"
+    assert yaml.safe_load(res.recipe_path.read_text())["model"] == "<bytes>"  # not reproducible from the file
+    with pytest.raises(EdgeliftError, match="the given bytes is not a TFLite flatbuffer"):
+        edgelift.convert(b"0123456789abcdef", str(tmp_path / "x.tflite"), calibration=str(cal))
