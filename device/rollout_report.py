@@ -128,9 +128,13 @@ class RolloutResult:
             lines.append(f"{label(r):<{width}}  {self.wave_of(r.host):>4}  {status:<9} {r.seconds:>7.1f}  {detail}")
         n_ok = sum(r.ok for r in self.rows)
         sizes = "+".join(str(len(w)) for w in self.waves)
-        verb = "would be deployed (check mode: nothing changed)" if self.check else "deployed"
-        lines.append(f"{n_ok} of {len(self.rows)} devices {verb} by Ansible in waves of {sizes} hosts "
-                     f"(canary {', '.join(self.waves[0])})")
+        how = f"by Ansible in waves of {sizes} hosts (canary {', '.join(self.waves[0])})"
+        if self.check:
+            would = sum(r.ok and r.step == "would deploy" for r in self.rows)
+            lines.append(f"check mode, nothing changed: {would} of {len(self.rows)} devices would be deployed, "
+                         f"{n_ok - would} already run the bundle, {len(self.rows) - n_ok} failed or skipped, {how}")
+        else:
+            lines.append(f"{n_ok} of {len(self.rows)} devices deployed {how}")
         return "\n".join(lines)
 
     def as_dict(self) -> dict[str, Any]:

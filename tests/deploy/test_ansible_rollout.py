@@ -117,6 +117,18 @@ def test_waves_canary_and_a_failing_host_rolled_back(tmp_path, capsys, hosts, tw
     assert live(tmp_path / "c") == before["c"] and sorted(os.listdir(tmp_path / "c" / "releases")) == [before["c"]]
     assert not any((tmp_path / h / ".lock").exists() for h in ("a", "b", "bad", "c"))
 
+    # check mode through the CLI: who would get B, who already runs it; nothing changes anywhere
+    after = {h: sorted(os.listdir(tmp_path / h / "releases")) for h in ("a", "b", "bad", "c")}
+    code, out, err = cli(capsys, "deploy", b.path, "--hosts", inventory, "--engine", "ansible", "--check",
+                         "--ssh-config", config, "--group", "pis")
+    assert code == 0, out + err
+    rows = {ln.split()[0]: ln for ln in out.splitlines() if ln.startswith("pi-")}
+    assert "unchanged" in rows["pi-a"] and "unchanged" in rows["pi-b"]
+    assert "would" in rows["pi-bad"] and "would" in rows["pi-c"] and f"live now: {before['c']}" in rows["pi-c"]
+    assert "check mode, nothing changed: 2 of 4 devices would be deployed, 2 already run the bundle" in out
+    assert after == {h: sorted(os.listdir(tmp_path / h / "releases")) for h in ("a", "b", "bad", "c")}
+    assert live(tmp_path / "c") == before["c"] and live(tmp_path / "bad") == before["bad"]
+
 
 def playbook(inventory: Path, bundle: Path, *extra: str) -> subprocess.CompletedProcess:
     """`ansible-playbook examples/fleet/deploy.yml` as documented (the collection found next to the playbook)."""
