@@ -388,8 +388,13 @@ def _prune(device: Device, keep: int) -> None:
 def rollback(host: str, *, ssh_config=None, identity=None, accept_new_host_key: bool = False,
              remote_dir: str = DEFAULT_REMOTE_DIR, remote_python: str | None = None) -> DeployResult:
     """Switch `current` back to `previous` (and `previous` to what was current), after re-verifying it."""
-    device = make_device(host, ssh_config=ssh_config, identity=identity, accept_new_host_key=accept_new_host_key,
-                         remote_dir=remote_dir, remote_python=remote_python)
+    return rollback_device(make_device(host, ssh_config=ssh_config, identity=identity,
+                                       accept_new_host_key=accept_new_host_key, remote_dir=remote_dir,
+                                       remote_python=remote_python))
+
+
+def rollback_device(device: Device) -> DeployResult:
+    """`rollback` on a Device already made (the edgelift.pi Ansible collection builds it from host variables)."""
     start = time.perf_counter()
     state = device.state("connect", lock=True)
     device.check_lock(state)
@@ -425,6 +430,13 @@ def _rollback(device: Device, state: dict[str, Any], start: float) -> DeployResu
 # ------------------------------------------------------------------------------------------ remote commands
 
 
+def has_runtime(device: Device, *, current: str | None = None) -> bool:
+    """Whether the device's Python (as python_setup picks it) imports numpy and a TFLite runtime."""
+    probe = ("\"$PY\" -c 'import numpy\ntry:\n import tflite_runtime.interpreter\nexcept ImportError:\n"
+             " import ai_edge_litert.interpreter' 2>/dev/null && echo have-runtime\ntrue\n")
+    return "have-runtime" in device.shell("install-runtime", device.python_setup() + probe, current=current)
+
+
 def ensure_runtime(device: Device, *, wheels: str | os.PathLike | None = None, current: str | None = None) -> str:
     """Make sure the device's Python has numpy and a TFLite runtime (only called when the user asked for it).
 
@@ -433,9 +445,7 @@ def ensure_runtime(device: Device, *, wheels: str | os.PathLike | None = None, c
     installed there: from `wheels` (a local folder of aarch64 wheels, uploaded; pip ``--no-index``) or from
     PyPI on the device. Returns the Python path (on the device) that deploy then uses.
     """
-    probe = ("\"$PY\" -c 'import numpy\ntry:\n import tflite_runtime.interpreter\nexcept ImportError:\n"
-             " import ai_edge_litert.interpreter' 2>/dev/null && echo have-runtime\ntrue\n")
-    if "have-runtime" in device.shell("install-runtime", device.python_setup() + probe, current=current):
+    if has_runtime(device, current=current):
         return device.remote_python or "(default)"
     base_python = device.remote_python or "python3"
     venv = device.path("venv")
@@ -476,8 +486,13 @@ def device_info(host: str, *, ssh_config=None, identity=None, accept_new_host_ke
                 remote_dir: str = DEFAULT_REMOTE_DIR, remote_python: str | None = None) -> dict[str, Any]:
     """The device's CPU, NEON/dot product, governor, temperature, throttling, Python, runtimes, memory, disk,
     and what edgelift has installed there (current/previous release)."""
-    device = make_device(host, ssh_config=ssh_config, identity=identity, accept_new_host_key=accept_new_host_key,
-                         remote_dir=remote_dir, remote_python=remote_python)
+    return describe_device(make_device(host, ssh_config=ssh_config, identity=identity,
+                                       accept_new_host_key=accept_new_host_key, remote_dir=remote_dir,
+                                       remote_python=remote_python))
+
+
+def describe_device(device: Device) -> dict[str, Any]:
+    """`device_info` on a Device already made."""
     state = device.state("connect")
     device.check_python(state)
     info = device.agent("info", "-", ["info", "--dir", device.base], stdin_script=True)
@@ -552,14 +567,19 @@ def run_remote(host: str, inputs, *, delegate: str = "neon", threads: int = 1, s
                remote_python: str | None = None) -> tuple[list, dict[str, Any]]:
     """Run the deployed model (`current`) on the device: inputs (array, list of arrays, or .npy/.npz path)
     → (outputs as numpy arrays, result metadata: runtime, delegate, partition, latency_ms)."""
-    import numpy as np
-
     if delegate not in ("neon", "builtin", "xnnpack"):
         raise InvalidArgumentError(f"unknown delegate {delegate!r}; allowed: neon, builtin, xnnpack",
                                    hint="neon is what the self-check validated")
     data = _read_input_bytes(inputs)
     device = make_device(host, ssh_config=ssh_config, identity=identity, accept_new_host_key=accept_new_host_key,
                          remote_dir=remote_dir, remote_python=remote_python)
+    return run_on(device, data, delegate=delegate, threads=threads)
+
+
+def run_on(device: Device, data: bytes, *, delegate: str = "neon", threads: int = 1) -> tuple[list, dict[str, Any]]:
+    """`run_remote` on a Device already made, with the input as .npy/.npz bytes."""
+    import numpy as np
+
     cur = device.path("current")
     result = device.agent("run", f"{cur}/{AGENT_PATH}",
                           ["run", "--bundle", cur, "--delegate", delegate, "--threads", str(threads)], input=data)
@@ -639,4 +659,5 @@ def format_bench(result: dict[str, Any]) -> str:
 
 
 __all__ = ["DEFAULT_REMOTE_DIR", "DeployResult", "Device", "bench_remote", "deploy", "device_info", "ensure_runtime",
-           "format_bench", "format_info", "make_device", "rollback", "run_remote"]
+           "format_bench", "format_info", "make_device", "rollback", "rollback_device", "run_on",
+           "run_remote", "describe_device"]

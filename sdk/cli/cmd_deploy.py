@@ -75,10 +75,17 @@ def bundle(model, target, output, delegate_library, threads, kernels, sign_key) 
               help="Create <remote-dir>/venv with tflite-runtime and numpy on the device if it has none.")
 @click.option("--wheels", type=click.Path(file_okay=False), default=None,
               help="With --install-runtime: install offline from this folder of aarch64 wheels.")
+@click.option("--engine", type=click.Choice(["builtin", "ansible"]), default="builtin", show_default=True,
+              help="With --hosts: edgelift's own fan-out, or Ansible (rolling waves, health gate, rollback).")
+@click.option("--canary", type=int, default=None, help="With --engine ansible: hosts in the first wave [1].")
+@click.option("--waves", default=None,
+              help="With --engine ansible: the waves after the canary, percentages or host counts [25%,100%].")
+@click.option("--check", "check_mode", is_flag=True,
+              help="With --engine ansible: say what would be deployed where; change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @ssh_options
-def deploy(model_or_bundle, host, hosts_file, group, concurrency, target, install_runtime, wheels, as_json,
-           **kwargs) -> None:
+def deploy(model_or_bundle, host, hosts_file, group, concurrency, target, install_runtime, wheels, engine, canary,
+           waves, check_mode, as_json, **kwargs) -> None:
     """Install MODEL_OR_BUNDLE on a device (or a fleet) over SSH: verified, self-checked, switched atomically."""
     from edgelift.device.deploy import deploy as run_deploy
 
@@ -86,6 +93,30 @@ def deploy(model_or_bundle, host, hosts_file, group, concurrency, target, instal
         raise InvalidArgumentError("give exactly one of --host and --hosts",
                                    hint="--host pi@raspberrypi.local, or --hosts inventory.ini for a fleet")
     progress = None if as_json else (lambda msg: click.echo(msg, err=True))
+    ansible_only = [name for name, value in (("--canary", canary), ("--waves", waves), ("--check", check_mode))
+                    if value not in (None, False)]
+    if engine == "builtin" and ansible_only:
+        raise InvalidArgumentError(f"{', '.join(ansible_only)}: only with --engine ansible (rolling waves)",
+                                   hint="add --engine ansible --hosts inventory.ini, or leave them out")
+    if engine == "ansible":
+        if hosts_file is None:
+            raise InvalidArgumentError("--engine ansible deploys a fleet: give --hosts inventory.ini, not --host",
+                                       hint="for one device leave --engine out")
+        if wheels is not None:
+            raise InvalidArgumentError("--wheels is not supported with --engine ansible",
+                                       hint="run the edgelift.pi.install_runtime module with wheels: DIR first")
+        from edgelift.device.rollout import DEFAULT_WAVES, rollout
+
+        result = rollout(model_or_bundle, hosts_file, group=group, canary=1 if canary is None else canary,
+                         waves=DEFAULT_WAVES if waves is None else waves, concurrency=concurrency,
+                         install_runtime=install_runtime, check=check_mode, target=target, progress=progress,
+                         **_remote(kwargs))
+        click.echo(json.dumps(result.as_dict(), indent=2, default=str) if as_json else result.table())
+        if not result.ok:
+            failed = ", ".join(r.host for r in result.failed)
+            raise RemoteError(f"{len(result.failed)} of {len(result.results)} devices were not deployed: {failed}",
+                              hint="see the table above; failed hosts were rolled back where they had switched")
+        return
     result = run_deploy(model_or_bundle, host, hosts=hosts_file, group=group, target=target,
                         install_runtime=install_runtime, wheels=wheels, concurrency=concurrency, progress=progress,
                         **_remote(kwargs))
