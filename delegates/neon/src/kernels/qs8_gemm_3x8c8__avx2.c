@@ -17,7 +17,9 @@
 
 #define NR 8
 #define MR 3
-#define MC 48 /* rows per panel: a panel of activations stays in L1/L2 while every channel group passes over it */
+#define MC 48  /* rows per panel: a panel of activations stays in L1/L2 while every channel group passes over it */
+#define KC 256 /* k per block (a multiple of 8): a group's block of weights (4 KB of int16) and the panel's 12 KB
+                * of activations stay in L1 for large k; accumulators wait in `partial` between blocks */
 
 static size_t round8(size_t k) { return (k + 7) / 8 * 8; }
 static size_t group_bytes(size_t k) { return NR * sizeof(int32_t) + NR * round8(k) * sizeof(int16_t); }
@@ -77,18 +79,26 @@ static inline EL_TARGET_AVX2 void store_row(int8_t* c, __m256i acc, const el_req
     acc##r##3 = _mm256_add_epi32(acc##r##3, _mm256_madd_epi16(x, w3)); \
   } while (0)
 
-/* Up to MR rows (rows > 1 and 2 alias row 0 when absent: computed, never stored) x one channel group. */
-static inline EL_TARGET_AVX2 void tile(size_t rows, size_t k, const int8_t* a0, size_t a_stride,
-                                       const uint8_t* group, int8_t* c0, size_t c_stride, size_t nc,
-                                       const el_requant8_avx2* q) {
+/* Up to MR rows (rows > 1 and 2 alias row 0 when absent: computed, never stored) x one channel group, over the
+ * k range [k0, k1) of one k block. `partial` carries the 12 accumulators from block to block; the last block
+ * reduces, requantizes and stores. */
+static inline EL_TARGET_AVX2 void tile(size_t rows, size_t k, size_t k0, size_t k1, const int8_t* a0,
+                                       size_t a_stride, const uint8_t* group, int8_t* c0, size_t c_stride, size_t nc,
+                                       const el_requant8_avx2* q, __m256i* partial) {
   const int8_t* a1 = rows > 1 ? a0 + a_stride : a0;
   const int8_t* a2 = rows > 2 ? a1 + a_stride : a0;
-  const __m256i* w = (const __m256i*)(const void*)(group + NR * sizeof(int32_t));
-  __m256i acc00 = _mm256_setzero_si256(), acc01 = acc00, acc02 = acc00, acc03 = acc00;
-  __m256i acc10 = acc00, acc11 = acc00, acc12 = acc00, acc13 = acc00;
-  __m256i acc20 = acc00, acc21 = acc00, acc22 = acc00, acc23 = acc00;
-  size_t k0 = 0;
-  for (; k0 + 8 <= k; k0 += 8, w += 4) {
+  const __m256i* w = (const __m256i*)(const void*)(group + NR * sizeof(int32_t)) + k0 / 8 * 4;
+  __m256i acc00, acc01, acc02, acc03, acc10, acc11, acc12, acc13, acc20, acc21, acc22, acc23;
+  if (k0 == 0) {
+    acc00 = _mm256_setzero_si256(), acc01 = acc00, acc02 = acc00, acc03 = acc00;
+    acc10 = acc00, acc11 = acc00, acc12 = acc00, acc13 = acc00;
+    acc20 = acc00, acc21 = acc00, acc22 = acc00, acc23 = acc00;
+  } else {
+    acc00 = partial[0], acc01 = partial[1], acc02 = partial[2], acc03 = partial[3];
+    acc10 = partial[4], acc11 = partial[5], acc12 = partial[6], acc13 = partial[7];
+    acc20 = partial[8], acc21 = partial[9], acc22 = partial[10], acc23 = partial[11];
+  }
+  for (; k0 + 8 <= k1; k0 += 8, w += 4) {
     const __m256i w0 = _mm256_loadu_si256(w), w1 = _mm256_loadu_si256(w + 1);
     const __m256i w2 = _mm256_loadu_si256(w + 2), w3 = _mm256_loadu_si256(w + 3);
     int64_t v0, v1, v2;
@@ -102,13 +112,19 @@ static inline EL_TARGET_AVX2 void tile(size_t rows, size_t k, const int8_t* a0, 
     const __m256i x2 = _mm256_cvtepi8_epi16(_mm_set1_epi64x(v2));
     EL_MADD4(2, x2);
   }
-  if (k0 < k) { /* the last, partial step: padded weights are 0, missing activations read as 0 */
+  if (k0 < k1) { /* the last, partial step of the last block: padded weights are 0, missing activations read 0 */
     const __m256i w0 = _mm256_loadu_si256(w), w1 = _mm256_loadu_si256(w + 1);
     const __m256i w2 = _mm256_loadu_si256(w + 2), w3 = _mm256_loadu_si256(w + 3);
     const __m256i x0 = load_a8(a0, k0, k), x1 = load_a8(a1, k0, k), x2 = load_a8(a2, k0, k);
     EL_MADD4(0, x0);
     EL_MADD4(1, x1);
     EL_MADD4(2, x2);
+  }
+  if (k1 < k) {
+    partial[0] = acc00, partial[1] = acc01, partial[2] = acc02, partial[3] = acc03;
+    partial[4] = acc10, partial[5] = acc11, partial[6] = acc12, partial[7] = acc13;
+    partial[8] = acc20, partial[9] = acc21, partial[10] = acc22, partial[11] = acc23;
+    return;
   }
   const __m256i bias = _mm256_loadu_si256((const __m256i*)(const void*)group);
   store_row(c0, reduce_row(acc00, acc01, acc02, acc03, bias), q, nc);
@@ -120,15 +136,20 @@ EL_TARGET_AVX2
 void qs8_gemm_3x8c8__avx2(size_t m, size_t n, size_t k, const int8_t* a, size_t a_stride, const void* packed,
                           int8_t* c, size_t c_stride, const qs8_gemm_params* p) {
   const size_t gb = group_bytes(k);
+  __m256i partial[(MC + MR - 1) / MR][12]; /* the panel's accumulators between k blocks */
   for (size_t p0 = 0; p0 < m; p0 += MC) {
     const size_t pm = m - p0 < MC ? m - p0 : MC;
     const uint8_t* group = (const uint8_t*)packed;
     for (size_t n0 = 0; n0 < n; n0 += NR, group += gb) {
       const size_t nc = n - n0 < NR ? n - n0 : NR;
       const el_requant8_avx2 q = el_requant8_avx2_load(p, n0, nc);
-      for (size_t r = 0; r < pm; r += MR) {
-        const size_t rows = pm - r < MR ? pm - r : MR;
-        tile(rows, k, a + (p0 + r) * a_stride, a_stride, group, c + (p0 + r) * c_stride + n0, c_stride, nc, &q);
+      for (size_t k0 = 0; k0 < k; k0 += KC) {
+        const size_t k1 = k - k0 < KC ? k : k0 + KC;
+        for (size_t r = 0; r < pm; r += MR) {
+          const size_t rows = pm - r < MR ? pm - r : MR;
+          tile(rows, k, k0, k1, a + (p0 + r) * a_stride, a_stride, group, c + (p0 + r) * c_stride + n0, c_stride,
+               nc, &q, partial[r / MR]);
+        }
       }
     }
   }
