@@ -17,7 +17,7 @@ from pathlib import Path
 from edgelift.errors import DelegateError, InvalidArgumentError
 
 LIBRARY = "libedgelift_neon.so"
-KERNELS = ("auto", "scalar", "neon", "dot")
+KERNELS = ("auto", "scalar", "neon", "dot", "avx2")
 LOG_LEVELS = ("silent", "error", "warning", "info", "debug")
 ARCHES = ("x86_64", "aarch64")
 _ARCH_ALIASES = {"x86_64": "x86_64", "amd64": "x86_64", "x86-64": "x86_64", "aarch64": "aarch64",

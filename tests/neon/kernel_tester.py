@@ -30,7 +30,8 @@ def build(family: str, out: Path, *, aarch64: bool = False) -> list[str]:
     else:
         cc, qemu = shutil.which("gcc") or "gcc", None
     exe = out / f"test_{family}{'-aarch64' if aarch64 else ''}"
-    sources = [*sorted(KERNELS.glob(f"{family}*.c")), TESTERS / f"test_{family}.c"]
+    # cpu_features.c: testers skip the variants the CPU they run on lacks (el_cpu_features, CPUID / AT_HWCAP)
+    sources = [*sorted(KERNELS.glob(f"{family}*.c")), SRC / "cpu_features.c", TESTERS / f"test_{family}.c"]
     proc = subprocess.run([cc, *CFLAGS, *map(str, sources), "-o", str(exe), *(["-static"] if aarch64 else []),
                            "-lm"], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr

@@ -45,7 +45,7 @@ def test_ops_left_behind_are_named(neon_lib, capfd):
     [
         ({"num_threads": "zero"}, "option num_threads=zero is not an integer from 1 to 64"),
         ({"num_threads": "0"}, "option num_threads=0 is not an integer from 1 to 64"),
-        ({"kernels": "avx"}, "option kernels=avx is not one of auto, scalar, neon, dot"),
+        ({"kernels": "avx"}, "option kernels=avx is not one of auto, scalar, neon, dot, avx2"),
         ({"log_level": "loud"}, "option log_level=loud is not one of silent, error, warning, info, debug"),
         ({"colour": "red"}, "unknown option 'colour'; allowed: num_threads, kernels, log_level, profile"),
         ({"profile": "yes"}, "option profile=yes is not 0 or 1"),
@@ -67,6 +67,24 @@ def test_malformed_options_are_reported_by_the_runtime(neon_lib, options, messag
 def test_scalar_kernels_can_be_forced(neon_lib):
     model = harness.convert("conv2d", -1, 1, shape=(9, 9, 3), filters=8)
     harness.assert_identical(model, neon_lib, kernels="scalar")
+
+
+def test_avx2_kernels_run_where_cpuid_has_them_and_are_refused_elsewhere(neon_lib):
+    """kernels=avx2 on this CPU: exact where CPUID reports (OS-enabled) AVX2, refused by name otherwise."""
+    import ctypes
+
+    from ai_edge_litert.interpreter import load_delegate
+
+    lib = ctypes.CDLL(neon_lib)
+    lib.edgelift_neon_cpu_features.restype = ctypes.c_uint
+    lib.edgelift_neon_gemm_name.restype = ctypes.c_char_p
+    if lib.edgelift_neon_cpu_features() & (1 << 3):  # EL_CPU_AVX2 (kernels/qs8_gemm.h)
+        assert lib.edgelift_neon_gemm_name(b"avx2") == b"qs8_gemm_3x8c8__avx2"
+        model = harness.convert("conv2d", -1, 1, shape=(9, 9, 3), filters=8)
+        harness.assert_identical(model, neon_lib, kernels="avx2")
+    else:
+        with pytest.raises(ValueError, match="kernels=avx2 is not available on this CPU"):
+            load_delegate(neon_lib, {"kernels": "avx2"})
 
 
 def test_wrong_architecture_library(neon_lib_aarch64):
@@ -104,7 +122,7 @@ def test_library_path_and_options_api(tmp_path):
         "num_threads": "4", "kernels": "scalar", "log_level": "debug"}
     with pytest.raises(InvalidArgumentError, match="num_threads must be an integer from 1 to 64, got 0"):
         neon.delegate_options(num_threads=0)
-    with pytest.raises(InvalidArgumentError, match="kernels must be one of auto, scalar, neon, dot, got 'fast'"):
+    with pytest.raises(InvalidArgumentError, match="kernels must be one of auto, scalar, neon, dot, avx2, got 'fast'"):
         neon.delegate_options(kernels="fast")
     with pytest.raises(InvalidArgumentError, match="unknown delegate architecture 'riscv64'"):
         neon.library_path("riscv64")

@@ -49,7 +49,7 @@ def test_create_with_null_and_with_options(lib):
 @pytest.mark.parametrize("field,value,message", [
     ("num_threads", 0, "num_threads=0 is not an integer from 1 to 64"),
     ("num_threads", 65, "num_threads=65 is not an integer from 1 to 64"),
-    ("kernels", 7, "kernels=7 is not one of auto, scalar, neon, dot"),
+    ("kernels", 7, "kernels=7 is not one of auto, scalar, neon, dot, avx2"),
     ("log_level", 9, "log_level=9 is not one of silent, error, warning, info, debug"),
     ("profile", 2, "profile=2 is not 0 or 1"),
 ])

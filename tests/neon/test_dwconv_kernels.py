@@ -1,5 +1,6 @@
 """The int8 depthwise microkernels, each variant against a plain integer loop with LiteRT's per-channel
-rounding, zero tolerance (tests/neon/kernels/test_qs8_dwconv.c): natively (the portable variant), and
+rounding, zero tolerance (tests/neon/kernels/test_qs8_dwconv.c): natively (the AVX2 variant where CPUID reports
+AVX2, and the portable one), and
 cross-built for aarch64 under qemu on the Pi 4's and the Pi 5's cores (the NEON 3x3, 5x5 and any-size variants
 too, and which variant a node of each kind gets). The test proves it can fail: a flipped weight in the
 kernel's copy must be reported by every variant."""
@@ -14,6 +15,7 @@ from tests.neon import kernel_tester as kt
 
 NEON = ("qs8_dwconv_3x3_16c__neon_mlal", "qs8_dwconv_5x5_16c__neon_mlal", "qs8_dwconv_kxk_16c__neon_mlal")
 SCALAR = "qs8_dwconv_16c__scalar"
+AVX2 = "qs8_dwconv_16c__avx2"
 
 
 def test_every_variant_exact_natively_and_the_test_can_fail(tmp_path):
@@ -23,9 +25,15 @@ def test_every_variant_exact_natively_and_the_test_can_fail(tmp_path):
     ran = kt.variants(out)
     assert "qs8_dwconv_16c__scalar" in ran
     assert all(cases > 0 and outputs > 0 and bad == 0 for cases, outputs, bad in ran.values()), ran
-    assert set(ran) == {SCALAR}, "only the portable variant is compiled for x86-64"
+    has_avx2 = f"SKIP {AVX2}" not in out
+    assert set(ran) == ({AVX2, SCALAR} if has_avx2 else {SCALAR}), ran
+    chosen = dict(re.findall(r"^CHOOSE (\S+) -> (\S+)$", out, re.M))
+    best = AVX2 if has_avx2 else SCALAR  # depth multiplier 1, any size and weight; not a grouped conv's rounding
+    assert chosen == {"3x3": best, "5x5": best, "7x7": best, "3x3_multiplier2": SCALAR, "3x3_weight-128": best,
+                      "7x7_grouped_conv": SCALAR}, chosen
     rc, out = kt.run([*cmd, "--corrupt"])
-    assert rc == 1 and "RESULT FAIL" in out and "MISMATCH qs8_dwconv_16c__scalar" in out, out[-3000:]
+    assert rc == 1 and "RESULT FAIL" in out and f"MISMATCH {best}" in out, out[-3000:]  # lines of the first only
+    assert all(bad > 0 for _, _, bad in kt.variants(out).values()), kt.variants(out)
     assert re.search(r"expected -?\d+ got -?\d+ acc -?\d+", out)
 
 

@@ -1,7 +1,7 @@
 """The int8 GEMM microkernels, each variant against a plain integer loop, with zero tolerance.
 
 Builds tests/neon/kernels/test_qs8_gemm.c with the kernel sources of delegates/neon/src and runs it:
-- natively on x86-64 (only the portable scalar variant is compiled there);
+- natively on x86-64: the AVX2 variant (3x8c8, VPMADDWD; chosen where CPUID reports AVX2) and the portable one;
 - cross-compiled for aarch64 under `qemu-aarch64-static -cpu cortex-a72` (Raspberry Pi 4: no SDOT): the
   ARMv8.0 neon_mlal variants run (4x16c4, chosen, and 2x8), dispatch skips the dot-product variant, nothing
   raises SIGILL;
@@ -38,6 +38,8 @@ AARCH64_FILE_FLAGS = {
 MLAL = "qs8_gemm_2x8__neon_mlal"
 C4 = "qs8_gemm_4x16c4__neon_mlal"  # the ARMv8.0 variant dispatch picks
 DOT = "qs8_gemm_4x16__neondot"
+AVX2 = "qs8_gemm_3x8c8__avx2"
+EL_CPU_AVX2 = 1 << 3  # kernels/qs8_gemm.h
 
 def _scalar_variant() -> str:
     """The portable variant's name (the core's file, named like its function: qs8_gemm_<tile>__scalar.c)."""
@@ -111,13 +113,25 @@ def aarch64_build(tmp_path_factory):
     return _build(cc, tmp_path_factory.mktemp("gemm_aarch64"), [], ["-static"])
 
 
-def test_scalar_variant_native_x86(tmp_path):
+def test_avx2_and_scalar_variants_native_x86(tmp_path):
     exe, _ = _build(_tool("gcc"), tmp_path, [], [])
     out = _run([str(exe)])
     rep = _report(out)
     _assert_all_exact(rep, out)
-    assert set(rep["ran"]) == {SCALAR}, "only the portable variant is compiled for x86-64"
-    assert rep["select"] == {"auto": SCALAR, "scalar": SCALAR, "neon": "none", "dot": "none"}
+    has_avx2 = bool(rep["features"] & EL_CPU_AVX2)
+    assert set(rep["ran"]) == ({AVX2, SCALAR} if has_avx2 else {SCALAR}), rep
+    best = AVX2 if has_avx2 else SCALAR
+    assert rep["select"] == {"auto": best, "avx2": AVX2 if has_avx2 else "none", "scalar": SCALAR, "neon": "none",
+                             "dot": "none"}
+
+
+def test_a_wrong_avx2_kernel_is_caught(tmp_path):
+    exe, _ = _build(_tool("gcc"), tmp_path, [], [])
+    out = _run([str(exe), "--corrupt"], expect_rc=1)
+    rep = _report(out)
+    if not rep["features"] & EL_CPU_AVX2:
+        pytest.skip("this CPU has no AVX2")
+    assert rep["ran"][AVX2][2] > 0 and f"MISMATCH {AVX2}" in out, out[-3000:]
 
 
 @pytest.mark.qemu
@@ -129,7 +143,7 @@ def test_pi4_cortex_a72_runs_neon_mlal_and_never_sdot(aarch64_build):
     assert rep["features"] == 0x1  # NEON, no dot product
     assert set(rep["ran"]) == {C4, MLAL, SCALAR}
     assert rep["skipped"] == {DOT}
-    assert rep["select"] == {"auto": C4, "neon": C4, "dot": "none", "scalar": SCALAR}
+    assert rep["select"] == {"auto": C4, "neon": C4, "dot": "none", "avx2": "none", "scalar": SCALAR}
 
 
 @pytest.mark.qemu
@@ -142,7 +156,7 @@ def test_pi5_dotprod_cpu_runs_every_variant(aarch64_build, cpu):
     assert rep["features"] == 0x3
     assert set(rep["ran"]) == {DOT, C4, MLAL, SCALAR}
     assert not rep["skipped"]
-    assert rep["select"] == {"auto": DOT, "neon": C4, "dot": DOT, "scalar": SCALAR}
+    assert rep["select"] == {"auto": DOT, "neon": C4, "dot": DOT, "avx2": "none", "scalar": SCALAR}
     # Every variant saw the same shapes.
     assert len({v[:2] for v in rep["ran"].values()}) == 1
 

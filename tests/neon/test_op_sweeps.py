@@ -15,12 +15,15 @@ from tests.neon import harness
 LINE = re.compile(r"edgelift-neon: (\d+) of (\d+) nodes delegated in (\d+) partitions")
 
 
+# auto: the best variants this CPU has (AVX2 on most x86-64 machines, NEON on a Pi); scalar: the portable ones;
+# 2 threads: same-shape ADD / MUL split into chunks across the pool
+@pytest.mark.parametrize("kernels,threads", [("auto", 1), ("scalar", 1), ("auto", 2)])
 @pytest.mark.parametrize("sweep", oc.SWEEPS + oc.LAYER_SWEEPS, ids=[s.id for s in oc.SWEEPS + oc.LAYER_SWEEPS])
-def test_sweep_identical_to_builtin(sweep, neon_lib, capfd):
+def test_sweep_identical_to_builtin(sweep, kernels, threads, neon_lib, capfd):
     model = oc.convert(sweep)
     assert oc.swept_ops(sweep, model) == {sweep.op: len(sweep.nodes)}
     harness._delegate.cache_clear()
-    neon = harness.interpreter(model, neon_lib, log_level="info")
+    neon = harness.interpreter(model, neon_lib, kernels=kernels, log_level="info", threads=threads)
     m = LINE.search(capfd.readouterr().err)
     # every node claimed: the swept ones and the int32 shape arithmetic some converters put in front of them
     assert m and m.group(1) == m.group(2) == str(sum(oc.op_histogram(model).values())), m and m.group(0)

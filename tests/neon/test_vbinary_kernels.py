@@ -1,9 +1,9 @@
 """The int8 ADD / MUL microkernels (kernels/qs8_vbinary.h), each variant against a plain loop with the builtin's
 rule for every element's code path (vector body or tail, elementwise or scalar broadcast), zero tolerance, over
 all 65,536 int8 pairs and calls cut on the bodies' edges (tests/neon/kernels/test_qs8_vbinary.c): natively (the
-portable variant) and cross-built for aarch64 under qemu on the Pi 4's and the Pi 5's cores (the NEON variant
-too). The test proves it can fail: one flipped input bit per call must be reported by every variant, and the
-parameter sets must tell each body's rounding from its tail's."""
+AVX2 variant where CPUID reports AVX2, and the portable one) and cross-built for aarch64 under qemu on the
+Pi 4's and the Pi 5's cores (the NEON variant too). The test proves it can fail: one flipped input bit per call
+must be reported by every variant, and the parameter sets must tell each body's rounding from its tail's."""
 
 from __future__ import annotations
 
@@ -40,10 +40,12 @@ def _check_caught(rc: int, out: str, variants: set[str]) -> None:
     assert re.search(r"^MISMATCH \S+ \S+ set \d+ n \d+ \[\d+\] a -?\d+ b -?\d+ expected -?\d+ got -?\d+$", out, re.M)
 
 
-def test_portable_variant_exact_natively_and_the_test_can_fail(tmp_path):
+def test_avx2_and_portable_variants_exact_natively_and_the_test_can_fail(tmp_path):
     cmd = kt.build("qs8_vbinary", tmp_path)
-    _check_pass(*kt.run(cmd), {"qs8_vbinary__scalar"})
-    _check_caught(*kt.run([*cmd, "--corrupt"]), {"qs8_vbinary__scalar"})
+    rc, out = kt.run(cmd)
+    native = {"qs8_vbinary__scalar"} | (set() if "SKIP qs8_vbinary__avx2" in out else {"qs8_vbinary__avx2"})
+    _check_pass(rc, out, native)
+    _check_caught(*kt.run([*cmd, "--corrupt"]), native)
 
 
 @pytest.fixture(scope="module")

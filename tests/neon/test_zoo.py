@@ -43,9 +43,12 @@ def model(request):
     return request.param, zoo.tflite(request.param)
 
 
-def test_the_delegate_is_exact_and_does_not_fragment_more_than_before(model):
+# auto: the best kernels this CPU has (AVX2 on x86-64 where CPUID reports it); scalar: the portable ones forced
+@pytest.mark.parametrize("kernels", ["auto", "scalar"])
+def test_the_delegate_is_exact_and_does_not_fragment_more_than_before(model, kernels):
     name, data = model
-    neon, builtin = load_interpreter(data, "neon"), load_interpreter(data, "builtin")
+    neon = load_interpreter(data, "neon", delegate_options={"kernels": kernels})
+    builtin = load_interpreter(data, "builtin")
     info = neon.partition_info
     max_partitions, max_left = RATCHET[name]
     assert len(info.partitions) <= max_partitions, info.summary

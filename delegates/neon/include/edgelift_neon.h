@@ -22,6 +22,7 @@ typedef enum EdgeliftNeonKernels {
   kEdgeliftNeonKernelsScalar = 1, /* the portable reference (tests) */
   kEdgeliftNeonKernelsNeon = 2,   /* an ARMv8.0 NEON variant; refused where the CPU lacks NEON */
   kEdgeliftNeonKernelsDot = 3,    /* an ARMv8.2 dot-product variant; refused where the CPU lacks SDOT */
+  kEdgeliftNeonKernelsAvx2 = 4,   /* the x86-64 AVX2 variants; refused where the CPU lacks AVX2 */
 } EdgeliftNeonKernels;
 
 typedef enum EdgeliftNeonLogLevel {

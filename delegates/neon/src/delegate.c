@@ -219,6 +219,7 @@ const char* el_kernels_name(EdgeliftNeonKernels k) {
     case kEdgeliftNeonKernelsScalar: return "scalar";
     case kEdgeliftNeonKernelsNeon: return "neon";
     case kEdgeliftNeonKernelsDot: return "dot";
+    case kEdgeliftNeonKernelsAvx2: return "avx2";
   }
   return NULL;
 }
@@ -231,7 +232,7 @@ el_delegate* el_delegate_create(const EdgeliftNeonOptions* options, char* msg, s
     return NULL;
   }
   if (kernels == NULL) {
-    snprintf(msg, cap, "edgelift-neon: kernels=%d is not one of auto, scalar, neon, dot", (int)o.kernels);
+    snprintf(msg, cap, "edgelift-neon: kernels=%d is not one of auto, scalar, neon, dot, avx2", (int)o.kernels);
     return NULL;
   }
   if ((int)o.log_level < kEdgeliftNeonLogSilent || o.log_level > kEdgeliftNeonLogDebug) {
@@ -248,7 +249,7 @@ el_delegate* el_delegate_create(const EdgeliftNeonOptions* options, char* msg, s
   if (gemm == NULL) {
     snprintf(msg, cap,
              "edgelift-neon: kernels=%s is not available on this CPU (features 0x%x%s); use kernels=auto or scalar",
-             kernels, features, features == 0 ? ": no NEON, e.g. x86-64" : "");
+             kernels, features, (features & (EL_CPU_NEON | EL_CPU_AVX2)) == 0 ? ": no NEON and no AVX2" : "");
     return NULL;
   }
   el_delegate* d = (el_delegate*)calloc(1, sizeof *d);

@@ -24,12 +24,12 @@ static const char* options_set(EdgeliftNeonOptions* o, const char* key, const ch
     return NULL;
   }
   if (strcmp(key, "kernels") == 0) {
-    for (int k = kEdgeliftNeonKernelsAuto; k <= kEdgeliftNeonKernelsDot; k++)
+    for (int k = kEdgeliftNeonKernelsAuto; k <= kEdgeliftNeonKernelsAvx2; k++)
       if (strcmp(value, el_kernels_name((EdgeliftNeonKernels)k)) == 0) {
         o->kernels = (EdgeliftNeonKernels)k;
         return NULL;
       }
-    snprintf(msg, cap, "edgelift-neon: option kernels=%.40s is not one of auto, scalar, neon, dot", value);
+    snprintf(msg, cap, "edgelift-neon: option kernels=%.40s is not one of auto, scalar, neon, dot, avx2", value);
     return msg;
   }
   if (strcmp(key, "log_level") == 0) {

@@ -14,7 +14,8 @@
  *
  * Output (parsed by tests/neon/test_dwconv_kernels.py):
  *   RUN <name> cases <c> outputs <o> mismatches <x>
- *   CHOOSE <problem> -> <name>          the first variant (best first) that supports a typical node
+ *   CHOOSE <problem> -> <name>          the first variant (best first) the CPU runs that supports a typical node
+ *   SKIP <name> needs 0x<hex> cpu 0x<hex>   a variant this CPU lacks the features of
  *   MISMATCH <name> ... [ox][c] expected E got G acc A
  *   RESULT PASS | RESULT FAIL
  * Option: --corrupt  flips one weight of the kernel's copy per case (the test must then FAIL: proves it can).
@@ -28,6 +29,7 @@
 #include <unistd.h>
 
 #include "qs8_dwconv.h"
+#include "qs8_gemm.h" /* el_cpu_features */
 #include "requantize.h"
 
 static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
@@ -146,7 +148,7 @@ static void choose(const char* label, int C, int mult, int kh, int kw, int with_
   w[0] = with_minus_128 ? INT8_MIN : 1;
   const qs8_dwconv_pack_params pp = {C, OC, kh, kw, 1, 0, w, NULL, NULL, NULL, double_rounding};
   const qs8_dwconv_ukernel* uk = qs8_dwconv_ukernels;
-  while (uk->name != NULL && !qs8_dwconv_supports(uk, &pp)) uk++;
+  while (uk->name != NULL && ((uk->required_features & ~el_cpu_features()) || !qs8_dwconv_supports(uk, &pp))) uk++;
   printf("CHOOSE %s -> %s\n", label, uk->name != NULL ? uk->name : "none");
   free(w);
 }
@@ -164,6 +166,10 @@ int main(int argc, char** argv) {
   choose("7x7_grouped_conv", 32, 1, 7, 7, 0, 1);
   int failed = 0;
   for (const qs8_dwconv_ukernel* uk = qs8_dwconv_ukernels; uk->name != NULL; uk++) {
+    if (uk->required_features & ~el_cpu_features()) {
+      printf("SKIP %s needs 0x%x cpu 0x%x\n", uk->name, uk->required_features, el_cpu_features());
+      continue;
+    }
     size_t cases = 0, outputs = 0, bad = 0;
     for (size_t ci = 0; ci < sizeof channels / sizeof channels[0]; ci++)
       for (int m = 1; m <= 3; m++)

@@ -2,7 +2,8 @@
  *
  * Oracle: a plain integer loop + the one shared GEMM requantize function (el_requantize_gemm of requantize.h:
  * the rescale of TFLite's CONV_2D / FULLY_CONNECTED, which run in ruy), zero tolerance.
- * Shapes sit on the tile edges of every variant (scalar, 2x8 neon_mlal, 4x16 neondot): m, n, k equal to,
+ * Shapes sit on the tile edges of every variant (scalar, 2x8 neon_mlal, 4x16 neondot, 3x8c8 avx2 and its
+ * 48-row panels and 256-deep k blocks): m, n, k equal to,
  * one less than, one more than and multiples of the tiles; odd counts; padded strides. Zero points at the
  * extremes, clamps of RELU6 and none, multipliers with right and left shifts.
  * A and the packed weights are placed flush against a PROT_NONE page (an over-read faults); C rows carry
@@ -10,7 +11,7 @@
  *
  * Output (parsed by tests/neon/test_gemm_kernels_qemu.py):
  *   features 0x<hex>
- *   select auto -> <name|none>          select neon -> ...          select dot -> ...    select scalar -> ...
+ *   select auto -> <name|none>    select neon -> ...    select dot -> ...    select avx2 -> ...    select scalar -> ...
  *   RUN <name> cases <c> outputs <o> mismatches <x>
  *   SKIP <name> needs 0x<hex> cpu 0x<hex>
  *   MISMATCH <name> m n k ... [i][j] expected E got G acc A ...
@@ -195,18 +196,18 @@ int main(int argc, char** argv) {
   }
   const unsigned features = el_cpu_features();
   printf("features 0x%x\n", features);
-  static const char* const forced_names[] = {NULL, "neon", "dot", "scalar"};
+  static const char* const forced_names[] = {NULL, "neon", "dot", "avx2", "scalar"};
   for (size_t i = 0; i < sizeof(forced_names) / sizeof(forced_names[0]); i++) {
     const qs8_gemm_ukernel* sel = qs8_gemm_select(features, forced_names[i]);
     printf("select %s -> %s\n", forced_names[i] ? forced_names[i] : "auto", sel ? sel->name : "none");
   }
 
-  static const size_t ms_full[] = {1, 2, 3, 4, 5, 7, 8, 9, 17};
+  static const size_t ms_full[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 17, 49};
   static const size_t ns_full[] = {1, 3, 7, 8, 9, 15, 16, 17, 33};
-  static const size_t ks_full[] = {1, 3, 4, 5, 8, 9, 15, 16, 17, 24, 31, 32, 33, 40, 64, 100};
+  static const size_t ks_full[] = {1, 3, 4, 5, 8, 9, 15, 16, 17, 24, 31, 32, 33, 40, 64, 100, 257, 523};
   static const size_t ms_quick[] = {1, 2, 3, 4, 5, 9};
   static const size_t ns_quick[] = {1, 7, 8, 9, 16, 17, 33};
-  static const size_t ks_quick[] = {1, 4, 8, 9, 15, 16, 17, 24, 33, 100};
+  static const size_t ks_quick[] = {1, 4, 8, 9, 15, 16, 17, 24, 33, 100, 257};
   const size_t* ms = quick ? ms_quick : ms_full;
   const size_t* ns = quick ? ns_quick : ns_full;
   const size_t* ks = quick ? ks_quick : ks_full;

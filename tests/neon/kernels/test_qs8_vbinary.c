@@ -12,6 +12,7 @@
  *   MUL_SHIFTS left <l> none <n> right <r>   how many sets have each sign of MUL's output shift
  *   PATHS <fn> body_vs_tail_differ <d>   pairs (over all sets) where the body's and the tail's rules differ
  *   RUN <variant> <fn> calls <c> outputs <o> mismatches <x>
+ *   SKIP <variant> needs 0x<hex> cpu 0x<hex>   a variant this CPU lacks the features of
  *   MISMATCH <variant> <fn> set <s> n <n> [i] a A b B expected E got G
  *   RESULT PASS | RESULT FAIL
  * Option: --corrupt  flips the low bit of one input element of the kernel's copy per call (must then FAIL). */
@@ -24,6 +25,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "qs8_gemm.h" /* el_cpu_features */
 #include "qs8_vbinary.h"
 #include "requantize.h"
 
@@ -193,6 +195,10 @@ int main(int argc, char** argv) {
   printf("MUL_SHIFTS left %d none %d right %d\n", kinds[0], kinds[1], kinds[2]);
   for (int k = ADD; k <= MULC; k++) printf("PATHS %s body_vs_tail_differ %zu\n", KIND_NAMES[k], paths_differ(k));
   for (const qs8_vbinary_ukernel* u = qs8_vbinary_ukernels; u->name != NULL; u++) {
+    if (u->required_features & ~el_cpu_features()) {
+      printf("SKIP %s needs 0x%x cpu 0x%x\n", u->name, u->required_features, el_cpu_features());
+      continue;
+    }
     for (int k = ADD; k <= MULC; k++) {
       size_t calls = 0, outputs = 0, bad = 0;
       for (int set = 0; set < NSETS; set++) {

@@ -24,11 +24,20 @@ void qs8_dwconv_kxk_16c__neon_mlal(const qs8_dwconv_params* p, const int8_t* x, 
    qs8_dwconv_16c__neon_mlal_pack, name, 1}
 #endif
 
+#if defined(__x86_64__)
+EL_DWCONV_DECLARE(qs8_dwconv_16c__avx2);
+#endif
+
 const qs8_dwconv_ukernel qs8_dwconv_ukernels[] = {
 #if defined(__aarch64__)
     EL_NEON_MLAL(qs8_dwconv_3x3_16c__neon_mlal, 3, 3),
     EL_NEON_MLAL(qs8_dwconv_5x5_16c__neon_mlal, 5, 5),
     EL_NEON_MLAL(qs8_dwconv_kxk_16c__neon_mlal, 0, 0),
+#endif
+#if defined(__x86_64__)
+    /* any filter size, depth multiplier 1, any int8 weight; DEPTHWISE_CONV_2D's rounding only */
+    {"qs8_dwconv_16c__avx2", EL_CPU_SSE41 | EL_CPU_AVX2, 0, 0, 0, 0, 0, qs8_dwconv_16c__avx2_packed_size,
+     qs8_dwconv_16c__avx2_pack, qs8_dwconv_16c__avx2, 0},
 #endif
     {"qs8_dwconv_16c__scalar", 0, 0, 0, 0, 1, 0, qs8_dwconv_16c__scalar_packed_size, qs8_dwconv_16c__scalar_pack,
      qs8_dwconv_16c__scalar, 1},

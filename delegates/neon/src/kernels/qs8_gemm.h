@@ -62,8 +62,15 @@ typedef void (*qs8_gemm_run_fn)(size_t m, size_t n, size_t k, const int8_t* a, s
 /* CPU features a variant needs (bit set); dispatch picks the best variant the CPU has. */
 enum {
   EL_CPU_NEON = 1u << 0,   /* ARMv8.0 Advanced SIMD (every aarch64 CPU; Pi 4 Cortex-A72) */
-  EL_CPU_DOTPROD = 1u << 1 /* ARMv8.2 SDOT/UDOT (Pi 5 Cortex-A76) */
+  EL_CPU_DOTPROD = 1u << 1, /* ARMv8.2 SDOT/UDOT (Pi 5 Cortex-A76) */
+  EL_CPU_SSE41 = 1u << 2,   /* x86-64 SSE4.1 (PMOVSX, PMULDQ, PMINSD) */
+  EL_CPU_AVX2 = 1u << 3     /* x86-64 AVX2 (256-bit integer ops, VPMADDWD, VPSRAVD), OS-enabled */
 };
+
+/* The features a `kernels=` level lets variants use on a CPU with `features`: all of them for NULL / "auto",
+ * none for "scalar", the level's own (and those below it) otherwise; forcing a level the CPU lacks gives 0
+ * here and a NULL GEMM choice (the delegate refuses it at creation). */
+unsigned el_kernels_allowed(unsigned features, const char* forced);
 
 typedef struct qs8_gemm_ukernel {
   const char* name; /* <dtype>_<op>_<tile>__<arch>, e.g. "qs8_gemm_4x8__neon_mlal" */
@@ -76,10 +83,11 @@ typedef struct qs8_gemm_ukernel {
 /* All variants compiled for this architecture, best first; terminated by an entry with name == NULL. */
 extern const qs8_gemm_ukernel qs8_gemm_ukernels[];
 
-/* The best variant for `features`, or the one named `forced` ("scalar", "neon", "dot"); NULL if none fits. */
+/* The best variant for `features`, or the one named `forced` ("scalar", "neon", "dot", "sse41", "avx2"): the
+ * best variant that needs exactly that level; NULL if none fits. */
 const qs8_gemm_ukernel* qs8_gemm_select(unsigned features, const char* forced);
 
-/* Features of the CPU we run on (0 on x86-64). */
+/* Features of the CPU we run on (EL_CPU_* bits). */
 unsigned el_cpu_features(void);
 
 #endif

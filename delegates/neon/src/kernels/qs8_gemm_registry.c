@@ -28,6 +28,13 @@ void qs8_gemm_2x8__neon_mlal(size_t m, size_t n, size_t k, const int8_t* a, size
                              int8_t* c, size_t c_stride, const qs8_gemm_params* p);
 #endif
 /* ---- end of SIMD declarations ---- */
+#if defined(__x86_64__)
+size_t qs8_gemm_3x8c8__avx2_packed_size(size_t n, size_t k);
+void qs8_gemm_3x8c8__avx2_pack(size_t n, size_t k, const int8_t* w, const int32_t* bias, int32_t a_zero_point,
+                               void* packed);
+void qs8_gemm_3x8c8__avx2(size_t m, size_t n, size_t k, const int8_t* a, size_t a_stride, const void* packed,
+                          int8_t* c, size_t c_stride, const qs8_gemm_params* p);
+#endif
 
 const qs8_gemm_ukernel qs8_gemm_ukernels[] = {
 #if defined(__aarch64__)
@@ -42,13 +49,33 @@ const qs8_gemm_ukernel qs8_gemm_ukernels[] = {
      qs8_gemm_2x8__neon_mlal},
 /* ---- end of SIMD entries ---- */
 #endif
+#if defined(__x86_64__)
+    {"qs8_gemm_3x8c8__avx2", EL_CPU_SSE41 | EL_CPU_AVX2, qs8_gemm_3x8c8__avx2_packed_size, qs8_gemm_3x8c8__avx2_pack,
+     qs8_gemm_3x8c8__avx2},
+#endif
     {"qs8_gemm_2x4__scalar", 0, qs8_gemm_2x4__scalar_packed_size, qs8_gemm_2x4__scalar_pack,
      qs8_gemm_2x4__scalar_run},
     {NULL, 0, NULL, NULL, NULL},
 };
 
+/* What each forced level may use; a level the CPU lacks allows nothing. */
+unsigned el_kernels_allowed(unsigned features, const char* forced) {
+  if (forced == NULL || strcmp(forced, "auto") == 0) return features;
+  static const struct {
+    const char* name;
+    unsigned level;
+  } levels[] = {{"neon", EL_CPU_NEON},
+                {"dot", EL_CPU_NEON | EL_CPU_DOTPROD},
+                {"sse41", EL_CPU_SSE41},
+                {"avx2", EL_CPU_SSE41 | EL_CPU_AVX2}};
+  for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++)
+    if (strcmp(forced, levels[i].name) == 0) return (levels[i].level & ~features) == 0 ? levels[i].level : 0;
+  return 0; /* "scalar" (and any other name): the portable variants only */
+}
+
 /* forced: NULL/"auto" = best the CPU has; "scalar" = the portable reference; "neon" = an ARMv8.0 variant
- * (needs NEON, not SDOT); "dot" = a variant that uses SDOT. A forced variant the CPU cannot run gives NULL. */
+ * (needs NEON, not SDOT); "dot" = a variant that uses SDOT; "sse41" = an SSE4.1 variant (no AVX2); "avx2" = an
+ * AVX2 variant. A forced variant the CPU cannot run gives NULL. */
 const qs8_gemm_ukernel* qs8_gemm_select(unsigned features, const char* forced) {
   const int any = forced == NULL || strcmp(forced, "auto") == 0;
   for (const qs8_gemm_ukernel* u = qs8_gemm_ukernels; u->name != NULL; u++) {
@@ -57,6 +84,8 @@ const qs8_gemm_ukernel* qs8_gemm_select(unsigned features, const char* forced) {
     if (strcmp(forced, "scalar") == 0 && u->required_features == 0) return u;
     if (strcmp(forced, "neon") == 0 && u->required_features == EL_CPU_NEON) return u;
     if (strcmp(forced, "dot") == 0 && (u->required_features & EL_CPU_DOTPROD)) return u;
+    if (strcmp(forced, "sse41") == 0 && u->required_features == EL_CPU_SSE41) return u;
+    if (strcmp(forced, "avx2") == 0 && (u->required_features & EL_CPU_AVX2)) return u;
   }
   return NULL;
 }

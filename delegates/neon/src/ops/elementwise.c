@@ -187,6 +187,39 @@ static void generic(const binary_state* s, int add, const int8_t* a, const int8_
   }
 }
 
+/* Same-shape ADD / MUL across the pool: calls on chunks that start at multiples of 16 give exactly the one long
+ * call's result (every chunk but the last is vector body; the last holds the body's end and the same tail). */
+typedef struct binary_chunks {
+  qs8_vbinary_fn fn;
+  const qs8_vbinary_params* params;
+  const int8_t *a, *b;
+  int8_t* y;
+  size_t n, per;
+} binary_chunks;
+
+static void binary_chunk(void* ctx, size_t task) {
+  const binary_chunks* t = (const binary_chunks*)ctx;
+  const size_t i0 = task * t->per;
+  if (i0 >= t->n) return;
+  const size_t len = t->n - i0 < t->per ? t->n - i0 : t->per;
+  t->fn(t->params, len, t->a + i0, t->b + i0, t->y + i0);
+}
+
+enum { EL_BINARY_MIN_CHUNK = 4096 }; /* below this the pool's wake-up costs more than the work */
+
+static void binary_same_shape(const binary_state* s, el_pool* pool, qs8_vbinary_fn fn, const int8_t* a,
+                              const int8_t* b, int8_t* y) {
+  const size_t n = el_shape_elements(&s->out_shape), threads = (size_t)el_pool_threads(pool);
+  size_t per = (n + threads - 1) / threads;
+  per = (per + 15) / 16 * 16;
+  if (threads <= 1 || per < EL_BINARY_MIN_CHUNK) {
+    fn(&s->params, n, a, b, y);
+    return;
+  }
+  binary_chunks t = {fn, &s->params, a, b, y, n, per};
+  el_parallel_for(pool, (n + per - 1) / per, binary_chunk, &t);
+}
+
 static void binary_invoke(const el_node* node, const el_io* io, int8_t* scratch) {
   (void)scratch;
   const binary_state* s = (const binary_state*)node->state;
@@ -196,7 +229,7 @@ static void binary_invoke(const el_node* node, const el_io* io, int8_t* scratch)
   const int add = node->code == kTfLiteBuiltinAdd;
   switch (s->plan.category) {
     case EL_BCAST_NONE:
-      (add ? s->ukernel->add : s->ukernel->mul)(&s->params, el_shape_elements(&s->out_shape), a, b, y);
+      binary_same_shape(s, io->pool, add ? s->ukernel->add : s->ukernel->mul, a, b, y);
       break;
     case EL_BCAST_FIRST_FAST:
     case EL_BCAST_SECOND_FAST:

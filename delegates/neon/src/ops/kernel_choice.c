@@ -1,30 +1,27 @@
 /* Per-node kernel choice (see kernel_choice.h). */
 #include "kernel_choice.h"
 
-#include <string.h>
-
 const qs8_gemm_ukernel* el_choose_gemm(const el_kernels* kernels, const el_gemm_problem* problem) {
   (void)problem; /* dense weights only so far: the CPU decides */
   return qs8_gemm_select(kernels->cpu_features, kernels->forced);
 }
 
 /* The first variant (best first) the CPU runs that takes this node's filter size, depth multiplier and weights;
- * kernels=scalar keeps depthwise on the portable variant too (the reference a forced run compares against). */
+ * a forced level keeps depthwise to that level's variants (kernels=scalar: the portable one, the reference a
+ * forced run compares against). */
 const qs8_dwconv_ukernel* el_choose_dwconv(const el_kernels* kernels, const qs8_dwconv_pack_params* node) {
-  const int scalar_only = kernels->forced != NULL && strcmp(kernels->forced, "scalar") == 0;
+  const unsigned allowed = el_kernels_allowed(kernels->cpu_features, kernels->forced);
   for (const qs8_dwconv_ukernel* u = qs8_dwconv_ukernels; u->name != NULL; u++) {
-    if ((u->required_features & ~kernels->cpu_features) != 0) continue;
-    if (scalar_only && u->required_features != 0) continue;
+    if ((u->required_features & ~allowed) != 0) continue;
     if (qs8_dwconv_supports(u, node)) return u;
   }
   return NULL;
 }
 
 const qs8_vbinary_ukernel* el_choose_vbinary(const el_kernels* kernels) {
-  const int scalar_only = kernels->forced != NULL && strcmp(kernels->forced, "scalar") == 0;
+  const unsigned allowed = el_kernels_allowed(kernels->cpu_features, kernels->forced);
   for (const qs8_vbinary_ukernel* u = qs8_vbinary_ukernels; u->name != NULL; u++) {
-    if ((u->required_features & ~kernels->cpu_features) != 0) continue;
-    if (scalar_only && u->required_features != 0) continue;
+    if ((u->required_features & ~allowed) != 0) continue;
     return u;
   }
   return NULL;
@@ -32,10 +29,9 @@ const qs8_vbinary_ukernel* el_choose_vbinary(const el_kernels* kernels) {
 
 const qs8_tconv_ukernel* el_choose_tconv(const el_kernels* kernels, const qs8_tconv_pack_params* node) {
   (void)node;
-  const int scalar_only = kernels->forced != NULL && strcmp(kernels->forced, "scalar") == 0;
+  const unsigned allowed = el_kernels_allowed(kernels->cpu_features, kernels->forced);
   for (const qs8_tconv_ukernel* u = qs8_tconv_ukernels; u->name != NULL; u++) {
-    if ((u->required_features & ~kernels->cpu_features) != 0) continue;
-    if (scalar_only && u->required_features != 0) continue;
+    if ((u->required_features & ~allowed) != 0) continue;
     return u;
   }
   return NULL;

@@ -29,7 +29,7 @@ typedef struct el_shape {
 /* What a per-node kernel choice may look at (see kernel_choice.h): the CPU and the user's forced variant. */
 typedef struct el_kernels {
   unsigned cpu_features;
-  const char* forced; /* "auto", "scalar", "neon" or "dot" */
+  const char* forced; /* "auto", "scalar", "neon", "dot" or "avx2" */
 } el_kernels;
 
 struct el_op_def;
