@@ -14,16 +14,20 @@ from tests.deploy.conftest import litert_builtin
 pytestmark = [pytest.mark.ssh, pytest.mark.qemu, pytest.mark.slow]
 
 
-def test_float_model_deploys_with_xnnpack_and_runs(tmp_path, ssh_config, pi_python):
+@pytest.mark.parametrize("runtime", ["tflite_runtime", "litert"])
+def test_float_model_deploys_with_xnnpack_and_runs(tmp_path, ssh_config, pi_python, pi_python_litert23, runtime):
+    """tflite-runtime 2.14 (qemu 7.2) and ai-edge-litert 2.3 (qemu 10, -cpu cortex-a72 by default)."""
+    python = pi_python if runtime == "tflite_runtime" else pi_python_litert23
     model = tmp_path / "dense.tflite"
     model.write_bytes(modelkit.cached("float", modelkit.dense))
     remote = tmp_path / "device"
-    kw = dict(ssh_config=ssh_config, remote_dir=str(remote), remote_python=pi_python)
+    kw = dict(ssh_config=ssh_config, remote_dir=str(remote), remote_python=python)
     result = edgelift.deploy(model, "pi", target="rpi4", **kw)
     assert result.ok, result.error
     check = result.check
     assert check["delegate"] == "xnnpack" and check["exact"] is False
-    assert check["runtime"] == "tflite_runtime" and "within" in result.summary()
+    assert check["runtime"] == runtime and "within" in result.summary()
+    assert check["runtime_version"] == ("2.14.0" if runtime == "tflite_runtime" else "2.3.0")
     manifest = edgelift.device.bundle.load_bundle(remote / "current")
     tol = manifest["reference"]["tolerances"][0]
     assert check["outputs"][0]["equal"] and check["outputs"][0]["max_abs_diff"] <= tol
