@@ -7,7 +7,7 @@ STAMP := $(VENV)/.edgelift-installed
 
 .PHONY: demo test venv system-deps lint native pytest clean
 
-demo: $(STAMP)
+demo: $(STAMP) native-aarch64 emulated-pi
 	$(PY) examples/digits/run.py
 
 test: system-deps $(STAMP) lint native pytest

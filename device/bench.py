@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataError, InvalidArgumentError
-from .runtime import Runner, get_runtime, load_interpreter, quantize, random_like
+from ..errors import DataError, DelegateError, InvalidArgumentError
+from .runtime import Runner, check_delegate_name, get_runtime, load_interpreter, quantize, random_like
 
 SCHEMA = "edgelift.bench/1"
 DEFAULT_RUNS = 50
@@ -123,6 +123,8 @@ class BenchResult:
     inputs: str
     configs: list[BenchConfig]
     wall_s: float
+    # delegates of a multi-delegate bench that could not load the model: {"delegate", "error", "hint"}
+    failed: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         first = self.configs[0] if self.configs else None
@@ -142,6 +144,7 @@ class BenchResult:
             "per_op": any(c.per_op and c.per_op["ops"] is not None for c in self.configs),
             "per_op_note": next((c.per_op["note"] for c in self.configs if c.per_op), PER_OP_NOTE),
             "configs": [c.as_dict(first) for c in self.configs],
+            "failed": self.failed,
         }
 
     def format(self) -> str:
@@ -168,6 +171,8 @@ class BenchResult:
                 f"{lat['std']:>7.3f} {tp if tp is not None else float('nan'):>9.1f} {c['peak_rss_mb']:>7.1f} "
                 f"{c['runs']:>5} {ratio if ratio is not None else float('nan'):>8.2f}"
             )
+        for f in self.failed:
+            lines.append(f"{f['delegate']:<10} FAILED: {f['error']}" + (f" — {f['hint']}" if f["hint"] else ""))
         lines += ["", "x first = p50 latency / p50 of the first delegate; RSS = process peak after loading it"]
         lines += self._format_per_op(d)
         return "\n".join(lines)
@@ -388,12 +393,21 @@ def bench(
     rt = get_runtime(runtime)
     start_all = time.perf_counter()
 
+    for name in names:  # a misspelt name is refused before any work; a delegate that fails to load is a row
+        check_delegate_name(name)
     configs: list[BenchConfig] = []
+    failed: list[dict[str, Any]] = []  # a delegate that cannot load the model is reported; the others still run
     label = "random"
     for name in names:
         before = _current_rss_mb()
         opts = delegate_options if name not in ("builtin", "xnnpack") else None
-        runner = load_interpreter(model, name, threads, opts, runtime)
+        try:
+            runner = load_interpreter(model, name, threads, opts, runtime)
+        except DelegateError as exc:
+            if len(names) == 1:
+                raise
+            failed.append({"delegate": name, "error": exc.message, "hint": exc.hint, "exc": exc})
+            continue
         feed, label = _inputs_from(inputs, runner)
         runner.set_inputs(feed)
         t0 = time.perf_counter()
@@ -405,6 +419,12 @@ def bench(
             rss_delta_mb=(after - before) if before is not None and after is not None else None,
             peak_rss_mb=_peak_rss_mb(),
         ))
+    if not configs:
+        first_failure = failed[0]["exc"]
+        raise DelegateError(f"none of the {len(names)} delegates could load the model: "
+                            + "; ".join(f"{f['delegate']}: {f['error']}" for f in failed),
+                            hint=first_failure.hint)
+    failed = [{k: v for k, v in f.items() if k != "exc"} for f in failed]
     for c in configs:
         for _ in range(warmup):
             c.runner.invoke()
@@ -444,6 +464,7 @@ def bench(
         inputs=label,
         configs=configs,
         wall_s=time.perf_counter() - start_all,
+        failed=failed,
     )
     if report is not None:
         from .report_html import bench_report

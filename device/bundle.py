@@ -3,11 +3,13 @@
     DIR/
       manifest.json               sha256 + size of every other file, I/O signature, versions, reference
       model.tflite
-      delegate/libedgelift_neon.so   the NEON delegate cross-built for aarch64
+      delegate/libedgelift_neon.so   the NEON delegate cross-built for aarch64 (integer models; a float model
+                                  runs with the runtime's XNNPACK and carries none: bundle_delegate.py)
       agent/edgelift_agent.py     the on-device agent (Python 3.9+, numpy, a TFLite runtime)
       reference/input_0.npy ...   a fixed input, and the outputs the desktop computed for it with LiteRT's
       reference/output_0.npy ...  builtin kernels (BUILTIN_WITHOUT_DEFAULT_DELEGATES): the device must
-                                  reproduce them (bit for bit for integer outputs) with the delegate
+                                  reproduce them with the delegate: bit for bit for an int8 model with our
+                                  delegate, within a per-output tolerance recorded in the manifest otherwise
 
 The folder is written next to its final place and renamed into it, so a failure leaves no half bundle.
 Never imports TensorFlow.
@@ -46,10 +48,7 @@ TARGETS: dict[str, dict[str, Any]] = {
     "x86_64": {"arch": "x86_64", "cpu": "any x86-64", "board": "64-bit x86 Linux", "dotprod": False},
 }
 # Raspberry Pi OS Bookworm (Python 3.11): the device-side versions edgelift is tested with (emulated Pi).
-RUNTIMES_TESTED = {"python": "3.11", "tflite-runtime": "2.14.0", "ai-edge-litert": "1.4.0", "numpy": "1.26.4"}
-# tolerance for float outputs (not int8): the device's builtin float kernels may round differently from
-# the desktop's (other SIMD paths); integer outputs are compared exactly.
-FLOAT_TOLERANCE = 1e-4
+RUNTIMES_TESTED = {"python": "3.11", "tflite-runtime": "2.14.0", "ai-edge-litert": "2.3.0, 1.4.0", "numpy": "1.26.4"}
 
 
 @dataclass
@@ -66,9 +65,12 @@ class BundleResult:
 
     def summary(self) -> str:
         ref = self.manifest["reference"]
-        check = "bit for bit" if ref["exact"] else f"within {ref['tolerance']:g}"
+        tols = ref.get("tolerances") or [ref["tolerance"]]
+        check = "bit for bit" if ref["exact"] else (
+            f"within {', '.join(f'{t:g}' for t in tols)} ({ref.get('tolerance_source', 'tolerance')})")
         return (f"bundle {self.path} ({self.files} files, {self.size_bytes / 1024:.1f} KiB, id {self.bundle_id}) "
-                f"for {self.manifest['target']} in {self.seconds:.1f} s; the device must reproduce "
+                f"for {self.manifest['target']} in {self.seconds:.1f} s, device delegate "
+                f"{self.manifest['delegate'].get('kind', 'neon')}; the device must reproduce "
                 f"{len(ref['outputs'])} reference output(s) {check}"
                 + ("; manifest signed" if (self.path / SIGNATURE).is_file() else ""))
 
@@ -187,7 +189,8 @@ def load_bundle(path: str | os.PathLike, *, verify: bool = True) -> dict[str, An
 
 def bundle(model: str | os.PathLike, target: str = "rpi4", output: str | os.PathLike | None = None, *,
            delegate_library: str | os.PathLike | None = None, num_threads: int = 1, kernels: str = "auto",
-           seed: int = 0, overwrite: bool = True, sign: str | os.PathLike | None = None) -> BundleResult:
+           seed: int = 0, overwrite: bool = True, sign: str | os.PathLike | None = None,
+           device_delegate: str = "auto", self_check_atol: float | None = None) -> BundleResult:
     """Build a bundle for `target` from a .tflite. `output` defaults to ``<model stem>.bundle`` next to it.
 
     `delegate_library`: the aarch64 NEON delegate (default: `edgelift.delegates.neon.library_path("aarch64")`).
@@ -196,11 +199,16 @@ def bundle(model: str | os.PathLike, target: str = "rpi4", output: str | os.Path
     An existing bundle at `output` is replaced (atomically); any other non-empty folder is refused.
     `sign`: an OpenSSH private key; manifest.json is signed with it (edgelift.device.signing), so a device that
     keeps an allowed_signers file accepts the bundle.
+    `device_delegate`: 'auto' (edgelift's NEON delegate for an integer model, the runtime's XNNPACK for a float
+    one), 'neon' or 'xnnpack'. `self_check_atol`: the absolute tolerance of every float output in the device's
+    self-check (default: derived per output from its range, see bundle_delegate.py; refused for a bit-exact
+    bundle).
     """
     import numpy as np
 
     from .. import __version__
     from ..delegates import neon
+    from . import bundle_delegate
     from .agent import AGENT_FILE
 
     start = time.perf_counter()
@@ -223,12 +231,18 @@ def bundle(model: str | os.PathLike, target: str = "rpi4", output: str | os.Path
     if not parent.is_dir() or not os.access(parent, os.W_OK):
         raise OutputError(f"cannot write the bundle {str(out)!r}: folder {str(parent)!r} is missing or read-only",
                           hint="create the folder first or choose another output path")
+    self_check_atol = bundle_delegate.check_atol(self_check_atol)
+    kind = bundle_delegate.choose(model, device_delegate)
+    if kind != "neon" and delegate_library is not None:
+        raise InvalidArgumentError(f"--delegate-library given, but the model runs with {kind} on the device",
+                                   hint="pass --device-delegate neon to bundle edgelift's delegate anyway")
     lib = Path(delegate_library) if delegate_library is not None else neon.library_path(spec["arch"])
-    if not lib.is_file():
-        raise DelegateError(f"delegate library {str(lib)!r} does not exist",
-                            hint="build the aarch64 delegate with `make native-aarch64`")
-    neon.check_library(lib, spec["arch"])  # a text file or the desktop's build would fail only on the device
-    options = neon.delegate_options(num_threads=num_threads, kernels=kernels)
+    if kind == "neon":
+        if not lib.is_file():
+            raise DelegateError(f"delegate library {str(lib)!r} does not exist",
+                                hint="build the aarch64 delegate with `make native-aarch64`")
+        neon.check_library(lib, spec["arch"])  # a text file or the desktop's build would fail only on the device
+    options = neon.delegate_options(num_threads=num_threads, kernels=kernels) if kind == "neon" else {}
     if sign is not None and not Path(sign).is_file():
         raise ModelNotFoundError(f"signing key {str(sign)!r} does not exist",
                                  hint="give an OpenSSH private key, e.g. ~/.ssh/id_ed25519")
@@ -236,8 +250,9 @@ def bundle(model: str | os.PathLike, target: str = "rpi4", output: str | os.Path
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
     try:
         shutil.copyfile(model, tmp / MODEL_FILE)
-        (tmp / "delegate").mkdir()
-        shutil.copyfile(lib, tmp / "delegate" / neon.LIBRARY)
+        if kind == "neon":
+            (tmp / "delegate").mkdir()
+            shutil.copyfile(lib, tmp / "delegate" / neon.LIBRARY)
         (tmp / "agent").mkdir()
         shutil.copyfile(AGENT_FILE, tmp / AGENT_PATH)
         (tmp / "reference").mkdir()
@@ -249,11 +264,13 @@ def bundle(model: str | os.PathLike, target: str = "rpi4", output: str | os.Path
         for i, y in enumerate(outputs):
             np.save(tmp / "reference" / f"output_{i}.npy", y, allow_pickle=False)
             ref_out.append(f"reference/output_{i}.npy")
-        exact = all(np.dtype(o["dtype"]).kind in "iub" for o in signature["outputs"])
+        seen = None if kind == "neon" else bundle_delegate.desktop_xnnpack_outputs(tmp / MODEL_FILE, inputs)
+        exact, tols, how = bundle_delegate.tolerances(kind, outputs, seen, self_check_atol)
         files = {p.relative_to(tmp).as_posix(): {"sha256": sha256_file(p), "size": p.stat().st_size}
                  for p in sorted(tmp.rglob("*")) if p.is_file()}
         # the id names what runs: the files, and the target and delegate options they run with
-        identity = {"files": files, "target": target, "delegate_options": options}
+        identity = {"files": files, "target": target, "delegate_options": options, "delegate": kind,
+                    "tolerances": tols}
         bundle_id = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
         from ai_edge_litert import __version__ as litert_version
 
@@ -266,11 +283,11 @@ def bundle(model: str | os.PathLike, target: str = "rpi4", output: str | os.Path
             "target_spec": spec,
             "model": {"file": MODEL_FILE, "source_name": model.name, **files[MODEL_FILE]},
             "signature": signature,
-            "delegate": {"file": f"delegate/{neon.LIBRARY}", "arch": spec["arch"], "options": options},
+            "delegate": bundle_delegate.manifest_entry(kind, f"delegate/{neon.LIBRARY}", spec["arch"], options),
             "agent": {"file": AGENT_PATH, "python": ">=3.9"},
             "runtimes_tested": RUNTIMES_TESTED,
             "reference": {"inputs": ref_in, "outputs": ref_out, "seed": seed, "exact": exact,
-                          "tolerance": 0.0 if exact else FLOAT_TOLERANCE,
+                          "tolerance": max(tols, default=0.0), "tolerances": tols, "tolerance_source": how,
                           "computed_with": f"ai-edge-litert {litert_version} BUILTIN_WITHOUT_DEFAULT_DELEGATES"},
             "files": files,
         }

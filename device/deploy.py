@@ -235,10 +235,13 @@ class DeployResult:
         if not self.ok:
             return f"{self.host}: FAILED at {self.step}: {self.error}"
         check = self.check
-        how = "bit for bit" if check.get("exact") else "within tolerance"
+        tols = [o.get("tolerance") for o in check.get("outputs") or [] if o.get("tolerance") is not None]
+        how = "bit for bit" if check.get("exact") else (
+            "within " + ", ".join(f"{t:g}" for t in tols) if tols else "within tolerance")
         return (f"{self.host}: deployed {self.release} (previous: {self.previous or 'none'}) in {self.seconds:.1f} s; "
                 f"{check.get('files', '?')} files verified, self-check {how} on {check.get('runtime')} "
-                f"{check.get('runtime_version')}" + (f"; {check['partition']}" if check.get("partition") else "")
+                f"{check.get('runtime_version')}" + (f"; {check['partition']}" if check.get("partition") else
+                                                     f" with {check['delegate']}" if check.get("delegate") else "")
                 + "".join(f"\nwarning: {w}" for w in check.get("warnings") or []))
 
     def as_dict(self) -> dict[str, Any]:
@@ -254,15 +257,19 @@ def make_device(host: str | Target, *, ssh_config=None, identity=None, accept_ne
     return Device(ssh, remote_dir=remote_dir, remote_python=remote_python)
 
 
-def prepare_bundle(model_or_bundle: str | os.PathLike, target: str, workdir: str) -> tuple[Path, dict[str, Any]]:
+def prepare_bundle(model_or_bundle: str | os.PathLike, target: str, workdir: str,
+                   self_check_atol: float | None = None) -> tuple[Path, dict[str, Any]]:
     """A verified local bundle: the folder itself, or one built from a .tflite into `workdir`."""
     path = Path(model_or_bundle)
     if not path.exists():
         raise ModelNotFoundError(f"{str(path)!r} does not exist",
                                  hint="give a .tflite or a folder built by `edgelift bundle`")
     if path.is_dir():
+        if self_check_atol is not None:
+            raise InvalidArgumentError("--self-check-atol is fixed when a bundle is built; this is a bundle folder",
+                                       hint="rebuild it: `edgelift bundle MODEL.tflite --self-check-atol X`")
         return path, load_bundle(path)
-    result = build_bundle(path, target=target, output=Path(workdir) / "bundle")
+    result = build_bundle(path, target=target, output=Path(workdir) / "bundle", self_check_atol=self_check_atol)
     return result.path, result.manifest
 
 
@@ -270,7 +277,8 @@ def deploy(model_or_bundle: str | os.PathLike, host: str | None = None, *, hosts
            group: str | None = None, target: str = "rpi4", ssh_config=None, identity=None,
            accept_new_host_key: bool = False, remote_dir: str = DEFAULT_REMOTE_DIR, remote_python: str | None = None,
            install_runtime: bool = False, wheels: str | os.PathLike | None = None, concurrency: int = 4,
-           keep: int = KEEP_RELEASES, progress: Callable[[str], None] | None = None):
+           keep: int = KEEP_RELEASES, progress: Callable[[str], None] | None = None,
+           self_check_atol: float | None = None):
     """Install a model (.tflite, bundled on the fly for `target`) or a bundle folder on a device.
 
     One device: ``host="[user@]host[:port]"`` → DeployResult (raises RemoteError naming the failed step).
@@ -300,7 +308,7 @@ def deploy(model_or_bundle: str | os.PathLike, host: str | None = None, *, hosts
         raise ModelNotFoundError(f"wheels folder {str(wheels)!r} does not exist",
                                  hint="give a folder of aarch64 wheels (pip download --platform ...)")
     with tempfile.TemporaryDirectory(prefix="edgelift-deploy-") as work:
-        local, manifest = prepare_bundle(model_or_bundle, target, work)
+        local, manifest = prepare_bundle(model_or_bundle, target, work, self_check_atol)
         if device is None:
             return deploy_fleet(local, manifest, hosts, group=group, concurrency=concurrency, keep=keep,
                                 install_runtime=install_runtime, wheels=wheels, progress=progress, **common)
@@ -367,7 +375,7 @@ def deploy_bundle(device: Device, local: Path, manifest: dict[str, Any], *, inst
         _prune(device, keep)
     return DeployResult(host=str(device.target), ok=True, release=release, previous=current,
                         bundle_id=manifest["bundle_id"], seconds=time.perf_counter() - start, steps=steps,
-                        check={k: check.get(k) for k in ("files", "runtime", "runtime_version", "partition",
+                        check={k: check.get(k) for k in ("files", "runtime", "runtime_version", "partition", "delegate",
                                                          "exact", "outputs", "warnings")})
 
 
@@ -562,27 +570,29 @@ def _read_input_bytes(inputs) -> bytes:
     return buf.getvalue()
 
 
-def run_remote(host: str, inputs, *, delegate: str = "neon", threads: int = 1, ssh_config=None, identity=None,
+def run_remote(host: str, inputs, *, delegate: str | None = None, threads: int = 1, ssh_config=None, identity=None,
                accept_new_host_key: bool = False, remote_dir: str = DEFAULT_REMOTE_DIR,
                remote_python: str | None = None) -> tuple[list, dict[str, Any]]:
     """Run the deployed model (`current`) on the device: inputs (array, list of arrays, or .npy/.npz path)
     → (outputs as numpy arrays, result metadata: runtime, delegate, partition, latency_ms)."""
-    if delegate not in ("neon", "builtin", "xnnpack"):
+    if delegate not in (None, "neon", "builtin", "xnnpack"):
         raise InvalidArgumentError(f"unknown delegate {delegate!r}; allowed: neon, builtin, xnnpack",
-                                   hint="neon is what the self-check validated")
+                                   hint="leave it out for the one the bundle's self-check validated")
     data = _read_input_bytes(inputs)
     device = make_device(host, ssh_config=ssh_config, identity=identity, accept_new_host_key=accept_new_host_key,
                          remote_dir=remote_dir, remote_python=remote_python)
     return run_on(device, data, delegate=delegate, threads=threads)
 
 
-def run_on(device: Device, data: bytes, *, delegate: str = "neon", threads: int = 1) -> tuple[list, dict[str, Any]]:
+def run_on(device: Device, data: bytes, *, delegate: str | None = None,
+           threads: int = 1) -> tuple[list, dict[str, Any]]:
     """`run_remote` on a Device already made, with the input as .npy/.npz bytes."""
     import numpy as np
 
     cur = device.path("current")
     result = device.agent("run", f"{cur}/{AGENT_PATH}",
-                          ["run", "--bundle", cur, "--delegate", delegate, "--threads", str(threads)], input=data)
+                          ["run", "--bundle", cur, *(["--delegate", delegate] if delegate else []),
+                           "--threads", str(threads)], input=data)
     with np.load(io.BytesIO(base64.b64decode(result.pop("npz_base64"))), allow_pickle=False) as npz:
         outputs = [npz[f"arr_{i}"] for i in range(len(npz.files))]
     return outputs, result

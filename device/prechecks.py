@@ -9,7 +9,7 @@ RELU). Refusing it here turns a crash into an error that names the node.
 
 from __future__ import annotations
 
-from ..errors import InvalidModelError
+from ..errors import CustomOpError, InvalidModelError
 
 ADD_LEFT_SHIFT = 20  # TFLite's add.cc / sub.cc for 8-bit types
 
@@ -25,6 +25,7 @@ def check_model(content: bytes, label: str) -> None:
         return
     except InvalidModelError:
         return  # unreadable here: the runtime reports it in its own words
+    check_custom_ops(content, model, label)
     for op in model.operators:
         if op.op_name not in ("ADD", "SUB") or len(op.inputs) != 2 or not op.outputs:
             continue
@@ -43,3 +44,33 @@ def check_model(content: bytes, label: str) -> None:
                 hint="the converter saw this output constant during calibration (e.g. zero after RELU): "
                      "calibrate with representative data, or remove the layer that cancels out",
             )
+
+
+def check_custom_ops(content: bytes, model, label: str) -> None:
+    """Raise CustomOpError when the model has custom operators that LiteRT's builtin resolver cannot run.
+
+    Some custom codes are registered by the builtin resolver itself (TFLite_Detection_PostProcess of SSD
+    models, for one), so the runtime decides: the model is loaded once without delegates, and only an
+    unresolved custom op is reported this way (any other failure is left to the caller's own load).
+    """
+    customs = sorted({op.op_name for op in model.operators if op.is_custom})
+    if not customs:
+        return
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    try:
+        interp = Interpreter(model_content=content,
+                             experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+        interp.allocate_tensors()
+        return
+    except (ValueError, RuntimeError) as exc:
+        said = " ".join(str(exc).split())
+    unresolved = [c for c in customs if c in said] or customs
+    if "custom op" not in said.lower() and not any(c in said for c in customs):
+        return
+    nodes = sum(1 for op in model.operators if op.is_custom and op.op_name in unresolved)
+    raise CustomOpError(
+        f"{label} has {nodes} custom operator node(s) ({', '.join(repr(c) for c in unresolved)}) that LiteRT's "
+        "builtin kernels do not implement, so neither the builtin kernels nor any delegate can run it",
+        hint="re-export the model without custom ops (builtin TFLite ops only), or run it where a runtime with "
+             "those ops registered is available; `edgelift inspect` lists the ops")

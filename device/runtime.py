@@ -588,13 +588,19 @@ def load_interpreter(
         if delegates:
             raise DelegateError(f"delegate {delegate!r} refused {where} ({rt}): {msg}",
                                 hint="try --delegate builtin to check the model itself") from None
+        if delegate == "xnnpack":
+            raise DelegateError(f"{rt} cannot load {where} with XNNPACK: {msg}",
+                                hint="try --delegate builtin to check the model itself") from None
         raise InvalidModelError(f"{rt} cannot load {where}: {msg}",
                                 hint="check the model with `edgelift inspect`; re-export it") from None
     try:
         interp.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
         msg = " ".join(str(exc).split())
-        raise InvalidModelError(f"{rt} cannot prepare {path or 'the model'} with delegate {delegate!r}: {msg}",
+        if delegate != "builtin":  # the builtin kernels may still run it: say so, as a delegate's failure
+            raise DelegateError(f"{rt} cannot prepare {path or 'the model'} with delegate {delegate!r}: {msg}",
                                 hint="try --delegate builtin; check the model with `edgelift inspect`") from None
+        raise InvalidModelError(f"{rt} cannot prepare {path or 'the model'} with its builtin kernels: {msg}",
+                                hint="check the model with `edgelift inspect`; re-export it") from None
     elapsed = time.perf_counter() - start
     return Runner(interp, rt, delegate, delegates, elapsed, path, len(content), preserve_all_tensors)

@@ -42,6 +42,11 @@ class UnsupportedModelError(EdgeliftError, ValueError):
     """A model feature (layer, op, dtype) that the requested transformation cannot handle."""
 
 
+class CustomOpError(UnsupportedModelError):
+    """A model with custom operators that LiteRT's builtin op resolver does not implement: no command here can
+    run it (bench, validate, bundle say so alike, naming the ops)."""
+
+
 class OutputError(EdgeliftError, OSError):
     """An output path that cannot be written."""
 

@@ -36,6 +36,7 @@ import tempfile
 import time
 
 PROTOCOL = 1
+DEVICE_DELEGATES = ("neon", "xnnpack")  # what a bundle's self-check runs with (manifest delegate.kind)
 MARKER = "@@edgelift@@"
 MANIFEST = "manifest.json"
 RUNTIME_MODULES = (("tflite_runtime", "tflite_runtime.interpreter", "tflite-runtime"),
@@ -139,7 +140,10 @@ def manifest_problem(manifest):
         entry = manifest.get(key)
         if not isinstance(entry, dict):
             return f"'{key}' is missing or not an object"
-        named.append((f"{key}.file", entry.get("file")))
+        if key == "delegate" and entry.get("kind", "neon") not in DEVICE_DELEGATES:
+            return "delegate.kind {!r} is not one of {}".format(entry.get("kind"), ", ".join(DEVICE_DELEGATES))
+        if key != "delegate" or bundle_delegate(manifest) == "neon":  # an XNNPACK bundle carries no library
+            named.append((f"{key}.file", entry.get("file")))
     reference = manifest.get("reference")
     if not isinstance(reference, dict):
         return "'reference' is missing or not an object"
@@ -148,10 +152,19 @@ def manifest_problem(manifest):
         if not isinstance(entries, list):
             return f"reference.{key} is not a list"
         named += [(f"reference.{key}[{i}]", f) for i, f in enumerate(entries)]
+    tols = reference.get("tolerances")
+    if tols is not None and (not isinstance(tols, list) or len(tols) != len(reference["outputs"]) or not all(
+            isinstance(t, (int, float)) and not isinstance(t, bool) and t >= 0 for t in tols)):
+        return "reference.tolerances is not a list of one number >= 0 per reference output"
     for where, rel in named:
         if rel not in files:
             return f"{where} {rel!r} is not one of the bundle's files (each file it names must be listed in 'files')"
     return None
+
+
+def bundle_delegate(manifest):
+    """The delegate the bundle's model was validated with: 'neon' (the bundle's library) or 'xnnpack'."""
+    return (manifest.get("delegate") or {}).get("kind", "neon")  # bundles from before float support: neon
 
 
 def sha256_file(path):
@@ -448,6 +461,10 @@ def make_interpreter(bundle, manifest, delegate="neon", threads=1, model=None, n
             if xnnpack is not None:
                 kwargs["experimental_delegates"] = [xnnpack]
             if delegate == "neon":
+                if neon is None and bundle_delegate(manifest) != "neon":
+                    raise StepFailed("self-check", "this bundle carries no edgelift NEON delegate: its model is "
+                                     f"validated with {bundle_delegate(manifest)} (a float model)",
+                                     f"use --delegate {bundle_delegate(manifest)} or builtin")
                 spec = neon or manifest["delegate"]
                 lib = spec["file"] if neon else os.path.join(bundle, spec["file"])
                 options = dict(spec.get("options") or {})
@@ -457,6 +474,8 @@ def make_interpreter(bundle, manifest, delegate="neon", threads=1, model=None, n
             interp = mod.Interpreter(**kwargs)
             interp.allocate_tensors()
             failure = None
+        except StepFailed:
+            raise
         except Exception as exc:  # runtimes raise ValueError, RuntimeError or AttributeError (missing symbol)
             failure = " ".join(str(exc).split())
     if failure is not None:
@@ -510,14 +529,15 @@ def compare(ref, got, exact, atol):
 
 
 def self_check(bundle, manifest, threads=1):
-    interp, meta = make_interpreter(bundle, manifest, "neon", threads)
+    interp, meta = make_interpreter(bundle, manifest, bundle_delegate(manifest), threads)
     inputs = load_reference(bundle, manifest, "inputs")
     refs = load_reference(bundle, manifest, "outputs")
     outs = invoke(interp, inputs)
     ref_meta = manifest["reference"]
-    results = [compare(r, g, ref_meta["exact"], ref_meta.get("tolerance", 0.0))
-               for r, g in zip(refs, outs)]  # noqa: B905 (Python 3.9: no strict=)
-    how = "bit for bit" if ref_meta["exact"] else "within {:g}".format(ref_meta.get("tolerance"))
+    tols = ref_meta.get("tolerances") or [ref_meta.get("tolerance", 0.0)] * len(refs)
+    results = [compare(r, g, ref_meta["exact"], t)
+               for r, g, t in zip(refs, outs, tols)]  # noqa: B905 (Python 3.9: no strict=)
+    how = "bit for bit" if ref_meta["exact"] else "within {}".format(", ".join(f"{t:g}" for t in tols))
     if not all(r["equal"] for r in results):
         bad = next(r for r in results if not r["equal"])
         raise StepFailed("self-check", f"the device's outputs differ from the desktop reference ({how}): "
@@ -525,7 +545,7 @@ def self_check(bundle, manifest, threads=1):
                          "this runtime or delegate computes something else than what was validated; check "
                          "manifest runtimes_tested and report it", outputs=results, **meta)
     log(f"self-check: {len(refs)} output(s) match the desktop reference {how} "
-        f"({meta['runtime']} {meta['runtime_version']}, {meta['partition'] or 'delegate loaded'})")
+        f"({meta['runtime']} {meta['runtime_version']}, {meta['partition'] or 'delegate ' + meta['delegate']})")
     return dict(meta, outputs=results, exact=ref_meta["exact"])
 
 
@@ -599,7 +619,7 @@ def cmd_run(args):
     manifest, _, _ = verify(args.bundle)  # every run: a byte flipped at rest on the SD card is caught here
     data = sys.stdin.buffer.read()
     inputs = _read_inputs(data, manifest)
-    interp, meta = make_interpreter(args.bundle, manifest, args.delegate, args.threads)
+    interp, meta = make_interpreter(args.bundle, manifest, args.delegate or bundle_delegate(manifest), args.threads)
     start = time.perf_counter()
     outs = invoke(interp, inputs)
     ms = (time.perf_counter() - start) * 1e3
@@ -805,7 +825,8 @@ def main(argv=None):
     parser.add_argument("--bundle", default=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     parser.add_argument("--dir", default=".")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--delegate", default="neon", choices=("neon", "builtin", "xnnpack"))
+    parser.add_argument("--delegate", default=None, choices=("neon", "builtin", "xnnpack"),
+                        help="run: default the bundle's own (manifest delegate.kind)")
     parser.add_argument("--delegates", default="neon,builtin,xnnpack")
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--warmup", type=int, default=3)

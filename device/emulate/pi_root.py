@@ -5,11 +5,15 @@ under `emulated-pi/` of edgelift's cache folder (`cache_home()`: `.cache/` of th
 
     debs/                    the arm64 .debs of python3.11 and the closure of its library dependencies
     root/                    those .debs unpacked with `dpkg -x` (no chroot, no root filesystem build)
-    wheels/                  aarch64 wheels: numpy 1.26, tflite-runtime 2.14, ai-edge-litert 1.4 (+ its
+    wheels/                  aarch64 wheels: numpy 1.26, tflite-runtime 2.14, ai-edge-litert 1.4 and 2.3 (+ their
                              pure-Python dependencies)
+    qemu10/                  qemu-user 10 (static) from bookworm-backports, unpacked with `dpkg-deb -x` so it
+                             does not replace Debian's qemu 7.2 (whose dynamic build loads the cost meter's
+                             plugin): ai-edge-litert 2.3 crashes under qemu 7.2 and runs under qemu 10
     site/<name>/             each wheel unzipped into its own folder, so a runtime can be chosen by PYTHONPATH
     bin/python3-<runtime>    launchers that behave like `python3` (for `-c`, scripts, stdin), e.g. as a
-                             deploy target's `--remote-python`; QEMU_CPU overrides the CPU (default cortex-a72)
+                             deploy target's `--remote-python`; QEMU_CPU overrides the CPU (default cortex-a72);
+                             python3-ai-edge-litert-2.3 runs on qemu10/, the others on qemu-aarch64-static 7.2
     stamp.json               what was built from which inputs; nothing is downloaded again while it matches
     boards/<board>/          `root/` seen through symlinks, plus the board's /proc/cpuinfo (board_root())
 
@@ -61,7 +65,7 @@ SHADOWED_SITE_DIRS = ("usr/local/lib/python3.11/dist-packages", "usr/lib/python3
 DEFAULT_CPU = "cortex-a72"  # Raspberry Pi 4; `max` has the dot-product extension like the Pi 5's Cortex-A76
 
 # Bump when the layout or the launchers change: it is part of the stamp.
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
 
 # The Debian packages whose arm64 dependency closure is unpacked. libstdc++6 is not a dependency of Python
 # but of the TFLite runtimes' extension modules.
@@ -79,12 +83,26 @@ WHEELS = (
     {"site": "ai-edge-litert", "req": "flatbuffers==25.12.19", "platform": False},
     {"site": "ai-edge-litert", "req": "tqdm==4.70.1", "platform": False},
     {"site": "ai-edge-litert", "req": "typing-extensions==4.15.0", "platform": False},
+    # ai-edge-litert 2.3: what Pi users install now. Its interpreter imports no protobuf or ml_dtypes (declared
+    # for its model utilities), so only the dependencies 1.4 has too.
+    {"site": "ai-edge-litert-2.3", "req": "ai-edge-litert==2.3.0", "platform": True},
+    {"site": "ai-edge-litert-2.3", "req": "flatbuffers==25.12.19", "platform": False},
+    {"site": "ai-edge-litert-2.3", "req": "tqdm==4.70.1", "platform": False},
+    {"site": "ai-edge-litert-2.3", "req": "typing-extensions==4.15.0", "platform": False},
 )
 # runtime name -> the site folders on its PYTHONPATH, in order.
 RUNTIMES = {
     "tflite-runtime": ("tflite-runtime", "numpy"),
     "ai-edge-litert": ("ai-edge-litert", "numpy"),
+    "ai-edge-litert-2.3": ("ai-edge-litert-2.3", "numpy"),
 }
+# runtimes that need qemu 10 (QEMU10 below); the others run on Debian's qemu-aarch64-static 7.2.
+QEMU10_RUNTIMES = frozenset({"ai-edge-litert-2.3"})
+# qemu-user 10 from bookworm-backports (its qemu-user-static there is only a set of links to it): the .deb is
+# downloaded into debs/ and unpacked into qemu10/; .ci/system-deps.sh adds the backports source.
+QEMU10_PACKAGE = "qemu-user/bookworm-backports"
+QEMU10_IN_DEB = "usr/bin/qemu-aarch64"
+QEMU10_MAJOR = 10
 # manylinux tags a bookworm (glibc 2.36) aarch64 system accepts; pip does not expand these by itself.
 GLIBC_MINORS = (36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 17)
 
@@ -238,9 +256,66 @@ def download_wheels(wheels: Path) -> dict[str, Path]:
 
 
 # -- assembly ----------------------------------------------------------------------------------------------
+def qemu10_path(cache: Path) -> Path:
+    return cache / "qemu10" / QEMU10_IN_DEB
+
+
+def qemu_for(cache: Path, runtime: str) -> str:
+    """The qemu-aarch64 binary a runtime's launcher uses."""
+    if runtime in QEMU10_RUNTIMES:
+        return str(qemu10_path(cache))
+    return shutil.which(QEMU) or f"/usr/bin/{QEMU}"
+
+
+def ensure_qemu10(cache: Path) -> Path:
+    """qemu-aarch64 10 unpacked under qemu10/ (downloaded once from bookworm-backports); returns its path."""
+    binary = qemu10_path(cache)
+    if binary.is_file() and _qemu_major(binary) >= QEMU10_MAJOR:
+        return binary
+    debs = cache / "debs"
+    debs.mkdir(parents=True, exist_ok=True)
+    found = sorted(debs.glob("qemu-user_*bpo12*_amd64.deb"))
+    if not found:
+        listed = subprocess.run(["apt-cache", "show", QEMU10_PACKAGE], capture_output=True, text=True, check=False)
+        if listed.returncode != 0:
+            raise SetupError("apt knows no qemu-user in bookworm-backports; run .ci/system-deps.sh (it adds "
+                             "bookworm-backports to /etc/apt/sources.list.d and runs apt-get update)")
+        log(f"apt-get download {QEMU10_PACKAGE}")
+        _run(["apt-get", "download", "-q", QEMU10_PACKAGE], cwd=debs, what="apt-get download qemu-user 10")
+        found = sorted(debs.glob("qemu-user_*bpo12*_amd64.deb"))
+    if not found:
+        raise SetupError(f"apt-get download {QEMU10_PACKAGE} left no qemu-user_*bpo12*_amd64.deb in {debs}")
+    work = Path(tempfile.mkdtemp(prefix="qemu10-", dir=cache))
+    try:
+        _run(["dpkg-deb", "-x", str(found[-1]), str(work)], what=f"dpkg -x {found[-1].name}")
+        if _qemu_major(work / QEMU10_IN_DEB) < QEMU10_MAJOR:
+            raise SetupError(f"{found[-1].name} holds no qemu-aarch64 {QEMU10_MAJOR} or later")
+        old = cache / "qemu10"
+        if old.exists():
+            trash = cache / f".old-qemu10-{os.getpid()}"
+            old.rename(trash)
+            shutil.rmtree(trash, ignore_errors=True)
+        work.rename(old)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return binary
+
+
+def _qemu_major(binary: Path) -> int:
+    try:
+        out = subprocess.run([str(binary), "--version"], capture_output=True, text=True, check=False).stdout
+    except OSError:
+        return 0
+    words = out.split()
+    try:  # "qemu-aarch64 version 10.0.2 (Debian ...)"
+        return int(words[words.index("version") + 1].split(".")[0])
+    except (ValueError, IndexError):
+        return 0
+
+
 def launcher_text(cache: Path, runtime: str) -> str:
     root = cache / "root"
-    qemu = shutil.which(QEMU) or f"/usr/bin/{QEMU}"
+    qemu = qemu_for(cache, runtime)
     pythonpath = ":".join(str(cache / "site" / s) for s in RUNTIMES[runtime])
     return f"""#!/bin/sh
 # Generated by edgelift.device.emulate.pi_root: Debian bookworm arm64 python3.11 under qemu-user,
@@ -319,7 +394,8 @@ def is_current(cache: Path) -> bool:
         return False
     return (data.get("key") == inputs_key() and data.get("cache") == str(cache)
             and (cache / "root" / PYTHON_IN_ROOT).exists()
-            and all((cache / "bin" / f"python3-{r}").exists() for r in RUNTIMES))
+            and all((cache / "bin" / f"python3-{r}").exists() for r in RUNTIMES)
+            and qemu10_path(cache).is_file())
 
 
 def build(cache: Path = DEFAULT_CACHE, *, force: bool = False) -> Path:
@@ -346,6 +422,7 @@ def build(cache: Path = DEFAULT_CACHE, *, force: bool = False) -> Path:
             closure = resolve_debs()
             debs = download_debs(closure, cache / "debs")
         wheels = download_wheels(cache / "wheels")
+        ensure_qemu10(cache)
         assemble(cache, debs, wheels)
         seen = smoke(cache)
         seconds = round(time.monotonic() - started, 1)

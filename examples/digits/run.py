@@ -9,7 +9,9 @@ asks `edgelift.convert` for four variants and prints one table:
     2:4 + int8     2:4 structured sparsity (fine-tuned), then int8
 
 Accuracy is measured on the held-out test images: the Keras float model, and the .tflite through LiteRT's
-builtin kernels. Outputs go to out/digits/ (or --out).
+builtin kernels. Then (on_device.py) validates the int8 model on the desktop — NEON delegate bit for bit with
+the builtin kernels, accuracy against Keras — and deploys the float and int8 models to an emulated Raspberry Pi
+4 that it starts and stops itself, running test images there. Outputs go to out/digits/ (or --out).
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(ROOT / "out" / "digits"), help="output folder")
     parser.add_argument("--epochs", type=int, default=30, help="training epochs of the float CNN")
     parser.add_argument("--finetune-epochs", type=int, default=3, help="fine-tuning epochs while pruning")
+    parser.add_argument("--no-device", action="store_true",
+                        help="stop after converting (skip desktop validation and the emulated-Pi deploy)")
     args = parser.parse_args(argv)
 
     import numpy as np
@@ -88,6 +92,15 @@ def main(argv: list[str] | None = None) -> int:
     print("sparsity: zero weights over all conv/dense weights of the .tflite (first conv and classifier stay "
           "dense by default).")
     print(f"outputs, JSON reports and recipes in {out}  (total {time.perf_counter() - t0:.0f} s)")
+    if args.no_device:
+        return 0
+
+    from examples.digits.on_device import deploy_to_emulated_pi, validate_on_desktop
+
+    int8 = out / "digits_int8.tflite"
+    validate_on_desktop(int8, out / "digits_cnn.keras", out / "test.npz")
+    deploy_to_emulated_pi([out / "digits_float.tflite", int8], out / "test.npz", out)
+    print(f"\ndone in {time.perf_counter() - t0:.0f} s")
     return 0
 
 

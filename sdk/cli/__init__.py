@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "rollback": ("cmd_deploy", "rollback", "Switch a device back to its previous version."),
     "run": ("cmd_deploy", "run", "Run the deployed model on a device with an input file."),
     "device": ("cmd_deploy", "device", "Commands about a remote device (info)."),
+    "emulate": ("cmd_emulate", "emulate", "Start an emulated Raspberry Pi reachable over SSH (pi4, pi5)."),
 }
 
 

@@ -75,6 +75,12 @@ def bench(model, delegates, delegate_options, threads, runs, seconds, warmup, in
     if failed:  # the others were measured and printed; the command still fails
         raise DelegateError(f"{len(failed)} delegate(s) failed on the emulated Pi: {', '.join(failed)}",
                             hint="each one's reason is in its row above")
+    failed = [f["delegate"] for f in getattr(result, "failed", None) or []]
+    if failed:
+        raise DelegateError(f"{len(failed)} of {len(failed) + len(result.configs)} delegates could not load the "
+                            f"model: {', '.join(failed)} (the others were measured above)",
+                            hint="each one's reason is in its FAILED row above")
+
 
 def delegate_option_pairs(pairs: tuple[str, ...] | list[str]) -> dict[str, str] | None:
     """('kernels=scalar', 'num_threads=2') -> {'kernels': 'scalar', 'num_threads': '2'}."""

@@ -36,6 +36,13 @@ def ssh_options(f):
     return f
 
 
+def self_check_atol_option(f):
+    return click.option("--self-check-atol", type=float, default=None,
+                        help="Absolute tolerance of float outputs in the device's self-check (default: derived "
+                        "from each output's range and recorded in the manifest; int8 with our delegate is always "
+                        "bit for bit).")(f)
+
+
 def _remote(kwargs: dict) -> dict:
     return {k: kwargs.pop(k) for k in ("ssh_config", "identity", "accept_new_host_key", "remote_dir",
                                        "remote_python")}
@@ -53,12 +60,18 @@ def _remote(kwargs: dict) -> dict:
               help="Delegate kernel variant on the device (auto: the best the CPU has).")
 @click.option("--sign", "sign_key", type=click.Path(dir_okay=False), default=None,
               help="Sign the manifest with this OpenSSH private key (ssh-keygen -Y sign).")
-def bundle(model, target, output, delegate_library, threads, kernels, sign_key) -> None:
+@click.option("--device-delegate", type=click.Choice(["auto", "neon", "xnnpack"]), default="auto",
+              show_default=True, help="What runs the model on the device: auto = edgelift's NEON delegate for an "
+              "int8 model, the runtime's XNNPACK for a float one.")
+@self_check_atol_option
+def bundle(model, target, output, delegate_library, threads, kernels, sign_key, device_delegate,
+           self_check_atol) -> None:
     """Build a self-contained bundle of MODEL for a Raspberry Pi."""
     from edgelift.device.bundle import bundle as make_bundle
 
     result = make_bundle(model, target=target, output=output, delegate_library=delegate_library,
-                         num_threads=threads, kernels=kernels, sign=sign_key)
+                         num_threads=threads, kernels=kernels, sign=sign_key, device_delegate=device_delegate,
+                         self_check_atol=self_check_atol)
     click.echo(result.summary())
 
 
@@ -83,9 +96,10 @@ def bundle(model, target, output, delegate_library, threads, kernels, sign_key) 
 @click.option("--check", "check_mode", is_flag=True,
               help="With --engine ansible: say what would be deployed where; change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@self_check_atol_option
 @ssh_options
 def deploy(model_or_bundle, host, hosts_file, group, concurrency, target, install_runtime, wheels, engine, canary,
-           waves, check_mode, as_json, **kwargs) -> None:
+           waves, check_mode, as_json, self_check_atol, **kwargs) -> None:
     """Install MODEL_OR_BUNDLE on a device (or a fleet) over SSH: verified, self-checked, switched atomically."""
     from edgelift.device.deploy import deploy as run_deploy
 
@@ -102,6 +116,10 @@ def deploy(model_or_bundle, host, hosts_file, group, concurrency, target, instal
         if hosts_file is None:
             raise InvalidArgumentError("--engine ansible deploys a fleet: give --hosts inventory.ini, not --host",
                                        hint="for one device leave --engine out")
+        if self_check_atol is not None:
+            raise InvalidArgumentError("--self-check-atol is not supported with --engine ansible",
+                                       hint="record it in the bundle: edgelift bundle M --self-check-atol X, "
+                                            "then deploy the bundle")
         if wheels is not None:
             raise InvalidArgumentError("--wheels is not supported with --engine ansible",
                                        hint="run the edgelift.pi.install_runtime module with wheels: DIR first")
@@ -119,7 +137,7 @@ def deploy(model_or_bundle, host, hosts_file, group, concurrency, target, instal
         return
     result = run_deploy(model_or_bundle, host, hosts=hosts_file, group=group, target=target,
                         install_runtime=install_runtime, wheels=wheels, concurrency=concurrency, progress=progress,
-                        **_remote(kwargs))
+                        self_check_atol=self_check_atol, **_remote(kwargs))
     if hosts_file is None:
         click.echo(json.dumps(result.as_dict(), indent=2, default=str) if as_json else result.summary())
         return
@@ -147,7 +165,8 @@ def rollback(host, **kwargs) -> None:
               help="Input .npy (or .npz with one array per input, arr_0, arr_1, ...).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), required=True,
               help="Output .npy (one output) or .npz (any number).")
-@click.option("--delegate", type=click.Choice(["neon", "builtin", "xnnpack"]), default="neon", show_default=True)
+@click.option("--delegate", type=click.Choice(["neon", "builtin", "xnnpack"]), default=None,
+              help="Default: the one the bundle's self-check validated (neon for int8, xnnpack for float).")
 @click.option("--threads", type=int, default=1, show_default=True)
 @ssh_options
 def run(host, input_path, output, delegate, threads, **kwargs) -> None:

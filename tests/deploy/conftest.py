@@ -146,6 +146,12 @@ def pi_python(emulated_pi) -> str:  # noqa: F811 (the imported fixture, requeste
     return str(emulated_pi.launcher("tflite-runtime"))
 
 
+@pytest.fixture(scope="session")
+def pi_python_litert23(emulated_pi) -> str:  # noqa: F811 (the imported fixture, requested by name)
+    """The emulated Pi's python3.11 with ai-edge-litert 2.3 (what Pi users install now), under qemu 10."""
+    return str(emulated_pi.launcher("ai-edge-litert-2.3"))
+
+
 def litert_builtin(model_path, inputs):
     """The desktop reference, computed here directly with LiteRT (not through edgelift)."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType

@@ -49,14 +49,16 @@ def test_int8_bundle_self_check_and_run(tmp_path, native_delegate):
     assert code == 1 and result["step"] == "run" and "(1, 9, 9, 3)" in result["message"]
 
 
-def test_float_bundle_uses_a_stated_tolerance(tmp_path, native_delegate):
+def test_float_bundle_runs_xnnpack_within_its_recorded_tolerance(tmp_path):
     model = tmp_path / "dense.tflite"
     model.write_bytes(modelkit.cached("float", modelkit.dense))
-    b = edgelift.bundle(model, target="x86_64", output=tmp_path / "b", delegate_library=native_delegate)
+    b = edgelift.bundle(model, target="x86_64", output=tmp_path / "b")
     ref = b.manifest["reference"]
-    assert ref["exact"] is False and ref["tolerance"] == 1e-4
+    assert ref["exact"] is False and ref["tolerances"][0] > 0 and "derived" in ref["tolerance_source"]
+    assert b.manifest["delegate"]["kind"] == "xnnpack" and not (b.path / "delegate").exists()
     code, result = agent(b.path, "check")
-    assert code == 0 and result["ok"] and result["outputs"][0]["max_abs_diff"] <= 1e-4
+    assert code == 0 and result["ok"] and result["delegate"] == "xnnpack", result
+    assert result["outputs"][0]["max_abs_diff"] <= ref["tolerances"][0]
 
 
 def test_verify_names_the_damaged_or_missing_file(tmp_path, native_delegate):

@@ -18,7 +18,7 @@ CONFIG_KEYS = {
 }
 TOP_KEYS = {
     "schema", "model", "model_size_bytes", "runtime", "host", "threads", "warmup", "mode", "inputs", "interleaved",
-    "wall_s", "per_op", "per_op_note", "configs",
+    "wall_s", "per_op", "per_op_note", "configs", "failed",
 }
 LATENCY_KEYS = {"p50", "p90", "p99", "min", "max", "mean", "std"}
 
@@ -120,3 +120,20 @@ def test_three_delegates_including_neon(conv_int8):
     d = bench(conv_int8, delegates="xnnpack,builtin,neon", runs=4, warmup=1).as_dict()
     assert [c["delegate"] for c in d["configs"]] == ["xnnpack", "builtin", "neon"]
     assert all(c["runs"] == 4 for c in d["configs"]) and "nodes delegated in" in d["configs"][2]["partition"]
+
+
+def test_a_delegate_that_fails_to_load_is_reported_in_its_row(conv_int8, tmp_path, capsys):
+    model = tmp_path / "conv.tflite"
+    model.write_bytes(conv_int8)
+    broken = tmp_path / "broken_delegate.so"
+    broken.write_text("not a shared library\n")
+    d = bench(model, delegates=f"builtin,{broken},xnnpack", runs=3, warmup=0).as_dict()
+    assert [c["delegate"] for c in d["configs"]] == ["builtin", "xnnpack"]
+    assert all(c["runs"] == 3 for c in d["configs"])
+    assert [f["delegate"] for f in d["failed"]] == [str(broken)] and str(broken) in d["failed"][0]["error"]
+    # the CLI prints the measured rows and the failed one, then exits with the delegate error code
+    code = main(["bench", str(model), "--delegate", f"builtin,{broken}", "--runs", "2", "--warmup", "0"])
+    out, err = capsys.readouterr()
+    assert code == 3, err
+    assert re.search(r"^builtin\s+\d", out, re.M) and re.search(r"^\S+broken_delegate.so FAILED: ", out, re.M), out
+    assert "1 of 2 delegates could not load the model" in err

@@ -30,6 +30,8 @@ RUNTIMES = tuple(pi_root.RUNTIMES)
 # The CPUs qemu emulates for the two boards: the Pi 4's Cortex-A72 is ARMv8.0 (no SDOT); qemu's `max` has the
 # ARMv8.2 dot-product extension like the Pi 5's Cortex-A76.
 CPUS = {"pi4": "cortex-a72", "pi5": "max"}
+# Under qemu 10 (the ai-edge-litert 2.3 launcher) the Pi 5 runs on qemu's model of its own core.
+QEMU10_CPUS = {"pi4": "cortex-a72", "pi5": "cortex-a76"}
 RUNNER = Path(__file__).resolve().with_name("runner.py")
 TIMEOUT = 600
 
@@ -64,7 +66,7 @@ class EmulatedPi:
         """
         self._check(cpu, runtime)
         return ["env", "-u", "PYTHONHOME", f"PYTHONPATH={self.pythonpath(runtime)}", "PYTHONNOUSERSITE=1",
-                f"QEMU_CPU={cpu}", shutil.which(pi_root.QEMU) or pi_root.QEMU, "-L", str(self.root),
+                f"QEMU_CPU={cpu}", pi_root.qemu_for(self.cache, runtime), "-L", str(self.root),
                 "-cpu", cpu, "-0", str(self.launcher(runtime)), str(self.interpreter)]
 
     def launcher(self, runtime: str = "tflite-runtime") -> Path:

@@ -6,7 +6,7 @@ because every start of the emulated interpreter costs seconds.
 
     python3 runner.py JOBS.json      # prints one JSON object: {"env": {...}, "results": {name: {...}}}
 
-JOBS.json: {"runtime": "tflite-runtime" | "ai-edge-litert",
+JOBS.json: {"runtime": "tflite-runtime" | "ai-edge-litert" | "ai-edge-litert-2.3",
             "jobs": [{"name", "model", "inputs" (.npz: arg0, arg1, ...), "out" (.npz written),
                       "resolver": "builtin_without_default_delegates" | "default",
                       "delegate": null | {"path", "options": {...}}}]}
@@ -30,7 +30,7 @@ def _runtime(name: str):
         import tflite_runtime.interpreter as module
 
         return module, tflite_runtime.__version__
-    if name == "ai-edge-litert":
+    if name in ("ai-edge-litert", "ai-edge-litert-2.3"):  # 1.4 or 2.3: which one is on PYTHONPATH
         import ai_edge_litert.interpreter as module
 
         try:
@@ -40,7 +40,7 @@ def _runtime(name: str):
         except Exception:  # the version is informational only
             ver = "unknown"
         return module, ver
-    raise SystemExit(f"unknown runtime {name!r}; allowed: tflite-runtime, ai-edge-litert")
+    raise SystemExit(f"unknown runtime {name!r}; allowed: tflite-runtime, ai-edge-litert, ai-edge-litert-2.3")
 
 
 def environment(runtime: str) -> dict:

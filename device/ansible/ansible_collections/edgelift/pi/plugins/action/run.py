@@ -11,7 +11,7 @@ class ActionModule(EdgeliftAction):
     ARGUMENT_SPEC = {
         "input": {"type": "path", "required": True},
         "output": {"type": "path"},
-        "delegate": {"type": "str", "default": "neon", "choices": ["neon", "builtin", "xnnpack"]},
+        "delegate": {"type": "str", "default": None, "choices": ["neon", "builtin", "xnnpack"]},
         "threads": {"type": "int", "default": 1},
     }
 

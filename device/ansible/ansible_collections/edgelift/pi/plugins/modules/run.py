@@ -23,10 +23,9 @@ options:
     description: Output .npy (one output) or .npz (any number) on the controller.
     type: path
   delegate:
-    description: Delegate on the device.
+    description: Delegate on the device; left out, the one the bundle's self-check validated.
     type: str
     choices: [neon, builtin, xnnpack]
-    default: neon
   threads:
     description: Threads on the device.
     type: int
