@@ -76,6 +76,16 @@ def block_structure(w: np.ndarray, op_name: str) -> str | None:
     return None
 
 
+def _sparse_prediction(m: TFLiteModel, op: Operator, w: np.ndarray | None) -> dict[str, Any]:
+    """The NEON delegate's per-layer sparse choice on a Pi 4 / Pi 5 (edgelift.delegates.neon.sparse_rule)."""
+    from edgelift.delegates.neon import sparse_rule
+
+    if w is None or op.op_name not in ("CONV_2D", "FULLY_CONNECTED") or op.inputs[0] < 0 or not op.outputs:
+        return {}
+    p = sparse_rule.predict(op.op_name, w, m.tensors[op.inputs[0]].shape, m.tensors[op.outputs[0]].shape)
+    return p or {}
+
+
 def _quant(t: Tensor) -> dict[str, Any] | None:
     if not t.is_quantized:
         return None
@@ -121,6 +131,7 @@ def inspect(model: str | os.PathLike | bytes | TFLiteModel) -> dict[str, Any]:
             "sparsity": zeros / max(int(data.size), 1),
             "structure": block_structure(data.reshape(t.shape), op.op_name) if data.size == _prod(t.shape) else None,
             "bytes": t.nbytes,
+            **_sparse_prediction(m, op, data.reshape(t.shape) if data.size == _prod(t.shape) else None),
         })
 
     by_dtype: dict[str, int] = {}
@@ -179,11 +190,20 @@ def format_text(info: dict[str, Any]) -> str:
         lines.append(f"{row['op']:<24}{row['count']:>6}  {','.join(map(str, row['versions']))}")
     if info["weights"]:
         lines.append("")
-        lines.append(f"{'weight tensor':<44}{'op':<20}{'shape':<18}{'dtype':<7}{'sparsity':>9}  structure")
+        pruned = any(w.get("block_density", 1.0) < 1.0 for w in info["weights"])
+        lines.append(f"{'weight tensor':<44}{'op':<20}{'shape':<18}{'dtype':<7}{'sparsity':>9}  structure"
+                     + ("  (1x4 block density; NEON delegate runs it sparse on)" if pruned else ""))
         for w in info["weights"]:
             name = w["tensor"] if len(w["tensor"]) <= 42 else "…" + w["tensor"][-41:]
+            sparse = ""
+            if pruned and "block_density" in w:
+                sparse = f"  ({w['block_density']:.2f}; {', '.join(w['sparse_on']) or 'dense everywhere'})"
             lines.append(f"{name:<44}{w['op']:<20}{'x'.join(map(str, w['shape'])):<18}{w['dtype']:<7}"
-                         f"{w['sparsity']:>8.1%}  {w['structure'] or '-'}")
+                         f"{w['sparsity']:>8.1%}  {w['structure'] or '-'}{sparse}")
+        if pruned:
+            on = {b: sum(b in w.get("sparse_on", []) for w in info["weights"]) for b in ("rpi4", "rpi5")}
+            lines.append(f"block-sparse layers (NEON delegate, sparse=auto): {on['rpi4']} on a Pi 4, "
+                         f"{on['rpi5']} on a Pi 5")
     lines.append("")
     lines.append(f"{'#':>4}  {'op':<22}{'MACs':>10}  output")
     for o in info["operators"]:

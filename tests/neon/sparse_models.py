@@ -48,6 +48,18 @@ def gemm_net(seed: int = 0):
     return model
 
 
+def pointwise(shape=(14, 14, 256), filters: int = 256, seed: int = 0):
+    """One 1x1 conv (a MobileNet block's expansion or projection), for calibrating the sparse cost rule."""
+    from edgelift._tf import keras
+
+    k = keras()
+    inp = k.Input(shape)
+    model = k.Model(inp, k.layers.Conv2D(filters, 1, name="pw")(inp))
+    rng = np.random.default_rng(seed)
+    model.set_weights([rng.normal(0, 0.3, w.shape).astype(np.float32) for w in model.get_weights()])
+    return model
+
+
 def tflite(builder: str, sparsity: float, block: tuple[int, int], only_1x1: bool = False, **kwargs) -> bytes:
     """int8 (int8 in/out) model of `builder` with its layers block-pruned; cached on disk."""
     key = json.dumps(["sparse-v1", builder, sparsity, block, only_1x1, kwargs], sort_keys=True)
@@ -56,7 +68,7 @@ def tflite(builder: str, sparsity: float, block: tuple[int, int], only_1x1: bool
         return path.read_bytes()
     from tests import modelkit
 
-    make = gemm_net if builder == "gemm_net" else getattr(modelkit, builder)
+    make = {"gemm_net": gemm_net, "pointwise": pointwise}.get(builder) or getattr(modelkit, builder)
     model = _pruned(make(**kwargs), sparsity, block, only_1x1)
     blob = modelkit.int8_tflite(model, samples=16)
     CACHE.mkdir(parents=True, exist_ok=True)

@@ -34,12 +34,12 @@ AARCH64_FILE_FLAGS = {
     "qs8_gemm_4x16__neondot.c": ["-march=armv8.2-a+dotprod", "-fno-schedule-insns"],
     "qs8_gemm_2x8__neon_mlal.c": ["-fno-schedule-insns"],
     "qs8_gemm_4x16c4__neon_mlal.c": ["-fno-schedule-insns"],
-    "qs8_spgemm_16x4__neondot.c": ["-march=armv8.2-a+dotprod", "-fno-schedule-insns"],
+    "qs8_spgemm_32x4__neondot.c": ["-march=armv8.2-a+dotprod", "-fno-schedule-insns"],
 }
 MLAL = "qs8_gemm_2x8__neon_mlal"
 C4 = "qs8_gemm_4x16c4__neon_mlal"  # the ARMv8.0 variant dispatch picks
 DOT = "qs8_gemm_4x16__neondot"
-SPARSE_DOT = "qs8_spgemm_16x4__neondot"  # the block-sparse one (tests/neon/test_spgemm_kernels.py)
+SPARSE_DOT = "qs8_spgemm_32x4__neondot"  # the block-sparse one (tests/neon/test_spgemm_kernels.py)
 
 def _scalar_variant() -> str:
     """The portable variant's name (the core's file, named like its function: qs8_gemm_<tile>__scalar.c)."""

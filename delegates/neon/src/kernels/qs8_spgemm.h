@@ -27,15 +27,18 @@ enum { QS8_SPGEMM_NR = 4, QS8_SPGEMM_KB = 4 };
 
 /* Deepest k the NEON variants take: their A tile (MR x k bytes) lives on the stack, 32 KiB at most. */
 #define QS8_SPGEMM_NEON_MAX_K 4096
-#define QS8_SPGEMM_DOT_MAX_K 2048
+#define QS8_SPGEMM_DOT_MAX_K 1024
 
 typedef struct qs8_spgemm_ukernel {
   qs8_gemm_ukernel gemm; /* name, features, packed_size, pack, run: callable as any GEMM variant */
   /* Cost rule (see qs8_spgemm_registry.c): run sparse when the block density of the node's weights is at most
-   * break_even_density, the density at which the meter measured this variant as fast as the dense one it
-   * replaces. 0 = never chosen automatically. */
+   * break_even_density - break_even_k / k, the density at which the meter measured this variant as fast as the
+   * dense one it replaces (a fixed cost per output, requantization and stores, that a shallow k cannot repay).
+   * break_even_density 0 = never chosen automatically. */
   float break_even_density;
+  float break_even_k;
   size_t max_k; /* deepest reduction the variant takes (its on-stack tile of A; the uint16 block index) */
+  int no_minus128; /* 1: weights must lie in [-127, 127] (two products per int16 lane) */
 } qs8_spgemm_ukernel;
 
 /* Best first, terminated by name == NULL. */

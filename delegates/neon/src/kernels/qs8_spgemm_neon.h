@@ -68,6 +68,18 @@ static inline void qs8_spgemm_store_rows(int8x16_t rows0_3, int8x16_t rows4_7, i
   }
 }
 
+/* out[j]: channel j of rows 0..15 -> C's rows [0, rows), channels [n0, n0 + nc): bytes of channels 0|1 and 2|3
+ * interleaved, then those as pairs, give each row's 4 bytes. */
+static inline void qs8_spgemm_store4x16(const int8x16_t out[4], size_t rows, size_t nc, int8_t* c, size_t c_stride) {
+  const int16x8_t a01l = vreinterpretq_s16_s8(vzip1q_s8(out[0], out[1]));
+  const int16x8_t a01h = vreinterpretq_s16_s8(vzip2q_s8(out[0], out[1]));
+  const int16x8_t a23l = vreinterpretq_s16_s8(vzip1q_s8(out[2], out[3]));
+  const int16x8_t a23h = vreinterpretq_s16_s8(vzip2q_s8(out[2], out[3]));
+  qs8_spgemm_store_rows(vreinterpretq_s8_s16(vzip1q_s16(a01l, a23l)), vreinterpretq_s8_s16(vzip2q_s16(a01l, a23l)),
+                        vreinterpretq_s8_s16(vzip1q_s16(a01h, a23h)), vreinterpretq_s8_s16(vzip2q_s16(a01h, a23h)),
+                        rows, nc, c, c_stride);
+}
+
 /* ruy's rescale of one channel's accumulators (one multiplier and shift), then saturating narrow to int16 and
  * the output zero point, as el_requant16_row does: equal to el_requantize_gemm + zero point, clamped later. */
 static inline int16x8_t qs8_spgemm_requant8(int32x4_t lo, int32x4_t hi, int32_t mult, int32_t shift,

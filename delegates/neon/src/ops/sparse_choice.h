@@ -7,9 +7,10 @@
 #include "kernel_choice.h"
 
 /* The sparse variant this node should run, or NULL (dense). *density (may be NULL) gets the weights' 1x4 block
- * density. Rule: with sparse=auto, sparse when density * (m rounded up to the variant's rows) / m is at most the
- * variant's break_even_density (a partial row tile costs as much as a full one; m = 0: unknown, taken as a
- * multiple) and k fits the variant; sparse=always: whenever some block is zero; sparse=off: never. */
+ * density. Rule, sparse=auto: sparse when density x (m rounded up to the variant's rows) / m is at most the
+ * variant's break-even line break_even_density - break_even_k / k (a partial row tile costs as much as a full
+ * one; m = 0: unknown), k fits the variant and so do the weights (no -128 for the ARMv8.0 one);
+ * sparse=always: whenever some block is zero (and the variant takes the node); sparse=off: never. */
 const qs8_spgemm_ukernel* el_choose_sparse_gemm(const el_kernels* kernels, const el_gemm_problem* problem,
                                                 double* density);
 
