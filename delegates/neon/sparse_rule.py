@@ -30,7 +30,7 @@ class SparseKernel:
 # board -> the variant `kernels=auto` picks there (Pi 4: ARMv8.0 NEON, Pi 5: dot product)
 KERNELS = {
     "rpi4": SparseKernel("qs8_spgemm_16x4__neon_mlal", 0.65, 18.0, 16, 4096),
-    "rpi5": SparseKernel("qs8_spgemm_32x4__neondot", 0.50, 25.0, 32, 1024),
+    "rpi5": SparseKernel("qs8_spgemm_32x4__neondot", 0.32, 13.0, 32, 1024),
 }
 
 

@@ -33,8 +33,8 @@ void qs8_spgemm_16x4__neon_mlal(size_t m, size_t n, size_t k, const int8_t* a, s
  * cycles of one 1x1 CONV_2D (8x8 pixels, 128 output channels) dense and sparse at k = 64 and 256. */
 #define NEON_DENSITY 0.65f
 #define NEON_K 18.0f
-#define DOT_DENSITY 0.50f
-#define DOT_K 25.0f
+#define DOT_DENSITY 0.32f
+#define DOT_K 13.0f
 
 const qs8_spgemm_ukernel qs8_spgemm_ukernels[] = {
 #if defined(__aarch64__)
