@@ -91,6 +91,16 @@ def block_structure(w: np.ndarray, op_name: str) -> str | None:
     return None
 
 
+def _sparse_prediction(m: TFLiteModel, op: Operator, w: np.ndarray | None) -> dict[str, Any]:
+    """The NEON delegate's per-layer sparse choice on a Pi 4 / Pi 5 (edgelift.delegates.neon.sparse_rule)."""
+    from edgelift.delegates.neon import sparse_rule
+
+    if w is None or op.op_name not in ("CONV_2D", "FULLY_CONNECTED") or op.inputs[0] < 0 or not op.outputs:
+        return {}
+    p = sparse_rule.predict(op.op_name, w, m.tensors[op.inputs[0]].shape, m.tensors[op.outputs[0]].shape)
+    return p or {}
+
+
 def _quant(t: Tensor) -> dict[str, Any] | None:
     if not t.is_quantized:
         return None
@@ -138,7 +148,8 @@ def _weight_entry(m: TFLiteModel, op: Operator, t: Tensor) -> dict[str, Any]:
     else:
         zeros = int(np.count_nonzero(data == 0))
     entry.update(elements=elements, zeros=zeros, sparsity=zeros / max(elements, 1),
-                 structure=block_structure(dense, op.op_name) if dense is not None else None)
+                 structure=block_structure(dense, op.op_name) if dense is not None else None,
+                 **_sparse_prediction(m, op, dense))
     return entry
 
 
@@ -244,14 +255,22 @@ def format_text(info: dict[str, Any]) -> str:
                      f"{'  (custom)' if row.get('custom') else ''}")
     if info["weights"]:
         lines.append("")
-        lines.append(f"{'weight tensor':<44}{'op':<20}{'shape':<18}{'dtype':<8}{'bytes':>8}{'sparsity':>9}  structure")
+        pruned = any(w.get("block_density", 1.0) < 1.0 for w in info["weights"])
+        lines.append(f"{'weight tensor':<44}{'op':<20}{'shape':<18}{'dtype':<8}{'bytes':>8}{'sparsity':>9}  structure"
+                     + ("  (1x4 block density; NEON delegate runs it sparse on)" if pruned else ""))
         for w in info["weights"]:
             name = w["tensor"] if len(w["tensor"]) <= 42 else "…" + w["tensor"][-41:]
             structure = w["structure"] or "-"
             if w.get("sparse"):
                 structure = f"{structure}; {w['sparse']['describe']}"
+            if pruned and "block_density" in w:
+                structure += f"  ({w['block_density']:.2f}; {', '.join(w['sparse_on']) or 'dense everywhere'})"
             lines.append(f"{name:<44}{w['op']:<20}{'x'.join(map(str, w['shape'])):<18}{w['dtype']:<8}"
                          f"{w['bytes']:>8,}{w['sparsity']:>9.1%}  {structure}")
+        if pruned:
+            on = {b: sum(b in w.get("sparse_on", []) for w in info["weights"]) for b in ("rpi4", "rpi5")}
+            lines.append(f"block-sparse layers (NEON delegate, sparse=auto): {on['rpi4']} on a Pi 4, "
+                         f"{on['rpi5']} on a Pi 5")
     lines.append("")
     names = [f"{o['op']} (custom)" if o.get("custom") else o["op"] for o in info["operators"]]
     width = max([22, *(len(n) + 1 for n in names)])

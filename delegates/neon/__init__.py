@@ -19,6 +19,8 @@ from edgelift.errors import DelegateError, InvalidArgumentError
 LIBRARY = "libedgelift_neon.so"
 KERNELS = ("auto", "scalar", "neon", "dot", "avx2")
 LOG_LEVELS = ("silent", "error", "warning", "info", "debug")
+# block-sparse GEMM for pruned CONV_2D / FULLY_CONNECTED: by the cost rule, never, wherever a 1x4 block is zero
+SPARSE = ("auto", "off", "always")
 ARCHES = ("x86_64", "aarch64")
 _ARCH_ALIASES = {"x86_64": "x86_64", "amd64": "x86_64", "x86-64": "x86_64", "aarch64": "aarch64",
                  "arm64": "aarch64"}
@@ -104,7 +106,7 @@ def library_path(arch: str | None = None) -> Path:
 
 
 def delegate_options(num_threads: int = 1, kernels: str = "auto", log_level: str = "info",
-                     profile: bool = False) -> dict[str, str]:
+                     profile: bool = False, sparse: str = "auto") -> dict[str, str]:
     """The key/value options `load_delegate` passes to the delegate, checked here before any loading.
 
     `profile` brackets each node's invoke with the Pi cost meter's region markers (one failing `lseek` per
@@ -125,7 +127,14 @@ def delegate_options(num_threads: int = 1, kernels: str = "auto", log_level: str
             f"log_level must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}",
             hint="'info' prints the one partition line per model",
         )
+    if sparse not in SPARSE:
+        raise InvalidArgumentError(
+            f"sparse must be one of {', '.join(SPARSE)}, got {sparse!r}",
+            hint="'auto' runs a pruned layer sparse where that is cheaper; 'off' keeps every layer dense",
+        )
     options = {"num_threads": str(num_threads), "kernels": kernels, "log_level": log_level}
+    if sparse != "auto":
+        options["sparse"] = sparse
     if profile:
         options["profile"] = "1"
     return options

@@ -20,9 +20,12 @@ CFLAGS = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", f"-I{KERNELS}", f"-I
 RUN_LINE = re.compile(r"^RUN (\S+) (?:cases|calls) (\d+) outputs (\d+) mismatches (\d+)$", re.M)
 
 
-def build(family: str, out: Path, *, aarch64: bool = False) -> list[str]:
-    """Compile tests/neon/kernels/test_<family>.c with every delegates/neon/src/kernels/<family>*.c; returns
-    the command that runs it (under qemu-aarch64-static when cross-built; add ["-cpu", core] via `on`)."""
+def build(family: str, out: Path, *, aarch64: bool = False, extra_sources: tuple[Path, ...] = (),
+          aarch64_file_flags: dict[str, list[str]] | None = None) -> list[str]:
+    """Compile tests/neon/kernels/test_<family>.c with every delegates/neon/src/kernels/<family>*.c (plus
+    `extra_sources`); returns the command that runs it (under qemu-aarch64-static when cross-built; add
+    ["-cpu", core] via `on`). `aarch64_file_flags`: per-file flags of a cross build (file name -> flags), as the
+    SIMD section of delegates/neon/CMakeLists.txt gives them."""
     if aarch64:
         cc, qemu = shutil.which("aarch64-linux-gnu-gcc"), shutil.which("qemu-aarch64-static")
         if cc is None or qemu is None:
@@ -31,7 +34,19 @@ def build(family: str, out: Path, *, aarch64: bool = False) -> list[str]:
         cc, qemu = shutil.which("gcc") or "gcc", None
     exe = out / f"test_{family}{'-aarch64' if aarch64 else ''}"
     # cpu_features.c: testers skip the variants the CPU they run on lacks (el_cpu_features, CPUID / AT_HWCAP)
-    sources = [*sorted(KERNELS.glob(f"{family}*.c")), SRC / "cpu_features.c", TESTERS / f"test_{family}.c"]
+    common = SRC / "cpu_features.c"
+    sources = [*sorted(KERNELS.glob(f"{family}*.c")), common, *(s for s in extra_sources if s != common),
+               TESTERS / f"test_{family}.c"]
+    flags = (aarch64_file_flags or {}) if aarch64 else {}
+    if flags:  # one object per source, each with its own flags
+        objects = []
+        for src in sources:
+            obj = out / f"{src.stem}{'-aarch64' if aarch64 else ''}.o"
+            proc = subprocess.run([cc, *CFLAGS, *flags.get(src.name, []), "-c", str(src), "-o", str(obj)],
+                                  capture_output=True, text=True, check=False)
+            assert proc.returncode == 0, proc.stderr
+            objects.append(obj)
+        sources = objects
     proc = subprocess.run([cc, *CFLAGS, *map(str, sources), "-o", str(exe), *(["-static"] if aarch64 else []),
                            "-lm"], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr

@@ -34,12 +34,15 @@ AARCH64_FILE_FLAGS = {
     "qs8_gemm_4x16__neondot.c": ["-march=armv8.2-a+dotprod", "-fno-schedule-insns"],
     "qs8_gemm_2x8__neon_mlal.c": ["-fno-schedule-insns"],
     "qs8_gemm_4x16c4__neon_mlal.c": ["-fno-schedule-insns"],
+    "qs8_spgemm_32x4__neondot.c": ["-march=armv8.2-a+dotprod", "-fno-schedule-insns"],
 }
 MLAL = "qs8_gemm_2x8__neon_mlal"
 C4 = "qs8_gemm_4x16c4__neon_mlal"  # the ARMv8.0 variant dispatch picks
 DOT = "qs8_gemm_4x16__neondot"
 AVX2 = "qs8_gemm_3x8c8__avx2"
 EL_CPU_AVX2 = 1 << 3  # kernels/qs8_gemm.h
+SPARSE_DOT = "qs8_spgemm_32x4__neondot"  # the block-sparse one (tests/neon/test_spgemm_kernels.py)
+
 
 def _scalar_variant() -> str:
     """The portable variant's name (the core's file, named like its function: qs8_gemm_<tile>__scalar.c)."""
@@ -179,8 +182,8 @@ def test_only_the_dot_object_contains_sdot(aarch64_build):
     for stem, obj in objects.items():
         text = _run([objdump, "-d", str(obj)])
         n = len(dot_ops.findall(text))
-        if stem == DOT:
-            assert n > 0, "the dot-product kernel should be built from SDOT"
+        if stem.endswith("__neondot"):  # the dense and the block-sparse dot-product kernels
+            assert n > 0, f"{stem}: a dot-product kernel should be built from SDOT"
         else:
             assert n == 0, f"{stem}.o contains {n} SDOT/UDOT instructions: Pi 4 (Cortex-A72) would SIGILL"
 
@@ -217,7 +220,7 @@ def test_cross_built_delegate_confines_sdot_to_the_dot_kernel():
         elif re.search(r"\t[su]dot\t", line):
             found[function] = found.get(function, 0) + 1
     assert found, f"{lib} has no SDOT at all: the dot-product variant is missing from the aarch64 build"
-    outside = {f: n for f, n in found.items() if not f.startswith(DOT)}
+    outside = {f: n for f, n in found.items() if not f.startswith((DOT, SPARSE_DOT))}
     assert not outside, f"SDOT/UDOT outside {DOT} in {lib}: {outside} (a Pi 4 could SIGILL)"
 
 

@@ -11,6 +11,7 @@
 #include "ops/op.h"
 #include "ops/util.h"
 #include "shape_infer.h"
+#include "sparse_report.h"
 
 #define EL_EXPORT __attribute__((visibility("default")))
 
@@ -126,7 +127,7 @@ static int claim(el_shadow* sh, TfLiteContext* context, int idx, TfLiteNode* nod
   }
   if (ok && el_shadow_foldable(sh, &n)) { /* the op's own prepare and invoke compute the values */
     size_t scratch = 0;
-    const el_kernels plain = {0, "scalar"};
+    const el_kernels plain = {0, "scalar", EL_SPARSE_OFF}; /* (folding: the dense reference) */
     if (n.def->prepare(&sh->context, &n, ins, outs, &plain, &scratch) == kTfLiteOk) el_shadow_fold(sh, &n);
   }
   if (n.def != NULL) el_node_free(&n);
@@ -202,6 +203,7 @@ static TfLiteStatus delegate_prepare(TfLiteContext* context, TfLiteDelegate* bas
                       op_name(left[j].code, buf, sizeof buf), left[j].count, left[j].why);
   }
   el_log(d, kEdgeliftNeonLogInfo, "%s", line);
+  el_log_sparse_choice(d, context, claimed);
   TfLiteStatus status = kTfLiteOk;
   if (claimed->size > 0)
     status = context->ReplaceNodeSubsetsWithDelegateKernels(context, el_partition_registration(), claimed, base);

@@ -9,9 +9,24 @@
 
 #define EL_EXPORT __attribute__((visibility("default")))
 
+/* sparse=auto|off|always (block-sparse GEMM by the cost rule, never, wherever a block is zero: ops/sparse_choice.h);
+ * only here, not in EdgeliftNeonOptions, whose size is part of the C ABI. */
+static const char* sparse_set(int* sparse, const char* value, char* msg, size_t cap) {
+  static const char* names[] = {"auto", "off", "always"};
+  for (int i = 0; i < 3; i++)
+    if (strcmp(value, names[i]) == 0) {
+      *sparse = i; /* EL_SPARSE_AUTO, _OFF, _ALWAYS */
+      return NULL;
+    }
+  snprintf(msg, cap, "edgelift-neon: option sparse=%.40s is not one of auto, off, always", value);
+  return msg;
+}
+
 /* Returns NULL or a message naming the bad key/value and what is allowed. */
-static const char* options_set(EdgeliftNeonOptions* o, const char* key, const char* value, char* msg, size_t cap) {
+static const char* options_set(EdgeliftNeonOptions* o, int* sparse, const char* key, const char* value, char* msg,
+                               size_t cap) {
   if (key == NULL || value == NULL) return "edgelift-neon: NULL option key or value";
+  if (strcmp(key, "sparse") == 0) return sparse_set(sparse, value, msg, cap);
   if (strcmp(key, "num_threads") == 0) {
     char* end = NULL;
     errno = 0;
@@ -51,7 +66,8 @@ static const char* options_set(EdgeliftNeonOptions* o, const char* key, const ch
     o->profile = value[0] == '1';
     return NULL;
   }
-  snprintf(msg, cap, "edgelift-neon: unknown option '%.40s'; allowed: num_threads, kernels, log_level, profile",
+  snprintf(msg, cap, "edgelift-neon: unknown option '%.40s'; allowed: num_threads, kernels, log_level, profile, "
+           "sparse",
            key);
   return msg;
 }
@@ -64,9 +80,10 @@ static void report(void (*report_error)(const char*), const char* msg) {
 EL_EXPORT TfLiteDelegate* tflite_plugin_create_delegate(char** keys, char** values, size_t n,
                                                         void (*report_error)(const char*)) {
   EdgeliftNeonOptions o = EdgeliftNeonOptionsDefault();
+  int sparse = 0;
   char msg[256];
   for (size_t i = 0; i < n; i++) {
-    const char* err = options_set(&o, keys ? keys[i] : NULL, values ? values[i] : NULL, msg, sizeof msg);
+    const char* err = options_set(&o, &sparse, keys ? keys[i] : NULL, values ? values[i] : NULL, msg, sizeof msg);
     if (err != NULL) {
       report(report_error, err);
       return NULL;
@@ -77,6 +94,7 @@ EL_EXPORT TfLiteDelegate* tflite_plugin_create_delegate(char** keys, char** valu
     report(report_error, msg);
     return NULL;
   }
+  d->kernels.sparse = sparse;
   return &d->base;
 }
 

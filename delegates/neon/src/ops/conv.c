@@ -184,7 +184,9 @@ static TfLiteStatus gemm_prepare(TfLiteContext* c, el_node* node, const el_shape
     }
     el_quantize_multiplier(real, &s->multiplier[ch], &s->shift[ch]);
   }
-  const el_gemm_problem problem = {(size_t)channels, (size_t)s->k, f->data.int8};
+  const size_t rows = fc ? el_shape_elements(&s->in_shape) / (size_t)s->k
+                        : (size_t)s->out_shape.d[1] * (size_t)s->out_shape.d[2];
+  const el_gemm_problem problem = {(size_t)channels, (size_t)s->k, f->data.int8, rows};
   s->gemm = el_choose_gemm(kernels, &problem);
   if (s->gemm == NULL) {
     gemm_release(s);

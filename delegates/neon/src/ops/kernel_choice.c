@@ -1,8 +1,14 @@
 /* Per-node kernel choice (see kernel_choice.h). */
 #include "kernel_choice.h"
 
+#include <string.h>
+
+#include "sparse_choice.h"
+
+/* A block-sparse variant where the node's weights make it cheaper (sparse_choice.h), else the CPU's best. */
 const qs8_gemm_ukernel* el_choose_gemm(const el_kernels* kernels, const el_gemm_problem* problem) {
-  (void)problem; /* dense weights only so far: the CPU decides */
+  const qs8_spgemm_ukernel* sparse = el_choose_sparse_gemm(kernels, problem, NULL);
+  if (sparse != NULL) return &sparse->gemm;
   return qs8_gemm_select(kernels->cpu_features, kernels->forced);
 }
 

@@ -1,9 +1,10 @@
 /* The one place that decides which microkernel computes a node, called per node at prepare.
  *
- * Today every GEMM node gets the best variant the CPU has (or the one the user forced); a depthwise node gets
+ * A GEMM node gets a block-sparse variant where its weights make that cheaper (sparse_choice.h), else the best
+ * variant the CPU has (or the one the user forced); a depthwise node gets
  * the best variant the CPU has that takes its filter size, depth multiplier and weight range (a 3x3, a 5x5 or
- * any-size NEON kernel; the portable one otherwise); ADD and MUL get the CPU's elementwise variant. The node's own problem is passed in so a later sparse or
- * fused variant can be picked per layer (e.g. by the weights' sparsity) without touching the ops. The delegate validated at
+ * any-size NEON kernel; the portable one otherwise); ADD and MUL get the CPU's elementwise variant. The node's own problem is passed in so a block-sparse variant is picked per layer by its weights'
+ * block density (sparse_choice.h) without touching the ops. The delegate validated at
  * creation that a GEMM variant exists; NULL means none fits (the node's prepare fails). */
 #ifndef EDGELIFT_KERNEL_CHOICE_H
 #define EDGELIFT_KERNEL_CHOICE_H
@@ -21,6 +22,7 @@ typedef struct el_gemm_problem {
   size_t n;               /* output channels */
   size_t k;               /* reduction depth */
   const int8_t* weights;  /* [n][k], constant */
+  size_t m;               /* rows per call (output pixels, batch rows); 0 = unknown */
 } el_gemm_problem;
 
 const qs8_gemm_ukernel* el_choose_gemm(const el_kernels* kernels, const el_gemm_problem* problem);

@@ -27,9 +27,12 @@ typedef struct el_shape {
 } el_shape;
 
 /* What a per-node kernel choice may look at (see kernel_choice.h): the CPU and the user's forced variant. */
+enum { EL_SPARSE_AUTO = 0, EL_SPARSE_OFF = 1, EL_SPARSE_ALWAYS = 2 }; /* option sparse= (sparse_choice.h) */
+
 typedef struct el_kernels {
   unsigned cpu_features;
   const char* forced; /* "auto", "scalar", "neon", "dot" or "avx2" */
+  int sparse;         /* EL_SPARSE_*: block-sparse GEMM by the cost rule (default), never, or wherever a block is 0 */
 } el_kernels;
 
 struct el_op_def;

@@ -1,0 +1,72 @@
+"""Which CONV_2D / FULLY_CONNECTED layers the NEON delegate runs block-sparse on a Raspberry Pi, predicted on the
+desktop (for `inspect` and `convert`'s report) by the rule the delegate applies at prepare
+(src/ops/sparse_choice.c with the break-even densities of src/kernels/qs8_spgemm_registry.c; the constants here
+are checked against those sources by tests/neon/test_sparse_rule.py).
+
+A layer runs sparse when its weights' 1x4 block density (blocks of 4 consecutive values of the flattened
+reduction, output channels first, as the kernels read them), times the share of its row tiles left partly
+empty, is at most the board's break-even line D - K / k, and its reduction depth k fits the kernel (and, on the
+Pi 4, no weight is -128).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+BLOCK = (1, 4)  # the sparse kernels' block: 1 output channel x 4 input values; 1x8, 2x4, 4x4... are unions of it
+
+
+@dataclass(frozen=True)
+class SparseKernel:
+    name: str
+    break_even_density: float
+    break_even_k: float
+    rows: int   # rows of A per tile (m is rounded up to it)
+    max_k: int
+
+
+# board -> the variant `kernels=auto` picks there (Pi 4: ARMv8.0 NEON, Pi 5: dot product)
+KERNELS = {
+    "rpi4": SparseKernel("qs8_spgemm_16x4__neon_mlal", 0.65, 18.0, 16, 4096),
+    "rpi5": SparseKernel("qs8_spgemm_32x4__neondot", 0.32, 13.0, 32, 1024),
+}
+
+
+def block_density(weights: np.ndarray) -> float:
+    """Share of the 1x4 blocks of a [O, ...] weight tensor that hold a non-zero (1.0 for dense weights)."""
+    mat = np.asarray(weights).reshape(weights.shape[0], -1)
+    pad = (-mat.shape[1]) % 4
+    blocks = np.pad(mat, ((0, 0), (0, pad))).reshape(mat.shape[0], -1, 4)
+    return float((blocks != 0).any(axis=-1).mean()) if blocks.size else 1.0
+
+
+def runs_sparse(board: str, density: float, k: int, m: int) -> bool:
+    """The delegate's rule with sparse=auto on `board` for a GEMM of m rows x depth k at this block density."""
+    u = KERNELS[board]
+    if k > u.max_k:
+        return False
+    waste = -(-m // u.rows) * u.rows / m if m > 0 else 1.0
+    return density * waste <= u.break_even_density - u.break_even_k / k
+
+
+def gemm_shape(op_name: str, weight_shape: list[int], input_shape: list[int],
+               output_shape: list[int]) -> tuple[int, int] | None:
+    """(k, m) of a CONV_2D (not grouped) or FULLY_CONNECTED node as conv.c computes them, else None."""
+    if op_name == "CONV_2D" and len(weight_shape) == 4 and len(output_shape) == 4:
+        if input_shape and input_shape[-1] != weight_shape[3]:
+            return None  # grouped: not a GEMM
+        return weight_shape[1] * weight_shape[2] * weight_shape[3], output_shape[1] * output_shape[2]
+    if op_name == "FULLY_CONNECTED" and len(weight_shape) == 2 and weight_shape[1] > 0:
+        return weight_shape[1], int(np.prod(input_shape or [1])) // weight_shape[1]
+    return None
+
+
+def predict(op_name: str, weights: np.ndarray, input_shape: list[int], output_shape: list[int]) -> dict | None:
+    """{'block_density': d, 'sparse_on': [boards]} for a GEMM layer with int8 weights, else None."""
+    shape = gemm_shape(op_name, list(weights.shape), list(input_shape), list(output_shape))
+    if shape is None or weights.dtype != np.int8:
+        return None
+    d = block_density(weights)
+    return {"block_density": d, "sparse_on": [b for b in KERNELS if runs_sparse(b, d, *shape)]}

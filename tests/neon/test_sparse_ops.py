@@ -1,0 +1,82 @@
+"""Block-pruned models through the NEON delegate (x86-64 build, load_delegate) against LiteRT's builtin kernels,
+zero tolerance: every GEMM path of conv.c (1x1 direct, 3x3 and strided 1x1 through im2col, FULLY_CONNECTED) with
+weights pruned by `convert`'s own block mask (1x4, 1x8, 4x4) run sparse (sparse=always: the portable sparse
+variant), by the cost rule (auto) and dense (off). The partition log names the nodes that run sparse and their
+1x4 block density, which must be the density of the weights in the file."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from edgelift.tflite_model import load
+from tests.neon import harness, sparse_models
+
+SPARSE_LINE = re.compile(r"block-sparse GEMM \((\S+)\) on (\d+) of (\d+) CONV_2D/FULLY_CONNECTED nodes, 1x4 block "
+                         r"density: (.*)")
+CASES = [(0.75, (1, 4)), (0.9, (1, 8)), (0.5, (4, 4))]
+
+
+def _interpreter(model: bytes, lib: str, sparse: str):
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType, load_delegate
+
+    d = load_delegate(lib, {"log_level": "info", "sparse": sparse})
+    it = Interpreter(model_content=model, experimental_delegates=[d],
+                     experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    it.allocate_tensors()
+    return it
+
+
+def _block_densities(model: bytes) -> dict[int, float]:
+    """node index -> share of the 1x4 blocks (along the flattened reduction, as the kernels see it) that hold a
+    non-zero, for every CONV_2D / FULLY_CONNECTED of the file."""
+    m = load(model)
+    out = {}
+    for op in m.operators:
+        if op.op_name not in ("CONV_2D", "FULLY_CONNECTED"):
+            continue
+        w = m.tensors[op.inputs[1]].data.reshape(m.tensors[op.inputs[1]].shape)
+        mat = w.reshape(w.shape[0], -1)
+        pad = (-mat.shape[1]) % 4
+        blocks = np.pad(mat, ((0, 0), (0, pad))).reshape(mat.shape[0], -1, 4)
+        out[op.index] = float((blocks != 0).any(axis=-1).mean())
+    return out
+
+
+@pytest.mark.parametrize("sparsity,block", CASES, ids=[f"{s}-{b[0]}x{b[1]}" for s, b in CASES])
+def test_pruned_gemm_paths_identical_to_builtin_sparse_or_dense(sparsity, block, neon_lib, capfd):
+    model = sparse_models.tflite("gemm_net", sparsity, block)
+    ref = harness.interpreter(model)
+    want_density = _block_densities(model)
+    assert len(want_density) == 5 and max(want_density.values()) <= 1 - sparsity + 0.02, want_density
+    for sparse in ("always", "auto", "off"):
+        capfd.readouterr()
+        it = _interpreter(model, neon_lib, sparse)
+        log = capfd.readouterr().err
+        found = SPARSE_LINE.search(log)
+        if sparse == "always":
+            assert found, log
+            name, n_sparse, n_gemm, nodes = found.groups()
+            assert name == "qs8_spgemm_1x4__scalar" and n_sparse == n_gemm == "5", found.group(0)
+            logged = {int(i): float(d) for i, d in re.findall(r"node (\d+) \S+ ([\d.]+)", nodes)}
+            assert logged.keys() == want_density.keys(), (logged, want_density)
+            assert all(abs(logged[i] - want_density[i]) <= 0.005 for i in logged), (logged, want_density)
+        elif sparse == "auto":  # x86-64: the portable sparse variant never beats the AVX2 dense one (README)
+            assert "block-sparse GEMM on 0 of 5" in log and "5 have zero 1x4 blocks" in log, log
+        else:
+            assert "block-sparse" not in log, log
+        for seed in range(3):
+            xs = harness.inputs_for(ref, seed)
+            for want, got in zip(harness.run(ref, xs), harness.run(it, xs), strict=True):
+                assert np.array_equal(want, got), (
+                    f"sparse={sparse}, seed {seed}: {int((want != got).sum())} of {want.size} values differ")
+
+
+def test_a_dense_model_logs_no_sparse_line(neon_lib, capfd):
+    model = harness.convert("conv2d", shape=(6, 6, 8), filters=8, kernel=1)
+    capfd.readouterr()
+    _interpreter(model, neon_lib, "auto")
+    log = capfd.readouterr().err
+    assert "nodes delegated" in log and "sparse" not in log, log
