@@ -29,7 +29,7 @@ KEYS: dict[str, bool] = {
     "model": True, "output": True, "prune": False, "prune_kind": False, "block": False, "prune_layers": False,
     "keep_dense": False, "cluster": False, "quantize": False, "io": False, "per_channel": False,
     "calibration": True, "calibration_samples": False, "qat": False, "train_data": True, "epochs": False,
-    "batch_size": False, "eval_data": True, "report": True,
+    "batch_size": False, "eval_data": True, "report": True, "equalize": False, "bias_correction": False,
 }
 
 
@@ -47,6 +47,7 @@ TYPES: dict[str, tuple[str, Any]] = {
     "output": _PATH, "prune": _NUMBER_OR_STR, "prune_kind": _STR, "block": _STR, "prune_layers": _NAMES,
     "keep_dense": _NAMES, "cluster": _INT, "quantize": _STR, "io": _STR, "per_channel": _BOOL,
     "calibration_samples": _INT, "qat": _BOOL, "epochs": _INT, "batch_size": _INT, "report": _PATH,
+    "equalize": _BOOL, "bias_correction": _BOOL,
 }
 
 
