@@ -264,6 +264,11 @@ def _run(s, spec, n_clusters, qat_on, io_eff, epochs_n, batch_n, samples_n, poli
             from .equalize import equalize
 
             steps["equalize"] = equalize(work)
+            if not steps["equalize"]["pairs"]:
+                from .warn import warn
+
+                warn("--equalize found no pair of Conv2D/Dense layers joined only by ReLU, pooling or Flatten; "
+                     "the model is converted as it was")
             probe = cal_x if cal_x is not None else eval_x
             if probe is not None:  # equalization is exact in float: show it, on the data at hand
                 ref = reports.keras_predict(km, probe[:64])

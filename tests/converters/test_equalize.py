@@ -65,3 +65,20 @@ def test_convert_equalize_restores_the_outlier_model(outlier_files, tmp_path):
     assert eq["max_output_change"] < 1e-4 and {"conv3", "fc1"} <= {p["layer"] for p in eq["pairs"]} | {
         p["next"] for p in eq["pairs"]}
     assert "equalize: true" in (tmp_path / "eq.recipe.yaml").read_text()
+
+
+def test_nothing_to_equalize_is_said(tmp_path):
+    import warnings
+
+    from edgelift.converters.pipeline import convert
+
+    k = keras()
+    L = k.layers
+    inp = L.Input((8, 8, 4))
+    x = L.Flatten()(L.Conv2D(4, 3, activation="relu6", name="a")(inp))  # relu6 is not scale-invariant
+    model = k.Model(inp, L.Dense(3, name="out")(x))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = convert(model, str(tmp_path / "m.tflite"), calibration=arrays(32)[0], equalize=True)
+    assert r.report["steps"]["equalize"]["pairs"] == []
+    assert any("--equalize found no pair" in w for w in r.warnings)
