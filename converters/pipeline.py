@@ -23,7 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "prune": None, "prune_kind": "unstructured", "block": "1x4", "prune_layers": None, "keep_dense": None,
     "cluster": None, "quantize": "int8", "io": None, "per_channel": True, "calibration": None,
     "calibration_samples": 100, "qat": False, "train_data": None, "epochs": 2, "batch_size": 32,
-    "eval_data": None, "report": None, "layers": None,
+    "eval_data": None, "report": None, "layers": None, "equalize": False, "bias_correction": False,
 }
 
 
@@ -133,7 +133,7 @@ def _names(value) -> list[str] | None:
 def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None, block=None, prune_layers=None,
             keep_dense=None, cluster=None, quantize=None, io=None, per_channel=None, calibration=None,
             calibration_samples=None, qat=None, train_data=None, epochs=None, batch_size=None, eval_data=None,
-            report=None, layers=None) -> ConvertResult:
+            report=None, layers=None, equalize=None, bias_correction=None) -> ConvertResult:
     """Turn a Keras model into an optimized .tflite (and a JSON report); see `edgelift convert --help`.
 
     model: path (.keras, .h5, SavedModel dir) or in-memory tf_keras / Keras 3 model, or a float .tflite
@@ -146,7 +146,7 @@ def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None
                  prune_layers=prune_layers, keep_dense=keep_dense, cluster=cluster, quantize=quantize, io=io,
                  per_channel=per_channel, calibration=calibration, calibration_samples=calibration_samples,
                  qat=qat, train_data=train_data, epochs=epochs, batch_size=batch_size, eval_data=eval_data,
-                 report=report, layers=layers)
+                 report=report, layers=layers, equalize=equalize, bias_correction=bias_correction)
     recipes.check_types(given, "convert")
     settings = recipes.merge(recipes.load_recipe(recipe) if recipe is not None else {}, given)
     s = {**DEFAULTS, **{k: v for k, v in settings.items() if v is not None}}
@@ -206,6 +206,14 @@ def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None
         raise InvalidArgumentError(
             f"--calibration-samples {samples_n} is below {MIN_CALIBRATION_SAMPLES}: int8 activation ranges taken from "
             "so few inputs clip typical ones", hint="use 100-500 typical inputs (the default is 100)")
+    if s["bias_correction"] and (qat_on or s["quantize"] not in ("int8", "int16x8")):
+        raise InvalidArgumentError(
+            f"--bias-correction corrects the bias int8 weight rounding adds after training; it does not apply to "
+            f"{'--qat (QAT learns the biases)' if qat_on else '--quantize ' + str(s['quantize'])}",
+            hint="use it with post-training --quantize int8 (or int16x8), without --qat")
+    if s["bias_correction"] and s["calibration"] is None:
+        raise InvalidArgumentError("--bias-correction measures each layer's mean shift on calibration inputs, and "
+                                   "none were given", hint="pass --calibration DATA")
     io_eff = check_mode(s["quantize"], s["io"], qat_on, s["calibration"] is not None)
     if qat_on and spec is not None and n_clusters is not None:
         # measured: TFMOT 0.8.1's sparsity-preserving CQAT lets pruned weights regrow (50% -> 0-31% per layer)
@@ -274,9 +282,25 @@ def _run(s, spec, n_clusters, qat_on, io_eff, epochs_n, batch_n, samples_n, poli
         params = count_params(km) if km is not None else None
         work = km  # quantization alone converts the user's model as is
         tfmot_steps = [name for name, on in (("pruning", spec is not None), ("clustering", n_clusters is not None),
-                                             ("QAT", qat_on)) if on]
+                                             ("QAT", qat_on), ("--equalize", bool(s["equalize"])),
+                                             ("--bias-correction", bool(s["bias_correction"]))) if on]
         if tfmot_steps:  # TFMOT trains in place: work on a copy so the caller's model is never modified
             work = working_copy(loaded.require_keras(" and ".join(tfmot_steps)))
+        if s["equalize"]:
+            from .equalize import equalize
+
+            steps["equalize"] = equalize(work)
+            if not steps["equalize"]["pairs"]:
+                from .warn import warn
+
+                warn("--equalize found no pair of Conv2D/Dense layers joined only by ReLU, pooling or Flatten; "
+                     "the model is converted as it was")
+            probe = cal_x if cal_x is not None else eval_x
+            if probe is not None:  # equalization is exact in float: show it, on the data at hand
+                ref = reports.keras_predict(km, probe[:64])
+                got = reports.keras_predict(work, probe[:64])
+                steps["equalize"]["max_output_change"] = float(np.max(np.abs(got - ref)) /
+                                                              max(float(np.max(np.abs(ref))), 1e-30))
         if spec is not None:
             from .prune import prune
 
@@ -287,7 +311,12 @@ def _run(s, spec, n_clusters, qat_on, io_eff, epochs_n, batch_n, samples_n, poli
             cpolicy = type(policy)(only=policy.only, keep_dense=policy.keep_dense)
             work, steps["cluster"] = cluster(work, n_clusters, cpolicy, train_xy, preserve_sparsity=spec is not None,
                                              epochs=max(1, epochs_n // 2), batch_size=batch_n)
-        final = work if (spec is not None or n_clusters is not None) else None
+        if s["bias_correction"]:
+            from .bias_correction import correct_biases
+
+            steps["bias_correction"] = correct_biases(work, cal_x, per_channel=bool(s["per_channel"]))
+        final = work if (spec is not None or n_clusters is not None or s["equalize"]
+                         or s["bias_correction"]) else None
         to_convert = work
         if qat_on:
             to_convert = qat(work, train_xy, epochs=epochs_n, batch_size=batch_n,

@@ -31,6 +31,7 @@ KERAS_ONLY = {
     "qat": "quantization-aware training trains a Keras model", "train_data": "there is no Keras model to train",
     "epochs": "there is no Keras model to train", "batch_size": "there is no Keras model to train",
     "eval_data": "convert measures accuracy against the Keras model",
+    "equalize": "equalization rescales Keras layer weights", "bias_correction": "bias correction adjusts Keras biases",
 }
 QUANTIZED_TYPES = ("INT8", "UINT8", "INT16", "INT4")
 MIN_SAMPLES = 16  # as for Keras models (converters/quantize.py): fewer give unstable activation ranges

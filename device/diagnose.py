@@ -25,7 +25,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidArgumentError, UnsupportedModelError
+from .diagnose_advice import advise
 from .runtime import dequantize, load_interpreter, quantize
+from .tensor_stats import TensorStats
 
 DEFAULT_THRESHOLD = 0.10  # 10% relative RMS error at a layer's output
 DEFAULT_SAMPLES = 32
@@ -38,24 +40,39 @@ class LayerError:
     op: str
     layer: str  # short name, from the tensor / weight names
     tensor: str  # the quantized output tensor's full name
-    rel_error: float
-    carried_in: float
+    rel_error: float  # whole tensor
+    carried_in: float  # the largest judged error among the layer's inputs
     snr_db: float
     max_abs_error: float
     scale: float
     zero_point: int
     clipped: float  # share of float values outside the int8 range the layer's output can represent
     levels: float  # float std / scale: how many int8 steps one standard deviation spans
+    channels: dict[str, Any] = field(default_factory=dict)  # TensorStats.as_dict(): per-channel figures
+
+    @property
+    def channel_error(self) -> float:
+        return float(self.channels.get("channel_error") or 0.0)
+
+    @property
+    def error(self) -> float:
+        """The judged error: the whole tensor's, or the typical channel's where that is worse (crushed channels)."""
+        return max(self.rel_error, self.channel_error)
 
     @property
     def added(self) -> float:
-        return self.rel_error - self.carried_in
+        return self.error - self.carried_in
+
+    @property
+    def range_dominated(self) -> bool:
+        return bool(self.channels.get("range_dominated"))
 
     def as_dict(self) -> dict[str, Any]:
         return {"node": self.node, "op": self.op, "layer": self.layer, "tensor": self.tensor,
-                "rel_error": self.rel_error, "carried_in": self.carried_in, "added": self.added,
+                "rel_error": self.rel_error, "channel_error": self.channel_error, "error": self.error,
+                "carried_in": self.carried_in, "added": self.added,
                 "snr_db": self.snr_db, "max_abs_error": self.max_abs_error, "scale": self.scale,
-                "zero_point": self.zero_point, "clipped": self.clipped, "levels": self.levels}
+                "zero_point": self.zero_point, "clipped": self.clipped, "levels": self.levels, **self.channels}
 
 
 @dataclass
@@ -77,7 +94,17 @@ class Diagnosis:
 
     @property
     def first_crossing(self) -> LayerError | None:
-        return next((e for e in self.layers if e.rel_error > self.threshold), None)
+        return next((e for e in self.layers if e.error > self.threshold), None)
+
+    @property
+    def cause(self) -> LayerError | None:
+        """The layer whose own output breaks the threshold, not one that inherits a broken input: the first
+        over the threshold whose inputs arrived under it; a range-dominated tensor over it is named first."""
+        over = [e for e in self.layers if e.error > self.threshold]
+        dominated = [e for e in over if e.range_dominated]
+        if dominated:
+            return dominated[0]
+        return next((e for e in over if e.carried_in <= self.threshold), over[0] if over else None)
 
     def as_dict(self) -> dict[str, Any]:
         first = self.first_crossing
@@ -86,6 +113,7 @@ class Diagnosis:
             "samples": self.samples,
             "matching": self.matching,
             "first_crossing": first.layer if first else None,
+            "cause": self.cause.layer if self.cause else None,
             "worst": [e.layer for e in self.worst],
             "layers": [e.as_dict() for e in self.layers],
             "unmatched": self.unmatched,
@@ -93,17 +121,25 @@ class Diagnosis:
         }
 
     def format(self) -> str:
-        lines = [f"per-layer error ({self.samples} samples, tensors matched by {self.matching}; "
-                 f"relative RMS error, threshold {self.threshold:g}):"]
-        head = f"  {'#':>3} {'layer':<22} {'op':<16} {'rel err':>8} {'added':>8} {'SNR dB':>7} {'clipped':>8}"
+        lines = [f"per-layer error ({self.samples} samples, tensors matched by {self.matching}; relative RMS "
+                 f"error of the tensor and of its median channel, threshold {self.threshold:g}; crushed: non-zero "
+                 "float values quantized to 0; range: tensor range / median channel range):"]
+        head = (f"  {'#':>3} {'layer':<22} {'op':<16} {'rel err':>8} {'channel':>8} {'added':>8} {'SNR dB':>7} "
+                f"{'clipped':>8} {'crushed':>8} {'range':>6}")
         lines += [head]
         for e in self.layers:
-            mark = " <- first over threshold" if e is self.first_crossing else ""
-            lines.append(f"  {e.node:>3} {e.layer[:22]:<22} {e.op[:16]:<16} {e.rel_error:>8.4f} {e.added:>+8.4f} "
-                         f"{e.snr_db:>7.1f} {100 * e.clipped:>7.2f}%{mark}")
+            mark = " <- cause" if e is self.cause else " <- first over threshold" if e is self.first_crossing else ""
+            mark += " (range dominated)" if e.range_dominated else ""
+            lines.append(f"  {e.node:>3} {e.layer[:22]:<22} {e.op[:16]:<16} {e.rel_error:>8.4f} "
+                         f"{e.channel_error:>8.4f} {e.added:>+8.4f} {e.snr_db:>7.1f} {100 * e.clipped:>7.2f}% "
+                         f"{100 * float(e.channels.get('crushed_share', 0.0)):>7.2f}% "
+                         f"{float(e.channels.get('dominance', 1.0)):>5.0f}x{mark}")
         first = self.first_crossing
         lines.append("first layer over threshold: " + (f"{first.layer} (node {first.node}, {first.op}, relative "
-                                                      f"error {first.rel_error:.4f})" if first else "none"))
+                                                      f"error {first.error:.4f})" if first else "none"))
+        cause = self.cause
+        if cause is not None and cause is not first:
+            lines.append(f"cause: {cause.layer} (node {cause.node}, {cause.op})")
         lines.append("worst (error added): " + ", ".join(f"{e.layer} {e.added:+.4f}" for e in self.worst))
         if self.unmatched:
             lines.append("not compared (no float counterpart): " + ", ".join(self.unmatched))
@@ -147,45 +183,6 @@ def _match_ops(qops, fops, qdet, fdet) -> tuple[list[tuple[dict, dict]], str]:
         if f is not None and f["op_name"] == o["op_name"]:
             pairs.append((o, f))
     return pairs, "name"
-
-
-class _Acc:
-    __slots__ = ("err2", "ref2", "maxabs", "clipped", "count", "sum", "sum2")
-
-    def __init__(self) -> None:
-        self.err2 = self.ref2 = self.maxabs = self.sum = self.sum2 = 0.0
-        self.clipped = self.count = 0
-
-    def add(self, q: np.ndarray, f: np.ndarray, lo: float, hi: float) -> None:
-        d = q.astype(np.float64) - f.astype(np.float64)
-        self.err2 += float(np.sum(d * d))
-        self.ref2 += float(np.sum(f.astype(np.float64) ** 2))
-        self.maxabs = max(self.maxabs, float(np.max(np.abs(d))) if d.size else 0.0)
-        self.clipped += int(np.count_nonzero((f < lo) | (f > hi)))
-        self.count += int(f.size)
-        self.sum += float(np.sum(f))
-        self.sum2 += float(np.sum(f.astype(np.float64) ** 2))
-
-    @property
-    def rel(self) -> float:
-        if self.ref2 == 0.0:
-            return 0.0 if self.err2 == 0.0 else float("inf")
-        return float(np.sqrt(self.err2 / self.ref2))
-
-    @property
-    def snr_db(self) -> float:
-        if self.err2 == 0.0:
-            return float("inf")
-        if self.ref2 == 0.0:
-            return float("-inf")
-        return float(10.0 * np.log10(self.ref2 / self.err2))
-
-    @property
-    def std(self) -> float:
-        if not self.count:
-            return 0.0
-        mean = self.sum / self.count
-        return float(np.sqrt(max(self.sum2 / self.count - mean * mean, 0.0)))
 
 
 def _is_activation(detail: dict[str, Any]) -> bool:
@@ -241,7 +238,7 @@ def diagnose(quantized: bytes | str, float_model: bytes | str, x_float: list[np.
             tmap[int(a)] = int(b)
 
     n = min(int(xs[0].shape[0]), samples)
-    accs: dict[int, _Acc] = {t: _Acc() for t in tmap}
+    accs: dict[int, TensorStats] = {t: TensorStats() for t in tmap}
     for i in range(n):
         qin = [quantize(x[i:i + 1], d) for x, d in zip(xs, q.input_details, strict=True)]
         fin = [x[i:i + 1].astype(np.float32) for x in xs]
@@ -272,7 +269,8 @@ def diagnose(quantized: bytes | str, float_model: bytes | str, x_float: list[np.
         layers.append(LayerError(
             node=node, op=op, layer="input" if len(q.input_details) == 1 else f"input:{qdet[t]['name']}",
             tensor=qdet[t]["name"], rel_error=acc.rel, carried_in=0.0, snr_db=acc.snr_db, max_abs_error=acc.maxabs,
-            scale=scale, zero_point=zp, clipped=acc.clipped / acc.count, levels=acc.std / scale))
+            scale=scale, zero_point=zp, clipped=acc.clipped / acc.count, levels=acc.std / scale,
+            channels=acc.as_dict()))
     for o in qops:
         if o["op_name"] in _BOUNDARY_OPS:
             continue
@@ -286,7 +284,7 @@ def diagnose(quantized: bytes | str, float_model: bytes | str, x_float: list[np.
             unmatched.append(f"{name} ({o['op_name']})")
             continue
         acc = accs[out]
-        carried = max([accs[int(t)].rel for t in o["inputs"]
+        carried = max([max(accs[int(t)].rel, accs[int(t)].channel_error) for t in o["inputs"]
                        if int(t) in accs and accs[int(t)].count and _is_activation(qdet[int(t)])] or [0.0])
         carried = carried if np.isfinite(carried) else 0.0
         lo, hi, scale, zp = _qrange(qdet[out])
@@ -294,7 +292,7 @@ def diagnose(quantized: bytes | str, float_model: bytes | str, x_float: list[np.
             node=int(o["index"]), op=o["op_name"], layer=name, tensor=qdet[out]["name"], rel_error=acc.rel,
             carried_in=carried, snr_db=acc.snr_db, max_abs_error=acc.maxabs, scale=scale, zero_point=zp,
             clipped=acc.clipped / acc.count if acc.count else 0.0,
-            levels=(acc.std / scale) if scale > 0 else float("inf"),
+            levels=(acc.std / scale) if scale > 0 else float("inf"), channels=acc.as_dict(),
         ))
     _dedupe_names(layers)
     diag = Diagnosis(layers, float(threshold), n, how, unmatched)
@@ -311,34 +309,3 @@ def _dedupe_names(layers: list[LayerError]) -> None:
         if seen[e.layer] > 1:
             counts[e.layer] = counts.get(e.layer, 0) + 1
             e.layer = f"{e.layer}#{counts[e.layer]}"
-
-
-def advise(d: Diagnosis) -> list[str]:
-    """Advice that fits the measurements, most specific first."""
-    if not d.layers:
-        return []
-    ranked = d.ranked
-    top = ranked[0]
-    positive = sum(max(e.added, 0.0) for e in d.layers)
-    final = d.layers[-1].rel_error
-    advice: list[str] = []
-    if final <= d.threshold and top.rel_error <= d.threshold:
-        advice.append(f"no layer crosses the threshold ({d.threshold:g}); the largest contribution is {top.layer} "
-                      f"({top.added:+.4f}) — nothing to fix")
-        return advice
-    dominant = positive > 0 and top.added / positive >= 0.5
-    if top.clipped > 0.01:
-        advice.append(f"{top.layer}: its int8 range clips {100 * top.clipped:.1f}% of the float activations — "
-                      "calibrate with more (and more representative) samples")
-    elif top.levels < 8.0:
-        advice.append(f"{top.layer}: one standard deviation of its activations spans only {top.levels:.2g} int8 "
-                      "steps (outliers stretch the range) — use int16x8 activations (16-bit activations, 8-bit "
-                      "weights) for this model or layer")
-    elif dominant and top.op not in ("INPUT", "QUANTIZE"):
-        advice.append(f"{top.layer} ({top.op}) alone adds {100 * top.added / positive:.0f}% of the error with a "
-                      "sane activation range — keep that layer in float (exclude it from int8 quantization), and "
-                      "check its weights: an error this large usually means corrupted or mis-scaled weights")
-    if not dominant:
-        advice.append("the error grows over many layers (no single layer adds half of it) — use more calibration "
-                      "samples, or quantization-aware training")
-    return advice

@@ -20,7 +20,7 @@ body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em auto;max
 h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;font-size:.9em;margin:.5em 0}
 td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}th{background:#f3f3f3}
-td.l,th.l{text-align:left}.pass{color:#176f2c;font-weight:bold}.fail{color:#b00020;font-weight:bold}
+td.l,th.l{text-align:left}.pass{color:#176f2c;font-weight:bold}.fail{color:#b00020;font-weight:bold}.unchecked{color:#7a5b00;font-weight:bold}
 pre{background:#f7f7f7;padding:.6em;overflow-x:auto;font-size:.85em}img{max-width:100%}
 .muted{color:#666;font-size:.9em}
 """
@@ -181,8 +181,15 @@ def bench_report(result, path, model_source=None) -> str:
 # -- validate -----------------------------------------------------------------------------------------
 def validate_html(result, model_source=None) -> str:
     d = result.as_dict()
-    verdict = ('<p class="pass">PASS</p>' if d["passed"] else
-               '<p class="fail">FAIL</p><ul>' + "".join(f"<li>{_e(f)}</li>" for f in d["failures"]) + "</ul>")
+    from .verdict import NO_THRESHOLDS
+
+    verdict = {"pass": '<p class="pass">PASS</p>',
+               "unchecked": f'<p class="unchecked">{_e(NO_THRESHOLDS)}</p>',
+               "fail": '<p class="fail">FAIL</p><ul>' + "".join(f"<li>{_e(f)}</li>" for f in d["failures"])
+               + "</ul>"}[d["status"]]
+    if d["alarms"]:
+        verdict = ('<div class="alarm"><p class="fail">ALARM</p><ul>'
+                   + "".join(f"<li>{_e(a)}</li>" for a in d["alarms"]) + "</ul></div>" + verdict)
     given = {k: v for k, v in d["thresholds"].items() if v is not None}
     meta = (f"<p>model <b>{_e(d['model'])}</b> on {_e(d['engine'])}<br>reference {_e(d['reference'])}<br>"
             f"data {_e(d['data'])}, {d['samples']} samples · thresholds "
@@ -208,7 +215,8 @@ def validate_html(result, model_source=None) -> str:
         names = [f"{e['node']} {e['layer']}" for e in layers]
         fig, ax = plt.subplots(figsize=(9, 0.35 * len(layers) + 1.5))
         y = list(range(len(layers)))[::-1]
-        ax.barh([v + 0.2 for v in y], [e["rel_error"] for e in layers], height=0.4, label="relative error at output")
+        ax.barh([v + 0.2 for v in y], [e.get("error", e["rel_error"]) for e in layers], height=0.4,
+                label="relative error at output (tensor or median channel, the worse)")
         ax.barh([v - 0.2 for v in y], [e["added"] for e in layers], height=0.4, label="error added by the layer")
         ax.axvline(diag["threshold"], color="#b00020", ls="--", lw=1, label=f"threshold {diag['threshold']:g}")
         ax.set_yticks(y)
@@ -216,15 +224,19 @@ def validate_html(result, model_source=None) -> str:
         ax.set_xlabel("relative RMS error (dequantized int8 vs float)")
         ax.legend(loc="lower right")
         ax.set_title("per-layer error")
-        lrows = [[e["node"], e["layer"], e["op"], f"{e['rel_error']:.4f}", f"{e['added']:+.4f}",
-                  f"{e['snr_db']:.1f}", f"{100 * e['clipped']:.2f}%", f"{e['levels']:.1f}"] for e in layers]
+        lrows = [[e["node"], e["layer"] + (" (range dominated)" if e.get("range_dominated") else ""), e["op"],
+                  f"{e['rel_error']:.4f}", f"{e.get('channel_error', 0.0):.4f}", f"{e['added']:+.4f}",
+                  f"{e['snr_db']:.1f}", f"{100 * e['clipped']:.2f}%", f"{100 * e.get('crushed_share', 0.0):.2f}%",
+                  f"{e.get('dominance', 1.0):.0f}x", f"{e['levels']:.1f}"] for e in layers]
         sections += [
             "<h2>Per-layer diagnosis</h2>",
-            f"<p>first layer over the threshold: <b>{_e(diag['first_crossing'] or 'none')}</b> · worst (error "
+            f"<p>cause: <b>{_e(diag.get('cause') or 'none')}</b> · first layer over the threshold: "
+            f"<b>{_e(diag['first_crossing'] or 'none')}</b> · worst (error "
             f"added): {_e(', '.join(diag['worst']))} · tensors matched by {_e(diag['matching'])}, "
             f"{diag['samples']} samples</p>",
             _img(_png(fig), "per-layer error"),
-            _table(["node", "layer", "op", "rel error", "added", "SNR dB", "clipped", "std/scale"], lrows, left=3),
+            _table(["node", "layer", "op", "rel error", "median channel err", "added", "SNR dB", "clipped",
+                    "crushed", "range / median channel", "std/scale"], lrows, left=3),
             "<ul>" + "".join(f"<li>{_e(a)}</li>" for a in diag["advice"]) + "</ul>",
         ]
     sections.append(_size_section(model_source))

@@ -240,6 +240,19 @@ class ValidationResult:
     def passed(self) -> bool:
         return not self.failures
 
+    @property
+    def status(self) -> str:
+        """'pass', 'fail', or 'unchecked' when no threshold was given (then nothing passed)."""
+        from .verdict import status
+
+        return status(self.thresholds, self.failures)
+
+    @property
+    def alarms(self) -> list[str]:
+        from .verdict import alarms
+
+        return alarms(self.outputs)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "schema": SCHEMA,
@@ -253,7 +266,9 @@ class ValidationResult:
             "outputs": self.outputs,
             "thresholds": self.thresholds,
             "passed": self.passed,
+            "status": self.status,
             "failures": self.failures,
+            "alarms": self.alarms,
             "per_layer": self.diagnosis.as_dict() if self.diagnosis is not None else None,
             "notes": self.notes,
             "seconds": self.seconds,
@@ -287,11 +302,16 @@ class ValidationResult:
         if self.diagnosis is not None:
             lines += ["", self.diagnosis.format()]
         given = {k: v for k, v in self.thresholds.items() if v is not None}
+        lines.append("")
+        lines += [f"ALARM: {a}" for a in self.alarms]
         if given:
-            lines.append("")
             lines.append("thresholds " + ", ".join(f"{k}={v}" for k, v in given.items()) + ": "
                          + ("PASS" if self.passed else "FAIL"))
             lines += [f"  missed: {f}" for f in self.failures]
+        else:
+            from .verdict import NO_THRESHOLDS
+
+            lines.append(NO_THRESHOLDS)
         return "\n".join(lines)
 
 

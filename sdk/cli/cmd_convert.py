@@ -31,8 +31,13 @@ import click
 @click.option("--batch-size", type=int, help="Fine-tuning batch size [default: 32].")
 @click.option("--eval-data", help="Data to measure float vs .tflite accuracy on (labels give accuracy).")
 @click.option("--report", help="Write the JSON report here.")
+@click.option("--equalize", is_flag=True, default=None,
+              help="Cross-layer equalization: move outlier channels' scale into the next layer (exact in float).")
+@click.option("--bias-correction", is_flag=True, default=None,
+              help="Cancel the mean output shift of int8 weight rounding per channel (needs --calibration).")
 def convert(model, output, recipe, prune, prune_kind, block, prune_layers, keep_dense, cluster, quantize, io,
-            per_channel, calibration, calibration_samples, qat, train_data, epochs, batch_size, eval_data, report):
+            per_channel, calibration, calibration_samples, qat, train_data, epochs, batch_size, eval_data, report,
+            equalize, bias_correction):
     """Prune, cluster and quantize a Keras MODEL (.keras, .h5, SavedModel dir) into a .tflite, or quantize a
     float MODEL.tflite (MediaPipe, PyTorch exports) with ai-edge-quantizer; per-layer modes: recipe `layers:`."""
     from edgelift.converters.pipeline import convert as run
@@ -44,7 +49,7 @@ def convert(model, output, recipe, prune, prune_kind, block, prune_layers, keep_
                      prune_layers=prune_layers, keep_dense=keep_dense, cluster=cluster, quantize=quantize, io=io,
                      per_channel=per_channel, calibration=calibration, calibration_samples=calibration_samples,
                      qat=qat, train_data=train_data, epochs=epochs, batch_size=batch_size, eval_data=eval_data,
-                     report=report)
+                     report=report, equalize=equalize, bias_correction=bias_correction)
     for w in caught:
         if issubclass(w.category, ConvertWarning):
             click.echo(f"warning: {w.message}", err=True)
