@@ -6,9 +6,12 @@ The crash is a real one: TensorFlow segfaults calibrating a GRU whose batch size
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -92,3 +95,38 @@ def test_relative_paths_resolve_in_the_callers_folder(tmp_path, model_file, data
     np.save(tmp_path / "cal.npy", np.random.default_rng(1).uniform(0, 1, (20, *SHAPE)).astype(np.float32))
     convert(str(model_file), "rel.tflite", calibration="cal.npy")
     assert (tmp_path / "rel.tflite").stat().st_size > 0
+
+
+def _workers_using(tmpdir) -> list[int]:
+    """Pids of conversion workers whose TMPDIR lies under `tmpdir`."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmd = (proc / "cmdline").read_bytes()
+            env = (proc / "environ").read_bytes()
+        except OSError:
+            continue
+        if b"edgelift.converters.child_worker" in cmd and f"TMPDIR={tmpdir}/".encode() in env:
+            pids.append(int(proc.name))
+    return pids
+
+
+def test_ctrl_c_stops_the_worker_and_leaves_nothing(gru_files, tmp_path):
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmpdir)}
+    env.pop("EDGELIFT_CONVERT_IN_PROCESS", None)
+    proc = subprocess.Popen([sys.executable, "-m", "edgelift", "convert", "gru_dynamic.keras", "-o",
+                             str(tmp_path / "o.tflite"), "--quantize", "dynamic"], cwd=gru_files, env=env,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not _workers_using(tmpdir) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert _workers_using(tmpdir), "the worker never started"
+    time.sleep(2)  # inside TensorFlow's import or the conversion
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and err.strip().splitlines()[-1] == "aborted", err
+    assert "Traceback" not in err
+    assert not (tmp_path / "o.tflite").exists() and list(tmpdir.iterdir()) == []
+    assert _workers_using(tmpdir) == []
