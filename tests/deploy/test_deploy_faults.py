@@ -164,9 +164,12 @@ def test_an_unreachable_host_does_not_claim_what_runs(capsys, deployed, bundles,
 
 
 CUT_AFTER_SWITCH = """#!/bin/sh
-# runs the client's command; once MARKER exists, a switch (it renames .current.new.PID) then loses its connection
+# runs the client's command; once MARKER exists, a switch (it renames .current.new.PID) then loses its connection,
+# and once MARKER.gone exists too, every later connection is cut at once (the device went away)
+[ -e MARKER.went ] && kill -9 $PPID
 case "$SSH_ORIGINAL_COMMAND" in
-  *".current.new."*) if [ -e MARKER ]; then sh -c "$SSH_ORIGINAL_COMMAND" </dev/null; kill -9 $PPID; fi ;;
+  *".current.new."*) if [ -e MARKER ]; then
+      sh -c "$SSH_ORIGINAL_COMMAND" </dev/null; [ -e MARKER.gone ] && touch MARKER.went; kill -9 $PPID; fi ;;
 esac
 exec sh -c "$SSH_ORIGINAL_COMMAND"
 """
@@ -200,6 +203,30 @@ def test_a_cut_after_the_switch_says_the_device_runs_the_new_version(capsys, cut
     assert "untouched" not in line and "edgelift rollback --host pi" in line
     assert_whole(remote, now)
     assert release(remote, "previous") == first.release and not (remote / ".lock").exists()
+    (cutting_sshd.dir.parent / "cut").unlink()
+
+
+def test_a_cut_after_the_switch_with_the_device_gone_says_old_or_new(capsys, cutting_sshd, bundles, pi_python,
+                                                                    tmp_path):
+    remote = tmp_path / "device"
+    config = cutting_sshd.client_config()
+    first = edgelift.deploy(bundles[0].path, "pi", ssh_config=config, remote_dir=str(remote),
+                            remote_python=pi_python)
+    marker = cutting_sshd.dir.parent / "cut"
+    for name in ("cut", "cut.gone"):
+        (marker.parent / name).touch()
+    try:
+        code, _, err = deploy_cli(capsys, bundles[1], remote, config, pi_python)
+    finally:
+        for name in ("cut", "cut.gone", "cut.went"):
+            (marker.parent / name).unlink(missing_ok=True)
+    line = one_error_line(err)
+    now = release(remote)
+    assert code == 4 and now.endswith(bundles[1].bundle_id)
+    assert f"pi: the connection was lost during step 'switch'; the device runs either {now} (new) or " \
+        f"{first.release} (before) — it could not be asked which" in line, line
+    assert "untouched" not in line and "once it is reachable" in line
+    assert_whole(remote, now)
 
 
 
