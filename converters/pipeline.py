@@ -16,6 +16,7 @@ import numpy as np
 from edgelift.atomic import check_outputs, write_bytes, write_text
 from edgelift.errors import DataError, InvalidArgumentError, ModelNotFoundError
 
+from . import isolated
 from . import recipe as recipes
 from .warn import ConvertWarning
 
@@ -229,11 +230,12 @@ def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None
     evald = _dataset(s["eval_data"], "evaluation data", need_labels=False)
     cal = _dataset(s["calibration"], "calibration data", need_labels=False)
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvertWarning)
-        rep, tfl, used = _run(s, spec, n_clusters, qat_on, io_eff, epochs_n, batch_n, samples_n, policy, train,
-                              evald, cal, out_path, start)
-    msgs = [str(w.message) for w in caught if issubclass(w.category, ConvertWarning)]
+    args = (s, spec, n_clusters, qat_on, io_eff, epochs_n, batch_n, samples_n, policy, train, evald, cal, out_path)
+    if isinstance(s["model"], (str, os.PathLike)) and not isolated.in_process_forced():
+        # TensorFlow can crash the process (a GRU calibration segfaults): a child takes the crash, we report it
+        rep, tfl, used, msgs = isolated.run(args, elapsed=time.perf_counter() - start, model=str(s["model"]))
+    else:  # an in-memory model lives in this process (whose TensorFlow is loaded already)
+        rep, tfl, used, msgs = run_steps(args, start)
     rep["warnings"] = msgs
     recipe_text = recipes.dump(used)  # serialize everything before writing anything
     report_text = json.dumps(rep, indent=2, default=_json_default) + "\n"
@@ -247,12 +249,22 @@ def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None
     return ConvertResult(out_path, rep, report_path, recipe_path, msgs)
 
 
+def run_steps(args: tuple, start: float) -> tuple[dict, bytes, dict, list[str]]:
+    """The TensorFlow part of convert (also what the child process runs): report, .tflite, settings, warnings."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvertWarning)
+        rep, tfl, used = _run(*args, start)
+    return rep, tfl, used, [str(w.message) for w in caught if issubclass(w.category, ConvertWarning)]
+
+
 def _run(s, spec, n_clusters, qat_on, io_eff, epochs_n, batch_n, samples_n, policy, train, evald, cal,
          out_path, start) -> tuple[dict, bytes, dict]:
     from . import report as reports
     from .load import count_params, load_model, working_copy
     from .quantize import check_calibration, qat, to_tflite
+    from .stages import stage
 
+    stage("loading the model")
     loaded = load_model(s["model"])
     try:
         km = loaded.keras_model
@@ -304,10 +316,12 @@ def _run(s, spec, n_clusters, qat_on, io_eff, epochs_n, batch_n, samples_n, poli
         if spec is not None:
             from .prune import prune
 
+            stage("pruning")
             work, steps["prune"] = prune(work, spec, policy, train_xy, epochs=epochs_n, batch_size=batch_n)
         if n_clusters is not None:
             from .cluster import cluster
 
+            stage("clustering")
             cpolicy = type(policy)(only=policy.only, keep_dense=policy.keep_dense)
             work, steps["cluster"] = cluster(work, n_clusters, cpolicy, train_xy, preserve_sparsity=spec is not None,
                                              epochs=max(1, epochs_n // 2), batch_size=batch_n)
@@ -319,10 +333,12 @@ def _run(s, spec, n_clusters, qat_on, io_eff, epochs_n, batch_n, samples_n, poli
                          or s["bias_correction"]) else None
         to_convert = work
         if qat_on:
+            stage("quantization-aware training")
             to_convert = qat(work, train_xy, epochs=epochs_n, batch_size=batch_n,
                              preserve_sparsity=spec is not None, preserve_clusters=n_clusters is not None)
             steps["qat"] = {"kind": ("cluster-preserving" if n_clusters else
                                      "pruning-preserving" if spec else "standard"), "epochs": epochs_n}
+        stage(f"{'calibration and ' if cal_x is not None else ''}TFLite conversion (--quantize {s['quantize']})")
         if to_convert is not None:
             tfl = to_tflite(to_convert, quantize=s["quantize"], io=io_eff, calibration=cal_x,
                             per_channel=bool(s["per_channel"]), qat=qat_on)
@@ -340,6 +356,7 @@ def _run(s, spec, n_clusters, qat_on, io_eff, epochs_n, batch_n, samples_n, poli
 
         accuracy = None
         if evald is not None:
+            stage("accuracy evaluation")
             accuracy = _accuracy(reports, km, final, tfl, eval_x, evald)
         rep = reports.build(loaded=loaded, final_keras=final if final is not None else km, tflite=tfl, steps=steps,
                             output=str(out_path),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import io as _io
 import os
+import re
 import sys
 import tempfile
 
@@ -150,6 +151,7 @@ def to_tflite(model=None, *, saved_model_dir: str | None = None, quantize: str =
             return conv.convert()
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = re.sub(r"^[^:]*:\d+:\d+: (error: )?", "", first)  # the Python frame MLIR names, not the model's
         raise UnsupportedModelError(
             f"the TFLite converter rejected the model with --quantize {quantize}: {first[:300]}",
             hint="rerun with --verbose (and EDGELIFT_CONVERTER_LOGS=1) for the converter's messages; "

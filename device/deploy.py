@@ -91,11 +91,11 @@ class Device:
     # -- running things --------------------------------------------------------------------------------
 
     def shell(self, step: str, script: str, *, input: bytes | None = None, timeout: float | None = 120,
-              current: str | None = None) -> str:
+              current: str | None = None, known: bool = True) -> str:
         try:
             proc = self.ssh.run(script, input=input, timeout=timeout)
         except SSHError as exc:
-            raise self.failure(step, str(exc), current=current, stderr=exc.stderr) from None
+            raise self.failure(step, str(exc), current=current, stderr=exc.stderr, known=known) from None
         return proc.stdout.decode("utf-8", "replace")
 
     def agent(self, step: str, agent_file: str, args: list[str], *, input: bytes | None = None,
@@ -156,16 +156,26 @@ class Device:
         return result
 
     def failure(self, step: str, message: str, *, current: str | None = None, hint: str | None = None,
-                stderr: str = "") -> RemoteError:
+                stderr: str = "", known: bool = True) -> RemoteError:
+        """known=False: the device was not reached, so what runs there is not known (never say 'none')."""
         text = f"{self.target}: step '{step}' failed: {message}"
-        if step in STEPS or step == "rollback":
+        if not known:
+            text += "; nothing on the device was changed"
+        elif step in STEPS or step == "rollback":
             text += f"; the running version ({current or 'none'}) is untouched"
-        if hint is None and "host key" in message:
+        if hint is None and "disk is full" in message:
+            hint = f"free space on the device (`df -h {self.remote_dir}`; old releases are in releases/), then retry"
+        elif hint is None and ("read-only file system" in message or "refused to write" in message):
+            hint = (f"make {self.remote_dir} writable for the ssh user (or remount it read-write), or give "
+                    "--remote-dir a writable folder")
+        elif hint is None and "host key" in message:
             hint = host_key_hint(self.target)
         elif hint is None and step == "connect":
             hint = f"check `{self.target.ssh_command('true')}` works (host, user, key, ssh config)"
-        elif hint is None:
+        elif hint is None and step in STEPS:
             hint = "run the deploy again; nothing was switched"
+        elif hint is None:
+            hint = f"check the device with `edgelift device info --host {self.target}`, then retry"
         err = RemoteError(text, hint=hint)
         err.step = step  # type: ignore[attr-defined]
         return err
@@ -176,18 +186,28 @@ class Device:
         since = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime())
         owner = _q(f"{socket.gethostname()} pid {os.getpid()} since {since}")
         take = take_script(_q(self.path(".lock")), owner, _q(self.path("staging"))) if lock else ""
-        script = (self.python_setup()
-                  + f"mkdir -p {_q(self.path('releases'))} {_q(self.path('staging'))} || exit 3\n" + take
+        probe = _q(self.path(".write-probe")) + ".$$"
+        # a deploy must write here: name a read-only or full folder now, not as a lock that 'is busy'
+        writable = (f"if ! err=$({{ mkdir -p -- {_q(self.path('releases'))} {_q(self.path('staging'))} && "
+                    f": > {probe}; }} 2>&1); then echo \"unwritable=$(printf '%s' \"$err\" | tail -n 1)\"; "
+                    f"rm -f -- {probe}; exit 0; fi; rm -f -- {probe}\n") if lock else \
+            f"mkdir -p {_q(self.path('releases'))} {_q(self.path('staging'))} || exit 3\n"
+        script = (self.python_setup() + writable + take
                   + f"echo current=$(readlink {_q(self.path('current'))} || true)\n"
                   + f"echo previous=$(readlink {_q(self.path('previous'))} || true)\n"
                   + 'echo python=$("$PY" -c "import sys; print(\'%d.%d.%d\' % sys.version_info[:3])" 2>/dev/null'
                   + " || echo missing)\n")
-        out = self.shell(step, script, timeout=120)
+        out = self.shell(step, script, timeout=120, known=False)
         state: dict[str, str | None] = {}
         for line in out.splitlines():
             key, _, value = line.partition("=")
-            if key in ("current", "previous", "python", "lock", "owner"):
+            if key in ("current", "previous", "python", "lock", "owner", "unwritable"):
                 state[key] = value.strip() or None
+        if "unwritable" in state:
+            from .ssh import describe_failure
+
+            raise self.failure(step, f"cannot write to the install dir {self.remote_dir}: "
+                               + describe_failure(1, state["unwritable"] or "permission denied"), known=False)
         for key in ("current", "previous"):
             if state.get(key):
                 state[key] = state[key].rsplit("/", 1)[-1]  # type: ignore[union-attr]
@@ -362,7 +382,10 @@ def deploy_bundle(device: Device, local: Path, manifest: dict[str, Any], *, inst
                 "mv -T -- .current.new.$$ current\n"
                 'if [ -n "$old" ]; then ln -s -- "$old" .previous.new.$$ && mv -T -- .previous.new.$$ previous; fi\n'
             )
-            device.shell("switch", switch, current=current)
+            try:
+                device.shell("switch", switch, current=current)
+            except RemoteError as exc:
+                raise _after_switch_failure(device, exc, release, current) from None
             done("switch")
         except BaseException:
             # best effort: a dead connection leaves the partial staging folder for the next deploy to clear, and
@@ -377,6 +400,26 @@ def deploy_bundle(device: Device, local: Path, manifest: dict[str, Any], *, inst
                         bundle_id=manifest["bundle_id"], seconds=time.perf_counter() - start, steps=steps,
                         check={k: check.get(k) for k in ("files", "runtime", "runtime_version", "partition", "delegate",
                                                          "exact", "outputs", "warnings")})
+
+
+def _after_switch_failure(device: Device, exc: RemoteError, release: str, current: str | None) -> RemoteError:
+    """The switch may have run before the connection went: read what the device runs now, and say that."""
+    if "connection failed or was cut" not in str(exc) and "timed out" not in str(exc):
+        return exc
+    info = f"`edgelift device info --host {device.target}`"
+    try:
+        now = device.state("switch").get("current")
+    except RemoteError:
+        return RemoteError(
+            f"{device.target}: the connection was lost during step 'switch'; the device runs either {release} "
+            f"(new) or {current or 'nothing'} (before) — it could not be asked which",
+            hint=f"check with {info} once it is reachable; `edgelift rollback` goes back if it is on the new one")
+    if now == release:
+        return RemoteError(
+            f"{device.target}: the connection was lost right after step 'switch' ran: the device now runs {release} "
+            f"(the new version; previous {current or 'none'}); old releases were not pruned",
+            hint=f"nothing to redo: check it with {info}, or go back with `edgelift rollback --host {device.target}`")
+    return exc
 
 
 def _prune(device: Device, keep: int) -> None:

@@ -96,6 +96,13 @@ def describe_failure(returncode: int, stderr: str) -> str:
     if any(k in low for k in ("host key verification failed", "no matching host key", "identification has changed")):
         return "the device's host key is unknown or has changed, so the connection was refused (ssh: " \
                + _last_line(err) + ")"
+    # a remote command that could not write (exit 1/2 of mkdir/tar/touch), not a refused login (ssh exits 255)
+    if "no space left on device" in low or "disk quota exceeded" in low:
+        return "the device's disk is full (" + _line_with(err, ("no space left", "quota exceeded")) + ")"
+    if "read-only file system" in low:
+        return "the device's folder is on a read-only file system (" + _line_with(err, ("read-only",)) + ")"
+    if "permission denied" in low and returncode != 255:
+        return "the device refused to write there: permission denied (" + _line_with(err, ("permission",)) + ")"
     if "permission denied" in low:
         return "ssh login was refused (permission denied): no key the device accepts (ssh: " + _last_line(err) + ")"
     if "connection refused" in low or "could not resolve" in low or "timed out" in low or "no route" in low:
@@ -103,6 +110,14 @@ def describe_failure(returncode: int, stderr: str) -> str:
     if returncode == 255:
         return "the ssh connection failed or was cut (ssh exit 255" + (": " + _last_line(err) if err else "") + ")"
     return f"the remote command exited with status {returncode}" + (": " + _last_line(err) if err else "")
+
+
+def _line_with(text: str, phrases: tuple[str, ...]) -> str:
+    """The first line naming the cause (tar's last line is 'Exiting with failure status ...')."""
+    for line in text.splitlines():
+        if any(p in line.lower() for p in phrases):
+            return line.strip()
+    return _last_line(text)
 
 
 def _last_line(text: str) -> str:

@@ -78,6 +78,10 @@ def main(argv: list[str] | None = None) -> int:
     except click.Abort:
         click.echo("aborted", err=True)
         return 130
+    except click.UsageError as exc:  # one line like every other error, not click's usage block
+        cmd = exc.ctx.command_path if exc.ctx is not None else "edgelift"
+        click.echo(f"error: {exc.format_message().rstrip('.')} — see `{cmd} --help`", err=True)
+        return exc.exit_code
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
