@@ -14,9 +14,6 @@ description:
     previous release kept. C(changed) only when a new release went live: a bundle already live that passes its self-
     check is left alone. Check mode reads the device and writes nothing. Sets the facts edgelift_release,
     edgelift_previous, edgelift_bundle_id, edgelift_runtime and edgelift_partition.
-  - >-
-    Runs on the controller (an action plugin importing edgelift); Ansible's connection to the host is not used,
-    so plays need no fact gathering.
 options:
   bundle:
     description: A bundle folder on the controller (C(edgelift bundle MODEL.tflite -o m.bundle)).
@@ -33,23 +30,8 @@ options:
   wheels:
     description: With install_runtime, install offline from this folder of aarch64 wheels.
     type: path
-  remote_dir:
-    description: Where edgelift keeps releases on the device (host variable C(edgelift_remote_dir)).
-    type: str
-    default: ~/edgelift
-  remote_python:
-    description: The device's Python (host variable C(edgelift_remote_python) or C(ansible_python_interpreter)).
-    type: str
-  ssh_config:
-    description: ssh config file (ssh -F); host variable C(edgelift_ssh_config) or env EDGELIFT_SSH_CONFIG.
-    type: path
-  identity:
-    description: Private key file (ssh -i); default C(ansible_ssh_private_key_file).
-    type: path
-  accept_new_host_key:
-    description: Record the key of a host seen for the first time (a changed key is still refused).
-    type: bool
-    default: false
+extends_documentation_fragment:
+  - edgelift.pi.device
 author: edgelift contributors
 """
 

@@ -12,31 +12,13 @@ description:
     Runs the live release's self-check on the device, then a C(run) of the bundle's reference input whose outputs
     are compared on the controller with the bundle's reference outputs (bit for bit for integers). Fails if the live
     release is not this bundle or anything differs. Skipped in check mode.
-  - >-
-    Runs on the controller (an action plugin importing edgelift); Ansible's connection to the host is not used,
-    so plays need no fact gathering.
 options:
   bundle:
     description: The bundle folder that should be live.
     type: path
     required: true
-  remote_dir:
-    description: Where edgelift keeps releases on the device (host variable C(edgelift_remote_dir)).
-    type: str
-    default: ~/edgelift
-  remote_python:
-    description: The device's Python (host variable C(edgelift_remote_python) or C(ansible_python_interpreter)).
-    type: str
-  ssh_config:
-    description: ssh config file (ssh -F); host variable C(edgelift_ssh_config) or env EDGELIFT_SSH_CONFIG.
-    type: path
-  identity:
-    description: Private key file (ssh -i); default C(ansible_ssh_private_key_file).
-    type: path
-  accept_new_host_key:
-    description: Record the key of a host seen for the first time (a changed key is still refused).
-    type: bool
-    default: false
+extends_documentation_fragment:
+  - edgelift.pi.device
 author: edgelift contributors
 """
 

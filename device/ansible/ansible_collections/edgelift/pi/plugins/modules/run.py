@@ -11,9 +11,6 @@ description:
   - >-
     Like C(edgelift run): the input is .npy (or .npz with arr_0, arr_1, ...); outputs are written on the controller.
     Every run re-checks the files' sha256 on the device.
-  - >-
-    Runs on the controller (an action plugin importing edgelift); Ansible's connection to the host is not used,
-    so plays need no fact gathering.
 options:
   input:
     description: Input .npy or .npz on the controller.
@@ -30,23 +27,8 @@ options:
     description: Threads on the device.
     type: int
     default: 1
-  remote_dir:
-    description: Where edgelift keeps releases on the device (host variable C(edgelift_remote_dir)).
-    type: str
-    default: ~/edgelift
-  remote_python:
-    description: The device's Python (host variable C(edgelift_remote_python) or C(ansible_python_interpreter)).
-    type: str
-  ssh_config:
-    description: ssh config file (ssh -F); host variable C(edgelift_ssh_config) or env EDGELIFT_SSH_CONFIG.
-    type: path
-  identity:
-    description: Private key file (ssh -i); default C(ansible_ssh_private_key_file).
-    type: path
-  accept_new_host_key:
-    description: Record the key of a host seen for the first time (a changed key is still refused).
-    type: bool
-    default: false
+extends_documentation_fragment:
+  - edgelift.pi.device
 author: edgelift contributors
 """
 
