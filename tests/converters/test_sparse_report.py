@@ -116,3 +116,21 @@ def test_dense_reasons_use_the_rules_terms(board, density, k, m, words):
          "dense_because": {board: sparse_report._why_dense(board, density, k, m)}}]}
     msg = sparse_report.dense_warning(pred, "block", (1, 4))
     assert msg.startswith("1 of 1 pruned layers will run dense on a Pi") and words in msg, msg
+
+
+def test_zeros_the_kernel_does_not_skip_get_the_way_out_named():
+    layer = {"layer": "c2", "block_density": 0.9, "k": 72, "m": 64, "sparse_on": [],
+             "dense_because": {"rpi4": sparse_report._why_dense("rpi4", 0.9, 72, 64)}}
+    pred = {"target": "rpi4", "boards": ["rpi4"], "layers": [layer]}
+    assert "use --prune-kind block" in sparse_report.dense_warning(pred, "unstructured", (1, 4))
+    assert "use --block 1x4" in sparse_report.dense_warning(pred, "block", (2, 2))
+    assert "--block" not in sparse_report.dense_warning(pred, "block", (4, 8))  # whole 1x4 blocks: just too dense
+    assert sparse_report.dense_warning({**pred, "target": None, "boards": ["rpi4", "rpi5"]}, "block", (2, 2)) is None
+
+
+def test_a_target_without_pruning_says_every_layer_runs_dense():
+    pred = sparse_report.predict([], None, None, "rpi5")
+    assert pred["layers"] == [] and pred["summary"] == {"rpi5": {"sparse": 0, "layers": 0}}
+    assert sparse_report.summary_line(pred) == ("no pruned CONV_2D / FULLY_CONNECTED layers: every layer runs "
+                                                "dense on a Pi 5")
+    assert sparse_report.dense_warning(pred, None, None) is None

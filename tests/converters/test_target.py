@@ -78,3 +78,13 @@ def test_block_defaults_to_the_targets_kernel_block(board, tmp_path, model):
     (dense,) = [w for w in res.warnings if "will run dense" in w]  # float weights: the kernels are int8
     assert dense == (f"3 of 3 pruned layers will run dense on a {targets.BOARD_NAMES[board]}: 'c2', 'c3', 'd1' "
                      "(--quantize none: the sparse kernels run int8 layers (--quantize int8))"), dense
+
+
+def test_the_default_block_follows_the_targets_kernel(tmp_path, model, monkeypatch):
+    """Both kernels read 1x4 today; a board whose kernel read 1x8 would get 1x8 blocks, while no target keeps 1x4."""
+    monkeypatch.setitem(targets.KERNEL_BLOCK, "rpi5", (1, 8))
+    with pytest.warns(ConvertWarning):
+        on5 = edgelift.convert(model, tmp_path / "a.tflite", prune=0.5, prune_kind="block", target="rpi5",
+                               quantize="none")
+        plain = edgelift.convert(model, tmp_path / "b.tflite", prune=0.5, prune_kind="block", quantize="none")
+    assert on5.report["steps"]["prune"]["block"] == "1x8" and plain.report["steps"]["prune"]["block"] == "1x4"
