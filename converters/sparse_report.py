@@ -17,10 +17,12 @@ from edgelift.tflite_model import TFLiteModel
 from .target import BOARD_NAMES, boards, default_block, kernel_skips
 
 
-def _why_dense(board: str, density: float, k: int, m: int) -> str:
+def _why_dense(board: str, density: float, k: int, m: int, minus128: bool = False) -> str:
     u = sparse_rule.KERNELS[board]
     if k > u.max_k:
         return f"k={k} is deeper than the kernel's {u.max_k}"
+    if minus128 and u.no_minus128:
+        return "a weight is -128, outside the [-127, 127] the kernel's int16 pairs hold"
     line = u.break_even_density - u.break_even_k / k
     waste = -(-m // u.rows) * u.rows / m if m > 0 else 1.0
     if line <= 0:
@@ -37,7 +39,7 @@ def predict(weights: list[dict[str, Any]], model: TFLiteModel, prune: dict[str, 
     by_tensor = {w["tensor"]: w for w in weights}
     layers = []
     for entry in (prune or {}).get("layers", []):
-        w = by_tensor.get(entry.get("tensor"))
+        w, minus128 = by_tensor.get(entry.get("tensor")), False
         layer: dict[str, Any] = {"layer": entry["layer"], "tensor": None, "op": None, "block_density": None,
                                  "sparse_on": []}
         if w is None:
@@ -50,10 +52,12 @@ def predict(weights: list[dict[str, Any]], model: TFLiteModel, prune: dict[str, 
                                           list(model.tensors[op.outputs[0]].shape))
             layer.update(op_index=w["op_index"], k=k, m=m, block_density=w["block_density"],
                          sparse_on=[b for b in w["sparse_on"] if b in names])
+            data = model.tensors[op.inputs[1]].data
+            minus128 = data is not None and bool((data == -128).any())
             why = None
         if w is not None:
             layer.update(tensor=w["tensor"], op=w["op"])
-        layer["dense_because"] = {b: why or _why_dense(b, layer["block_density"], layer["k"], layer["m"])
+        layer["dense_because"] = {b: why or _why_dense(b, layer["block_density"], layer["k"], layer["m"], minus128)
                                   for b in names if b not in layer["sparse_on"]}
         layers.append(layer)
     return {"rule": "edgelift.delegates.neon.sparse_rule (the NEON delegate's sparse=auto rule)",

@@ -18,6 +18,7 @@ from edgelift.converters import sparse_report
 from edgelift.delegates.neon import sparse_rule
 from edgelift.device.runtime import load_interpreter
 from edgelift.tflite_model import load
+from tests.neon.kernel_tester import KERNELS
 from tests.neon.test_sparse_rule import _c_registry
 
 LOGGED = re.compile(r"node (\d+) (?:CONV_2D|FULLY_CONNECTED) ([\d.]+)")
@@ -49,6 +50,19 @@ def test_the_twin_is_the_delegates_rule():
     registry = _c_registry()
     for u in sparse_rule.KERNELS.values():
         assert registry[u.name] == (u.break_even_density, u.break_even_k, u.max_k), (u, registry[u.name])
+    src = (KERNELS / "qs8_spgemm_registry.c").read_text()
+    flags = dict(re.findall(r'\{\{"(qs8_spgemm_\w+)".*?\},\s*\w+, \w+, [^,]+, ([01])\}', src, re.S))
+    assert {u.name: u.no_minus128 for u in sparse_rule.KERNELS.values()} == {
+        u.name: flags[u.name] == "1" for u in sparse_rule.KERNELS.values()}, flags
+
+
+def test_a_minus128_weight_keeps_the_layer_dense_on_a_pi4_only():
+    w = np.zeros((8, 3, 3, 32), np.int8)
+    w[:, 0, 0, :4] = 5  # density 1/72: sparse on both boards at k = 288, 64 rows
+    assert sparse_rule.predict("CONV_2D", w, [1, 8, 8, 32], [1, 8, 8, 8])["sparse_on"] == ["rpi4", "rpi5"]
+    w[0, 0, 0, 0] = -128  # the Pi 4 kernel packs two products per int16 lane: sparse_choice.c sends it dense
+    assert sparse_rule.predict("CONV_2D", w, [1, 8, 8, 32], [1, 8, 8, 8])["sparse_on"] == ["rpi5"]
+    assert "-128" in sparse_report._why_dense("rpi4", 1 / 72, 288, 64, minus128=True)
 
 
 def test_target_rpi4_report_predicts_what_the_delegate_measures(tmp_path, capfd, model_file, data_dir):
