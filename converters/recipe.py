@@ -4,7 +4,7 @@ Keys are the keyword arguments of `edgelift.convert` (flat), e.g.
 
     prune: 0.75
     prune_kind: block
-    block: 1x4
+    target: rpi4      # block defaults to the Pi 4 sparse kernel's; the report predicts its sparse layers
     quantize: int8
     calibration: data/calib.npz
     train_data: data/train.npz
