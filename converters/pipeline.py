@@ -24,7 +24,7 @@ DEFAULTS: dict[str, Any] = {
     "prune": None, "prune_kind": "unstructured", "block": "1x4", "prune_layers": None, "keep_dense": None,
     "cluster": None, "quantize": "int8", "io": None, "per_channel": True, "calibration": None,
     "calibration_samples": 100, "qat": False, "train_data": None, "epochs": 2, "batch_size": 32,
-    "eval_data": None, "report": None, "layers": None, "equalize": False, "bias_correction": False,
+    "eval_data": None, "report": None, "layers": None, "equalize": False, "bias_correction": False, "target": None,
 }
 
 
@@ -68,6 +68,11 @@ class ConvertResult:
                                       prep["external_buffers_inlined"])) if on]
             if fixes:
                 line += "\nprepared for ai-edge-quantizer: " + "; ".join(fixes)
+        sp = r.get("sparse_prediction")
+        if sp and (sp["layers"] or sp["target"]):
+            from .sparse_report import layer_lines, summary_line
+
+            line += "\n" + "\n".join([summary_line(sp), *layer_lines(sp)])
         if self.report_path:
             line += f"\nreport: {self.report_path}"
         line += f"\nrecipe: {self.recipe_path}" if self.recipe_path else "\nrecipe: the one given (unchanged)"
@@ -134,12 +139,14 @@ def _names(value) -> list[str] | None:
 def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None, block=None, prune_layers=None,
             keep_dense=None, cluster=None, quantize=None, io=None, per_channel=None, calibration=None,
             calibration_samples=None, qat=None, train_data=None, epochs=None, batch_size=None, eval_data=None,
-            report=None, layers=None, equalize=None, bias_correction=None) -> ConvertResult:
+            report=None, layers=None, equalize=None, bias_correction=None, target=None) -> ConvertResult:
     """Turn a Keras model into an optimized .tflite (and a JSON report); see `edgelift convert --help`.
 
     model: path (.keras, .h5, SavedModel dir) or in-memory tf_keras / Keras 3 model, or a float .tflite
     (quantized with ai-edge-quantizer; `layers` maps op-name regexes to their own mode). output: .tflite path.
     Data arguments take a path (.npz with x[, y], .npy, image folder), an array, or (x, y).
+    target: "rpi4" / "rpi5" shapes --prune-kind block for that board's NEON sparse kernel (the default block) and
+    narrows the report's sparse prediction to it (without: both boards).
     Returns a ConvertResult (output path, report dict, paths, warnings).
     """
     start = time.perf_counter()
@@ -147,11 +154,16 @@ def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None
                  prune_layers=prune_layers, keep_dense=keep_dense, cluster=cluster, quantize=quantize, io=io,
                  per_channel=per_channel, calibration=calibration, calibration_samples=calibration_samples,
                  qat=qat, train_data=train_data, epochs=epochs, batch_size=batch_size, eval_data=eval_data,
-                 report=report, layers=layers, equalize=equalize, bias_correction=bias_correction)
+                 report=report, layers=layers, equalize=equalize, bias_correction=bias_correction, target=target)
     recipes.check_types(given, "convert")
     settings = recipes.merge(recipes.load_recipe(recipe) if recipe is not None else {}, given)
     s = {**DEFAULTS, **{k: v for k, v in settings.items() if v is not None}}
     s["_samples_explicit"] = settings.get("calibration_samples") is not None
+    from .target import check_target, default_block
+
+    s["target"] = check_target(s["target"])
+    if s["target"] and settings.get("block") is None:  # the block the target's sparse kernel skips whole
+        s["block"] = default_block(s["target"])
     if s.get("model") is None:
         raise InvalidArgumentError("no model given", hint="pass MODEL (a .keras, .h5 or SavedModel directory)")
     if s.get("output") is None:
@@ -360,7 +372,15 @@ def _run(s, spec, n_clusters, qat_on, io_eff, epochs_n, batch_n, samples_n, poli
             accuracy = _accuracy(reports, km, final, tfl, eval_x, evald)
         rep = reports.build(loaded=loaded, final_keras=final if final is not None else km, tflite=tfl, steps=steps,
                             output=str(out_path),
-                            accuracy=accuracy, warnings=[], seconds=time.perf_counter() - start, params=params)
+                            accuracy=accuracy, warnings=[], seconds=time.perf_counter() - start, params=params,
+                            target=s["target"])
+        from .sparse_report import dense_warning
+
+        dense = dense_warning(rep["sparse_prediction"], spec.kind if spec else None, spec.block if spec else None)
+        if dense:
+            from .warn import warn
+
+            warn(dense)
     finally:
         loaded.close()
     settings = {**s, "output": str(out_path), "io": io_eff}
@@ -380,6 +400,7 @@ def _check_emitted_sparsity(info: dict[str, Any], tfl: bytes) -> None:
         name = entry["layer"]
         hits = [w for w in weights if any(part in (name, f"quant_{name}") for part in w["tensor"].split("/"))]
         entry["emitted_sparsity"] = hits[0]["sparsity"] if len(hits) == 1 else None
+        entry["tensor"] = hits[0]["tensor"] if len(hits) == 1 else None
         if entry["emitted_sparsity"] is not None and entry["emitted_sparsity"] < entry["target"] - 0.01:
             warn(f"layer {name!r} has {entry['emitted_sparsity']:.0%} zero weights in the .tflite, below the "
                  f"{entry['target']:.0%} asked for")

@@ -4,7 +4,7 @@ Keys are the keyword arguments of `edgelift.convert` (flat), e.g.
 
     prune: 0.75
     prune_kind: block
-    block: 1x4
+    target: rpi4      # block defaults to the Pi 4 sparse kernel's; the report predicts its sparse layers
     quantize: int8
     calibration: data/calib.npz
     train_data: data/train.npz
@@ -33,8 +33,8 @@ from edgelift.errors import InvalidArgumentError, InvalidModelError, ModelNotFou
 
 # key -> is it a path (resolved relative to the recipe file)
 KEYS: dict[str, bool] = {
-    "model": True, "output": True, "prune": False, "prune_kind": False, "block": False, "prune_layers": False,
-    "keep_dense": False, "cluster": False, "quantize": False, "io": False, "per_channel": False,
+    "model": True, "output": True, "prune": False, "prune_kind": False, "block": False, "target": False,
+    "prune_layers": False, "keep_dense": False, "cluster": False, "quantize": False, "io": False, "per_channel": False,
     "calibration": True, "calibration_samples": False, "qat": False, "train_data": True, "epochs": False,
     "batch_size": False, "eval_data": True, "report": True, "layers": False, "equalize": False,
     "bias_correction": False,
@@ -56,7 +56,7 @@ TYPES: dict[str, tuple[str, Any]] = {
     "keep_dense": _NAMES, "cluster": _INT, "quantize": _STR, "io": _STR, "per_channel": _BOOL,
     "calibration_samples": _INT, "qat": _BOOL, "epochs": _INT, "batch_size": _INT, "report": _PATH,
     "layers": ("a mapping of op-name regex -> quantize mode", lambda v: isinstance(v, dict)),
-    "equalize": _BOOL, "bias_correction": _BOOL,
+    "equalize": _BOOL, "bias_correction": _BOOL, "target": _STR,
 }
 
 

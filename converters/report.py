@@ -51,7 +51,10 @@ def tflite_predict(tflite: bytes, x: np.ndarray) -> np.ndarray:
 
 
 def build(*, loaded, final_keras, tflite: bytes, steps: dict[str, Any], output: str,
-          accuracy: dict[str, Any] | None, warnings: list[str], seconds: float, params: int | None) -> dict[str, Any]:
+          accuracy: dict[str, Any] | None, warnings: list[str], seconds: float, params: int | None,
+          target: str | None = None) -> dict[str, Any]:
+    from .sparse_report import predict as predict_sparse
+
     info = inspect(tflite)
     m = load_tflite(tflite)
     dtypes: dict[str, int] = {}
@@ -94,6 +97,8 @@ def build(*, loaded, final_keras, tflite: bytes, steps: dict[str, Any], output: 
         "macs": {"total": info["total_macs"],
                  "per_op": [{"op": o["op"], "output": o["output"], "macs": o["macs"]} for o in info["operators"]
                             if o["macs"]]},
+        "sparse_prediction": predict_sparse(info["weights"], m, steps.get("prune"), target,
+                                            (steps.get("quantize") or {}).get("mode", "int8")),
         "accuracy": accuracy,
         "warnings": warnings,
         "seconds": round(seconds, 2),

@@ -25,11 +25,12 @@ class SparseKernel:
     break_even_k: float
     rows: int   # rows of A per tile (m is rounded up to it)
     max_k: int
+    no_minus128: bool = False  # two products per int16 lane: a -128 weight sends the layer to the dense kernel
 
 
 # board -> the variant `kernels=auto` picks there (Pi 4: ARMv8.0 NEON, Pi 5: dot product)
 KERNELS = {
-    "rpi4": SparseKernel("qs8_spgemm_16x4__neon_mlal", 0.65, 18.0, 16, 4096),
+    "rpi4": SparseKernel("qs8_spgemm_16x4__neon_mlal", 0.65, 18.0, 16, 4096, no_minus128=True),
     "rpi5": SparseKernel("qs8_spgemm_32x4__neondot", 0.32, 13.0, 32, 1024),
 }
 
@@ -42,10 +43,11 @@ def block_density(weights: np.ndarray) -> float:
     return float((blocks != 0).any(axis=-1).mean()) if blocks.size else 1.0
 
 
-def runs_sparse(board: str, density: float, k: int, m: int) -> bool:
-    """The delegate's rule with sparse=auto on `board` for a GEMM of m rows x depth k at this block density."""
+def runs_sparse(board: str, density: float, k: int, m: int, minus128: bool = False) -> bool:
+    """The delegate's rule with sparse=auto on `board` for a GEMM of m rows x depth k at this block density
+    (minus128: some weight is -128)."""
     u = KERNELS[board]
-    if k > u.max_k:
+    if k > u.max_k or (minus128 and u.no_minus128):
         return False
     waste = -(-m // u.rows) * u.rows / m if m > 0 else 1.0
     return density * waste <= u.break_even_density - u.break_even_k / k
@@ -69,4 +71,5 @@ def predict(op_name: str, weights: np.ndarray, input_shape: list[int], output_sh
     if shape is None or weights.dtype != np.int8:
         return None
     d = block_density(weights)
-    return {"block_density": d, "sparse_on": [b for b in KERNELS if runs_sparse(b, d, *shape)]}
+    minus128 = bool((weights == -128).any())
+    return {"block_density": d, "sparse_on": [b for b in KERNELS if runs_sparse(b, d, *shape, minus128)]}

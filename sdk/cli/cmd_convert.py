@@ -14,7 +14,10 @@ import click
 @click.option("--prune", type=float, help="Target weight sparsity in [0, 1), e.g. 0.75.")
 @click.option("--prune-kind", type=click.Choice(["unstructured", "2:4", "block"]),
               help="Sparsity pattern [default: unstructured].")
-@click.option("--block", help="Block shape RxC for --prune-kind block: R output x C input channels [default: 1x4].")
+@click.option("--block", help="Block shape RxC for --prune-kind block: R output x C input channels "
+              "[default: 1x4, or the --target's kernel block].")
+@click.option("--target", help="Board the pruning is shaped for, rpi4 or rpi5: --prune-kind block defaults to its "
+              "sparse kernel's block; the report predicts the layers that run sparse there [default: both boards].")
 @click.option("--prune-layers", help="Comma-separated layer names or types to prune (default: all supported).")
 @click.option("--keep-dense", help="Comma-separated layer names or types left dense, or 'none' "
               "(default: the first conv and the final classifier).")
@@ -35,7 +38,7 @@ import click
               help="Cross-layer equalization: move outlier channels' scale into the next layer (exact in float).")
 @click.option("--bias-correction", is_flag=True, default=None,
               help="Cancel the mean output shift of int8 weight rounding per channel (needs --calibration).")
-def convert(model, output, recipe, prune, prune_kind, block, prune_layers, keep_dense, cluster, quantize, io,
+def convert(model, output, recipe, prune, prune_kind, block, target, prune_layers, keep_dense, cluster, quantize, io,
             per_channel, calibration, calibration_samples, qat, train_data, epochs, batch_size, eval_data, report,
             equalize, bias_correction):
     """Prune, cluster and quantize a Keras MODEL (.keras, .h5, SavedModel dir) into a .tflite, or quantize a
@@ -49,7 +52,7 @@ def convert(model, output, recipe, prune, prune_kind, block, prune_layers, keep_
                      prune_layers=prune_layers, keep_dense=keep_dense, cluster=cluster, quantize=quantize, io=io,
                      per_channel=per_channel, calibration=calibration, calibration_samples=calibration_samples,
                      qat=qat, train_data=train_data, epochs=epochs, batch_size=batch_size, eval_data=eval_data,
-                     report=report, equalize=equalize, bias_correction=bias_correction)
+                     report=report, equalize=equalize, bias_correction=bias_correction, target=target)
     for w in caught:
         if issubclass(w.category, ConvertWarning):
             click.echo(f"warning: {w.message}", err=True)
