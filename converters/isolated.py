@@ -37,11 +37,17 @@ class _Worker:
         req_r, self.req_w = os.pipe()
         self.rep_r, rep_w = os.pipe()
         env = {**os.environ, "TMPDIR": str(self.tmp), "EDGELIFT_CONVERT_CHILD": "1"}
+        # What TensorFlow's C++ writes to fd 2 (absl/XLA logs such as a failed cuInit where a CUDA toolkit is
+        # installed without a GPU) stays off the terminal, as in-process conversion keeps it (quantize.py);
+        # EDGELIFT_CONVERTER_LOGS=1 shows it. Errors, warnings and stages come back through the reply pipe.
+        self.log = None if os.environ.get("EDGELIFT_CONVERTER_LOGS") else tempfile.TemporaryFile()
         try:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "edgelift.converters.child_worker", str(req_r), str(rep_w)],
-                pass_fds=(req_r, rep_w), env=env, stdin=subprocess.DEVNULL)
+                pass_fds=(req_r, rep_w), env=env, stdin=subprocess.DEVNULL, stderr=self.log)
         except BaseException:
+            if self.log is not None:
+                self.log.close()
             for fd in (req_r, rep_w, self.req_w, self.rep_r):
                 os.close(fd)
             shutil.rmtree(self.tmp, ignore_errors=True)
@@ -66,6 +72,8 @@ class _Worker:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             code = self.proc.wait()
+        if self.log is not None:
+            self.log.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
         return code
 

@@ -28,11 +28,11 @@ INTEGER_STEP_TOLERANCE = 1.0
 INTEGER_TENSOR_TYPES = ("INT8", "UINT8", "INT16")
 
 
-def is_integer_model(content: bytes) -> bool:
+def is_integer_model(content: bytes | Path) -> bool:
     """True when some operator computes an integer-quantized tensor (what our delegate can take)."""
     from ..tflite_model import load
 
-    model = load(content)
+    model = load(content)  # a path: an inconsistent file is refused by its name
     for op in model.operators:
         if op.op_name in ("QUANTIZE", "DEQUANTIZE"):
             continue  # a float model's fp16 weights are DEQUANTIZEd; int8 boundaries alone prove nothing
@@ -50,7 +50,7 @@ def choose(model: Path, requested: str) -> str:
                                    hint="auto picks neon for int8 models and xnnpack for float ones")
     if requested != "auto":
         return requested
-    return "neon" if is_integer_model(model.read_bytes()) else "xnnpack"
+    return "neon" if is_integer_model(model) else "xnnpack"
 
 
 def check_atol(atol: float | None) -> float | None:

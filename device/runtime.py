@@ -543,6 +543,18 @@ def random_like(details: list[dict[str, Any]], seed: int = 0, batch: int | None 
     return out
 
 
+def _builtin_refuses(mod, content: bytes, threads: int) -> str | None:
+    """Why the runtime's builtin kernels cannot load and prepare the model, or None when they can: a delegate's
+    failure on a model the builtin kernels refuse too is a bad model (exit 2), not a delegate problem."""
+    try:
+        interp = mod.Interpreter(model_content=content, num_threads=threads,
+                                 experimental_op_resolver_type=mod.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+        interp.allocate_tensors()
+    except (ValueError, RuntimeError) as exc:
+        return " ".join(str(exc).split())
+    return None
+
+
 def load_interpreter(
     model: str | os.PathLike | bytes,
     delegate: str = "builtin",
@@ -585,21 +597,28 @@ def load_interpreter(
     except (ValueError, RuntimeError) as exc:
         msg = " ".join(str(exc).split())
         where = repr(path) if path else "the model"
+        if delegate != "builtin" and (why := _builtin_refuses(mod, content, threads)) is not None:
+            raise InvalidModelError(f"{rt} cannot load {where}, with {delegate!r} or its builtin kernels: {why}",
+                                    hint="check the model with `edgelift inspect`; re-export it") from None
         if delegates:
             raise DelegateError(f"delegate {delegate!r} refused {where} ({rt}): {msg}",
-                                hint="try --delegate builtin to check the model itself") from None
+                                hint="its builtin kernels load it: try --delegate builtin") from None
         if delegate == "xnnpack":
             raise DelegateError(f"{rt} cannot load {where} with XNNPACK: {msg}",
-                                hint="try --delegate builtin to check the model itself") from None
+                                hint="its builtin kernels load it: try --delegate builtin") from None
         raise InvalidModelError(f"{rt} cannot load {where}: {msg}",
                                 hint="check the model with `edgelift inspect`; re-export it") from None
     try:
         interp.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
         msg = " ".join(str(exc).split())
-        if delegate != "builtin":  # the builtin kernels may still run it: say so, as a delegate's failure
+        if delegate != "builtin" and (why := _builtin_refuses(mod, content, threads)) is not None:
+            raise InvalidModelError(f"{rt} cannot prepare {path or 'the model'}, with {delegate!r} or its builtin "
+                                    f"kernels: {why}", hint="check the model with `edgelift inspect`; re-export it"
+                                    ) from None
+        if delegate != "builtin":  # the builtin kernels run it: say so, as a delegate's failure
             raise DelegateError(f"{rt} cannot prepare {path or 'the model'} with delegate {delegate!r}: {msg}",
-                                hint="try --delegate builtin; check the model with `edgelift inspect`") from None
+                                hint="its builtin kernels prepare it: try --delegate builtin") from None
         raise InvalidModelError(f"{rt} cannot prepare {path or 'the model'} with its builtin kernels: {msg}",
                                 hint="check the model with `edgelift inspect`; re-export it") from None
     elapsed = time.perf_counter() - start
