@@ -118,7 +118,10 @@ def test_ctrl_c_stops_the_worker_and_leaves_nothing(gru_files, tmp_path):
     env.pop("EDGELIFT_CONVERT_IN_PROCESS", None)
     proc = subprocess.Popen([sys.executable, "-m", "edgelift", "convert", "gru_dynamic.keras", "-o",
                              str(tmp_path / "o.tflite"), "--quantize", "dynamic"], cwd=gru_files, env=env,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            # as from a terminal: a suite started in the background (`make test &`) ignores
+                            # SIGINT, and a process started with it ignored keeps ignoring it
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not _workers_using(tmpdir) and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.2)
