@@ -32,7 +32,7 @@ import platform
 import shutil
 import subprocess
 import sys
-import tempfile
+import threading
 import time
 
 PROTOCOL = 1
@@ -360,23 +360,40 @@ def dist_version(dist):
 
 @contextlib.contextmanager
 def captured_stderr():
-    """Capture what C code writes to fd 2 (the delegate's partition line) while still showing it."""
+    """Capture what C code writes to fd 2 (the delegate's partition line) while still showing it.
+
+    Through a pipe drained by a thread, never a temporary file: on a full disk tempfile finds no usable
+    directory (check and run failed with an agent error) and a C write to a full file fails without a word."""
     buf = {"text": ""}
+    chunks = []
     sys.stderr.flush()
     saved = os.dup(2)
-    with tempfile.TemporaryFile() as tmp:
-        os.dup2(tmp.fileno(), 2)
-        try:
-            yield buf
-        finally:
+    read_end, write_end = os.pipe()
+
+    def drain():
+        while True:
+            data = os.read(read_end, 65536)
+            if not data:
+                return
+            chunks.append(data)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    try:
+        yield buf
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)  # the pipe's last write end closes: the reader sees the end
+        os.close(saved)
+        reader.join(timeout=10)
+        if not reader.is_alive():
+            os.close(read_end)
+        buf["text"] = b"".join(chunks).decode("utf-8", "replace")
+        if buf["text"]:
+            sys.stderr.write(buf["text"])
             sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            tmp.seek(0)
-            buf["text"] = tmp.read().decode("utf-8", "replace")
-            if buf["text"]:
-                sys.stderr.write(buf["text"])
-                sys.stderr.flush()
 
 
 # XNNPACK's C API flag that lets it take signed int8 (QS8) nodes; tflite-runtime 2.14's default resolver creates

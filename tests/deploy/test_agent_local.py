@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 
@@ -75,3 +76,26 @@ def test_verify_names_the_damaged_or_missing_file(tmp_path, native_delegate):
     (b / "reference" / "input_0.npy").unlink()
     code, result = agent(b, "check")
     assert code == 1 and "reference/input_0.npy" in result["message"] and "missing" in result["message"]
+
+
+
+def test_the_agent_writes_no_file_so_a_full_device_disk_cannot_hide_the_partition_line(tmp_path, native_delegate):
+    # the delegate's partition line on fd 2 is read through a pipe, not a temporary file: on a full disk a C
+    # write to a file fails without a word and the check would see no line. Proven with RLIMIT_FSIZE 0, under
+    # which any write to a regular file kills the process (SIGXFSZ) while pipes are not limited.
+    import resource
+
+    model = tmp_path / "conv.tflite"
+    model.write_bytes(modelkit.cached("int8", modelkit.conv2d))
+    b = edgelift.bundle(model, target="x86_64", output=tmp_path / "b", delegate_library=native_delegate).path
+
+    def no_file_writes():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+
+    proc = subprocess.run([sys.executable, str(b / "agent" / "edgelift_agent.py"), "check", "--bundle", str(b)],
+                          capture_output=True, timeout=120, preexec_fn=no_file_writes,
+                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    assert proc.returncode == 0, (proc.returncode, proc.stderr.decode()[-2000:])
+    line = [ln for ln in proc.stdout.decode().splitlines() if ln.startswith(MARKER)]
+    result = json.loads(line[0][len(MARKER):])
+    assert result["ok"] and result["exact"] is True and "1 of 1 nodes delegated" in result["partition"]
