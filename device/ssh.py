@@ -61,7 +61,8 @@ class Target:
         return cls(host=host, user=m.group("user"), port=int(port) if port else None)
 
     def __str__(self) -> str:
-        text = f"{self.user}@{self.host}" if self.user else self.host
+        host = f"[{self.host}]" if ":" in self.host else self.host  # IPv6: bracketed, so it reads back
+        text = f"{self.user}@{host}" if self.user else host
         if self.port:
             text += f":{self.port}"
         return text

@@ -19,10 +19,12 @@ from edgelift.errors import InvalidArgumentError, ModelNotFoundError
     ("pi@192.168.1.20:2222", "192.168.1.20", "pi", 2222),
     ("kitchen-pi", "kitchen-pi", None, None),
     ("root@[::1]:22", "::1", "root", 22),
+    ("[::1]", "::1", None, None),
 ])
 def test_target_parse(spec, host, user, port):
     t = Target.parse(spec)
     assert (t.host, t.user, t.port) == (host, user, port)
+    assert Target.parse(str(t)) == t  # messages and hints print str(target): it must read back (IPv6 bracketed)
 
 
 @pytest.mark.parametrize("spec", ["", "pi@", "-oProxyCommand=touch x", "a b", "pi@host:99999", "host;rm -rf ~",
