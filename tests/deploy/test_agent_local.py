@@ -19,9 +19,9 @@ from tests import modelkit
 MARKER = "@@edgelift@@"
 
 
-def agent(bundle, *args, stdin: bytes | None = None) -> tuple[int, dict]:
+def agent(bundle, *args, stdin: bytes | None = None, **popen) -> tuple[int, dict]:
     proc = subprocess.run([sys.executable, str(bundle / "agent" / "edgelift_agent.py"), *args, "--bundle", str(bundle)],
-                          input=stdin, capture_output=True, timeout=120)
+                          input=stdin, capture_output=True, timeout=120, **popen)
     lines = [ln for ln in proc.stdout.decode().splitlines() if ln.startswith(MARKER)]
     assert len(lines) == 1, proc.stdout.decode() + proc.stderr.decode()
     return proc.returncode, json.loads(lines[0][len(MARKER):])
@@ -78,7 +78,6 @@ def test_verify_names_the_damaged_or_missing_file(tmp_path, native_delegate):
     assert code == 1 and "reference/input_0.npy" in result["message"] and "missing" in result["message"]
 
 
-
 def test_the_agent_writes_no_file_so_a_full_device_disk_cannot_hide_the_partition_line(tmp_path, native_delegate):
     # the delegate's partition line on fd 2 is read through a pipe, not a temporary file: on a full disk a C
     # write to a file fails without a word and the check would see no line. Proven with RLIMIT_FSIZE 0, under
@@ -92,10 +91,6 @@ def test_the_agent_writes_no_file_so_a_full_device_disk_cannot_hide_the_partitio
     def no_file_writes():
         resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
 
-    proc = subprocess.run([sys.executable, str(b / "agent" / "edgelift_agent.py"), "check", "--bundle", str(b)],
-                          capture_output=True, timeout=120, preexec_fn=no_file_writes,
-                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
-    assert proc.returncode == 0, (proc.returncode, proc.stderr.decode()[-2000:])
-    line = [ln for ln in proc.stdout.decode().splitlines() if ln.startswith(MARKER)]
-    result = json.loads(line[0][len(MARKER):])
-    assert result["ok"] and result["exact"] is True and "1 of 1 nodes delegated" in result["partition"]
+    code, result = agent(b, "check", preexec_fn=no_file_writes, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    assert code == 0 and result["ok"] and result["exact"] is True, result
+    assert "1 of 1 nodes delegated" in result["partition"]
