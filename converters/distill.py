@@ -11,14 +11,21 @@ import numpy as np
 
 from edgelift.errors import InvalidArgumentError
 
+from .train import output_activation
+
 _EPS = 1e-7
 
 
-def check_temperature(value) -> float:
+def _as_float(value) -> float:
+    """The value as a float, NaN when it is not a number (so one finiteness check refuses both)."""
     try:
-        t = float(value)
+        return float(value)
     except (TypeError, ValueError):
-        t = float("nan")
+        return float("nan")
+
+
+def check_temperature(value) -> float:
+    t = _as_float(value)
     if not math.isfinite(t) or t <= 0:
         raise InvalidArgumentError(f"--temperature {value} must be a finite number > 0",
                                    hint="e.g. --temperature 4 (1 leaves the teacher's probabilities as they are)")
@@ -26,10 +33,7 @@ def check_temperature(value) -> float:
 
 
 def check_alpha(value) -> float:
-    try:
-        a = float(value)
-    except (TypeError, ValueError):
-        a = float("nan")
+    a = _as_float(value)
     if not math.isfinite(a) or not 0.0 <= a <= 1.0:
         raise InvalidArgumentError(f"--distill-alpha {value} must be in [0, 1] (the weight of the teacher's loss)",
                                    hint="e.g. --distill-alpha 0.5; 1 uses the teacher alone (no labels needed)")
@@ -77,6 +81,4 @@ def pack_targets(teacher, x: np.ndarray, y: np.ndarray | None, batch_size: int =
 
 
 def output_is_logits(model) -> bool:
-    last = model.layers[-1]
-    act = getattr(getattr(last, "activation", None), "__name__", "")
-    return not (type(last).__name__ == "Softmax" or act == "softmax")
+    return output_activation(model) != "softmax"

@@ -13,15 +13,20 @@ from edgelift.errors import DataError
 from .warn import progress_enabled
 
 
+def output_activation(model) -> str:
+    """The activation the model's output ends with ('softmax' for a Softmax layer; '' or 'linear' for logits)."""
+    last = model.layers[-1]
+    if type(last).__name__ == "Softmax":
+        return "softmax"
+    return getattr(getattr(last, "activation", None), "__name__", "")
+
+
 def infer_loss(model, y: np.ndarray):
     """A loss that fits the labels and the model's output, or an error naming both."""
     k = keras()
     out_shape = tuple(model.outputs[0].shape[1:])
     units = int(out_shape[-1]) if out_shape else 1
-    last = model.layers[-1]
-    act = getattr(getattr(last, "activation", None), "__name__", "")
-    if type(last).__name__ == "Softmax":
-        act = "softmax"
+    act = output_activation(model)
     if np.issubdtype(y.dtype, np.integer) and y.ndim == 1:
         if units > 1:
             check_labels(y, units, "training data")
