@@ -307,8 +307,17 @@ def quantize(x, scale, zero_point, dtype="int8"):
 
 
 def dequantize(q, scale, zero_point):
-    """Integer values -> float32 as LiteRT's DEQUANTIZE: (q - zero_point) * scale, rounded once to float32."""
-    return ((np.asarray(q, np.float64) - int(zero_point)) * np.float64(np.float32(scale))).astype(np.float32)
+    """Integer values (first axis = invocations) -> float32 as LiteRT's DEQUANTIZE: the vector body computes
+    float32(q) * scale + float32(-zero_point * scale) in float32 (two roundings), the tail (q - zero_point) * scale
+    in double, rounded once."""
+    q = np.asarray(q)
+    rows = q.reshape(1, -1) if q.ndim <= 1 else q.reshape(q.shape[0], -1)
+    split = (rows.shape[1] // VECTOR_BLOCK) * VECTOR_BLOCK
+    s = np.float32(scale)
+    out = np.empty(rows.shape, np.float32)
+    out[:, :split] = rows[:, :split].astype(np.float32) * s + np.float32(-int(zero_point) * np.float64(s))
+    out[:, split:] = ((rows[:, split:].astype(np.float64) - int(zero_point)) * np.float64(s)).astype(np.float32)
+    return out.reshape(q.shape)
 
 
 # --------------------------------------------------------------------------------------------- runtime

@@ -67,3 +67,24 @@ def test_the_issue_example_in_the_body_and_the_tail_and_through_the_agent():
     out = subprocess.run([sys.executable, "-c", code, str(AGENT_FILE.parent)], capture_output=True, text=True,
                          check=True).stdout
     assert json.loads(out) == [[1] * 8 + [0] * 3]
+
+
+DEQUANTIZE_SWEEPS = [s for s in oc.SWEEPS if s.op == "DEQUANTIZE"]
+
+
+@pytest.mark.parametrize("sweep", DEQUANTIZE_SWEEPS, ids=[s.id for s in DEQUANTIZE_SWEEPS])
+def test_dequantize_is_litert_dequantize_on_every_int8_value(sweep):
+    model = oc.convert(sweep)
+    ref = load_interpreter(model, "builtin")
+    d = ref.input_details[0]
+    scale = float(d["quantization_parameters"]["scales"][0])
+    zp = int(d["quantization_parameters"]["zero_points"][0])
+    seen = set()
+    for r in range(sweep.rounds):
+        xs, _ = oc.feeds(sweep, model, r)
+        want = ref.run(xs)[0]
+        got = quantization.dequantize(xs[0], scale, zp)
+        assert got.dtype == want.dtype == np.float32
+        assert np.array_equal(want.view(np.int32), got.view(np.int32)), (r, np.flatnonzero(want != got)[:5])
+        seen.update(np.unique(xs[0]).tolist())
+    assert len(seen) == 256  # every int8 value went through both

@@ -7,6 +7,7 @@ import ctypes
 import numpy as np
 import pytest
 
+from edgelift import quantization
 from edgelift.device.engines import make_engine
 from edgelift.device.runtime import (
     available_runtimes,
@@ -78,7 +79,8 @@ def test_predict_quantizes_loops_and_matches_single_runs(conv_int8):
     np.testing.assert_array_equal(r.predict_raw(quantize(x, d_in))[0], raw)
     scale = d_out["quantization_parameters"]["scales"][0]
     zp = d_out["quantization_parameters"]["zero_points"][0]
-    np.testing.assert_array_equal(r.predict(x)[0], ((raw.astype(np.float64) - zp) * scale).astype(np.float32))
+    # dequantized by the rule pinned against LiteRT's DEQUANTIZE (tests/device/test_quantization.py), per sample
+    np.testing.assert_array_equal(r.predict(x)[0], quantization.dequantize(raw, scale, zp))
 
 
 def test_bad_inputs_say_what_was_expected(conv_int8):
