@@ -105,11 +105,12 @@ def _crash_line(code: int | None, step: str, model: str) -> str:
             "often: out of memory)"
     else:
         how = f"the conversion process stopped with exit status {code}"
-    return f"{how} during {step} of {model!r}; nothing was written"
+    return f"{how} during {step} of {model}; nothing was written"
 
 
 def run(args: tuple, *, elapsed: float, model: str) -> tuple[dict, bytes, dict, list[str]]:
-    """pipeline.run_steps(args) in the worker; raises what it raised, or one error for a crash."""
+    """pipeline.run_steps(args) in the worker; raises what it raised, or one error for a crash naming `model`
+    (as shown: a quoted path, or an in-memory model's name)."""
     global _worker
     if _worker is not None and not _worker.alive():
         _close_worker()

@@ -243,11 +243,13 @@ def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None
     cal = _dataset(s["calibration"], "calibration data", need_labels=False)
 
     args = (s, spec, n_clusters, qat_on, io_eff, epochs_n, batch_n, samples_n, policy, train, evald, cal, out_path)
-    if isinstance(s["model"], (str, os.PathLike)) and not isolated.in_process_forced():
-        # TensorFlow can crash the process (a GRU calibration segfaults): a child takes the crash, we report it
-        rep, tfl, used, msgs = isolated.run(args, elapsed=time.perf_counter() - start, model=str(s["model"]))
-    else:  # an in-memory model lives in this process (whose TensorFlow is loaded already)
+    if isolated.in_process_forced():
         rep, tfl, used, msgs = run_steps(args, start)
+    elif isinstance(s["model"], (str, os.PathLike)):
+        # TensorFlow can crash the process (a GRU calibration segfaults): a child takes the crash, we report it
+        rep, tfl, used, msgs = isolated.run(args, elapsed=time.perf_counter() - start, model=repr(str(s["model"])))
+    else:
+        rep, tfl, used, msgs = _run_in_memory(args, start)
     rep["warnings"] = msgs
     recipe_text = recipes.dump(used)  # serialize everything before writing anything
     report_text = json.dumps(rep, indent=2, default=_json_default) + "\n"
@@ -259,6 +261,29 @@ def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None
     for m in msgs:
         warnings.warn(m, ConvertWarning, stacklevel=2)
     return ConvertResult(out_path, rep, report_path, recipe_path, msgs)
+
+
+def _run_in_memory(args: tuple, start: float) -> tuple[dict, bytes, dict, list[str]]:
+    """An in-memory model in the child, through a saved copy; in this process when it cannot make the trip."""
+    from .memory_model import NotReloadable, handed_over, in_process_note, source_name
+
+    s = args[0]
+    with handed_over(s["model"]) as handover:
+        if isinstance(handover, str):
+            reason = handover
+        else:
+            child_args = ({**s, "model": handover.path, "_memory": handover}, *args[1:])
+            try:
+                rep, tfl, used, msgs = isolated.run(child_args, elapsed=time.perf_counter() - start,
+                                                    model=handover.source)
+            except NotReloadable as exc:
+                reason = exc.message
+            else:
+                used = {k: v for k, v in used.items() if k != "_memory"}
+                return rep, tfl, {**used, "model": s["model"]}, msgs
+    rep, tfl, used, msgs = run_steps(args, start)
+    note = in_process_note(source_name(s["model"]), reason)
+    return rep, tfl, used, [note, *msgs]
 
 
 def run_steps(args: tuple, start: float) -> tuple[dict, bytes, dict, list[str]]:
@@ -277,7 +302,12 @@ def _run(s, spec, n_clusters, qat_on, io_eff, epochs_n, batch_n, samples_n, poli
     from .stages import stage
 
     stage("loading the model")
-    loaded = load_model(s["model"])
+    if s.get("_memory") is not None:  # in the child: the caller's in-memory model, saved for it
+        from .memory_model import reload
+
+        loaded = reload(s["_memory"])
+    else:
+        loaded = load_model(s["model"])
     try:
         km = loaded.keras_model
         inputs = (getattr(km, "inputs", None) or []) if km is not None else []  # none for subclassed models

@@ -302,15 +302,24 @@ def small_resnet(shape=(32, 32, 3), classes=10, seed=0):
     return keras().Model(inp, L.Dense(classes)(x))
 
 
-@functools.lru_cache(maxsize=1)
 def trained_digits_cnn(epochs: int = 30):
-    """The example's digits CNN, trained once per process."""
+    """The example's digits CNN, trained once per process (per epoch count, however it is passed)."""
+    return _trained_digits_cnn(int(epochs))
+
+
+@functools.cache  # keyed on the epoch count alone: (), (30) and (epochs=30) are one training, not three
+def _trained_digits_cnn(epochs: int):
     from examples.digits.digits import train_cnn
 
     return train_cnn(epochs=epochs)
 
 
 def digits_int8(epochs: int = 30) -> bytes:
-    """int8 .tflite of the trained digits CNN, calibrated on its training images."""
+    """int8 .tflite of the trained digits CNN, calibrated on its training images (converted once per process)."""
+    return _digits_int8(int(epochs))
+
+
+@functools.cache
+def _digits_int8(epochs: int) -> bytes:
     model, (x_train, *_rest) = trained_digits_cnn(epochs)
     return int8_tflite(model, data=x_train, samples=200)

@@ -13,12 +13,10 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def digits(tmp_path_factory):
-    from tests import modelkit
-
-    # 30 epochs like the example: at 15 the float model lands anywhere in 75-95% from run to run, and an
-    # under-trained model makes the int8-vs-float comparison a test of training luck
-    model, (x_train, y_train, x_test, y_test) = modelkit.trained_digits_cnn(epochs=30)
+def digits(digits_cnn, tmp_path_factory):
+    # the session's CNN (30 epochs like the example: at 15 the float model lands anywhere in 75-95% from run to
+    # run, and an under-trained model makes the int8-vs-float comparison a test of training luck)
+    model, (x_train, y_train, x_test, y_test) = digits_cnn
     d = tmp_path_factory.mktemp("digits")
     np.savez(d / "train.npz", x=x_train, y=y_train)
     np.savez(d / "test.npz", x=x_test, y=y_test)

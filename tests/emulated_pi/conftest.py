@@ -60,9 +60,10 @@ def _model_bytes(builder: str, args: dict | tuple | str) -> bytes:
 def _digits_bytes() -> bytes:
     from tests import modelkit
 
-    path = modelkit.CACHE / "digits_int8-e15.tflite"  # training the CNN takes a while: keep the conversion
+    # training the CNN takes a while: keep the conversion; 30 epochs, the session's one training (digits_cnn)
+    path = modelkit.CACHE / "digits_int8-e30.tflite"
     if not path.exists():
-        data = modelkit.digits_int8(15)
+        data = modelkit.digits_int8()
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_bytes(data)
