@@ -32,7 +32,7 @@ from ..errors import DataError, InvalidArgumentError, ModelNotFoundError, Remote
 from .bundle import AGENT_PATH, load_bundle
 from .bundle import bundle as build_bundle
 from .lock import STALE_MIN, Heartbeat, take_script
-from .ssh import SSH, SSHError, Target, host_key_hint
+from .ssh import Connection, SSHError, Target, connection_for, host_key_hint
 
 DEFAULT_REMOTE_DIR = "~/edgelift"
 MARKER = "@@edgelift@@"
@@ -64,7 +64,7 @@ def _q(path: str) -> str:
 class Device:
     """One device reached over SSH, and where edgelift lives on it."""
 
-    ssh: SSH
+    connection: Connection
     remote_dir: str = DEFAULT_REMOTE_DIR
     remote_python: str | None = None  # None: <remote_dir>/venv/bin/python if present, else python3
 
@@ -73,7 +73,7 @@ class Device:
 
     @property
     def target(self) -> Target:
-        return self.ssh.target
+        return self.connection.target
 
     def path(self, *parts: str) -> str:
         return "/".join([self.base.rstrip("/") or "/", *parts])
@@ -93,7 +93,7 @@ class Device:
     def shell(self, step: str, script: str, *, input: bytes | None = None, timeout: float | None = 120,
               current: str | None = None, known: bool = True) -> str:
         try:
-            proc = self.ssh.run(script, input=input, timeout=timeout)
+            proc = self.connection.run(script, input=input, timeout=timeout)
         except SSHError as exc:
             raise self.failure(step, str(exc), current=current, stderr=exc.stderr, known=known) from None
         return proc.stdout.decode("utf-8", "replace")
@@ -109,7 +109,7 @@ class Device:
         script = (self.python_setup() + cmd
                   + '\nrc=$?\n[ $rc -gt 128 ] && echo "agent died: signal $((rc - 128))" >&2\nexit $rc\n')
         data = AGENT_FILE.read_bytes() if stdin_script else input
-        proc = self.ssh.run(script, input=data, check=False, timeout=timeout)
+        proc = self.connection.run(script, input=data, check=False, timeout=timeout)
         out = proc.stdout.decode("utf-8", "replace")
         err = proc.stderr.decode("utf-8", "replace")
         result = None
@@ -222,7 +222,7 @@ class Device:
 
     def heartbeat(self) -> Heartbeat:
         """Keeps this client's lock alive while a `with` block runs (see edgelift.device.lock)."""
-        return Heartbeat(self.ssh, _q(self.path(".lock")))
+        return Heartbeat(self.connection, _q(self.path(".lock")))
 
     def unlock_script(self) -> str:
         return f"rm -rf -- {_q(self.path('.lock'))}\n"
@@ -268,13 +268,13 @@ class DeployResult:
         return {k: v for k, v in self.__dict__.items()}
 
 
-def make_device(host: str | Target, *, ssh_config=None, identity=None, accept_new_host_key: bool = False,
-                remote_dir: str = DEFAULT_REMOTE_DIR, remote_python: str | None = None,
-                connect_timeout: int = 15) -> Device:
-    target = host if isinstance(host, Target) else Target.parse(host)
-    ssh = SSH(target, ssh_config=ssh_config, identity=identity, accept_new_host_key=accept_new_host_key,
-              connect_timeout=connect_timeout)
-    return Device(ssh, remote_dir=remote_dir, remote_python=remote_python)
+def make_device(connection: Connection, *, remote_dir: str = DEFAULT_REMOTE_DIR,
+                remote_python: str | None = None) -> Device:
+    """A device reached through `connection`, with edgelift's folder and Python on it."""
+    if not isinstance(connection, Connection):
+        raise TypeError(f"make_device takes a Connection, got {type(connection).__name__}; "
+                        "public functions convert a host string with connection_for")
+    return Device(connection, remote_dir=remote_dir, remote_python=remote_python)
 
 
 def prepare_bundle(model_or_bundle: str | os.PathLike, target: str, workdir: str,
@@ -293,15 +293,17 @@ def prepare_bundle(model_or_bundle: str | os.PathLike, target: str, workdir: str
     return result.path, result.manifest
 
 
-def deploy(model_or_bundle: str | os.PathLike, host: str | None = None, *, hosts: str | os.PathLike | None = None,
-           group: str | None = None, target: str = "rpi4", ssh_config=None, identity=None,
-           accept_new_host_key: bool = False, remote_dir: str = DEFAULT_REMOTE_DIR, remote_python: str | None = None,
-           install_runtime: bool = False, wheels: str | os.PathLike | None = None, concurrency: int = 4,
+def deploy(model_or_bundle: str | os.PathLike, host: str | Connection | None = None, *,
+           hosts: str | os.PathLike | None = None, group: str | None = None, target: str = "rpi4", ssh_config=None,
+           identity=None, accept_new_host_key: bool = False, remote_dir: str = DEFAULT_REMOTE_DIR,
+           remote_python: str | None = None, install_runtime: bool = False, wheels: str | os.PathLike | None = None,
+           concurrency: int = 4,
            keep: int = KEEP_RELEASES, progress: Callable[[str], None] | None = None,
            self_check_atol: float | None = None):
     """Install a model (.tflite, bundled on the fly for `target`) or a bundle folder on a device.
 
-    One device: ``host="[user@]host[:port]"`` → DeployResult (raises RemoteError naming the failed step).
+    One device: ``host="[user@]host[:port]"`` or a Connection → DeployResult (raises RemoteError naming the
+    failed step).
     A fleet: ``hosts=FILE`` (one host per line, or an Ansible INI inventory; ``group`` picks a [group]) →
     FleetResult (never raises for one device's failure; see ``.ok``).
     """
@@ -310,28 +312,28 @@ def deploy(model_or_bundle: str | os.PathLike, host: str | None = None, *, hosts
                                    hint="--host [user@]host[:port] for one device, --hosts FILE for a fleet")
     if keep < 1:
         raise InvalidArgumentError(f"keep must be at least 1, got {keep}", hint="keep=3 keeps three releases")
-    common = dict(ssh_config=ssh_config, identity=identity, accept_new_host_key=accept_new_host_key,
-                  remote_dir=remote_dir, remote_python=remote_python)
+    ssh = dict(ssh_config=ssh_config, identity=identity, accept_new_host_key=accept_new_host_key)
     # every argument is checked before any work (bundling, connecting) starts
     if hosts is not None:
         from .fleet import deploy_fleet, read_hosts
 
-        read_hosts(hosts, group)
+        fleet = read_hosts(hosts, group)
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise InvalidArgumentError(f"concurrency must be a positive integer, got {concurrency!r}",
                                        hint="e.g. --concurrency 4")
-        SSH(Target("localhost"), ssh_config=ssh_config, identity=identity)  # checks the config and key files
+        connection = connection_for(fleet[0].target, **ssh)  # the canary's; the others share its settings
         device = None
     else:
-        device = make_device(host, **common)
+        device = make_device(connection_for(host, **ssh), remote_dir=remote_dir, remote_python=remote_python)
     if wheels is not None and not Path(wheels).is_dir():
         raise ModelNotFoundError(f"wheels folder {str(wheels)!r} does not exist",
                                  hint="give a folder of aarch64 wheels (pip download --platform ...)")
     with tempfile.TemporaryDirectory(prefix="edgelift-deploy-") as work:
         local, manifest = prepare_bundle(model_or_bundle, target, work, self_check_atol)
         if device is None:
-            return deploy_fleet(local, manifest, hosts, group=group, concurrency=concurrency, keep=keep,
-                                install_runtime=install_runtime, wheels=wheels, progress=progress, **common)
+            return deploy_fleet(local, manifest, fleet, connection=connection, remote_dir=remote_dir,
+                                remote_python=remote_python, concurrency=concurrency, keep=keep,
+                                install_runtime=install_runtime, wheels=wheels, progress=progress)
         return deploy_bundle(device, local, manifest, install_runtime=install_runtime, wheels=wheels, keep=keep,
                              progress=progress)
 
@@ -364,7 +366,7 @@ def deploy_bundle(device: Device, local: Path, manifest: dict[str, Any], *, inst
             device.check_python(state)
             done("connect")
             try:
-                device.ssh.upload_tree(local, staging, timeout=600)
+                device.connection.upload_tree(local, staging, timeout=600)
             except SSHError as exc:
                 raise device.failure("upload", str(exc), current=current) from None
             done("upload")
@@ -391,7 +393,7 @@ def deploy_bundle(device: Device, local: Path, manifest: dict[str, Any], *, inst
             # best effort: a dead connection leaves the partial staging folder for the next deploy to clear, and
             # the lock until it goes stale
             try:
-                device.ssh.run(f"rm -rf -- {_q(staging)}\n" + device.unlock_script(), check=False, timeout=30)
+                device.connection.run(f"rm -rf -- {_q(staging)}\n" + device.unlock_script(), check=False, timeout=30)
             except Exception:  # noqa: BLE001 - the original failure is what matters
                 pass
             raise
@@ -433,15 +435,15 @@ def _prune(device: Device, keep: int) -> None:
         "find staging -mindepth 1 -maxdepth 1 -mmin +60 -exec rm -rf -- {} + 2>/dev/null || true\n"
         "rm -rf .lock\n"
     )
-    device.ssh.run(script, check=False, timeout=60)
+    device.connection.run(script, check=False, timeout=60)
 
 
-def rollback(host: str, *, ssh_config=None, identity=None, accept_new_host_key: bool = False,
+def rollback(host: str | Connection, *, ssh_config=None, identity=None, accept_new_host_key: bool = False,
              remote_dir: str = DEFAULT_REMOTE_DIR, remote_python: str | None = None) -> DeployResult:
     """Switch `current` back to `previous` (and `previous` to what was current), after re-verifying it."""
-    return rollback_device(make_device(host, ssh_config=ssh_config, identity=identity,
-                                       accept_new_host_key=accept_new_host_key, remote_dir=remote_dir,
-                                       remote_python=remote_python))
+    connection = connection_for(host, ssh_config=ssh_config, identity=identity,
+                                accept_new_host_key=accept_new_host_key)
+    return rollback_device(make_device(connection, remote_dir=remote_dir, remote_python=remote_python))
 
 
 def rollback_device(device: Device) -> DeployResult:
@@ -453,7 +455,7 @@ def rollback_device(device: Device) -> DeployResult:
         with device.heartbeat():
             return _rollback(device, state, start)
     finally:
-        device.ssh.run(device.unlock_script(), check=False, timeout=30)
+        device.connection.run(device.unlock_script(), check=False, timeout=30)
 
 
 def _rollback(device: Device, state: dict[str, Any], start: float) -> DeployResult:
@@ -510,14 +512,14 @@ def ensure_runtime(device: Device, *, wheels: str | os.PathLike | None = None, c
         remote_wheels = device.path("wheels")
         device.shell("install-runtime", f"rm -rf -- {_q(remote_wheels)}", current=current)
         try:
-            device.ssh.upload_tree(wheels, remote_wheels, timeout=600)
+            device.connection.upload_tree(wheels, remote_wheels, timeout=600)
         except SSHError as exc:
             raise device.failure("install-runtime", str(exc), current=current) from None
         pip += ["--no-index", "--find-links", remote_wheels]
     script = (f"{_q(remote_path(base_python))} -m venv {_q(venv)} || exit 90\n"
               + " ".join(_q(a) for a in pip) + "\n")
     try:
-        device.ssh.run(script, timeout=1800)
+        device.connection.run(script, timeout=1800)
     except SSHError as exc:
         if exc.returncode == 90:
             raise device.failure("install-runtime", f"`{base_python} -m venv` failed on the device: "
@@ -533,13 +535,13 @@ def ensure_runtime(device: Device, *, wheels: str | os.PathLike | None = None, c
     return vpy
 
 
-def device_info(host: str, *, ssh_config=None, identity=None, accept_new_host_key: bool = False,
+def device_info(host: str | Connection, *, ssh_config=None, identity=None, accept_new_host_key: bool = False,
                 remote_dir: str = DEFAULT_REMOTE_DIR, remote_python: str | None = None) -> dict[str, Any]:
     """The device's CPU, NEON/dot product, governor, temperature, throttling, Python, runtimes, memory, disk,
     and what edgelift has installed there (current/previous release)."""
-    return describe_device(make_device(host, ssh_config=ssh_config, identity=identity,
-                                       accept_new_host_key=accept_new_host_key, remote_dir=remote_dir,
-                                       remote_python=remote_python))
+    connection = connection_for(host, ssh_config=ssh_config, identity=identity,
+                                accept_new_host_key=accept_new_host_key)
+    return describe_device(make_device(connection, remote_dir=remote_dir, remote_python=remote_python))
 
 
 def describe_device(device: Device) -> dict[str, Any]:
@@ -613,17 +615,18 @@ def _read_input_bytes(inputs) -> bytes:
     return buf.getvalue()
 
 
-def run_remote(host: str, inputs, *, delegate: str | None = None, threads: int = 1, ssh_config=None, identity=None,
-               accept_new_host_key: bool = False, remote_dir: str = DEFAULT_REMOTE_DIR,
+def run_remote(host: str | Connection, inputs, *, delegate: str | None = None, threads: int = 1, ssh_config=None,
+               identity=None, accept_new_host_key: bool = False, remote_dir: str = DEFAULT_REMOTE_DIR,
                remote_python: str | None = None) -> tuple[list, dict[str, Any]]:
     """Run the deployed model (`current`) on the device: inputs (array, list of arrays, or .npy/.npz path)
     → (outputs as numpy arrays, result metadata: runtime, delegate, partition, latency_ms)."""
     if delegate not in (None, "neon", "builtin", "xnnpack"):
         raise InvalidArgumentError(f"unknown delegate {delegate!r}; allowed: neon, builtin, xnnpack",
                                    hint="leave it out for the one the bundle's self-check validated")
+    connection = connection_for(host, ssh_config=ssh_config, identity=identity,
+                                accept_new_host_key=accept_new_host_key)
     data = _read_input_bytes(inputs)
-    device = make_device(host, ssh_config=ssh_config, identity=identity, accept_new_host_key=accept_new_host_key,
-                         remote_dir=remote_dir, remote_python=remote_python)
+    device = make_device(connection, remote_dir=remote_dir, remote_python=remote_python)
     return run_on(device, data, delegate=delegate, threads=threads)
 
 
@@ -641,7 +644,7 @@ def run_on(device: Device, data: bytes, *, delegate: str | None = None,
     return outputs, result
 
 
-def bench_remote(host: str, model_or_bundle: str | os.PathLike | None = None, *, target: str = "rpi4",
+def bench_remote(host: str | Connection, model_or_bundle: str | os.PathLike | None = None, *, target: str = "rpi4",
                  delegates: str = "neon,builtin,xnnpack", runs: int = 50, warmup: int = 3, threads: int = 1,
                  ssh_config=None, identity=None, accept_new_host_key: bool = False,
                  remote_dir: str = DEFAULT_REMOTE_DIR, remote_python: str | None = None,
@@ -659,8 +662,9 @@ def bench_remote(host: str, model_or_bundle: str | os.PathLike | None = None, *,
     if runs < 1 or warmup < 0:
         raise InvalidArgumentError(f"runs must be >= 1 and warmup >= 0, got runs={runs}, warmup={warmup}",
                                    hint="e.g. --runs 50 --warmup 3")
-    device = make_device(host, ssh_config=ssh_config, identity=identity, accept_new_host_key=accept_new_host_key,
-                         remote_dir=remote_dir, remote_python=remote_python)
+    connection = connection_for(host, ssh_config=ssh_config, identity=identity,
+                                accept_new_host_key=accept_new_host_key)
+    device = make_device(connection, remote_dir=remote_dir, remote_python=remote_python)
     args = ["bench", "--delegates", ",".join(names), "--runs", str(runs), "--warmup", str(warmup),
             "--threads", str(threads), "--max-seconds", str(max_seconds)]
     if model_or_bundle is None:
@@ -672,13 +676,13 @@ def bench_remote(host: str, model_or_bundle: str | os.PathLike | None = None, *,
         device.check_python(state)
         scratch = device.path("staging", f"bench-{manifest['bundle_id']}-{os.getpid()}")
         try:
-            device.ssh.upload_tree(local, scratch, timeout=600)
+            device.connection.upload_tree(local, scratch, timeout=600)
         except SSHError as exc:
             raise device.failure("upload", str(exc)) from None
         try:
             return _bench_at(device, scratch, args)
         finally:
-            device.ssh.run(f"rm -rf -- {_q(scratch)}", check=False, timeout=30)
+            device.connection.run(f"rm -rf -- {_q(scratch)}", check=False, timeout=30)
 
 
 def _bench_at(device: Device, where: str, args: list[str]) -> dict[str, Any]:

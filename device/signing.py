@@ -67,13 +67,18 @@ def allowed_signers_line(public_key: str | os.PathLike, principal: str) -> str:
     return f'{principal} namespaces="{NAMESPACE}" {fields[0]} {fields[1]}'
 
 
-def trust_signer(host: str, public_key: str | os.PathLike, principal: str, **remote) -> str:
+def trust_signer(host, public_key: str | os.PathLike, principal: str, *, ssh_config=None, identity=None,
+                 accept_new_host_key: bool = False, remote_dir: str = "~/edgelift",
+                 remote_python: str | None = None) -> str:
     """Add `public_key` to the device's allowed_signers (created if needed): from then on the device accepts only
-    bundles signed by a listed key. Returns 'added' or 'already trusted'."""
+    bundles signed by a listed key. `host`: a host string or a Connection. Returns 'added' or 'already trusted'."""
     from .deploy import _q, make_device
+    from .ssh import connection_for
 
     line = allowed_signers_line(public_key, principal)  # checked before connecting
-    device = make_device(host, **remote)
+    connection = connection_for(host, ssh_config=ssh_config, identity=identity,
+                                accept_new_host_key=accept_new_host_key)
+    device = make_device(connection, remote_dir=remote_dir, remote_python=remote_python)
     script = (
         "set -e\n"
         f"mkdir -p -- {_q(device.base)}\n"

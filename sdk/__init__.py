@@ -28,6 +28,7 @@ _LAZY = {
     "bundle": "edgelift.device.bundle:bundle",
     "deploy": "edgelift.device.deploy:deploy",
     "rollback": "edgelift.device.deploy:rollback",
+    "Connection": "edgelift.device.ssh:Connection",
 }
 
 __all__ = ["EdgeliftError", "__version__", *_LAZY]

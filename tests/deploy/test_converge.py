@@ -13,6 +13,7 @@ import edgelift
 from edgelift.device.bundle import load_bundle
 from edgelift.device.converge import converge, health_gate, probe
 from edgelift.device.deploy import make_device
+from edgelift.device.ssh import Connection
 from edgelift.errors import RemoteError
 from tests import modelkit
 
@@ -25,7 +26,7 @@ def test_converge_is_idempotent_and_repairs(tmp_path, ssh_config, pi_python):
     built = edgelift.bundle(model, output=tmp_path / "m.bundle")
     manifest = load_bundle(built.path)
     remote = tmp_path / "device"
-    device = make_device("pi", ssh_config=ssh_config, remote_dir=str(remote), remote_python=pi_python)
+    device = make_device(Connection("pi", ssh_config=ssh_config), remote_dir=str(remote), remote_python=pi_python)
 
     dry = converge(device, built.path, manifest, check_mode=True)
     assert dry.changed and dry.release is None and "nothing was changed" in dry.reason

@@ -22,6 +22,7 @@ import pytest
 import edgelift
 from edgelift.cli import main
 from edgelift.device import deploy as dep
+from edgelift.device.ssh import Connection
 from edgelift.errors import RemoteError
 from tests import modelkit
 from tests.artefacts import missing
@@ -130,7 +131,8 @@ def test_deploy_run_bench_rollback(tmp_path, monkeypatch, capsys, bundles, model
     assert code == 0, err
     assert f"rolled back to {rel_a}" in out
     assert release(remote) == rel_a and release(remote, "previous") == result.release
-    outs, meta = dep.run_remote("pi", x, ssh_config=ssh_config, remote_dir=str(remote), remote_python=pi_python)
+    outs, meta = dep.run_remote(Connection("pi", ssh_config=ssh_config), x, remote_dir=str(remote),
+                                remote_python=pi_python)
     np.testing.assert_array_equal(outs[0], y)
 
     # the nasty folder name was a name, never code
@@ -185,7 +187,8 @@ def test_unknown_or_changed_host_key_is_refused(tmp_path, sshd, bundles, pi_pyth
     assert not remote.exists() and empty.read_text() == ""
 
     # asked for: a new key is recorded, and the connection works
-    state = dep.make_device("pi", accept_new_host_key=True, **kw).state()
+    state = dep.make_device(Connection("pi", ssh_config=config, accept_new_host_key=True), remote_dir=str(remote),
+                            remote_python=pi_python).state()
     assert state["python"].startswith("3.11") and state["current"] is None
     assert f"[127.0.0.1]:{sshd.port}" in empty.read_text()
 
@@ -194,7 +197,8 @@ def test_unknown_or_changed_host_key_is_refused(tmp_path, sshd, bundles, pi_pyth
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
     empty.write_text(f"[127.0.0.1]:{sshd.port} " + " ".join(other.with_suffix(".pub").read_text().split()[:2]) + "\n")
     with pytest.raises(RemoteError, match="host key"):
-        dep.make_device("pi", accept_new_host_key=True, **kw).state()
+        dep.make_device(Connection("pi", ssh_config=config, accept_new_host_key=True), remote_dir=str(remote),
+                            remote_python=pi_python).state()
 
 
 def test_fleet_with_an_unreachable_host(tmp_path, capsys, sshd, models, bundles, ssh_config, pi_python):
@@ -314,14 +318,14 @@ def test_self_check_refuses_a_device_that_computes_something_else(tmp_path, bund
 def test_install_runtime_only_when_needed_and_a_clear_error_without_venv(tmp_path, bundles, ssh_config,
                                                                           pi_python):
     remote = tmp_path / "device"
-    kw = dict(ssh_config=ssh_config, remote_dir=str(remote))
+    kw = dict(remote_dir=str(remote))
     # the emulated Pi's Python has a runtime: --install-runtime changes nothing and the deploy goes on
-    device = dep.make_device("pi", remote_python=pi_python, **kw)
+    device = dep.make_device(Connection("pi", ssh_config=ssh_config), remote_python=pi_python, **kw)
     assert dep.ensure_runtime(device) == pi_python and not (remote / "venv").exists()
     # this machine's /usr/bin/python3 has no numpy; creating the venv is tried (offline: from a wheels folder)
     wheels = tmp_path / "wheels"
     wheels.mkdir()
-    device = dep.make_device("pi", remote_python="/usr/bin/python3", **kw)
+    device = dep.make_device(Connection("pi", ssh_config=ssh_config), remote_python="/usr/bin/python3", **kw)
     if "have-runtime" in device.shell("probe", "/usr/bin/python3 -c 'import numpy' && echo have-runtime; true"):
         pytest.skip("/usr/bin/python3 here has numpy")
     with pytest.raises(RemoteError, match="step 'install-runtime' failed: pip could not install "
