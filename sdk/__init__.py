@@ -23,12 +23,12 @@ __version__ = "0.1.0"
 _LAZY = {
     "convert": "edgelift.converters.pipeline:convert",
     "inspect": "edgelift.inspection:inspect",
-    "bench": "edgelift.device.bench:bench",
-    "validate": "edgelift.device.validate:validate",
-    "bundle": "edgelift.device.bundle:bundle",
-    "deploy": "edgelift.device.deploy:deploy",
-    "rollback": "edgelift.device.deploy:rollback",
-    "Connection": "edgelift.device.ssh:Connection",
+    "bench": "edgelift.device.checking.bench:bench",
+    "validate": "edgelift.device.checking.validate:validate",
+    "bundle": "edgelift.device.remote.bundle:bundle",
+    "deploy": "edgelift.device.remote.deploy:deploy",
+    "rollback": "edgelift.device.remote.deploy:rollback",
+    "Connection": "edgelift.device.remote.ssh:Connection",
 }
 
 __all__ = ["EdgeliftError", "__version__", *_LAZY]

@@ -7,8 +7,8 @@ import os
 import pytest
 
 import edgelift
-from edgelift.device.deploy import make_device
-from edgelift.device.ssh import SSH_CONFIG_ENV, Connection, Target, connection_for
+from edgelift.device.remote.deploy import make_device
+from edgelift.device.remote.ssh import SSH_CONFIG_ENV, Connection, Target, connection_for
 from edgelift.errors import InvalidArgumentError, ModelNotFoundError
 
 

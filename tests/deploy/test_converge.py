@@ -1,4 +1,4 @@
-"""edgelift.device.converge over a real loopback sshd to the emulated Pi: check mode writes nothing, a deploy
+"""edgelift.device.remote.converge over a real loopback sshd to the emulated Pi: check mode writes nothing, a deploy
 is `changed`, the same bundle again is not (and is self-checked), a damaged live copy is repaired, and the
 health gate passes on the live release and refuses another bundle."""
 
@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 import edgelift
-from edgelift.device.bundle import load_bundle
-from edgelift.device.converge import converge, health_gate, probe
-from edgelift.device.deploy import make_device
-from edgelift.device.ssh import Connection
+from edgelift.device.remote.bundle import load_bundle
+from edgelift.device.remote.converge import converge, health_gate, probe
+from edgelift.device.remote.deploy import make_device
+from edgelift.device.remote.ssh import Connection
 from edgelift.errors import RemoteError
 from tests import modelkit
 

@@ -20,8 +20,8 @@ import pytest
 
 import edgelift
 from edgelift.cli import main
-from edgelift.device import deploy as dep
-from edgelift.device.ssh import Connection
+from edgelift.device.remote import deploy as dep
+from edgelift.device.remote.ssh import Connection
 from tests import modelkit
 from tests.deploy.conftest import free_port, litert_builtin, start_sshd
 

@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from edgelift.device import deploy as dep
-from edgelift.device.lock import STALE_MIN, Heartbeat
-from edgelift.device.ssh import Connection
+from edgelift.device.remote import deploy as dep
+from edgelift.device.remote.lock import STALE_MIN, Heartbeat
+from edgelift.device.remote.ssh import Connection
 
 pytestmark = pytest.mark.ssh
 

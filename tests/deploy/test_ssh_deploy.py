@@ -21,8 +21,8 @@ import pytest
 
 import edgelift
 from edgelift.cli import main
-from edgelift.device import deploy as dep
-from edgelift.device.ssh import Connection
+from edgelift.device.remote import deploy as dep
+from edgelift.device.remote.ssh import Connection
 from edgelift.errors import RemoteError
 from tests import modelkit
 from tests.artefacts import missing

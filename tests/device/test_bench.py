@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from edgelift.cli import main
-from edgelift.device.bench import SCHEMA, bench, latency_stats
+from edgelift.device.checking.bench import SCHEMA, bench, latency_stats
 from edgelift.errors import DataError, InvalidArgumentError
 
 CONFIG_KEYS = {

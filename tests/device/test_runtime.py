@@ -7,7 +7,6 @@ import ctypes
 import numpy as np
 import pytest
 
-from edgelift.device.engines import make_engine
 from edgelift.device.runtime import (
     available_runtimes,
     get_runtime,
@@ -15,6 +14,7 @@ from edgelift.device.runtime import (
     neon_library_path,
     quantize,
 )
+from edgelift.device.runtime.engines import make_engine
 from edgelift.errors import (
     DataError,
     DelegateError,

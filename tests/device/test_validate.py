@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from edgelift.cli import main
-from edgelift.device.validate import SCHEMA, validate
+from edgelift.device.checking.validate import SCHEMA, validate
 from edgelift.errors import DataError, DelegateError, InvalidArgumentError, InvalidModelError, ThresholdError
 from edgelift.tflite_model import load
 from tests import modelkit

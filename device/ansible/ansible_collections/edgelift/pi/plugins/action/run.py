@@ -21,7 +21,7 @@ class ActionModule(EdgeliftAction):
         import numpy as np
 
         from edgelift.atomic import write_bytes
-        from edgelift.device.deploy import _read_input_bytes, run_on
+        from edgelift.device.remote.deploy import _read_input_bytes, run_on
 
         data = _read_input_bytes(args["input"])
         outputs, meta = run_on(device, data, delegate=args["delegate"], threads=args["threads"])

@@ -63,8 +63,8 @@ class EdgeliftAction(ActionBase):
         return None
 
     def _device(self, args: dict[str, Any], task_vars: dict[str, Any]):
-        from edgelift.device.deploy import DEFAULT_REMOTE_DIR, make_device
-        from edgelift.device.ssh import Connection, Target
+        from edgelift.device.remote.deploy import DEFAULT_REMOTE_DIR, make_device
+        from edgelift.device.remote.ssh import Connection, Target
         from edgelift.errors import InvalidArgumentError
 
         name = task_vars.get("inventory_hostname", "")
@@ -101,7 +101,7 @@ def local_bundle(path: str):
     """The bundle folder on the controller, verified (checksums, signature) before anything is sent."""
     from pathlib import Path
 
-    from edgelift.device.bundle import load_bundle
+    from edgelift.device.remote.bundle import load_bundle
     from edgelift.errors import InvalidArgumentError, ModelNotFoundError
 
     folder = Path(path).expanduser()

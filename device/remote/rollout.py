@@ -23,7 +23,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from ..errors import InvalidArgumentError, RemoteError, ToolUnavailableError
+from ...errors import InvalidArgumentError, RemoteError, ToolUnavailableError
 from .rollout_report import RolloutResult, plan_waves, rows_from_report
 
 COLLECTIONS_ROOT = Path(__file__).resolve().parent / "ansible"

@@ -5,7 +5,7 @@
     health_gate(device, local, manifest)           -> the live release's self-check, then a `run` of the
                                                       bundle's reference input compared here with its outputs
 
-`converge` is `deploy_bundle` (edgelift.device.deploy: lock, staging, checksums, self-check, atomic switch,
+`converge` is `deploy_bundle` (edgelift.device.remote.deploy: lock, staging, checksums, self-check, atomic switch,
 previous kept) behind one question: is this bundle already live and intact? Then nothing is uploaded or
 switched. Check mode answers what a deploy would do and writes nothing on the device.
 """
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import RemoteError
+from ...errors import RemoteError
 from .bundle import AGENT_PATH
 from .deploy import KEEP_RELEASES, Device, _q, deploy_bundle
 

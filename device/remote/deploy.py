@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import DataError, InvalidArgumentError, ModelNotFoundError, RemoteError, RuntimeUnavailableError
+from ...errors import DataError, InvalidArgumentError, ModelNotFoundError, RemoteError, RuntimeUnavailableError
 from .bundle import AGENT_PATH, load_bundle
 from .bundle import bundle as build_bundle
 from .lock import STALE_MIN, Heartbeat, take_script
@@ -101,7 +101,7 @@ class Device:
     def agent(self, step: str, agent_file: str, args: list[str], *, input: bytes | None = None,
               stdin_script: bool = False, timeout: float | None = 600, current: str | None = None) -> dict[str, Any]:
         """Run the on-device agent and return its result line (raises RemoteError naming `step`)."""
-        from .agent import AGENT_FILE
+        from ..agent import AGENT_FILE
 
         cmd = ' "$PY" ' + (" - " if stdin_script else _q(agent_file) + " ") + " ".join(_q(a) for a in args)
         # not the last command of the script, so the shell waits and reports a crash as 128+signal (a remote
@@ -182,7 +182,7 @@ class Device:
 
     def state(self, step: str = "connect", *, lock: bool = False) -> dict[str, str | None]:
         """current/previous releases and the device's Python version (one connection); with `lock`, also
-        take the device's deploy lock (edgelift.device.lock: one whose heartbeat stopped is taken over)."""
+        take the device's deploy lock (edgelift.device.remote.lock: one whose heartbeat stopped is taken over)."""
         since = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime())
         owner = _q(f"{socket.gethostname()} pid {os.getpid()} since {since}")
         take = take_script(_q(self.path(".lock")), owner, _q(self.path("staging"))) if lock else ""
@@ -221,7 +221,7 @@ class Device:
                                "minutes after its last heartbeat)")
 
     def heartbeat(self) -> Heartbeat:
-        """Keeps this client's lock alive while a `with` block runs (see edgelift.device.lock)."""
+        """Keeps this client's lock alive while a `with` block runs (see edgelift.device.remote.lock)."""
         return Heartbeat(self.connection, _q(self.path(".lock")))
 
     def unlock_script(self) -> str:

@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import quantization
-from ..errors import (
+from ... import quantization
+from ...errors import (
     DataError,
     DelegateError,
     InvalidArgumentError,
@@ -107,7 +107,7 @@ def get_runtime(runtime: str | None = None) -> RuntimeInfo:
 
 
 # -- model and delegate arguments --------------------------------------------------------------------
-def _model_bytes(model: str | os.PathLike | bytes | bytearray | memoryview) -> tuple[bytes, str | None]:
+def model_bytes(model: str | os.PathLike | bytes | bytearray | memoryview) -> tuple[bytes, str | None]:
     if isinstance(model, (bytes, bytearray, memoryview)):
         content, path = bytes(model), None
     else:
@@ -156,7 +156,7 @@ def check_delegate_name(delegate: str) -> str:
 def neon_library_path() -> str:
     """The NEON delegate library, or DelegateError saying why it is not there."""
     try:
-        from ..delegates import neon
+        from ...delegates import neon
     except ImportError as exc:
         raise DelegateError(f"the NEON delegate package cannot be imported: {exc}",
                             hint="reinstall edgelift (pip install -e .)") from None
@@ -174,7 +174,7 @@ def neon_library_path() -> str:
 def _neon_options(threads: int, options: dict[str, Any] | None) -> dict[str, str]:
     """The NEON delegate's options: its own defaults with our thread count and a quiet log (the partition
     report is ours), then whatever the caller passed."""
-    from ..delegates import neon
+    from ...delegates import neon
 
     opts: dict[str, Any] = {"num_threads": threads, "log_level": "warning"}
     opts.update(options or {})
@@ -569,7 +569,7 @@ def load_interpreter(
         raise InvalidArgumentError(f"threads must be a whole number >= 1, got {threads!r}",
                                    hint="use --threads 1 for the most repeatable timings")
     delegate = check_delegate_name(delegate)
-    content, path = _model_bytes(model)
+    content, path = model_bytes(model)
     check_model(content, repr(path) if path else "the model")
     rt = get_runtime(runtime)
     mod = rt.module

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..errors import InvalidArgumentError, ModelNotFoundError, RemoteError
+from ...errors import InvalidArgumentError, ModelNotFoundError, RemoteError
 
 SSH_CONFIG_ENV = "EDGELIFT_SSH_CONFIG"
 DEFAULT_CONNECT_TIMEOUT = 15

@@ -18,7 +18,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from ..errors import InvalidArgumentError, ModelNotFoundError, ToolUnavailableError
+from ...errors import InvalidArgumentError, ModelNotFoundError, ToolUnavailableError
 
 NAMESPACE = "edgelift-bundle"
 SIGNATURE = "manifest.json.sig"

@@ -4,7 +4,7 @@ The reference is a Keras model (in memory, .keras, .h5 or a SavedModel folder), 
 .tflite on another delegate (`reference_delegate="builtin"`). Per output: max / mean absolute error, SNR,
 cosine similarity, top-1 agreement, and the accuracy of both when the data has labels. `exact=True` compares
 two integer runs bit for bit. `per_layer=True` ranks the layers of a quantized model by the error each adds
-(see `edgelift.device.diagnose`).
+(see `edgelift.device.checking.diagnose`).
 
 TensorFlow is imported only when the reference is a Keras model (or per-layer diagnosis needs to convert
 one), through `edgelift._tf`.
@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataError, InvalidArgumentError, InvalidModelError, ModelNotFoundError, ThresholdError
-from .engines import make_engine
-from .runtime import _model_bytes, check_delegate_name, dequantize, load_interpreter, quantize, random_like
+from ...errors import DataError, InvalidArgumentError, InvalidModelError, ModelNotFoundError, ThresholdError
+from ..runtime import check_delegate_name, dequantize, load_interpreter, model_bytes, quantize, random_like
+from ..runtime.engines import make_engine
 
 SCHEMA = "edgelift.validate/1"
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
@@ -37,7 +37,7 @@ class TFLiteReference:
 
     def __init__(self, model, delegate: str, threads: int, runtime: str | None, label: str):
         self.engine = make_engine(model, "litert", delegate, threads, runtime=runtime)
-        self.content = _model_bytes(model)[0]
+        self.content = model_bytes(model)[0]
         self.label = label
         self.input_details = self.engine.input_details
         self.output_details = self.engine.output_details
@@ -75,7 +75,7 @@ class KerasReference:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> KerasReference:
-        from .._tf import keras
+        from ..._tf import keras
 
         try:
             model = keras().models.load_model(str(path), compile=False)
@@ -109,7 +109,7 @@ class KerasReference:
         return f"Keras model {self.label}"
 
     def float_tflite(self) -> bytes:
-        from .._tf import tensorflow
+        from ..._tf import tensorflow
 
         return tensorflow().lite.TFLiteConverter.from_keras_model(self.model).convert()
 
@@ -346,7 +346,7 @@ def _prepare_data(data, samples: int | None, in_details, seed: int):
         floats = [dequantize(r, d) for r, d in zip(raw, in_details, strict=True)]
         kinds = ", ".join(np.dtype(d["dtype"]).name for d in in_details)
         return raw, floats, None, f"random inputs ({kinds}, seed {seed})"
-    from ..data import Dataset, check_against_input, load_data
+    from ...data import Dataset, check_against_input, load_data
 
     if isinstance(data, Dataset):
         ds = data
@@ -442,13 +442,13 @@ def validate(
     if reference_delegate is not None:
         reference_delegate = check_delegate_name(reference_delegate)
     if report is not None:
-        from ..atomic import check_outputs
+        from ...atomic import check_outputs
 
         check_outputs({"report": report}, {"model": model, "reference model": reference, "data": data})
 
     meta = load_interpreter(model, "builtin", 1, None, runtime)  # shapes and quantization, any backend
     in_details, out_details = meta.input_details, meta.output_details
-    content = _model_bytes(model)[0]
+    content = model_bytes(model)[0]
     model_label = str(model) if isinstance(model, (str, os.PathLike)) else "<bytes>"
     ref = load_reference(reference, reference_delegate, model, threads, runtime)
     _check_reference_io(ref, in_details, out_details)
@@ -458,7 +458,7 @@ def validate(
             hint="use --reference-delegate builtin (same .tflite) or a .tflite reference")
     x_raw, x_float, labels, data_label = _prepare_data(data, samples, in_details, seed)
     if labels is not None and len(out_details) == 1 and len(out_details[0]["shape"]) == 2:
-        from ..data import check_labels
+        from ...data import check_labels
 
         check_labels(labels, int(out_details[0]["shape"][-1]), f"data {data_label!r}")
     if drop is not None and labels is None:

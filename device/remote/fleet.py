@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import EdgeliftError, InvalidArgumentError, ModelNotFoundError
+from ...errors import EdgeliftError, InvalidArgumentError, ModelNotFoundError
 from .ssh import Connection, Target
 
 HOST_VARS = ("ansible_host", "ansible_user", "ansible_port", "ansible_python_interpreter", "edgelift_remote_dir")
