@@ -26,8 +26,8 @@ _LAZY = {
     "bench": "edgelift.device.checking.bench:bench",
     "validate": "edgelift.device.checking.validate:validate",
     "bundle": "edgelift.device.remote.bundle:bundle",
-    "deploy": "edgelift.device.remote.deploy:deploy",
-    "rollback": "edgelift.device.remote.deploy:rollback",
+    "deploy": "edgelift.device.remote.api:deploy",
+    "rollback": "edgelift.device.remote.api:rollback",
     "Connection": "edgelift.device.remote.ssh:Connection",
 }
 

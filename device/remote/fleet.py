@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import EdgeliftError, InvalidArgumentError, ModelNotFoundError
+from .deploy import DeployResult, deploy_bundle
+from .device import make_device
 from .ssh import Connection, Target
 
 HOST_VARS = ("ansible_host", "ansible_user", "ansible_port", "ansible_python_interpreter", "edgelift_remote_dir")
@@ -197,8 +199,6 @@ def deploy_fleet(local: Path, manifest: dict[str, Any], hosts: list[FleetHost], 
                  concurrency: int = 4, keep: int = 3, install_runtime: bool = False, wheels=None, progress=None,
                  remote_dir: str = "~/edgelift", remote_python: str | None = None) -> FleetResult:
     """Deploy to `hosts` (from read_hosts), the first as the canary; `connection`'s ssh settings reach each one."""
-    from .deploy import DeployResult, deploy_bundle, make_device
-
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise InvalidArgumentError(f"concurrency must be a positive integer, got {concurrency!r}",
                                    hint="e.g. --concurrency 4")

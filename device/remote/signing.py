@@ -65,30 +65,3 @@ def allowed_signers_line(public_key: str | os.PathLike, principal: str) -> str:
         raise InvalidArgumentError(f"{str(path)!r} is not an OpenSSH public key (expected 'ssh-ed25519 AAAA...')",
                                    hint="give the .pub file, not the private key")
     return f'{principal} namespaces="{NAMESPACE}" {fields[0]} {fields[1]}'
-
-
-def trust_signer(host, public_key: str | os.PathLike, principal: str, *, ssh_config=None, identity=None,
-                 accept_new_host_key: bool = False, remote_dir: str = "~/edgelift",
-                 remote_python: str | None = None) -> str:
-    """Add `public_key` to the device's allowed_signers (created if needed): from then on the device accepts only
-    bundles signed by a listed key. `host`: a host string or a Connection. Returns 'added' or 'already trusted'."""
-    from .deploy import _q, make_device
-    from .ssh import connection_for
-
-    line = allowed_signers_line(public_key, principal)  # checked before connecting
-    connection = connection_for(host, ssh_config=ssh_config, identity=identity,
-                                accept_new_host_key=accept_new_host_key)
-    device = make_device(connection, remote_dir=remote_dir, remote_python=remote_python)
-    script = (
-        "set -e\n"
-        f"mkdir -p -- {_q(device.base)}\n"
-        f"cd -- {_q(device.base)}\n"
-        "line=$(cat)\n"
-        f"[ -f {ALLOWED_SIGNERS} ] || : > {ALLOWED_SIGNERS}\n"
-        f'if grep -qxF -- "$line" {ALLOWED_SIGNERS}; then echo "already trusted"; exit 0; fi\n'
-        f'{{ cat {ALLOWED_SIGNERS}; printf "%s\\n" "$line"; }} > .{ALLOWED_SIGNERS}.new.$$\n'
-        f"chmod 644 .{ALLOWED_SIGNERS}.new.$$\n"
-        f"mv -f -- .{ALLOWED_SIGNERS}.new.$$ {ALLOWED_SIGNERS}\n"
-        'echo "added"\n'
-    )
-    return device.shell("trust", script, input=line.encode() + b"\n").strip().splitlines()[-1]

@@ -7,7 +7,7 @@ import os
 import pytest
 
 import edgelift
-from edgelift.device.remote.deploy import make_device
+from edgelift.device.remote.device import make_device
 from edgelift.device.remote.ssh import SSH_CONFIG_ENV, Connection, Target, connection_for
 from edgelift.errors import InvalidArgumentError, ModelNotFoundError
 

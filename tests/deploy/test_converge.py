@@ -12,7 +12,7 @@ import pytest
 import edgelift
 from edgelift.device.remote.bundle import load_bundle
 from edgelift.device.remote.converge import converge, health_gate, probe
-from edgelift.device.remote.deploy import make_device
+from edgelift.device.remote.device import make_device
 from edgelift.device.remote.ssh import Connection
 from edgelift.errors import RemoteError
 from tests import modelkit

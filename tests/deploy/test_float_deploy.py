@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import edgelift
-from edgelift.device.remote import deploy as dep
+from edgelift.device.remote import api as dep
 from tests import modelkit
 from tests.deploy.conftest import litert_builtin
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from edgelift.device.remote.deploy import remote_path
+from edgelift.device.remote.device import remote_path
 from edgelift.device.remote.fleet import read_hosts
 from edgelift.device.remote.ssh import Target, quote
 from edgelift.errors import InvalidArgumentError, ModelNotFoundError

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from edgelift.device.remote import deploy as dep
+from edgelift.device.remote import device as dep
 from edgelift.device.remote.lock import STALE_MIN, Heartbeat
 from edgelift.device.remote.ssh import Connection
 

@@ -63,7 +63,7 @@ class EdgeliftAction(ActionBase):
         return None
 
     def _device(self, args: dict[str, Any], task_vars: dict[str, Any]):
-        from edgelift.device.remote.deploy import DEFAULT_REMOTE_DIR, make_device
+        from edgelift.device.remote.device import DEFAULT_REMOTE_DIR, make_device
         from edgelift.device.remote.ssh import Connection, Target
         from edgelift.errors import InvalidArgumentError
 
