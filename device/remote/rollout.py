@@ -26,7 +26,7 @@ from pathlib import Path
 from ...errors import InvalidArgumentError, RemoteError, ToolUnavailableError
 from .rollout_report import RolloutResult, plan_waves, rows_from_report
 
-COLLECTIONS_ROOT = Path(__file__).resolve().parent / "ansible"
+COLLECTIONS_ROOT = Path(__file__).resolve().parents[1] / "ansible"
 PLAYBOOK = COLLECTIONS_ROOT / "ansible_collections" / "edgelift" / "pi" / "playbooks" / "rollout.yml"
 DEFAULT_WAVES = "25%,100%"
 _WAVE = re.compile(r"^(?:(?P<pct>\d{1,3})%|(?P<count>\d+))$")
