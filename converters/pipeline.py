@@ -387,7 +387,7 @@ def _run(s, spec, n_clusters, qat_on, io_eff, epochs_n, batch_n, samples_n, poli
         else:
             tfl = to_tflite(saved_model_dir=loaded.saved_model_dir, quantize=s["quantize"], io=io_eff,
                             calibration=cal_x, per_channel=bool(s["per_channel"]))
-        from edgelift.device.prechecks import check_model
+        from edgelift.device.runtime.prechecks import check_model
 
         check_model(tfl, "the converted model")  # a node TFLite's kernels would abort on: fail here, not on the Pi
         steps["quantize"] = {"mode": s["quantize"], "io": io_eff, "per_channel": bool(s["per_channel"]),

@@ -210,7 +210,7 @@ def convert_tflite(s: dict[str, Any], settings: dict[str, Any], recipe_arg, cal,
 
 def _check_loads(content: bytes) -> None:
     """LiteRT must build the quantized model (and its kernels must not abort on it) before we write it."""
-    from edgelift.device.prechecks import check_model
+    from edgelift.device.runtime.prechecks import check_model
 
     check_model(content, "the quantized model")
     from ai_edge_litert.interpreter import Interpreter, OpResolverType

@@ -1,1 +1,5 @@
-"""Runtimes, benchmarking, validation and deployment. Never imports TensorFlow."""
+"""Runtimes, benchmarking, validation and deployment. Never imports TensorFlow.
+
+runtime/ runs a model here; checking/ judges it (validate, diagnose, bench); remote/ gets it onto a device
+over SSH (bundle, deploy, fleet); agent/ is what runs there; emulate/ is a Raspberry Pi without one.
+"""

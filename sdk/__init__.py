@@ -23,11 +23,12 @@ __version__ = "0.1.0"
 _LAZY = {
     "convert": "edgelift.converters.pipeline:convert",
     "inspect": "edgelift.inspection:inspect",
-    "bench": "edgelift.device.bench:bench",
-    "validate": "edgelift.device.validate:validate",
-    "bundle": "edgelift.device.bundle:bundle",
-    "deploy": "edgelift.device.deploy:deploy",
-    "rollback": "edgelift.device.deploy:rollback",
+    "bench": "edgelift.device.checking.bench:bench",
+    "validate": "edgelift.device.checking.validate:validate",
+    "bundle": "edgelift.device.remote.bundle:bundle",
+    "deploy": "edgelift.device.remote.api:deploy",
+    "rollback": "edgelift.device.remote.api:rollback",
+    "Connection": "edgelift.device.remote.ssh:Connection",
 }
 
 __all__ = ["EdgeliftError", "__version__", *_LAZY]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from ..report_html import _e, _img, _page, _plt, _png, _table
+from ..checking.report_html import _e, _img, _page, _plt, _png, _table
 from .result import LEAVES_OUT, EmulatedBench, si
 
 

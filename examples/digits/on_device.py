@@ -33,8 +33,8 @@ def deploy_to_emulated_pi(models: list[Path], test_data: Path, out: Path, board:
     import numpy as np
 
     import edgelift
-    from edgelift.device import deploy as dep
     from edgelift.device.emulate import pi_host
+    from edgelift.device.remote import api as dep
 
     print(f"\n$ edgelift emulate {board}    (an emulated Raspberry Pi: loopback sshd + qemu; the first time it "
           "builds .cache/emulated-pi, about 2 minutes)")

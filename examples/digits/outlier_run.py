@@ -47,7 +47,7 @@ def one_run(seed: int, epochs: int, out: Path, show_diagnosis: bool) -> dict[str
         r = convert(hard, str(path), calibration=x_train, eval_data=str(test), io="float32", **kw)
         acc[name] = r.report["accuracy"]["tflite"]
         if show_diagnosis and name == "int8":
-            from edgelift.device.validate import validate
+            from edgelift.device.checking.validate import validate
 
             float_ref = out / f"float_{seed}.tflite"
             convert(hard, str(float_ref), quantize="none")

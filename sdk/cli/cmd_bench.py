@@ -42,7 +42,7 @@ def bench(model, delegates, delegate_options, threads, runs, seconds, warmup, in
           report, as_json, host=None, **remote) -> None:
     """Measure the latency of MODEL on one or more delegates, side by side (on a device with --host, or the
     estimated cost on an emulated Raspberry Pi with --emulate)."""
-    from edgelift.device.bench import bench as run_bench
+    from edgelift.device.checking.bench import bench as run_bench
 
     if emulate is not None:
         if host is not None:

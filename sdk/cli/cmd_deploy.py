@@ -13,7 +13,7 @@ import json
 
 import click
 
-from ..device.bundle import TARGETS
+from ..device.remote.bundle import TARGETS
 from ..errors import InvalidArgumentError, RemoteError
 
 
@@ -67,7 +67,7 @@ def _remote(kwargs: dict) -> dict:
 def bundle(model, target, output, delegate_library, threads, kernels, sign_key, device_delegate,
            self_check_atol) -> None:
     """Build a self-contained bundle of MODEL for a Raspberry Pi."""
-    from edgelift.device.bundle import bundle as make_bundle
+    from edgelift.device.remote.bundle import bundle as make_bundle
 
     result = make_bundle(model, target=target, output=output, delegate_library=delegate_library,
                          num_threads=threads, kernels=kernels, sign=sign_key, device_delegate=device_delegate,
@@ -101,7 +101,7 @@ def bundle(model, target, output, delegate_library, threads, kernels, sign_key, 
 def deploy(model_or_bundle, host, hosts_file, group, concurrency, target, install_runtime, wheels, engine, canary,
            waves, check_mode, as_json, self_check_atol, **kwargs) -> None:
     """Install MODEL_OR_BUNDLE on a device (or a fleet) over SSH: verified, self-checked, switched atomically."""
-    from edgelift.device.deploy import deploy as run_deploy
+    from edgelift.device.remote.api import deploy as run_deploy
 
     if (host is None) == (hosts_file is None):
         raise InvalidArgumentError("give exactly one of --host and --hosts",
@@ -123,7 +123,7 @@ def deploy(model_or_bundle, host, hosts_file, group, concurrency, target, instal
         if wheels is not None:
             raise InvalidArgumentError("--wheels is not supported with --engine ansible",
                                        hint="run the edgelift.pi.install_runtime module with wheels: DIR first")
-        from edgelift.device.rollout import DEFAULT_WAVES, rollout
+        from edgelift.device.remote.rollout import DEFAULT_WAVES, rollout
 
         result = rollout(model_or_bundle, hosts_file, group=group, canary=1 if canary is None else canary,
                          waves=DEFAULT_WAVES if waves is None else waves, concurrency=concurrency,
@@ -153,7 +153,7 @@ def deploy(model_or_bundle, host, hosts_file, group, concurrency, target, instal
 @ssh_options
 def rollback(host, **kwargs) -> None:
     """Switch the device back to its previous version (and keep the current one as previous)."""
-    from edgelift.device.deploy import rollback as run_rollback
+    from edgelift.device.remote.api import rollback as run_rollback
 
     result = run_rollback(host, **_remote(kwargs))
     click.echo(f"{result.host}: rolled back to {result.release} (previous: {result.previous or 'none'})")
@@ -176,7 +176,7 @@ def run(host, input_path, output, delegate, threads, **kwargs) -> None:
     import numpy as np
 
     from edgelift.atomic import check_outputs, write_bytes
-    from edgelift.device.deploy import run_remote
+    from edgelift.device.remote.api import run_remote
 
     out = check_outputs({"output": output}, {"input": input_path})["output"]
     outputs, meta = run_remote(host, input_path, delegate=delegate, threads=threads, **_remote(kwargs))
@@ -206,7 +206,8 @@ def device() -> None:
 @ssh_options
 def info(host, as_json, **kwargs) -> None:
     """CPU, NEON/dot product, governor, temperature, throttling, Python, runtimes, memory, disk, deployed version."""
-    from edgelift.device.deploy import device_info, format_info
+    from edgelift.device.remote.api import device_info
+    from edgelift.device.remote.commands import format_info
 
     result = device_info(host, **_remote(kwargs))
     click.echo(json.dumps(result, indent=2, default=str) if as_json else format_info(result))
@@ -219,7 +220,7 @@ def info(host, as_json, **kwargs) -> None:
 @ssh_options
 def trust(public_key, host, principal, **kwargs) -> None:
     """Make the device accept only bundles signed by PUBLIC_KEY (or another key it already trusts)."""
-    from edgelift.device.signing import trust_signer
+    from edgelift.device.remote.api import trust_signer
 
     state = trust_signer(host, public_key, principal, **_remote(kwargs))
     click.echo(f"{host}: {principal} {state}; the device now deploys only bundles signed by a trusted key")
@@ -237,7 +238,8 @@ def bench_host_options(f):
 def remote_bench(model, host, delegates, threads, runs, warmup, as_json, *, seconds=None, input_path=None,
                  runtime=None, report=None, delegate_options=(), target="rpi4", **kwargs) -> None:
     """`edgelift bench MODEL --host H`: MODEL measured on the device (uploaded to a scratch folder, not installed)."""
-    from edgelift.device.deploy import bench_remote, format_bench
+    from edgelift.device.remote.api import bench_remote
+    from edgelift.device.remote.commands import format_bench
 
     unsupported = {"--seconds": seconds, "--input": input_path, "--runtime": runtime, "--report": report,
                    "--delegate-option": delegate_options or None}

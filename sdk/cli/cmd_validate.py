@@ -42,7 +42,7 @@ def validate(model, reference, reference_delegate, delegate, delegate_options, d
              max_accuracy_drop, exact, max_lsb, per_layer, layer_threshold, threads, backend, batch, runtime,
              report, as_json) -> None:
     """Compare MODEL with a reference; exit 1 when a threshold is missed."""
-    from edgelift.device.validate import validate as run_validate
+    from edgelift.device.checking.validate import validate as run_validate
     from edgelift.errors import ThresholdError
 
     try:

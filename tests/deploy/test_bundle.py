@@ -11,7 +11,7 @@ import pytest
 
 import edgelift
 from edgelift.delegates import neon
-from edgelift.device.bundle import load_bundle
+from edgelift.device.remote.bundle import load_bundle
 from edgelift.errors import InvalidArgumentError, InvalidModelError, ModelNotFoundError, OutputError
 from tests import modelkit
 from tests.deploy.conftest import litert_builtin

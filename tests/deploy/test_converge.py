@@ -1,4 +1,4 @@
-"""edgelift.device.converge over a real loopback sshd to the emulated Pi: check mode writes nothing, a deploy
+"""edgelift.device.remote.converge over a real loopback sshd to the emulated Pi: check mode writes nothing, a deploy
 is `changed`, the same bundle again is not (and is self-checked), a damaged live copy is repaired, and the
 health gate passes on the live release and refuses another bundle."""
 
@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 import edgelift
-from edgelift.device.bundle import load_bundle
-from edgelift.device.converge import converge, health_gate, probe
-from edgelift.device.deploy import make_device
+from edgelift.device.remote.bundle import load_bundle
+from edgelift.device.remote.converge import converge, health_gate, probe
+from edgelift.device.remote.device import make_device
+from edgelift.device.remote.ssh import Connection
 from edgelift.errors import RemoteError
 from tests import modelkit
 
@@ -25,7 +26,7 @@ def test_converge_is_idempotent_and_repairs(tmp_path, ssh_config, pi_python):
     built = edgelift.bundle(model, output=tmp_path / "m.bundle")
     manifest = load_bundle(built.path)
     remote = tmp_path / "device"
-    device = make_device("pi", ssh_config=ssh_config, remote_dir=str(remote), remote_python=pi_python)
+    device = make_device(Connection("pi", ssh_config=ssh_config), remote_dir=str(remote), remote_python=pi_python)
 
     dry = converge(device, built.path, manifest, check_mode=True)
     assert dry.changed and dry.release is None and "nothing was changed" in dry.reason

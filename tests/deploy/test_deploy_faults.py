@@ -20,7 +20,9 @@ import pytest
 
 import edgelift
 from edgelift.cli import main
-from edgelift.device import deploy as dep
+from edgelift.device.remote import api as dep
+from edgelift.device.remote.device import make_device
+from edgelift.device.remote.ssh import Connection
 from tests import modelkit
 from tests.deploy.conftest import free_port, litert_builtin, start_sshd
 
@@ -232,7 +234,7 @@ def test_a_cut_after_the_switch_with_the_device_gone_says_old_or_new(capsys, cut
 
 
 def test_a_failure_outside_a_deploy_does_not_advise_redeploying():
-    device = dep.make_device("pi@raspberrypi.local")
+    device = make_device(Connection("pi@raspberrypi.local"))
     run = device.failure("run", "the ssh connection failed or was cut (ssh exit 255)")
     assert "nothing was switched" not in str(run) and "edgelift device info --host pi@raspberrypi.local" in run.hint
     upload = device.failure("upload", "the ssh connection failed or was cut (ssh exit 255)", current="r1")

@@ -10,8 +10,8 @@ import pytest
 
 import edgelift
 from edgelift.cli import main
-from edgelift.device import bundle_delegate
 from edgelift.device.agent import edgelift_agent as agent
+from edgelift.device.remote import bundle_delegate
 from edgelift.errors import InvalidArgumentError
 from tests import modelkit
 

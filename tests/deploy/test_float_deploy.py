@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import edgelift
-from edgelift.device import deploy as dep
+from edgelift.device.remote import api as dep
 from tests import modelkit
 from tests.deploy.conftest import litert_builtin
 
@@ -28,7 +28,7 @@ def test_float_model_deploys_with_xnnpack_and_runs(tmp_path, ssh_config, pi_pyth
     assert check["delegate"] == "xnnpack" and check["exact"] is False
     assert check["runtime"] == runtime and "within" in result.summary()
     assert check["runtime_version"] == ("2.14.0" if runtime == "tflite_runtime" else "2.3.0")
-    manifest = edgelift.device.bundle.load_bundle(remote / "current")
+    manifest = edgelift.device.remote.bundle.load_bundle(remote / "current")
     tol = manifest["reference"]["tolerances"][0]
     assert check["outputs"][0]["equal"] and check["outputs"][0]["max_abs_diff"] <= tol
     assert not (remote / "current" / "delegate").exists()

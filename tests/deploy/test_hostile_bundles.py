@@ -15,7 +15,7 @@ import pytest
 
 import edgelift
 from edgelift.cli import main as cli_main
-from edgelift.device.bundle import load_bundle
+from edgelift.device.remote.bundle import load_bundle
 from edgelift.errors import InvalidModelError
 from tests import modelkit
 from tests.deploy.test_agent_local import agent, native_delegate  # noqa: F401 (fixture)

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from edgelift.device.deploy import remote_path
-from edgelift.device.fleet import read_hosts
-from edgelift.device.ssh import Target, quote
+from edgelift.device.remote.device import remote_path
+from edgelift.device.remote.fleet import read_hosts
+from edgelift.device.remote.ssh import Target, quote
 from edgelift.errors import InvalidArgumentError, ModelNotFoundError
 
 
@@ -119,7 +119,7 @@ def test_agent_is_python39_source_without_edgelift_or_tensorflow():
 
 
 def test_deploy_modules_never_import_tensorflow():
-    code = ("import sys, edgelift.device.deploy, edgelift.device.fleet, edgelift.device.bundle, "
+    code = ("import sys, edgelift.device.remote.deploy, edgelift.device.remote.fleet, edgelift.device.remote.bundle, "
             "edgelift.cli.cmd_deploy;"
             "bad = [m for m in ('tensorflow', 'tf_keras', 'jax') if m in sys.modules]; print(bad); sys.exit(bool(bad))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -9,8 +9,9 @@ import time
 
 import pytest
 
-from edgelift.device import deploy as dep
-from edgelift.device.lock import STALE_MIN, Heartbeat
+from edgelift.device.remote import device as dep
+from edgelift.device.remote.lock import STALE_MIN, Heartbeat
+from edgelift.device.remote.ssh import Connection
 
 pytestmark = pytest.mark.ssh
 
@@ -26,7 +27,7 @@ def device(tmp_path, ssh_config):
     (remote / ".lock").mkdir(parents=True)
     (remote / ".lock" / "owner").write_text("laptop pid 4242 since 2026-01-01 10:00:00Z\n")
     (remote / ".lock" / "heartbeat").touch()
-    return remote, dep.make_device("pi", ssh_config=ssh_config, remote_dir=str(remote),
+    return remote, dep.make_device(Connection("pi", ssh_config=ssh_config), remote_dir=str(remote),
                                    remote_python="/usr/bin/python3")
 
 
@@ -54,7 +55,7 @@ def test_the_heartbeat_touches_the_lock_while_held(device):
     remote, dev = device
     hb = remote / ".lock" / "heartbeat"
     aged(hb, 10)
-    with Heartbeat(dev.ssh, dep._q(dev.path(".lock")), interval=0.3) as beat:
+    with Heartbeat(dev.connection, dep._q(dev.path(".lock")), interval=0.3) as beat:
         deadline = time.time() + 30
         while beat.beats < 2 and time.time() < deadline:
             time.sleep(0.1)
@@ -62,6 +63,6 @@ def test_the_heartbeat_touches_the_lock_while_held(device):
     (remote / ".lock" / "heartbeat").unlink()
     (remote / ".lock" / "owner").unlink()
     (remote / ".lock").rmdir()
-    with Heartbeat(dev.ssh, dep._q(dev.path(".lock")), interval=0.2):
+    with Heartbeat(dev.connection, dep._q(dev.path(".lock")), interval=0.2):
         time.sleep(0.7)
     assert not (remote / ".lock").exists()  # touch -c: a released lock is never recreated by a late beat

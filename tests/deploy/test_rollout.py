@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from edgelift.cli import main
-from edgelift.device.rollout import parse_waves
-from edgelift.device.rollout_report import RolloutResult, plan_waves, rows_from_report
+from edgelift.device.remote.rollout import parse_waves
+from edgelift.device.remote.rollout_report import RolloutResult, plan_waves, rows_from_report
 from edgelift.errors import InvalidArgumentError
 
 

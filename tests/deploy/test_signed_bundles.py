@@ -14,7 +14,7 @@ import pytest
 
 import edgelift
 from edgelift.cli import main as cli_main
-from edgelift.device.signing import allowed_signers_line
+from edgelift.device.remote.signing import allowed_signers_line
 from edgelift.errors import ModelNotFoundError
 from tests import modelkit
 from tests.deploy.test_agent_local import agent, native_delegate  # noqa: F401 (fixture)

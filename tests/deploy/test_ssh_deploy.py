@@ -21,7 +21,11 @@ import pytest
 
 import edgelift
 from edgelift.cli import main
-from edgelift.device import deploy as dep
+from edgelift.device.remote import api as dep
+from edgelift.device.remote.commands import format_bench
+from edgelift.device.remote.device import make_device
+from edgelift.device.remote.install_runtime import ensure_runtime
+from edgelift.device.remote.ssh import Connection
 from edgelift.errors import RemoteError
 from tests import modelkit
 from tests.artefacts import missing
@@ -121,7 +125,7 @@ def test_deploy_run_bench_rollback(tmp_path, monkeypatch, capsys, bundles, model
     assert "mem_available_bytes" in bench["conditions_before"]
     assert bench["cpu"]["machine"] == "aarch64" and bench["cpu"]["neon"] is True
     assert any("not a Raspberry Pi's" in w for w in bench["warnings"])  # qemu's /proc/cpuinfo is the host's
-    assert "neon" in dep.format_bench(bench) and bench["bundle_id"] == b.bundle_id
+    assert "neon" in format_bench(bench) and bench["bundle_id"] == b.bundle_id
     assert not list((remote / "staging").iterdir())  # the scratch copy is gone; nothing was installed
     assert release(remote) == result.release
 
@@ -130,7 +134,8 @@ def test_deploy_run_bench_rollback(tmp_path, monkeypatch, capsys, bundles, model
     assert code == 0, err
     assert f"rolled back to {rel_a}" in out
     assert release(remote) == rel_a and release(remote, "previous") == result.release
-    outs, meta = dep.run_remote("pi", x, ssh_config=ssh_config, remote_dir=str(remote), remote_python=pi_python)
+    outs, meta = dep.run_remote(Connection("pi", ssh_config=ssh_config), x, remote_dir=str(remote),
+                                remote_python=pi_python)
     np.testing.assert_array_equal(outs[0], y)
 
     # the nasty folder name was a name, never code
@@ -185,7 +190,8 @@ def test_unknown_or_changed_host_key_is_refused(tmp_path, sshd, bundles, pi_pyth
     assert not remote.exists() and empty.read_text() == ""
 
     # asked for: a new key is recorded, and the connection works
-    state = dep.make_device("pi", accept_new_host_key=True, **kw).state()
+    state = make_device(Connection("pi", ssh_config=config, accept_new_host_key=True), remote_dir=str(remote),
+                            remote_python=pi_python).state()
     assert state["python"].startswith("3.11") and state["current"] is None
     assert f"[127.0.0.1]:{sshd.port}" in empty.read_text()
 
@@ -194,7 +200,8 @@ def test_unknown_or_changed_host_key_is_refused(tmp_path, sshd, bundles, pi_pyth
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
     empty.write_text(f"[127.0.0.1]:{sshd.port} " + " ".join(other.with_suffix(".pub").read_text().split()[:2]) + "\n")
     with pytest.raises(RemoteError, match="host key"):
-        dep.make_device("pi", accept_new_host_key=True, **kw).state()
+        make_device(Connection("pi", ssh_config=config, accept_new_host_key=True), remote_dir=str(remote),
+                            remote_python=pi_python).state()
 
 
 def test_fleet_with_an_unreachable_host(tmp_path, capsys, sshd, models, bundles, ssh_config, pi_python):
@@ -314,19 +321,19 @@ def test_self_check_refuses_a_device_that_computes_something_else(tmp_path, bund
 def test_install_runtime_only_when_needed_and_a_clear_error_without_venv(tmp_path, bundles, ssh_config,
                                                                           pi_python):
     remote = tmp_path / "device"
-    kw = dict(ssh_config=ssh_config, remote_dir=str(remote))
+    kw = dict(remote_dir=str(remote))
     # the emulated Pi's Python has a runtime: --install-runtime changes nothing and the deploy goes on
-    device = dep.make_device("pi", remote_python=pi_python, **kw)
-    assert dep.ensure_runtime(device) == pi_python and not (remote / "venv").exists()
+    device = make_device(Connection("pi", ssh_config=ssh_config), remote_python=pi_python, **kw)
+    assert ensure_runtime(device) == pi_python and not (remote / "venv").exists()
     # this machine's /usr/bin/python3 has no numpy; creating the venv is tried (offline: from a wheels folder)
     wheels = tmp_path / "wheels"
     wheels.mkdir()
-    device = dep.make_device("pi", remote_python="/usr/bin/python3", **kw)
+    device = make_device(Connection("pi", ssh_config=ssh_config), remote_python="/usr/bin/python3", **kw)
     if "have-runtime" in device.shell("probe", "/usr/bin/python3 -c 'import numpy' && echo have-runtime; true"):
         pytest.skip("/usr/bin/python3 here has numpy")
     with pytest.raises(RemoteError, match="step 'install-runtime' failed: pip could not install "
                                           "tflite-runtime==2.14.0 numpy==1.26.4") as err:
-        dep.ensure_runtime(device, wheels=wheels)  # an empty wheels folder: pip --no-index finds nothing
+        ensure_runtime(device, wheels=wheels)  # an empty wheels folder: pip --no-index finds nothing
     assert "--wheels DIR" in err.value.hint
     assert (remote / "venv" / "bin" / "python").exists() and (remote / "wheels").is_dir()
 

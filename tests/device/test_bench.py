@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from edgelift.cli import main
-from edgelift.device.bench import SCHEMA, bench, latency_stats
+from edgelift.device.checking.bench import SCHEMA, bench, latency_stats
 from edgelift.errors import DataError, InvalidArgumentError
 
 CONFIG_KEYS = {
@@ -114,7 +114,7 @@ def test_cli_unknown_delegate_exit_code(conv_int8, tmp_path, capsys):
 
 
 def test_three_delegates_including_neon(conv_int8):
-    from tests.device.test_runtime import _neon_or_skip
+    from tests.device.test_delegates import _neon_or_skip
 
     _neon_or_skip()
     d = bench(conv_int8, delegates="xnnpack,builtin,neon", runs=4, warmup=1).as_dict()

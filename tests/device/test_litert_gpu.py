@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from edgelift.cli import main
-from edgelift.device.litert_gpu import LiteRTGpuEngine
 from edgelift.device.runtime import load_interpreter
+from edgelift.device.runtime.litert_gpu import LiteRTGpuEngine
 from edgelift.errors import RuntimeUnavailableError, UnsupportedModelError
 from tests import modelkit
 
@@ -73,7 +73,7 @@ def test_nothing_from_litert_reaches_stderr(tmp_path):
     model = tmp_path / "f.tflite"
     model.write_bytes(modelkit.cached("float", modelkit.small_resnet))
     code = ("import numpy as np\n"
-            "from edgelift.device.litert_gpu import LiteRTGpuEngine\n"
+            "from edgelift.device.runtime.litert_gpu import LiteRTGpuEngine\n"
             f"e = LiteRTGpuEngine({str(model)!r}, accelerator='cpu')\n"
             "print(e.predict_raw(np.zeros((2, 32, 32, 3), np.float32))[0].shape)\n"
             "e.close()\n")

@@ -16,7 +16,7 @@ def test_bench_and_validate_run_without_importing_tensorflow(conv_int8, tmp_path
         assert main(["bench", {str(model)!r}, "--delegate", "builtin,xnnpack", "--runs", "3", "--json"]) == 0
         assert main(["validate", {str(model)!r}, "--reference-delegate", "builtin", "--exact", "--samples", "4",
                      "--report", {str(tmp_path / "v.html")!r}]) == 0
-        import edgelift.device.diagnose, edgelift.device.engines  # noqa: F401
+        import edgelift.device.checking.diagnose, edgelift.device.runtime.engines  # noqa: F401
         heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "tf_keras", "keras"))
         assert not heavy, heavy
         print("no tensorflow")

@@ -4,7 +4,7 @@ fc1 that inherits the crushed channels; and no report may say PASS when no thres
 
 from __future__ import annotations
 
-from edgelift.device.validate import validate
+from edgelift.device.checking.validate import validate
 
 
 def test_range_domination_blames_the_layer_that_causes_it(outlier_files):

@@ -10,8 +10,8 @@ import pytest
 
 import edgelift
 from edgelift.cli import main
-from edgelift.device.prechecks import ADD_LEFT_SHIFT
 from edgelift.device.runtime import load_interpreter
+from edgelift.device.runtime.prechecks import ADD_LEFT_SHIFT
 from edgelift.errors import InvalidModelError
 from edgelift.tflite_model import load
 from tests import modelkit

@@ -1,30 +1,24 @@
-"""The runtime adapter: real LiteRT interpreters, real delegate loading, partition reports, batching."""
+"""The runtime adapter: real LiteRT interpreters, runtime selection, partition reports, batching, bad models."""
 
 from __future__ import annotations
-
-import ctypes
 
 import numpy as np
 import pytest
 
 from edgelift import quantization
-from edgelift.device.engines import make_engine
 from edgelift.device.runtime import (
     available_runtimes,
     get_runtime,
     load_interpreter,
-    neon_library_path,
     quantize,
 )
 from edgelift.errors import (
     DataError,
-    DelegateError,
     InvalidArgumentError,
     InvalidModelError,
     ModelNotFoundError,
     RuntimeUnavailableError,
 )
-from tests.artefacts import missing
 
 
 def test_runtime_is_named_with_version():
@@ -95,32 +89,6 @@ def test_bad_inputs_say_what_was_expected(conv_int8):
         r.run([np.zeros((1, 9, 9, 3), np.int8)] * 2)
 
 
-def test_unknown_delegate_lists_the_known_ones(conv_int8):
-    with pytest.raises(DelegateError, match="unknown delegate 'xnnpak'; known: builtin, xnnpack, neon") as e:
-        load_interpreter(conv_int8, "xnnpak")
-    assert "did you mean 'xnnpack'" in str(e.value)
-
-
-def test_missing_and_broken_delegate_libraries(conv_int8, tmp_path):
-    with pytest.raises(DelegateError, match="does not exist"):
-        load_interpreter(conv_int8, str(tmp_path / "libnothere.so"))
-    fake = tmp_path / "libfake.so"
-    fake.write_text("not an ELF file\n" * 20)
-    with pytest.raises(DelegateError, match="failed to load .*it is not an ELF shared library"):
-        load_interpreter(conv_int8, str(fake))
-    not_a_delegate = np._core._multiarray_umath.__file__  # a real shared library without the entry points
-    with pytest.raises(DelegateError, match="does not export tflite_plugin_create_delegate"):
-        load_interpreter(conv_int8, not_a_delegate)
-
-
-def test_refusing_delegate_passes_on_the_runtimes_message(conv_int8, refusing_delegate):
-    with pytest.raises(DelegateError) as e:
-        load_interpreter(conv_int8, str(refusing_delegate), delegate_options={"mode": "x"})
-    msg = str(e.value)
-    assert "refuse: this test delegate never loads" in msg  # the library's own report, via the runtime
-    assert "Failed to load delegate" in msg  # LiteRT's wording
-
-
 def test_bad_model_files(tmp_path):
     with pytest.raises(ModelNotFoundError, match="does not exist"):
         load_interpreter(tmp_path / "none.tflite")
@@ -132,48 +100,3 @@ def test_bad_model_files(tmp_path):
         load_interpreter(bad, threads=0)
 
 
-def _neon_or_skip() -> str:
-    try:
-        path = neon_library_path()
-    except DelegateError as exc:
-        missing(f"the NEON delegate library ({exc})", "`make native` builds it")
-    lib = ctypes.CDLL(path)
-    if not hasattr(lib, "tflite_plugin_create_delegate"):
-        missing(f"tflite_plugin_create_delegate in {path}", "rebuild with `make native`")
-    return path
-
-
-def test_neon_delegate_is_exact_with_builtin(conv_int8):
-    _neon_or_skip()
-    neon = load_interpreter(conv_int8, "neon")
-    ref = load_interpreter(conv_int8, "builtin")
-    assert neon.partition_info.total_nodes == ref.partition_info.total_nodes
-    assert "nodes delegated in" in neon.partition
-    x = ref.random_inputs(seed=3, batch=4)
-    np.testing.assert_array_equal(neon.predict_raw(x)[0], ref.predict_raw(x)[0])
-
-
-def test_engines_litert_and_gpu(conv_int8):
-    e = make_engine(conv_int8, "litert", "builtin")
-    x = e.runner.random_inputs(seed=2, batch=3)
-    out = e.predict_raw(x)[0]
-    assert "delegate builtin" in e.describe()
-    with pytest.raises(InvalidArgumentError, match="known: litert, gpu"):
-        make_engine(conv_int8, "tpu")
-    try:
-        gpu = make_engine(conv_int8, "gpu", batch=2)
-    except RuntimeUnavailableError as exc:
-        assert "GPU validation path is not available" in str(exc)
-        return
-    np.testing.assert_array_equal(gpu.predict_raw(x)[0], out)  # the design promises bit-exactness
-
-
-def test_neon_options_reach_the_delegate(conv_int8):
-    _neon_or_skip()
-    scalar = load_interpreter(conv_int8, "neon", delegate_options={"kernels": "scalar"})
-    ref = load_interpreter(conv_int8, "builtin")
-    x = ref.random_inputs(seed=5, batch=2)
-    np.testing.assert_array_equal(scalar.predict_raw(x)[0], ref.predict_raw(x)[0])
-    with pytest.raises(DelegateError, match="colour") as e:  # the delegate's own refusal, passed on
-        load_interpreter(conv_int8, "neon", delegate_options={"colour": "red"})
-    assert "Failed to load delegate" in str(e.value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgelift.device.tensor_stats import TensorStats
+from edgelift.device.checking.tensor_stats import TensorStats
 
 
 def _int8_per_tensor(f: np.ndarray) -> tuple[np.ndarray, float, float]:

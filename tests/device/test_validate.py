@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from edgelift.cli import main
-from edgelift.device.validate import SCHEMA, validate
+from edgelift.device.checking.validate import validate
+from edgelift.device.checking.validation_result import SCHEMA
 from edgelift.errors import DataError, DelegateError, InvalidArgumentError, InvalidModelError, ThresholdError
 from edgelift.tflite_model import load
 from tests import modelkit
@@ -157,7 +158,7 @@ def test_per_layer_blames_a_miscalibrated_input_range(digits_cnn, digits_files):
 
 
 def test_neon_delegate_is_bit_exact_with_builtin_on_digits(digits_files):
-    from tests.device.test_runtime import _neon_or_skip
+    from tests.device.test_delegates import _neon_or_skip
 
     _neon_or_skip()
     r = validate(digits_files["int8"], delegate="neon", reference_delegate="builtin", exact=True,

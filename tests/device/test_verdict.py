@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from edgelift.device.verdict import ALARM_ACCURACY_DROP, alarms, status
+from edgelift.device.checking.verdict import ALARM_ACCURACY_DROP, alarms, status
 
 
 def _out(acc, ref, agree):

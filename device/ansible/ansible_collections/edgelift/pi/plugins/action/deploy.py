@@ -18,7 +18,7 @@ class ActionModule(EdgeliftAction):
     }
 
     def act(self, device, args, check_mode):
-        from edgelift.device.converge import converge
+        from edgelift.device.remote.converge import converge
         from edgelift.errors import InvalidArgumentError
 
         if args["keep"] < 1:

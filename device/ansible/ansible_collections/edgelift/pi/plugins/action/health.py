@@ -10,7 +10,7 @@ class ActionModule(EdgeliftAction):
     ARGUMENT_SPEC = {"bundle": {"type": "path", "required": True}}
 
     def act(self, device, args, check_mode):
-        from edgelift.device.converge import health_gate
+        from edgelift.device.remote.converge import health_gate
 
         local, manifest = local_bundle(args["bundle"])
         if check_mode:

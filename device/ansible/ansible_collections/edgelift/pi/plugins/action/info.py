@@ -9,7 +9,7 @@ from ansible_collections.edgelift.pi.plugins.plugin_utils.edgelift_action import
 
 class ActionModule(EdgeliftAction):
     def act(self, device, args, check_mode):
-        from edgelift.device.deploy import describe_device
+        from edgelift.device.remote.commands import describe_device
 
         info = describe_device(device)
         return {"changed": False, "device": info,

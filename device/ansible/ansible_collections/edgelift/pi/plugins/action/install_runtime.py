@@ -11,7 +11,7 @@ class ActionModule(EdgeliftAction):
     ARGUMENT_SPEC = {"wheels": {"type": "path"}}
 
     def act(self, device, args, check_mode):
-        from edgelift.device.deploy import ensure_runtime, has_runtime
+        from edgelift.device.remote.install_runtime import ensure_runtime, has_runtime
 
         if has_runtime(device):
             return {"changed": False, "python": device.remote_python or "(default)",

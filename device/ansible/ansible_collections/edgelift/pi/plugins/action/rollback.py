@@ -8,8 +8,8 @@ from ansible_collections.edgelift.pi.plugins.plugin_utils.edgelift_action import
 
 class ActionModule(EdgeliftAction):
     def act(self, device, args, check_mode):
-        from edgelift.device.converge import probe
-        from edgelift.device.deploy import rollback_device
+        from edgelift.device.remote.converge import probe
+        from edgelift.device.remote.deploy import rollback_device
         from edgelift.errors import RemoteError
 
         if check_mode:

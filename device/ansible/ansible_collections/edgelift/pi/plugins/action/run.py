@@ -21,9 +21,9 @@ class ActionModule(EdgeliftAction):
         import numpy as np
 
         from edgelift.atomic import write_bytes
-        from edgelift.device.deploy import _read_input_bytes, run_on
+        from edgelift.device.remote.commands import read_input_bytes, run_on
 
-        data = _read_input_bytes(args["input"])
+        data = read_input_bytes(args["input"])
         outputs, meta = run_on(device, data, delegate=args["delegate"], threads=args["threads"])
         result = {"changed": False, "runtime": f"{meta.get('runtime')} {meta.get('runtime_version')}",
                   "delegate": meta.get("delegate"), "partition": meta.get("partition"),

@@ -63,8 +63,8 @@ class EdgeliftAction(ActionBase):
         return None
 
     def _device(self, args: dict[str, Any], task_vars: dict[str, Any]):
-        from edgelift.device.deploy import DEFAULT_REMOTE_DIR, make_device
-        from edgelift.device.ssh import Target
+        from edgelift.device.remote.device import DEFAULT_REMOTE_DIR, make_device
+        from edgelift.device.remote.ssh import Connection, Target
         from edgelift.errors import InvalidArgumentError
 
         name = task_vars.get("inventory_hostname", "")
@@ -85,10 +85,12 @@ class EdgeliftAction(ActionBase):
         accept = args.get("accept_new_host_key")
         if accept is None:
             accept = bool(self._var(task_vars, "edgelift_accept_new_host_key") in (True, "true", "yes", "1", "True"))
-        return make_device(target, ssh_config=args.get("ssh_config") or self._var(task_vars, "edgelift_ssh_config"),
-                           identity=args.get("identity")
-                           or self._var(task_vars, "ansible_ssh_private_key_file", "edgelift_identity"),
-                           accept_new_host_key=accept,
+        connection = Connection(target,
+                                ssh_config=args.get("ssh_config") or self._var(task_vars, "edgelift_ssh_config"),
+                                identity=args.get("identity")
+                                or self._var(task_vars, "ansible_ssh_private_key_file", "edgelift_identity"),
+                                accept_new_host_key=accept)
+        return make_device(connection,
                            remote_dir=str(args.get("remote_dir")
                                           or self._var(task_vars, "edgelift_remote_dir", "edgelift_default_remote_dir")
                                           or DEFAULT_REMOTE_DIR),
@@ -99,7 +101,7 @@ def local_bundle(path: str):
     """The bundle folder on the controller, verified (checksums, signature) before anything is sent."""
     from pathlib import Path
 
-    from edgelift.device.bundle import load_bundle
+    from edgelift.device.remote.bundle import load_bundle
     from edgelift.errors import InvalidArgumentError, ModelNotFoundError
 
     folder = Path(path).expanduser()

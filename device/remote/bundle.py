@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import DelegateError, InvalidArgumentError, InvalidModelError, ModelNotFoundError, OutputError
-from .agent.edgelift_agent import manifest_problem
+from ...errors import DelegateError, InvalidArgumentError, InvalidModelError, ModelNotFoundError, OutputError
+from ..agent.edgelift_agent import manifest_problem
 from .signing import SIGNATURE, sign_manifest
 
 FORMAT = "edgelift-bundle/1"
@@ -96,7 +96,7 @@ def _reference(model_path: Path, seed: int, label: str):
     import numpy as np
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-    from .prechecks import check_model
+    from ..runtime.prechecks import check_model
 
     check_model(model_path.read_bytes(), label)
     try:
@@ -197,7 +197,7 @@ def bundle(model: str | os.PathLike, target: str = "rpi4", output: str | os.Path
     `kernels`: the delegate's kernel variant on the device ('auto' = the best the CPU has; 'scalar', 'neon',
     'dot' to force one, e.g. to tell a kernel's fault from a runtime's).
     An existing bundle at `output` is replaced (atomically); any other non-empty folder is refused.
-    `sign`: an OpenSSH private key; manifest.json is signed with it (edgelift.device.signing), so a device that
+    `sign`: an OpenSSH private key; manifest.json is signed with it (edgelift.device.remote.signing), so a device that
     keeps an allowed_signers file accepts the bundle.
     `device_delegate`: 'auto' (edgelift's NEON delegate for an integer model, the runtime's XNNPACK for a float
     one), 'neon' or 'xnnpack'. `self_check_atol`: the absolute tolerance of every float output in the device's
@@ -206,10 +206,10 @@ def bundle(model: str | os.PathLike, target: str = "rpi4", output: str | os.Path
     """
     import numpy as np
 
-    from .. import __version__
-    from ..delegates import neon
+    from ... import __version__
+    from ...delegates import neon
+    from ..agent import AGENT_FILE
     from . import bundle_delegate
-    from .agent import AGENT_FILE
 
     start = time.perf_counter()
     spec = check_target(target)

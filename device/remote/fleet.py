@@ -27,8 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import EdgeliftError, InvalidArgumentError, ModelNotFoundError
-from .ssh import Target
+from ...errors import EdgeliftError, InvalidArgumentError, ModelNotFoundError
+from .deploy import DeployResult, deploy_bundle
+from .device import make_device
+from .ssh import Connection, Target
 
 HOST_VARS = ("ansible_host", "ansible_user", "ansible_port", "ansible_python_interpreter", "edgelift_remote_dir")
 
@@ -193,23 +195,21 @@ def read_hosts(path: str | os.PathLike, group: str | None = None) -> list[FleetH
     return hosts
 
 
-def deploy_fleet(local: Path, manifest: dict[str, Any], hosts_file, *, group: str | None = None,
+def deploy_fleet(local: Path, manifest: dict[str, Any], hosts: list[FleetHost], *, connection: Connection,
                  concurrency: int = 4, keep: int = 3, install_runtime: bool = False, wheels=None, progress=None,
-                 ssh_config=None, identity=None, accept_new_host_key: bool = False, remote_dir: str = "~/edgelift",
-                 remote_python: str | None = None) -> FleetResult:
-    from .deploy import DeployResult, deploy_bundle, make_device
-
+                 remote_dir: str = "~/edgelift", remote_python: str | None = None) -> FleetResult:
+    """Deploy to `hosts` (from read_hosts), the first as the canary; `connection`'s ssh settings reach each one."""
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise InvalidArgumentError(f"concurrency must be a positive integer, got {concurrency!r}",
                                    hint="e.g. --concurrency 4")
-    hosts = read_hosts(hosts_file, group)
+    if not hosts:
+        raise InvalidArgumentError("the fleet has no hosts", hint="list at least one host in the hosts file")
     start = time.perf_counter()
 
     def one(h: FleetHost) -> DeployResult:
         t0 = time.perf_counter()
         try:
-            device = make_device(h.target, ssh_config=ssh_config, identity=identity,
-                                 accept_new_host_key=accept_new_host_key, remote_dir=h.remote_dir or remote_dir,
+            device = make_device(connection.to(h.target), remote_dir=h.remote_dir or remote_dir,
                                  remote_python=h.remote_python or remote_python)
             named = None if progress is None else (lambda msg: progress(msg.replace(str(h.target), h.name, 1)))
             result = deploy_bundle(device, local, manifest, install_runtime=install_runtime, wheels=wheels,

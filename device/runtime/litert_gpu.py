@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import RuntimeUnavailableError, UnsupportedModelError
-from ..native_stderr import captured
-from .runtime import Runner, _model_bytes, load_interpreter
+from ...errors import RuntimeUnavailableError, UnsupportedModelError
+from ...native_stderr import captured
+from .runner import Runner, load_interpreter, model_bytes
 
 ACCELERATORS = ("gpu", "cpu")  # "cpu" runs the same CompiledModel plumbing on the CPU accelerator (tests)
 
@@ -74,7 +74,7 @@ class LiteRTGpuEngine:
             raise RuntimeUnavailableError(
                 f"{self.meta.runtime} has no CompiledModel API; --backend litert-gpu needs ai-edge-litert 2.x",
                 hint="pip install 'ai-edge-litert==2.3.0', or use --backend gpu") from None
-        content = _model_bytes(model)[0]
+        content = model_bytes(model)[0]
         flag = HardwareAccelerator.GPU if accelerator == "gpu" else HardwareAccelerator.CPU
         self.compiled = self._inputs = self._outputs = None
         with captured() as log:  # LiteRT logs each accelerator it registers (and destroys)

@@ -4,7 +4,7 @@ The reference is a Keras model (in memory, .keras, .h5 or a SavedModel folder), 
 .tflite on another delegate (`reference_delegate="builtin"`). Per output: max / mean absolute error, SNR,
 cosine similarity, top-1 agreement, and the accuracy of both when the data has labels. `exact=True` compares
 two integer runs bit for bit. `per_layer=True` ranks the layers of a quantized model by the error each adds
-(see `edgelift.device.diagnose`).
+(see `edgelift.device.checking.diagnose`).
 
 TensorFlow is imported only when the reference is a Keras model (or per-layer diagnosis needs to convert
 one), through `edgelift._tf`.
@@ -14,305 +14,18 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import DataError, InvalidArgumentError, InvalidModelError, ModelNotFoundError, ThresholdError
-from .engines import make_engine
-from .runtime import _model_bytes, check_delegate_name, dequantize, load_interpreter, quantize, random_like
+from ...errors import DataError, InvalidArgumentError, InvalidModelError, ThresholdError
+from ..runtime import check_delegate_name, dequantize, load_interpreter, model_bytes, quantize, random_like
+from ..runtime.engines import make_engine
+from .compare import compare, compare_exact
+from .references import TFLiteReference, load_reference
+from .validation_result import ValidationResult
 
-SCHEMA = "edgelift.validate/1"
-KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 DEFAULT_RANDOM_SAMPLES = 100
-
-
-# -- references ---------------------------------------------------------------------------------------
-class TFLiteReference:
-    """A .tflite run on a TFLite runtime (float reference, or the same model on another delegate)."""
-
-    kind = "tflite"
-
-    def __init__(self, model, delegate: str, threads: int, runtime: str | None, label: str):
-        self.engine = make_engine(model, "litert", delegate, threads, runtime=runtime)
-        self.content = _model_bytes(model)[0]
-        self.label = label
-        self.input_details = self.engine.input_details
-        self.output_details = self.engine.output_details
-        self.is_float = all(np.dtype(d["dtype"]).kind == "f" for d in self.input_details + self.output_details)
-
-    @property
-    def input_shapes(self) -> list[tuple[int, ...]]:
-        return [tuple(int(s) for s in d["shape"][1:]) for d in self.input_details]
-
-    @property
-    def output_shapes(self) -> list[tuple[int, ...]]:
-        return [tuple(int(s) for s in d["shape"][1:]) for d in self.output_details]
-
-    def predict(self, x: list[np.ndarray]) -> list[np.ndarray]:
-        return self.engine.predict(x)
-
-    def predict_raw(self, x: list[np.ndarray]) -> list[np.ndarray]:
-        return self.engine.predict_raw(x)
-
-    def describe(self) -> str:
-        return f"{self.label} ({self.engine.describe()})"
-
-    def float_tflite(self) -> bytes | None:
-        return self.content if self.is_float else None
-
-
-class KerasReference:
-    """A tf_keras model; inference through TensorFlow (imported only here)."""
-
-    kind = "keras"
-
-    def __init__(self, model, label: str):
-        self.model = model
-        self.label = label
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> KerasReference:
-        from .._tf import keras
-
-        try:
-            model = keras().models.load_model(str(path), compile=False)
-        except Exception as exc:  # noqa: BLE001 - Keras raises many types for unreadable files
-            raise InvalidModelError(
-                f"cannot load the Keras reference {str(path)!r}: {type(exc).__name__}: "
-                f"{' '.join(str(exc).split())[:300]}",
-                hint="pass a .keras / .h5 file or SavedModel folder saved with tf_keras, or a float .tflite",
-            ) from None
-        return cls(model, str(path))
-
-    @property
-    def input_shapes(self) -> list[tuple[int, ...]]:
-        return [tuple(int(d) if d is not None else -1 for d in t.shape[1:]) for t in self.model.inputs]
-
-    @property
-    def output_shapes(self) -> list[tuple[int, ...]]:
-        return [tuple(int(d) if d is not None else -1 for d in t.shape[1:]) for t in self.model.outputs]
-
-    def predict(self, x: list[np.ndarray], batch: int = 64) -> list[np.ndarray]:
-        n = x[0].shape[0]
-        chunks: list[list[np.ndarray]] = []
-        for s in range(0, n, batch):
-            args = [a[s:s + batch].astype(np.float32) for a in x]
-            out = self.model(args if len(args) > 1 else args[0], training=False)
-            outs = out if isinstance(out, (list, tuple)) else [out]
-            chunks.append([np.asarray(o) for o in outs])
-        return [np.concatenate([c[i] for c in chunks], axis=0) for i in range(len(chunks[0]))]
-
-    def describe(self) -> str:
-        return f"Keras model {self.label}"
-
-    def float_tflite(self) -> bytes:
-        from .._tf import tensorflow
-
-        return tensorflow().lite.TFLiteConverter.from_keras_model(self.model).convert()
-
-
-def _is_keras_object(obj) -> bool:
-    return hasattr(obj, "inputs") and hasattr(obj, "outputs") and callable(obj) and hasattr(obj, "layers")
-
-
-def load_reference(reference, reference_delegate: str | None, model, threads: int, runtime: str | None):
-    if reference is None:
-        if reference_delegate is None:
-            raise InvalidArgumentError(
-                "no reference given: pass a reference model or a reference delegate",
-                hint="--reference model.keras | float.tflite, or --reference-delegate builtin to compare the same "
-                     ".tflite on another delegate",
-            )
-        return TFLiteReference(model, reference_delegate, threads, runtime, "the same model")
-    if _is_keras_object(reference):
-        return KerasReference(reference, getattr(reference, "name", "in-memory"))
-    if isinstance(reference, (bytes, bytearray, memoryview)):
-        return TFLiteReference(bytes(reference), reference_delegate or "builtin", threads, runtime, "reference bytes")
-    p = Path(reference)
-    if not p.exists():
-        raise ModelNotFoundError(f"reference {str(p)!r} does not exist",
-                                 hint="pass a Keras model (.keras, .h5, SavedModel folder) or a .tflite")
-    if p.is_dir() or p.suffix.lower() in KERAS_SUFFIXES:
-        if reference_delegate is not None:
-            raise InvalidArgumentError(
-                f"--reference-delegate {reference_delegate!r} applies to .tflite references; {str(p)!r} is Keras",
-                hint="leave --reference-delegate out")
-        return KerasReference.load(p)
-    head = p.read_bytes()[:8]
-    if head[4:8] == b"TFL3":
-        return TFLiteReference(p, reference_delegate or "builtin", threads, runtime, str(p))
-    raise InvalidModelError(
-        f"reference {str(p)!r} is neither a .tflite (no 'TFL3' identifier) nor a Keras file "
-        f"(suffix {p.suffix or '(none)'!r}; allowed {', '.join(KERAS_SUFFIXES)} or a SavedModel folder)",
-        hint="pass the Keras model the .tflite came from, or its float .tflite",
-    )
-
-
-# -- metrics ------------------------------------------------------------------------------------------
-def _top1(a: np.ndarray) -> np.ndarray | None:
-    if a.ndim < 2 or a.shape[-1] < 2:
-        return None
-    return a.reshape(a.shape[0], -1, a.shape[-1]).argmax(-1).reshape(a.shape[0], -1)
-
-
-def compare(out: np.ndarray, ref: np.ndarray, labels: np.ndarray | None = None) -> dict[str, Any]:
-    """Float comparison of one output (samples on the first axis)."""
-    a = np.asarray(out, np.float64)
-    b = np.asarray(ref, np.float64)
-    diff = a - b
-    noise = float(np.sum(diff * diff))
-    signal = float(np.sum(b * b))
-    if noise == 0.0:
-        snr = float("inf")
-    elif signal == 0.0:
-        snr = float("-inf")
-    else:
-        snr = 10.0 * np.log10(signal / noise)
-    na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
-    cosine = float(np.dot(a.ravel(), b.ravel()) / (na * nb)) if na > 0 and nb > 0 else (1.0 if na == nb else 0.0)
-    m: dict[str, Any] = {
-        "max_abs_error": float(np.max(np.abs(diff))) if diff.size else 0.0,
-        "mean_abs_error": float(np.mean(np.abs(diff))) if diff.size else 0.0,
-        "snr_db": float(snr),
-        "cosine": cosine,
-        "top1_agreement": None,
-        "accuracy": None,
-        "reference_accuracy": None,
-        "accuracy_drop": None,
-    }
-    ta, tb = _top1(a), _top1(b)
-    if ta is not None:
-        m["top1_agreement"] = float(np.mean(ta == tb))
-        if labels is not None and ta.shape[1] == 1:
-            y = np.asarray(labels).reshape(-1)
-            m["accuracy"] = float(np.mean(ta[:, 0] == y))
-            m["reference_accuracy"] = float(np.mean(tb[:, 0] == y))
-            m["accuracy_drop"] = m["reference_accuracy"] - m["accuracy"]
-    return m
-
-
-def _ulp_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Distance in units of the last place: integer difference for integers, ordered bit patterns for floats."""
-    if a.dtype.kind in "iub":
-        return np.abs(a.astype(np.int64) - b.astype(np.int64))
-    ints = {2: np.int16, 4: np.int32, 8: np.int64}[a.dtype.itemsize]
-
-    def ordered(x):
-        i = x.view(ints).astype(np.int64)
-        return np.where(i < 0, np.iinfo(ints).min - i, i)
-
-    return np.abs(ordered(a) - ordered(b))
-
-
-def compare_exact(out: np.ndarray, ref: np.ndarray) -> dict[str, Any]:
-    d = _ulp_distance(out, ref)
-    hist = {int(k): int(v) for k, v in zip(*np.unique(d, return_counts=True), strict=True)} if d.size else {}
-    return {
-        "identical_share": float(np.mean(d == 0)) if d.size else 1.0,
-        "elements": int(d.size),
-        "differing_elements": int(np.count_nonzero(d)),
-        "max_lsb_difference": int(d.max()) if d.size else 0,
-        "lsb_histogram": hist,
-    }
-
-
-# -- the result ---------------------------------------------------------------------------------------
-@dataclass
-class ValidationResult:
-    model: str
-    model_engine: str
-    reference: str
-    reference_kind: str
-    data: str
-    samples: int
-    outputs: list[dict[str, Any]]
-    thresholds: dict[str, Any]
-    failures: list[str]
-    exact: bool
-    seconds: float
-    diagnosis: Any = None
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def passed(self) -> bool:
-        return not self.failures
-
-    @property
-    def status(self) -> str:
-        """'pass', 'fail', or 'unchecked' when no threshold was given (then nothing passed)."""
-        from .verdict import status
-
-        return status(self.thresholds, self.failures)
-
-    @property
-    def alarms(self) -> list[str]:
-        from .verdict import alarms
-
-        return alarms(self.outputs)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "schema": SCHEMA,
-            "model": self.model,
-            "engine": self.model_engine,
-            "reference": self.reference,
-            "reference_kind": self.reference_kind,
-            "data": self.data,
-            "samples": self.samples,
-            "exact": self.exact,
-            "outputs": self.outputs,
-            "thresholds": self.thresholds,
-            "passed": self.passed,
-            "status": self.status,
-            "failures": self.failures,
-            "alarms": self.alarms,
-            "per_layer": self.diagnosis.as_dict() if self.diagnosis is not None else None,
-            "notes": self.notes,
-            "seconds": self.seconds,
-        }
-
-    def format(self) -> str:
-        lines = [
-            f"model      {self.model}",
-            f"  engine   {self.model_engine}",
-            f"reference  {self.reference}",
-            f"data       {self.data}, {self.samples} samples",
-        ]
-        for o in self.outputs:
-            lines.append(f"output {o['index']} {o['name']!r} {tuple(o['shape'])}:")
-            if self.exact and o.get("exact"):
-                e = o["exact"]
-                lines.append(f"  identical        {100 * e['identical_share']:.3f}% of {e['elements']} elements "
-                             f"({e['differing_elements']} differ), largest difference {e['max_lsb_difference']} LSB")
-            lines.append(f"  max abs error    {o['max_abs_error']:.6g}")
-            lines.append(f"  mean abs error   {o['mean_abs_error']:.6g}")
-            lines.append(f"  SNR              {o['snr_db']:.2f} dB")
-            lines.append(f"  cosine           {o['cosine']:.6f}")
-            if o["top1_agreement"] is not None:
-                lines.append(f"  top-1 agreement  {100 * o['top1_agreement']:.2f}%")
-            if o["accuracy"] is not None:
-                lines.append(f"  accuracy         {100 * o['accuracy']:.2f}% "
-                             f"(reference {100 * o['reference_accuracy']:.2f}%, "
-                             f"drop {100 * o['accuracy_drop']:+.2f} points)")
-        for n in self.notes:
-            lines.append(f"note: {n}")
-        if self.diagnosis is not None:
-            lines += ["", self.diagnosis.format()]
-        given = {k: v for k, v in self.thresholds.items() if v is not None}
-        lines.append("")
-        lines += [f"ALARM: {a}" for a in self.alarms]
-        if given:
-            lines.append("thresholds " + ", ".join(f"{k}={v}" for k, v in given.items()) + ": "
-                         + ("PASS" if self.passed else "FAIL"))
-            lines += [f"  missed: {f}" for f in self.failures]
-        else:
-            from .verdict import NO_THRESHOLDS
-
-            lines.append(NO_THRESHOLDS)
-        return "\n".join(lines)
 
 
 # -- inputs -------------------------------------------------------------------------------------------
@@ -346,7 +59,7 @@ def _prepare_data(data, samples: int | None, in_details, seed: int):
         floats = [dequantize(r, d) for r, d in zip(raw, in_details, strict=True)]
         kinds = ", ".join(np.dtype(d["dtype"]).name for d in in_details)
         return raw, floats, None, f"random inputs ({kinds}, seed {seed})"
-    from ..data import Dataset, check_against_input, load_data
+    from ...data import Dataset, check_against_input, load_data
 
     if isinstance(data, Dataset):
         ds = data
@@ -442,13 +155,13 @@ def validate(
     if reference_delegate is not None:
         reference_delegate = check_delegate_name(reference_delegate)
     if report is not None:
-        from ..atomic import check_outputs
+        from ...atomic import check_outputs
 
         check_outputs({"report": report}, {"model": model, "reference model": reference, "data": data})
 
     meta = load_interpreter(model, "builtin", 1, None, runtime)  # shapes and quantization, any backend
     in_details, out_details = meta.input_details, meta.output_details
-    content = _model_bytes(model)[0]
+    content = model_bytes(model)[0]
     model_label = str(model) if isinstance(model, (str, os.PathLike)) else "<bytes>"
     ref = load_reference(reference, reference_delegate, model, threads, runtime)
     _check_reference_io(ref, in_details, out_details)
@@ -458,7 +171,7 @@ def validate(
             hint="use --reference-delegate builtin (same .tflite) or a .tflite reference")
     x_raw, x_float, labels, data_label = _prepare_data(data, samples, in_details, seed)
     if labels is not None and len(out_details) == 1 and len(out_details[0]["shape"]) == 2:
-        from ..data import check_labels
+        from ...data import check_labels
 
         check_labels(labels, int(out_details[0]["shape"][-1]), f"data {data_label!r}")
     if drop is not None and labels is None:
@@ -574,3 +287,4 @@ def validate(
         err.result = result
         raise err
     return result
+

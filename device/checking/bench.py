@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataError, DelegateError, InvalidArgumentError
-from .runtime import Runner, check_delegate_name, get_runtime, load_interpreter, quantize, random_like
+from ...errors import DataError, DelegateError, InvalidArgumentError
+from ..runtime import Runner, check_delegate_name, get_runtime, load_interpreter, quantize, random_like
 
 SCHEMA = "edgelift.bench/1"
 DEFAULT_RUNS = 50
@@ -206,7 +206,7 @@ def _inputs_from(source, runner: Runner) -> tuple[list[np.ndarray], str]:
         return random_like(details, seed=0), "random"
     label = "arrays"
     if isinstance(source, (str, os.PathLike)):
-        from ..data import load_data
+        from ...data import load_data
 
         ds = load_data(source)
         arrays, label = [ds.x], str(source)
@@ -298,9 +298,9 @@ def per_op_timing(model, delegate: str = "builtin", threads: int = 1, runs: int 
     Needs the flatbuffer schema module that ai-edge-litert ships (desktop); returns {"ops": None, "note": ...}
     where it is missing.
     """
-    from .runtime import _model_bytes
+    from ..runtime import model_bytes
 
-    content = _model_bytes(model)[0]
+    content = model_bytes(model)[0]
     try:
         from ai_edge_litert import schema_py_generated as schema
     except ImportError:
@@ -385,7 +385,7 @@ def bench(
     if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
         raise InvalidArgumentError(f"warmup must be a whole number >= 0, got {warmup!r}")
     if report is not None:
-        from ..atomic import check_outputs
+        from ...atomic import check_outputs
 
         check_outputs({"report": report}, {"model": model, "input data": inputs})
     if runs is None and seconds is None:
@@ -476,7 +476,7 @@ def bench(
 def _emulated(model, board, delegates, threads, runs, seconds, warmup, inputs, delegate_options, runtime, report,
               per_op):
     """bench(emulate=board): the Pi cost meter, after refusing what it cannot honour."""
-    from .emulate.meter import emulate_bench
+    from ..emulate.meter import emulate_bench
 
     refused = [(seconds is not None, f"seconds={seconds!r}", "counts are exact: give --runs (default 1)"),
                (inputs is not None, "inputs", "the meter feeds seeded random inputs; costs barely depend on values"),
@@ -486,13 +486,13 @@ def _emulated(model, board, delegates, threads, runs, seconds, warmup, inputs, d
         if bad:
             raise InvalidArgumentError(f"{what} cannot be combined with emulate={board!r}", hint=why)
     if report is not None:
-        from ..atomic import check_outputs
+        from ...atomic import check_outputs
 
         check_outputs({"report": report}, {"model": model, "input data": inputs})
     result = emulate_bench(model, board=board, delegates=delegates, runtime=runtime, runs=1 if runs is None else runs,
                            warmup=1 if warmup is None else warmup, delegate_options=delegate_options)
     if report is not None:
-        from .emulate.report import emulate_report
+        from ..emulate.report import emulate_report
 
         emulate_report(result, report)
     return result

@@ -9,7 +9,7 @@ RELU). Refusing it here turns a crash into an error that names the node.
 
 from __future__ import annotations
 
-from ..errors import CustomOpError, InvalidModelError
+from ...errors import CustomOpError, InvalidModelError
 
 ADD_LEFT_SHIFT = 20  # TFLite's add.cc / sub.cc for 8-bit types
 
@@ -18,7 +18,7 @@ def check_model(content: bytes, label: str) -> None:
     """Raise InvalidModelError for a node TFLite's builtin kernels would abort on. Needs the flatbuffer schema
     that ships with ai-edge-litert; with only tflite-runtime installed (a Pi) the check is skipped."""
     try:
-        from ..tflite_model import load
+        from ...tflite_model import load
 
         model = load(content)
     except ImportError:

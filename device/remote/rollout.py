@@ -23,10 +23,10 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from ..errors import InvalidArgumentError, RemoteError, ToolUnavailableError
+from ...errors import InvalidArgumentError, RemoteError, ToolUnavailableError
 from .rollout_report import RolloutResult, plan_waves, rows_from_report
 
-COLLECTIONS_ROOT = Path(__file__).resolve().parent / "ansible"
+COLLECTIONS_ROOT = Path(__file__).resolve().parents[1] / "ansible"
 PLAYBOOK = COLLECTIONS_ROOT / "ansible_collections" / "edgelift" / "pi" / "playbooks" / "rollout.yml"
 DEFAULT_WAVES = "25%,100%"
 _WAVE = re.compile(r"^(?:(?P<pct>\d{1,3})%|(?P<count>\d+))$")
@@ -82,15 +82,17 @@ def rollout(model_or_bundle: str | os.PathLike, hosts: str | os.PathLike, *, gro
     Never raises for one device's failure: see ``.ok`` and ``.table()``."""
     from .deploy import prepare_bundle
     from .fleet import read_hosts
-    from .ssh import SSH, Target
+    from .ssh import connection_for
 
     # every argument is checked before any work (bundling, Ansible) starts
-    names = [h.name for h in read_hosts(hosts, group)]
+    fleet = read_hosts(hosts, group)
+    names = [h.name for h in fleet]
     canary = _check_int("--canary", canary, 1, "--canary 1")
     concurrency = _check_int("--concurrency", concurrency, 1, "--concurrency 4")
     keep = _check_int("keep", keep, 1, "keep=3")
     wave_sizes = parse_waves(waves)
-    SSH(Target("localhost"), ssh_config=ssh_config, identity=identity)  # checks the config and key files
+    # checks the config and key files now; Ansible's action plugins make each host's own Connection
+    connection_for(fleet[0].target, ssh_config=ssh_config, identity=identity, accept_new_host_key=accept_new_host_key)
     ansible_available()
     plan = plan_waves(names, [canary, *wave_sizes])
     with tempfile.TemporaryDirectory(prefix="edgelift-rollout-") as work:

@@ -20,10 +20,10 @@ import shlex
 import shutil
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..errors import InvalidArgumentError, ModelNotFoundError, RemoteError
+from ...errors import InvalidArgumentError, ModelNotFoundError, RemoteError
 
 SSH_CONFIG_ENV = "EDGELIFT_SSH_CONFIG"
 DEFAULT_CONNECT_TIMEOUT = 15
@@ -131,12 +131,15 @@ def host_key_hint(target: Target) -> str:
             "or pass --accept-new-host-key to record a new (never a changed) key")
 
 
-@dataclass
-class SSH:
-    """How to reach one device with the system `ssh`.
+@dataclass(frozen=True)
+class Connection:
+    """How to reach one device with the system `ssh`, checked once when it is made.
 
-    ``ssh_config``: an ssh config file passed as ``-F`` (default: ``$EDGELIFT_SSH_CONFIG`` if set, else the
-    user's ``~/.ssh/config`` through ssh's own defaults). ``identity``: an extra ``-i`` key file.
+    ``target``: ``[user@]host[:port]`` (a string is parsed; a bad one is refused here). ``ssh_config``: an ssh
+    config file passed as ``-F`` (default: ``$EDGELIFT_SSH_CONFIG`` if set, else the user's ``~/.ssh/config``
+    through ssh's own defaults). ``identity``: an extra ``-i`` key file. ``accept_new_host_key``: record a new
+    host key (never a changed one). Every function that reaches a device takes one of these (or a host string,
+    turned into one by `connection_for` at the API boundary).
     """
 
     target: Target
@@ -149,18 +152,26 @@ class SSH:
 
     def __post_init__(self) -> None:
         if isinstance(self.target, str):
-            self.target = Target.parse(self.target)
+            object.__setattr__(self, "target", Target.parse(self.target))
+        elif not isinstance(self.target, Target):
+            raise InvalidArgumentError(f"cannot read the host {self.target!r}: expected a '[user@]host[:port]' string",
+                                       hint="for example Connection('pi@raspberrypi.local')")
         if self.ssh_config is None and os.environ.get(SSH_CONFIG_ENV):
-            self.ssh_config = os.environ[SSH_CONFIG_ENV]
-        if self.ssh_config is not None and not Path(self.ssh_config).is_file():
-            raise ModelNotFoundError(f"ssh config file {str(self.ssh_config)!r} does not exist",
-                                     hint=f"give an existing file to --ssh-config (or ${SSH_CONFIG_ENV})")
-        if self.identity is not None and not Path(self.identity).is_file():
-            raise ModelNotFoundError(f"ssh identity file {str(self.identity)!r} does not exist",
-                                     hint="give the private key file the device accepts")
+            object.__setattr__(self, "ssh_config", os.environ[SSH_CONFIG_ENV])
+        _check_readable(self.ssh_config, "ssh config file",
+                        f"give an existing, readable file to --ssh-config (or ${SSH_CONFIG_ENV})")
+        _check_readable(self.identity, "ssh identity file", "give the private key file the device accepts")
+        if isinstance(self.connect_timeout, bool) or not isinstance(self.connect_timeout, int) \
+                or self.connect_timeout < 1:
+            raise InvalidArgumentError(f"connect timeout {self.connect_timeout!r} is not a positive whole number of "
+                                       "seconds", hint=f"leave it out for {DEFAULT_CONNECT_TIMEOUT} s")
         if shutil.which(self.ssh_binary) is None:
             raise RemoteError(f"the OpenSSH client {self.ssh_binary!r} was not found on this machine",
                               hint="install it (Debian/Ubuntu: sudo apt-get install openssh-client)")
+
+    def to(self, target: Target | str) -> Connection:
+        """The same ssh settings for another device (a fleet shares them across its inventory)."""
+        return replace(self, target=target)
 
     def base_argv(self) -> list[str]:
         argv = [self.ssh_binary]
@@ -228,3 +239,25 @@ class SSH:
             tmp.seek(0)
             script = f"mkdir -p -- {shlex.quote(remote_dir)} && tar -x -f - -C {shlex.quote(remote_dir)}"
             self.run(script, stdin=tmp, timeout=timeout)
+
+
+def _check_readable(path: str | os.PathLike | None, what: str, hint: str) -> None:
+    if path is None:
+        return
+    if not Path(path).is_file():
+        raise ModelNotFoundError(f"{what} {str(path)!r} does not exist", hint=hint)
+    if not os.access(path, os.R_OK):
+        raise ModelNotFoundError(f"{what} {str(path)!r} is not readable by this user", hint=hint)
+
+
+def connection_for(host: Connection | Target | str, *, ssh_config: str | os.PathLike | None = None,
+                   identity: str | os.PathLike | None = None, accept_new_host_key: bool = False) -> Connection:
+    """The API boundary: a Connection as given, or one made from a host string and the ssh keywords."""
+    if isinstance(host, Connection):
+        given = [name for name, value in (("ssh_config", ssh_config), ("identity", identity),
+                                          ("accept_new_host_key", accept_new_host_key)) if value]
+        if given:
+            raise InvalidArgumentError(f"{', '.join(given)} given next to a Connection, which already says how to "
+                                       "connect", hint="set them on the Connection, or pass a host string instead")
+        return host
+    return Connection(host, ssh_config=ssh_config, identity=identity, accept_new_host_key=accept_new_host_key)

@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidArgumentError, UnsupportedModelError
+from ...errors import InvalidArgumentError, UnsupportedModelError
+from ..runtime import dequantize, load_interpreter, quantize
 from .diagnose_advice import advise
-from .runtime import dequantize, load_interpreter, quantize
 from .tensor_stats import TensorStats
 
 DEFAULT_THRESHOLD = 0.10  # 10% relative RMS error at a layer's output

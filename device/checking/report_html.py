@@ -13,7 +13,7 @@ import json
 import os
 from typing import Any
 
-from ..errors import RuntimeUnavailableError
+from ...errors import RuntimeUnavailableError
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em auto;max-width:1100px;color:#222}
@@ -62,7 +62,7 @@ def _table(head: list[str], rows: list[list[Any]], left: int = 1) -> str:
 
 
 def _page(title: str, sections: list[str]) -> str:
-    from .. import __version__
+    from ... import __version__
 
     return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{_e(title)}</title>"
             f"<style>{_CSS}</style></head><body><h1>{_e(title)}</h1>" + "".join(sections)
@@ -76,7 +76,7 @@ def size_breakdown(model_source) -> dict[str, int] | None:
     if model_source is None:
         return None
     try:
-        from ..tflite_model import load
+        from ...tflite_model import load
 
         m = load(model_source if not isinstance(model_source, os.PathLike) else str(model_source))
     except Exception:  # noqa: BLE001 - the report still works without this plot (e.g. no schema module)
@@ -172,7 +172,7 @@ def _per_op_section(d: dict[str, Any], top: int = 20) -> str:
 
 
 def bench_report(result, path, model_source=None) -> str:
-    from ..atomic import write_text
+    from ...atomic import write_text
 
     write_text(path, bench_html(result, model_source))
     return str(path)
@@ -245,7 +245,7 @@ def validate_html(result, model_source=None) -> str:
 
 
 def validate_report(result, path, model_source=None) -> str:
-    from ..atomic import write_text
+    from ...atomic import write_text
 
     write_text(path, validate_html(result, model_source))
     return str(path)

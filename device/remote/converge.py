@@ -5,8 +5,8 @@
     health_gate(device, local, manifest)           -> the live release's self-check, then a `run` of the
                                                       bundle's reference input compared here with its outputs
 
-`converge` is `deploy_bundle` (edgelift.device.deploy: lock, staging, checksums, self-check, atomic switch,
-previous kept) behind one question: is this bundle already live and intact? Then nothing is uploaded or
+`converge` is `deploy_bundle` (edgelift.device.remote.deploy: lock, staging, checksums, self-check, atomic
+switch, previous kept) behind one question: is this bundle already live and intact? Then nothing is uploaded or
 switched. Check mode answers what a deploy would do and writes nothing on the device.
 """
 
@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import RemoteError
+from ...errors import RemoteError
 from .bundle import AGENT_PATH
-from .deploy import KEEP_RELEASES, Device, _q, deploy_bundle
+from .deploy import KEEP_RELEASES, deploy_bundle
+from .device import Device, _q
 
 
 @dataclass
@@ -105,7 +106,7 @@ def health_gate(device: Device, local: Path, manifest: dict[str, Any]) -> dict[s
     Raises RemoteError naming what failed."""
     import numpy as np
 
-    from .deploy import _read_input_bytes
+    from .commands import read_input_bytes
 
     t0 = time.perf_counter()
     state = probe(device)
@@ -119,7 +120,7 @@ def health_gate(device: Device, local: Path, manifest: dict[str, Any]) -> dict[s
     expected = [np.load(local / f, allow_pickle=False) for f in ref["outputs"]]
     cur = device.path("current")
     meta = device.agent("health", f"{cur}/{AGENT_PATH}", ["run", "--bundle", cur],
-                        input=_read_input_bytes(inputs), current=current)
+                        input=read_input_bytes(inputs), current=current)
     with np.load(io.BytesIO(base64.b64decode(meta.pop("npz_base64"))), allow_pickle=False) as npz:
         outputs = [npz[f"arr_{i}"] for i in range(len(npz.files))]
     # the run uses the bundle's own device delegate; float bundles carry one tolerance per output

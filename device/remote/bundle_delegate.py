@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidArgumentError
+from ...errors import InvalidArgumentError
 
 DEVICE_DELEGATES = ("auto", "neon", "xnnpack")
 # The derived tolerance of a float output: this share of the output's largest magnitude on the reference input
@@ -30,7 +30,7 @@ INTEGER_TENSOR_TYPES = ("INT8", "UINT8", "INT16")
 
 def is_integer_model(content: bytes | Path) -> bool:
     """True when some operator computes an integer-quantized tensor (what our delegate can take)."""
-    from ..tflite_model import load
+    from ...tflite_model import load
 
     model = load(content)  # a path: an inconsistent file is refused by its name
     for op in model.operators:

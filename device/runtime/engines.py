@@ -16,8 +16,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..errors import InvalidArgumentError, RuntimeUnavailableError
-from .runtime import Runner, load_interpreter
+from ...errors import InvalidArgumentError, RuntimeUnavailableError
+from .runner import Runner, load_interpreter
 
 BACKENDS = ("litert", "gpu", "litert-gpu")
 
@@ -61,8 +61,8 @@ class LiteRTEngine:
         self.runner.close()
 
 
-def _model_bytes(model) -> bytes:
-    from .runtime import _model_bytes as read
+def model_bytes(model) -> bytes:
+    from .runner import model_bytes as read
 
     return read(model)[0]
 
@@ -78,13 +78,13 @@ def make_engine(model: str | os.PathLike | bytes, backend: str = "litert", deleg
         if not isinstance(batch, int) or batch < 1:
             raise InvalidArgumentError(f"batch must be a whole number >= 1, got {batch!r}")
         try:
-            from ..delegates.gpu import GpuEngine
+            from ...delegates.gpu import GpuEngine
         except ImportError as exc:
             raise RuntimeUnavailableError(
                 f"the GPU validation path is not available: {exc}",
                 hint="install JAX (pip install 'edgelift[gpu]' for CUDA, or jax for the CPU build)",
             ) from None
-        return GpuEngine(_model_bytes(model), batch=batch)
+        return GpuEngine(model_bytes(model), batch=batch)
     if backend == "litert-gpu":
         from .litert_gpu import LiteRTGpuEngine
 

@@ -18,7 +18,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from ..errors import InvalidArgumentError, ModelNotFoundError, ToolUnavailableError
+from ...errors import InvalidArgumentError, ModelNotFoundError, ToolUnavailableError
 
 NAMESPACE = "edgelift-bundle"
 SIGNATURE = "manifest.json.sig"
@@ -65,25 +65,3 @@ def allowed_signers_line(public_key: str | os.PathLike, principal: str) -> str:
         raise InvalidArgumentError(f"{str(path)!r} is not an OpenSSH public key (expected 'ssh-ed25519 AAAA...')",
                                    hint="give the .pub file, not the private key")
     return f'{principal} namespaces="{NAMESPACE}" {fields[0]} {fields[1]}'
-
-
-def trust_signer(host: str, public_key: str | os.PathLike, principal: str, **remote) -> str:
-    """Add `public_key` to the device's allowed_signers (created if needed): from then on the device accepts only
-    bundles signed by a listed key. Returns 'added' or 'already trusted'."""
-    from .deploy import _q, make_device
-
-    line = allowed_signers_line(public_key, principal)  # checked before connecting
-    device = make_device(host, **remote)
-    script = (
-        "set -e\n"
-        f"mkdir -p -- {_q(device.base)}\n"
-        f"cd -- {_q(device.base)}\n"
-        "line=$(cat)\n"
-        f"[ -f {ALLOWED_SIGNERS} ] || : > {ALLOWED_SIGNERS}\n"
-        f'if grep -qxF -- "$line" {ALLOWED_SIGNERS}; then echo "already trusted"; exit 0; fi\n'
-        f'{{ cat {ALLOWED_SIGNERS}; printf "%s\\n" "$line"; }} > .{ALLOWED_SIGNERS}.new.$$\n'
-        f"chmod 644 .{ALLOWED_SIGNERS}.new.$$\n"
-        f"mv -f -- .{ALLOWED_SIGNERS}.new.$$ {ALLOWED_SIGNERS}\n"
-        'echo "added"\n'
-    )
-    return device.shell("trust", script, input=line.encode() + b"\n").strip().splitlines()[-1]

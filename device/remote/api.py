@@ -1,0 +1,152 @@
+"""The public face of the remote side: `edgelift.deploy`, `rollback`, `device_info`, `run_remote`,
+`bench_remote`. Each takes a host string (with the ssh keywords) or a `Connection`; here, and only here, a
+host string becomes a Connection (edgelift.device.remote.ssh.connection_for), so everything below takes one.
+`deploy` with ``hosts=`` hands over to edgelift.device.remote.fleet, which calls deploy_bundle; deploy.py never
+imports the fleet."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ...errors import InvalidArgumentError, ModelNotFoundError
+from .commands import bench_at, describe_device, read_input_bytes, run_on, trust_on
+from .deploy import KEEP_RELEASES, DeployResult, deploy_bundle, prepare_bundle, rollback_device
+from .device import DEFAULT_REMOTE_DIR, _q, make_device
+from .signing import allowed_signers_line
+from .ssh import Connection, SSHError, connection_for
+
+
+def deploy(model_or_bundle: str | os.PathLike, host: str | Connection | None = None, *,
+           hosts: str | os.PathLike | None = None, group: str | None = None, target: str = "rpi4", ssh_config=None,
+           identity=None, accept_new_host_key: bool = False, remote_dir: str = DEFAULT_REMOTE_DIR,
+           remote_python: str | None = None, install_runtime: bool = False, wheels: str | os.PathLike | None = None,
+           concurrency: int = 4,
+           keep: int = KEEP_RELEASES, progress: Callable[[str], None] | None = None,
+           self_check_atol: float | None = None):
+    """Install a model (.tflite, bundled on the fly for `target`) or a bundle folder on a device.
+
+    One device: ``host="[user@]host[:port]"`` or a Connection → DeployResult (raises RemoteError naming the
+    failed step).
+    A fleet: ``hosts=FILE`` (one host per line, or an Ansible INI inventory; ``group`` picks a [group]) →
+    FleetResult (never raises for one device's failure; see ``.ok``).
+    """
+    if (host is None) == (hosts is None):
+        raise InvalidArgumentError("give exactly one of host= or hosts=",
+                                   hint="--host [user@]host[:port] for one device, --hosts FILE for a fleet")
+    if keep < 1:
+        raise InvalidArgumentError(f"keep must be at least 1, got {keep}", hint="keep=3 keeps three releases")
+    ssh = dict(ssh_config=ssh_config, identity=identity, accept_new_host_key=accept_new_host_key)
+    # every argument is checked before any work (bundling, connecting) starts
+    if hosts is not None:
+        from .fleet import deploy_fleet, read_hosts
+
+        fleet = read_hosts(hosts, group)
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise InvalidArgumentError(f"concurrency must be a positive integer, got {concurrency!r}",
+                                       hint="e.g. --concurrency 4")
+        connection = connection_for(fleet[0].target, **ssh)  # the canary's; the others share its settings
+        device = None
+    else:
+        device = make_device(connection_for(host, **ssh), remote_dir=remote_dir, remote_python=remote_python)
+    if wheels is not None and not Path(wheels).is_dir():
+        raise ModelNotFoundError(f"wheels folder {str(wheels)!r} does not exist",
+                                 hint="give a folder of aarch64 wheels (pip download --platform ...)")
+    with tempfile.TemporaryDirectory(prefix="edgelift-deploy-") as work:
+        local, manifest = prepare_bundle(model_or_bundle, target, work, self_check_atol)
+        if device is None:
+            return deploy_fleet(local, manifest, fleet, connection=connection, remote_dir=remote_dir,
+                                remote_python=remote_python, concurrency=concurrency, keep=keep,
+                                install_runtime=install_runtime, wheels=wheels, progress=progress)
+        return deploy_bundle(device, local, manifest, install_runtime=install_runtime, wheels=wheels, keep=keep,
+                             progress=progress)
+
+
+def rollback(host: str | Connection, *, ssh_config=None, identity=None, accept_new_host_key: bool = False,
+             remote_dir: str = DEFAULT_REMOTE_DIR, remote_python: str | None = None) -> DeployResult:
+    """Switch `current` back to `previous` (and `previous` to what was current), after re-verifying it."""
+    connection = connection_for(host, ssh_config=ssh_config, identity=identity,
+                                accept_new_host_key=accept_new_host_key)
+    return rollback_device(make_device(connection, remote_dir=remote_dir, remote_python=remote_python))
+
+
+def device_info(host: str | Connection, *, ssh_config=None, identity=None, accept_new_host_key: bool = False,
+                remote_dir: str = DEFAULT_REMOTE_DIR, remote_python: str | None = None) -> dict[str, Any]:
+    """The device's CPU, NEON/dot product, governor, temperature, throttling, Python, runtimes, memory, disk,
+    and what edgelift has installed there (current/previous release)."""
+    connection = connection_for(host, ssh_config=ssh_config, identity=identity,
+                                accept_new_host_key=accept_new_host_key)
+    return describe_device(make_device(connection, remote_dir=remote_dir, remote_python=remote_python))
+
+
+def run_remote(host: str | Connection, inputs, *, delegate: str | None = None, threads: int = 1, ssh_config=None,
+               identity=None, accept_new_host_key: bool = False, remote_dir: str = DEFAULT_REMOTE_DIR,
+               remote_python: str | None = None) -> tuple[list, dict[str, Any]]:
+    """Run the deployed model (`current`) on the device: inputs (array, list of arrays, or .npy/.npz path)
+    → (outputs as numpy arrays, result metadata: runtime, delegate, partition, latency_ms)."""
+    if delegate not in (None, "neon", "builtin", "xnnpack"):
+        raise InvalidArgumentError(f"unknown delegate {delegate!r}; allowed: neon, builtin, xnnpack",
+                                   hint="leave it out for the one the bundle's self-check validated")
+    connection = connection_for(host, ssh_config=ssh_config, identity=identity,
+                                accept_new_host_key=accept_new_host_key)
+    data = read_input_bytes(inputs)
+    device = make_device(connection, remote_dir=remote_dir, remote_python=remote_python)
+    return run_on(device, data, delegate=delegate, threads=threads)
+
+
+def bench_remote(host: str | Connection, model_or_bundle: str | os.PathLike | None = None, *, target: str = "rpi4",
+                 delegates: str = "neon,builtin,xnnpack", runs: int = 50, warmup: int = 3, threads: int = 1,
+                 ssh_config=None, identity=None, accept_new_host_key: bool = False,
+                 remote_dir: str = DEFAULT_REMOTE_DIR, remote_python: str | None = None,
+                 max_seconds: float = 120.0) -> dict[str, Any]:
+    """Latency per delegate measured on the device, with its conditions before/after (a warning when throttled).
+
+    With `model_or_bundle` the model is uploaded to a scratch folder (not installed); without, `current` is
+    measured.
+    """
+    names = [d.strip() for d in delegates.split(",") if d.strip()]
+    bad = [d for d in names if d not in ("neon", "builtin", "xnnpack")]
+    if bad or not names:
+        raise InvalidArgumentError(f"unknown remote delegate(s) {bad or delegates!r}; allowed: neon, builtin, xnnpack",
+                                   hint="e.g. --delegate neon,builtin,xnnpack")
+    if runs < 1 or warmup < 0:
+        raise InvalidArgumentError(f"runs must be >= 1 and warmup >= 0, got runs={runs}, warmup={warmup}",
+                                   hint="e.g. --runs 50 --warmup 3")
+    connection = connection_for(host, ssh_config=ssh_config, identity=identity,
+                                accept_new_host_key=accept_new_host_key)
+    device = make_device(connection, remote_dir=remote_dir, remote_python=remote_python)
+    args = ["bench", "--delegates", ",".join(names), "--runs", str(runs), "--warmup", str(warmup),
+            "--threads", str(threads), "--max-seconds", str(max_seconds)]
+    if model_or_bundle is None:
+        where = device.path("current")
+        return bench_at(device, where, args)
+    with tempfile.TemporaryDirectory(prefix="edgelift-bench-") as work:
+        local, manifest = prepare_bundle(model_or_bundle, target, work)
+        state = device.state("connect")
+        device.check_python(state)
+        scratch = device.path("staging", f"bench-{manifest['bundle_id']}-{os.getpid()}")
+        try:
+            device.connection.upload_tree(local, scratch, timeout=600)
+        except SSHError as exc:
+            raise device.failure("upload", str(exc)) from None
+        try:
+            return bench_at(device, scratch, args)
+        finally:
+            device.connection.run(f"rm -rf -- {_q(scratch)}", check=False, timeout=30)
+
+
+def trust_signer(host: str | Connection, public_key: str | os.PathLike, principal: str, *, ssh_config=None,
+                 identity=None, accept_new_host_key: bool = False, remote_dir: str = DEFAULT_REMOTE_DIR,
+                 remote_python: str | None = None) -> str:
+    """Add `public_key` to the device's allowed_signers (created if needed): from then on the device accepts only
+    bundles signed by a listed key. Returns 'added' or 'already trusted'."""
+    line = allowed_signers_line(public_key, principal)  # checked before connecting
+    connection = connection_for(host, ssh_config=ssh_config, identity=identity,
+                                accept_new_host_key=accept_new_host_key)
+    return trust_on(make_device(connection, remote_dir=remote_dir, remote_python=remote_python), line)
+
+
+__all__ = ["bench_remote", "deploy", "device_info", "rollback", "run_remote", "trust_signer"]

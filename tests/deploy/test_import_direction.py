@@ -1,0 +1,68 @@
+"""The device packages import in one direction only, read from the source with ast (no import needed).
+
+runtime (run a model here) is under checking (judge it) and remote (get it onto a device); those two do not
+import each other. Inside remote, each module imports only the ones before it in LAYERS, so fleet calls deploy
+and deploy never reaches back to the fleet, the rollout or the public API.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+DEVICE = Path(__file__).resolve().parents[2] / "device"
+# bottom first; a module may import those listed before it (and nothing after)
+LAYERS = ["ssh", "lock", "bundle_delegate", "signing", "bundle", "device", "install_runtime", "deploy", "commands",
+          "converge", "fleet", "rollout_report", "rollout", "api"]
+FORBIDDEN = {"runtime": {"checking", "remote"}, "checking": {"remote"}, "remote": {"checking"}}
+
+
+def imported_modules(path: Path, source: str | None = None) -> set[str]:
+    """Every edgelift.device module `path` imports (relative or absolute, at any depth of the file)."""
+    package = "edgelift.device." + ".".join(path.relative_to(DEVICE).parts[:-1])
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text() if source is None else source)):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            found.add(module)
+            found |= {f"{module}.{alias.name}" for alias in node.names}  # `from . import deploy`
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+    return {m.removeprefix("edgelift.device.") for m in found if m.startswith("edgelift.device.")}
+
+
+def test_the_layer_list_names_every_remote_module():
+    on_disk = {p.stem for p in (DEVICE / "remote").glob("*.py")} - {"__init__"}
+    assert on_disk == set(LAYERS)
+
+
+@pytest.mark.parametrize("name", LAYERS)
+def test_remote_modules_import_only_the_layers_below(name):
+    later = {f"remote.{m}" for m in LAYERS[LAYERS.index(name) + 1:]}
+    reached = imported_modules(DEVICE / "remote" / f"{name}.py")
+    assert not reached & later, f"remote/{name}.py imports {sorted(reached & later)}, which build on it"
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_packages_do_not_import_upwards(package):
+    for path in sorted((DEVICE / package).glob("*.py")):
+        bad = {m for m in imported_modules(path) if m.split(".")[0] in FORBIDDEN[package]}
+        assert not bad, f"{path.relative_to(DEVICE)} imports {sorted(bad)}"
+
+
+def test_fleet_calls_deploy_and_deploy_never_the_fleet():
+    assert "remote.deploy" in imported_modules(DEVICE / "remote" / "fleet.py")
+    assert not {"remote.fleet", "remote.rollout", "remote.api"} & imported_modules(DEVICE / "remote" / "deploy.py")
+
+
+def test_the_reader_sees_relative_and_lazy_imports():
+    # the check can fail: the old deploy.py imported the fleet inside deploy(), and this reader finds that
+    source = "def deploy():\n    from .fleet import deploy_fleet\n    from .. import checking\n"
+    found = imported_modules(DEVICE / "remote" / "deploy.py", source)
+    assert {"remote.fleet", "remote.fleet.deploy_fleet", "checking"} <= found
