@@ -3,7 +3,9 @@ EDGELIFT_CONVERT_IN_PROCESS=1, alternated in one run so both see the same machin
 
     .venv/bin/python benchmarks/convert_isolation_bench.py [--runs 5]
 
-Also the API case: the second conversion in one Python process (the worker has TensorFlow loaded already).
+Also the API case: the second conversion in one Python process (the worker has TensorFlow loaded already), and
+an in-memory model's conversion there (saved for the child and reloaded by it), child and in-process alternated
+in that one process. `--cases memory` runs only that one.
 """
 
 from __future__ import annotations
@@ -55,6 +57,30 @@ def _api(d: Path, in_process: bool) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+_MEMORY = """
+import os, statistics, time
+import edgelift
+from edgelift._tf import keras
+m = keras().models.load_model("m.keras")
+times = {"0": [], "1": []}
+for i in range(1 + RUNS):
+    for mode in ("0", "1"):
+        os.environ["EDGELIFT_CONVERT_IN_PROCESS"] = mode
+        t = time.perf_counter()
+        edgelift.convert(m, f"mem{mode}.tflite", calibration="cal.npy")
+        if i:  # the first round starts the worker and traces the model in this process: left out
+            times[mode].append(time.perf_counter() - t)
+print(" ".join(map(str, times["0"])))
+print(" ".join(map(str, times["1"])))
+"""
+
+
+def _memory(d: Path, runs: int) -> tuple[list[float], list[float]]:
+    out = subprocess.run([sys.executable, "-c", _MEMORY.replace("RUNS", str(runs))], cwd=d, check=True,
+                         capture_output=True, text=True).stdout.strip().splitlines()
+    return [float(v) for v in out[-2].split()], [float(v) for v in out[-1].split()]
+
+
 def _line(what: str, child: list[float], inproc: list[float]) -> str:
     mc, mi = statistics.median(child), statistics.median(inproc)
     return (f"{what}: child {mc:.2f} s [{min(child):.2f}-{max(child):.2f}], in-process {mi:.2f} s "
@@ -64,10 +90,16 @@ def _line(what: str, child: list[float], inproc: list[float]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
-    runs = ap.parse_args().runs
+    ap.add_argument("--cases", choices=("all", "memory"), default="all")
+    args = ap.parse_args()
+    runs = args.runs
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         _model(d)
+        child, inproc = _memory(d, runs)
+        print(_line("API, an in-memory model, warm", child, inproc))
+        if args.cases == "memory":
+            return
         results: dict[str, dict[bool, list[float]]] = {"cli": {True: [], False: []}, "api": {True: [], False: []}}
         for _ in range(runs):
             for in_process in (False, True):

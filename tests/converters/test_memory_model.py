@@ -107,6 +107,29 @@ def test_a_tensorflow_segfault_on_an_in_memory_model_is_one_error_and_this_proce
     assert result.size_bytes > 0
 
 
+def test_ctrl_c_during_an_in_memory_conversion_leaves_nothing_in_tmpdir(tmp_path, own_tmpdir):
+    def interrupt_once_handed_over():
+        deadline = time.monotonic() + 120
+        while not any(own_tmpdir.glob("edgelift-memory-*/model.keras")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)  # saving or already in the child
+        os.kill(os.getpid(), signal.SIGINT)
+
+    # as from a terminal: a suite started in the background (`make test &`) inherits SIGINT ignored
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    timer = threading.Thread(target=interrupt_once_handed_over, daemon=True)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            convert(_gru_batch1(), tmp_path / "o.tflite", quantize="dynamic")
+            time.sleep(30)  # finished before the signal came: then the output check below fails
+        timer.join()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert _left_in(own_tmpdir) == []
+    assert not (tmp_path / "o.tflite").exists()
+
+
 class _Doubling(keras().layers.Layer):  # not registered: the child cannot rebuild it from the saved config
     def call(self, x):
         return 2.0 * x
@@ -140,21 +163,3 @@ def test_a_model_that_cannot_be_reloaded_converts_here_with_a_warning_saying_why
     assert result.report["warnings"] == notes and result.size_bytes > 0
     # the saved copy is gone (TensorFlow's autograph files from converting in this process are its own)
     assert [p.name for p in _left_in(own_tmpdir) if not p.name.startswith("__autograph_generated_file")] == []
-
-
-def test_ctrl_c_during_an_in_memory_conversion_leaves_nothing_in_tmpdir(tmp_path, own_tmpdir):
-    def interrupt_once_handed_over():
-        deadline = time.monotonic() + 120
-        while not any(own_tmpdir.glob("edgelift-memory-*/model.keras")) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.3)  # saving or already in the child
-        os.kill(os.getpid(), signal.SIGINT)
-
-    timer = threading.Thread(target=interrupt_once_handed_over, daemon=True)
-    timer.start()
-    with pytest.raises(KeyboardInterrupt):
-        convert(_gru_batch1(), tmp_path / "o.tflite", quantize="dynamic")
-        time.sleep(30)  # finished before the signal came: then the output check below fails
-    timer.join()
-    assert _left_in(own_tmpdir) == []
-    assert not (tmp_path / "o.tflite").exists()
