@@ -196,3 +196,18 @@ def test_cli_distills_with_a_teacher_and_a_flat_image_folder(tmp_path, monkeypat
     assert "distillation: teacher teacher.keras, temperature 2, alpha 1" in out
     info = json.loads((tmp_path / "r.json").read_text())["steps"]["distill"]
     assert info["teacher"] == "teacher.keras" and info["fine_tuned"] == ["--cluster"] and not info["labels"]
+
+
+def test_qat_fine_tunes_on_soft_targets_and_labels(tmp_path):
+    """QAT's fine-tuning takes the packed targets (11 columns: soft scores and the label) through the loss."""
+    from edgelift.converters.pipeline import convert
+
+    x, y, xt, yt = _digits()
+    _teacher(0).save(tmp_path / "m.keras")
+    np.savez(tmp_path / "train.npz", x=x, y=y)
+    np.savez(tmp_path / "test.npz", x=xt, y=yt)
+    r = convert(str(tmp_path / "m.keras"), str(tmp_path / "o.tflite"), qat=True, train_data=str(tmp_path / "train.npz"),
+                eval_data=str(tmp_path / "test.npz"), epochs=1, distill=True, distill_alpha=0.5)
+    info = r.report["steps"]["distill"]
+    assert info["fine_tuned"] == ["--qat"] and info["labels"] and info["alpha"] == 0.5 and not info["alpha_forced"]
+    assert r.report["accuracy"]["tflite"] > 0.8  # the teacher's 0.93-0.95, QAT-trained one epoch at its own outputs

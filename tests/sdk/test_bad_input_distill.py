@@ -31,6 +31,8 @@ CASES = [
     ([*PRUNED, "--temperature", "2"], "--temperature 2.0 was given without --distill"),
     ([*PRUNED, "--distill-alpha", "0.3"], "--distill-alpha 0.3 was given without --distill"),
     ([*BASE, "--prune", "0.5", "--train-data", "unlabelled.npz"], "training data 'unlabelled.npz' has no labels"),
+    (["convert", "m.tflite", "-o", "o.tflite", "--distill"], "--distill does not apply to a .tflite input"),
+    (["convert", "m.tflite", "-o", "o.tflite", "--temperature", "2"], "--temperature does not apply to a .tflite"),
 ]
 
 
@@ -45,7 +47,7 @@ def dwork(work):  # noqa: F811
     return work
 
 
-@pytest.mark.parametrize("argv, named", CASES, ids=[" ".join(c[0][6:]) for c in CASES])
+@pytest.mark.parametrize("argv, named", CASES, ids=[" ".join(c[0][1:]) for c in CASES])
 def test_distill_refuses(dwork, capsys, argv, named):
     assert_refused(dwork, capsys, argv, 2, named)
 
