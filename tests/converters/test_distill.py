@@ -167,6 +167,12 @@ def test_convert_distills_from_unlabelled_data_and_the_recipe_replays_it(tmp_pat
     again = convert(recipe=str(r.recipe_path), output=str(tmp_path / "again.tflite"))
     assert {k: again.report["steps"]["distill"][k] for k in ("temperature", "alpha", "labels")} == {
         "temperature": 2.0, "alpha": 1.0, "labels": False}
+    # labels packed beside the soft targets (11 columns) reach pruning's fit: only the distillation loss reads them
+    np.savez(tmp_path / "labelled.npz", x=x, y=y)
+    mixed = convert(recipe=str(r.recipe_path), output=str(tmp_path / "mixed.tflite"), distill_alpha=0.5,
+                    train_data=str(tmp_path / "labelled.npz"))
+    assert {k: mixed.report["steps"]["distill"][k] for k in ("alpha", "labels", "alpha_forced")} == {
+        "alpha": 0.5, "labels": True, "alpha_forced": False}
 
 
 def test_cli_distills_with_a_teacher_and_a_flat_image_folder(tmp_path, monkeypatch, capsys):
