@@ -25,6 +25,7 @@ DEFAULTS: dict[str, Any] = {
     "cluster": None, "quantize": "int8", "io": None, "per_channel": True, "calibration": None,
     "calibration_samples": 100, "qat": False, "train_data": None, "epochs": 2, "batch_size": 32,
     "eval_data": None, "report": None, "layers": None, "equalize": False, "bias_correction": False, "target": None,
+    "distill": False, "teacher": None, "temperature": None, "distill_alpha": None,  # distill_step.py
 }
 
 
@@ -73,6 +74,10 @@ class ConvertResult:
             from .sparse_report import layer_lines, summary_line
 
             line += "\n" + "\n".join([summary_line(sp), *layer_lines(sp)])
+        if r["steps"].get("distill"):
+            from .distill_step import summary_line
+
+            line += "\n" + summary_line(r["steps"]["distill"])
         if self.report_path:
             line += f"\nreport: {self.report_path}"
         line += f"\nrecipe: {self.recipe_path}" if self.recipe_path else "\nrecipe: the one given (unchanged)"
@@ -139,7 +144,8 @@ def _names(value) -> list[str] | None:
 def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None, block=None, prune_layers=None,
             keep_dense=None, cluster=None, quantize=None, io=None, per_channel=None, calibration=None,
             calibration_samples=None, qat=None, train_data=None, epochs=None, batch_size=None, eval_data=None,
-            report=None, layers=None, equalize=None, bias_correction=None, target=None) -> ConvertResult:
+            report=None, layers=None, equalize=None, bias_correction=None, target=None, distill=None, teacher=None,
+            temperature=None, distill_alpha=None) -> ConvertResult:
     """Turn a Keras model into an optimized .tflite (and a JSON report); see `edgelift convert --help`.
 
     model: path (.keras, .h5, SavedModel dir) or in-memory tf_keras / Keras 3 model, or a float .tflite
@@ -147,6 +153,9 @@ def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None
     Data arguments take a path (.npz with x[, y], .npy, image folder), an array, or (x, y).
     target: "rpi4" / "rpi5" shapes --prune-kind block for that board's NEON sparse kernel (the default block) and
     narrows the report's sparse prediction to it (without: both boards).
+    distill: fine-tune pruning/clustering/QAT against a teacher's soft outputs (teacher: a Keras model path;
+    default the input model), temperature T (default 2), distill_alpha = weight of the soft loss (default 0.5;
+    1.0 when train_data has no labels, which --distill accepts).
     Returns a ConvertResult (output path, report dict, paths, warnings).
     """
     start = time.perf_counter()
@@ -154,7 +163,8 @@ def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None
                  prune_layers=prune_layers, keep_dense=keep_dense, cluster=cluster, quantize=quantize, io=io,
                  per_channel=per_channel, calibration=calibration, calibration_samples=calibration_samples,
                  qat=qat, train_data=train_data, epochs=epochs, batch_size=batch_size, eval_data=eval_data,
-                 report=report, layers=layers, equalize=equalize, bias_correction=bias_correction, target=target)
+                 report=report, layers=layers, equalize=equalize, bias_correction=bias_correction, target=target,
+                 distill=distill, teacher=teacher, temperature=temperature, distill_alpha=distill_alpha)
     recipes.check_types(given, "convert")
     settings = recipes.merge(recipes.load_recipe(recipe) if recipe is not None else {}, given)
     s = {**DEFAULTS, **{k: v for k, v in settings.items() if v is not None}}
@@ -202,7 +212,8 @@ def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None
     outs = check_outputs({"output": out_path, "report": s["report"] or None,
                           "recipe written next to the output": None if rerun else recipe_out},
                          {"model": s["model"], "recipe": recipe, "calibration data": s["calibration"],
-                          "training data": s["train_data"], "evaluation data": s["eval_data"]})
+                          "training data": s["train_data"], "evaluation data": s["eval_data"],
+                          "teacher": s["teacher"]})
     out_path, report_path = outs["output"], outs.get("report")
     recipe_path = None if rerun else outs["recipe written next to the output"]
     if s["prune"] is None and settings.get("prune_kind") in ("unstructured", "block"):
@@ -235,10 +246,16 @@ def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None
             hint="drop --qat (post-training int8 keeps both sparsity and clusters), or drop --cluster or --prune",
         )
     if qat_on and s["train_data"] is None:
-        raise InvalidArgumentError("--qat needs training data", hint="pass --train-data DATA (with labels)")
+        raise InvalidArgumentError("--qat needs training data", hint="pass --train-data DATA (with labels, or "
+                                   "without them and --distill)")
     policy = LayerPolicy(only=_names(s["prune_layers"]), keep_dense=_names(s["keep_dense"]))
 
-    train = _dataset(s["train_data"], "training data", need_labels=True)
+    train = _dataset(s["train_data"], "training data", need_labels=not s["distill"])
+    from .distill_step import check_plan, fine_tuning_steps
+
+    s["_distill"] = check_plan(s, settings, train, fine_tuning_steps(spec, n_clusters, qat_on))
+    if s["_distill"] is not None:  # the recipe records the values used
+        s.update(temperature=s["_distill"].temperature, distill_alpha=s["_distill"].alpha)
     evald = _dataset(s["eval_data"], "evaluation data", need_labels=False)
     cal = _dataset(s["calibration"], "calibration data", need_labels=False)
 
@@ -355,18 +372,31 @@ def _run(s, spec, n_clusters, qat_on, io_eff, epochs_n, batch_n, samples_n, poli
                 got = reports.keras_predict(work, probe[:64])
                 steps["equalize"]["max_output_change"] = float(np.max(np.abs(got - ref)) /
                                                               max(float(np.max(np.abs(ref))), 1e-30))
+        fit_loss, distiller = None, None  # None: each step infers the loss from the labels
+        if s.get("_distill") is not None:
+            from .distill_step import Distiller, fine_tuning_steps
+
+            stage("teacher outputs for distillation")
+            distiller = Distiller(s["_distill"], work, km, train_xy)
+            train_xy, fit_loss = distiller.train_xy, distiller.loss
+            if s["_distill"].alpha_ignored is not None:
+                from .warn import warn
+
+                warn(f"--distill-alpha {s['_distill'].alpha_ignored:g} ignored: the training data has no labels, so "
+                     "only the teacher's soft targets train (alpha 1.0)")
         if spec is not None:
             from .prune import prune
 
             stage("pruning")
-            work, steps["prune"] = prune(work, spec, policy, train_xy, epochs=epochs_n, batch_size=batch_n)
+            work, steps["prune"] = prune(work, spec, policy, train_xy, epochs=epochs_n, batch_size=batch_n,
+                                     loss=fit_loss)
         if n_clusters is not None:
             from .cluster import cluster
 
             stage("clustering")
             cpolicy = type(policy)(only=policy.only, keep_dense=policy.keep_dense)
             work, steps["cluster"] = cluster(work, n_clusters, cpolicy, train_xy, preserve_sparsity=spec is not None,
-                                             epochs=max(1, epochs_n // 2), batch_size=batch_n)
+                                             epochs=max(1, epochs_n // 2), batch_size=batch_n, loss=fit_loss)
         if s["bias_correction"]:
             from .bias_correction import correct_biases
 
@@ -377,9 +407,12 @@ def _run(s, spec, n_clusters, qat_on, io_eff, epochs_n, batch_n, samples_n, poli
         if qat_on:
             stage("quantization-aware training")
             to_convert = qat(work, train_xy, epochs=epochs_n, batch_size=batch_n,
-                             preserve_sparsity=spec is not None, preserve_clusters=n_clusters is not None)
+                             preserve_sparsity=spec is not None, preserve_clusters=n_clusters is not None,
+                             loss=fit_loss)
             steps["qat"] = {"kind": ("cluster-preserving" if n_clusters else
                                      "pruning-preserving" if spec else "standard"), "epochs": epochs_n}
+        if distiller is not None:
+            steps["distill"] = distiller.report(to_convert, fine_tuning_steps(spec, n_clusters, qat_on))
         stage(f"{'calibration and ' if cal_x is not None else ''}TFLite conversion (--quantize {s['quantize']})")
         if to_convert is not None:
             tfl = to_tflite(to_convert, quantize=s["quantize"], io=io_eff, calibration=cal_x,

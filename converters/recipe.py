@@ -38,6 +38,7 @@ KEYS: dict[str, bool] = {
     "calibration": True, "calibration_samples": False, "qat": False, "train_data": True, "epochs": False,
     "batch_size": False, "eval_data": True, "report": True, "layers": False, "equalize": False,
     "bias_correction": False,
+    "distill": False, "teacher": True, "temperature": False, "distill_alpha": False,
 }
 
 
@@ -51,12 +52,14 @@ _NAMES = ("a layer name or a list of names", lambda v: isinstance(v, str) or (
     isinstance(v, (list, tuple)) and all(isinstance(e, str) for e in v)))
 _NUMBER_OR_STR = ("a number or a string such as '2:4'", lambda v: isinstance(v, (int, float, str))
                   and not isinstance(v, bool))
+_NUMBER = ("a number", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool))
 TYPES: dict[str, tuple[str, Any]] = {
     "output": _PATH, "prune": _NUMBER_OR_STR, "prune_kind": _STR, "block": _STR, "prune_layers": _NAMES,
     "keep_dense": _NAMES, "cluster": _INT, "quantize": _STR, "io": _STR, "per_channel": _BOOL,
     "calibration_samples": _INT, "qat": _BOOL, "epochs": _INT, "batch_size": _INT, "report": _PATH,
     "layers": ("a mapping of op-name regex -> quantize mode", lambda v: isinstance(v, dict)),
     "equalize": _BOOL, "bias_correction": _BOOL, "target": _STR,
+    "distill": _BOOL, "teacher": _PATH, "temperature": _NUMBER, "distill_alpha": _NUMBER,
 }
 
 
@@ -74,7 +77,8 @@ def check_types(settings: dict[str, Any], source: str) -> None:
 
 _EXAMPLES = {"per_channel": "per_channel: false", "qat": "qat: true", "cluster": "cluster: 16",
              "epochs": "epochs: 2", "batch_size": "batch_size: 32", "calibration_samples": "calibration_samples: 200",
-             "prune": "prune: 0.75"}
+             "prune": "prune: 0.75", "distill": "distill: true", "temperature": "temperature: 4",
+             "distill_alpha": "distill_alpha: 0.5"}
 
 
 def load_recipe(path: str | os.PathLike) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 - `.npz`: array `x` (required) and `y` (optional labels).
 - `.npy`: inputs only.
 - a directory with one sub-folder per class (sorted names → labels 0..C-1), images inside (PNG, JPEG, BMP);
-  decoded with Pillow to float32 in [0, 1], channels-last.
+  decoded with Pillow to float32 in [0, 1], channels-last. Images directly in the folder: inputs only.
 
 numpy (and Pillow for images) only: the device side can use it too.
 """
@@ -117,16 +117,13 @@ def _as_samples(arr: np.ndarray, p: Path, name: str) -> np.ndarray:
 
 def _load_image_folder(p: Path) -> Dataset:
     classes = sorted(d.name for d in p.iterdir() if d.is_dir() and not d.name.startswith("."))
-    if not classes:
-        raise DataError(
-            f"image folder {str(p)!r} has no class sub-folders",
-            hint="arrange images as FOLDER/<class name>/<image>.png, one sub-folder per class",
-        )
+    # no class sub-folders: a flat folder of unlabelled images (calibration, or training with --distill)
+    groups = [(label, p / name) for label, name in enumerate(classes)] if classes else [(None, p)]
     from PIL import Image
 
     images, labels, shape = [], [], None
-    for label, name in enumerate(classes):
-        for f in sorted((p / name).iterdir()):
+    for label, folder in groups:
+        for f in sorted(folder.iterdir()):
             if f.suffix.lower() not in IMAGE_SUFFIXES:
                 continue
             try:
@@ -145,9 +142,11 @@ def _load_image_folder(p: Path) -> Dataset:
             images.append(arr / 255.0)
             labels.append(label)
     if not images:
-        raise DataError(f"image folder {str(p)!r} has class folders {classes} but no images "
-                        f"({', '.join(IMAGE_SUFFIXES)})")
-    return Dataset(np.stack(images).astype(np.float32), np.asarray(labels, np.int64), str(p), classes)
+        raise DataError(f"image folder {str(p)!r} has {f'class folders {classes} but ' if classes else ''}no images "
+                        f"({', '.join(IMAGE_SUFFIXES)})",
+                        hint="arrange images as FOLDER/<class name>/<image>.png (labelled) or FOLDER/<image>.png")
+    y = np.asarray(labels, np.int64) if classes else None
+    return Dataset(np.stack(images).astype(np.float32), y, str(p), classes or None)
 
 
 def check_labels(y, classes: int, where: str) -> None:

@@ -29,7 +29,8 @@ import click
 @click.option("--calibration", help="Representative inputs: .npz (x), .npy, or an image folder.")
 @click.option("--calibration-samples", type=int, help="Calibration samples to use [default: 100].")
 @click.option("--qat", is_flag=True, default=None, help="Quantization-aware training (needs --train-data).")
-@click.option("--train-data", help="Labelled data (.npz x, y or image folder) to fine-tune after each step.")
+@click.option("--train-data", help="Labelled data (.npz x, y or image folder) to fine-tune after each step; "
+              "with --distill labels are optional (.npz without y, a flat image folder).")
 @click.option("--epochs", type=int, help="Fine-tuning epochs [default: 2].")
 @click.option("--batch-size", type=int, help="Fine-tuning batch size [default: 32].")
 @click.option("--eval-data", help="Data to measure float vs .tflite accuracy on (labels give accuracy).")
@@ -38,9 +39,15 @@ import click
               help="Cross-layer equalization: move outlier channels' scale into the next layer (exact in float).")
 @click.option("--bias-correction", is_flag=True, default=None,
               help="Cancel the mean output shift of int8 weight rounding per channel (needs --calibration).")
+@click.option("--distill", is_flag=True, default=None,
+              help="Fine-tune (--prune/--cluster/--qat) against a teacher's soft outputs (knowledge distillation).")
+@click.option("--teacher", help="Teacher Keras model for --distill [default: the input model, before pruning].")
+@click.option("--temperature", type=float, help="Softmax temperature of --distill, > 0 [default: 2].")
+@click.option("--distill-alpha", type=float, help="Weight of the teacher's loss in [0, 1]; the rest is the "
+              "labels' [default: 0.5; 1 when the training data has no labels].")
 def convert(model, output, recipe, prune, prune_kind, block, target, prune_layers, keep_dense, cluster, quantize, io,
             per_channel, calibration, calibration_samples, qat, train_data, epochs, batch_size, eval_data, report,
-            equalize, bias_correction):
+            equalize, bias_correction, distill, teacher, temperature, distill_alpha):
     """Prune, cluster and quantize a Keras MODEL (.keras, .h5, SavedModel dir) into a .tflite, or quantize a
     float MODEL.tflite (MediaPipe, PyTorch exports) with ai-edge-quantizer; per-layer modes: recipe `layers:`."""
     from edgelift.converters.pipeline import convert as run
@@ -52,7 +59,8 @@ def convert(model, output, recipe, prune, prune_kind, block, target, prune_layer
                      prune_layers=prune_layers, keep_dense=keep_dense, cluster=cluster, quantize=quantize, io=io,
                      per_channel=per_channel, calibration=calibration, calibration_samples=calibration_samples,
                      qat=qat, train_data=train_data, epochs=epochs, batch_size=batch_size, eval_data=eval_data,
-                     report=report, equalize=equalize, bias_correction=bias_correction, target=target)
+                     report=report, equalize=equalize, bias_correction=bias_correction, target=target,
+                     distill=distill, teacher=teacher, temperature=temperature, distill_alpha=distill_alpha)
     for w in caught:
         if issubclass(w.category, ConvertWarning):
             click.echo(f"warning: {w.message}", err=True)

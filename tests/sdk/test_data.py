@@ -31,6 +31,21 @@ def test_image_folder_labels_follow_sorted_class_names(tmp_path):
     assert d.x[0, 0, 0, 0] == pytest.approx(200 / 255)
 
 
+def test_flat_image_folder_is_inputs_without_labels(tmp_path):
+    for i in range(3):
+        Image.fromarray(np.full((4, 5), 50 * i, np.uint8)).save(tmp_path / f"{i}.png")
+    (tmp_path / "notes.txt").write_text("not an image")
+    d = load_data(tmp_path)
+    assert d.y is None and d.class_names is None and d.x.shape == (3, 4, 5, 1)
+    assert d.x[2, 0, 0, 0] == pytest.approx(100 / 255)
+
+
+def test_folder_without_images_or_class_folders_is_refused(tmp_path):
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(DataError, match="has no images"):
+        load_data(tmp_path)
+
+
 def test_errors_name_the_problem(tmp_path):
     with pytest.raises(ModelNotFoundError, match="does not exist"):
         load_data(tmp_path / "nope.npz")
