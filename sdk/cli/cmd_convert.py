@@ -38,9 +38,14 @@ import click
               help="Cross-layer equalization: move outlier channels' scale into the next layer (exact in float).")
 @click.option("--bias-correction", is_flag=True, default=None,
               help="Cancel the mean output shift of int8 weight rounding per channel (needs --calibration).")
+@click.option("--max-accuracy-drop", help="Search each layer's precision (int8 / int16x8 / float, equalization) "
+              "for the smallest model whose accuracy on labelled --eval-data drops at most this: 0.005 or 0.5%.")
+@click.option("--max-error", help="As --max-accuracy-drop, with the budget a max |output - float model| on --eval-data "
+              "(or the calibration data): no labels needed.")
+@click.option("--search-budget", help="Minutes the precision search may take [default: 10].")
 def convert(model, output, recipe, prune, prune_kind, block, target, prune_layers, keep_dense, cluster, quantize, io,
             per_channel, calibration, calibration_samples, qat, train_data, epochs, batch_size, eval_data, report,
-            equalize, bias_correction):
+            equalize, bias_correction, max_accuracy_drop, max_error, search_budget):
     """Prune, cluster and quantize a Keras MODEL (.keras, .h5, SavedModel dir) into a .tflite, or quantize a
     float MODEL.tflite (MediaPipe, PyTorch exports) with ai-edge-quantizer; per-layer modes: recipe `layers:`."""
     from edgelift.converters.pipeline import convert as run
@@ -52,7 +57,8 @@ def convert(model, output, recipe, prune, prune_kind, block, target, prune_layer
                      prune_layers=prune_layers, keep_dense=keep_dense, cluster=cluster, quantize=quantize, io=io,
                      per_channel=per_channel, calibration=calibration, calibration_samples=calibration_samples,
                      qat=qat, train_data=train_data, epochs=epochs, batch_size=batch_size, eval_data=eval_data,
-                     report=report, equalize=equalize, bias_correction=bias_correction, target=target)
+                     report=report, equalize=equalize, bias_correction=bias_correction, target=target,
+                     max_accuracy_drop=max_accuracy_drop, max_error=max_error, search_budget=search_budget)
     for w in caught:
         if issubclass(w.category, ConvertWarning):
             click.echo(f"warning: {w.message}", err=True)
