@@ -142,7 +142,7 @@ def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None
             keep_dense=None, cluster=None, quantize=None, io=None, per_channel=None, calibration=None,
             calibration_samples=None, qat=None, train_data=None, epochs=None, batch_size=None, eval_data=None,
             report=None, layers=None, equalize=None, bias_correction=None, target=None, max_accuracy_drop=None,
-            max_error=None, search_budget=None) -> ConvertResult:
+            max_error=None, search_budget=None, search_cost=None) -> ConvertResult:
     """Turn a Keras model into an optimized .tflite (and a JSON report); see `edgelift convert --help`.
 
     model: path (.keras, .h5, SavedModel dir) or in-memory tf_keras / Keras 3 model, or a float .tflite
@@ -153,6 +153,7 @@ def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None
     max_accuracy_drop (fraction or "0.5%", needs labelled eval_data) / max_error (outputs vs the float model):
     search each layer's precision (int8 / int16x8 / float, equalization) within that budget, for at most
     search_budget minutes (`precision_search`); the winner is written with a recipe that replays it.
+    search_cost: estimate the Pi 4 cost of the start and the winner with the meter (~40 s each).
     Returns a ConvertResult (output path, report dict, paths, warnings).
     """
     start = time.perf_counter()
@@ -176,7 +177,7 @@ def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None
         raise InvalidArgumentError("no output path given", hint="pass -o OUT.tflite")
     from .precision_search import check_budget
 
-    budget = check_budget(max_accuracy_drop, max_error, search_budget)
+    budget = check_budget(max_accuracy_drop, max_error, search_budget, search_cost)
     if budget is not None:
         from .search_convert import search_convert
 

@@ -37,6 +37,7 @@ class Budget:
     kind: str  # "accuracy_drop" (needs labels) or "max_error" (max |quantized - float| of the outputs)
     limit: float
     minutes: float = DEFAULT_MINUTES
+    meter: bool = False  # estimate the Pi 4 cost of the start and the winner (search_cost.py; ~40 s each)
 
     def describe(self) -> str:
         if self.kind == "accuracy_drop":
@@ -58,13 +59,17 @@ def _number(value, flag: str, example: str, percent: bool) -> float:
     return v
 
 
-def check_budget(max_accuracy_drop=None, max_error=None, search_budget=None) -> Budget | None:
+def check_budget(max_accuracy_drop=None, max_error=None, search_budget=None, search_cost=None) -> Budget | None:
     """The budget the flags ask for (None: no search); bad values are refused before any work."""
     if max_accuracy_drop is None and max_error is None:
-        if search_budget is not None:
-            raise InvalidArgumentError("--search-budget bounds a precision search, and none was asked for",
-                                       hint="add --max-accuracy-drop P (with labelled --eval-data) or --max-error E")
+        for value, flag, what in ((search_budget, "--search-budget", "bounds"), (search_cost, "--search-cost",
+                                                                               "meters the result of")):
+            if value:
+                raise InvalidArgumentError(f"{flag} {what} a precision search, and none was asked for",
+                                           hint="add --max-accuracy-drop P (with labelled --eval-data) or "
+                                                "--max-error E")
         return None
+    meter = bool(search_cost)
     if max_accuracy_drop is not None and max_error is not None:
         raise InvalidArgumentError(
             f"--max-accuracy-drop {max_accuracy_drop} and --max-error {max_error} given together; the search meets "
@@ -80,8 +85,8 @@ def check_budget(max_accuracy_drop=None, max_error=None, search_budget=None) -> 
         if drop > 1:
             raise InvalidArgumentError(f"--max-accuracy-drop {max_accuracy_drop!r} is above 100%",
                                        hint="a fraction or a percentage, e.g. 0.005 or 0.5%")
-        return Budget("accuracy_drop", drop, minutes)
-    return Budget("max_error", _number(max_error, "--max-error", "0.05", percent=False), minutes)
+        return Budget("accuracy_drop", drop, minutes, meter)
+    return Budget("max_error", _number(max_error, "--max-error", "0.05", percent=False), minutes, meter)
 
 
 # -- the float models the candidates quantize ---------------------------------------------------------

@@ -150,8 +150,15 @@ def search_convert(s: dict[str, Any], settings: dict[str, Any], recipe_arg, budg
                         start_equalized=bool(s.get("equalize")), progress=progress)
     finally:
         progress.end()
-    shown = table(result)
     win = result.winner
+    cost = None
+    if budget.meter and win is not None:
+        from .search_cost import costs
+
+        print("search: metering the all-int8 start and the chosen variant on the emulated Pi 4 (~40 s each)",
+              file=sys.stderr)
+        cost = costs(result)
+    shown = table(result, cost)
     if win is None:
         print(shown, file=sys.stderr)
         best = result.best

@@ -4,6 +4,7 @@ replayed with --recipe, a budget no variant meets, and Ctrl-C."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -101,3 +102,13 @@ def test_ctrl_c_during_the_search_prints_the_best_so_far_and_writes_nothing(tmp_
     assert "Traceback" not in err
     assert not (slow / "s.tflite").exists() and not (slow / "s.recipe.yaml").exists()
     assert not [p for p in slow.iterdir() if p.name.startswith(".s.")]  # no temporary file left either
+
+
+def test_search_cost_meters_the_start_and_the_winner_on_the_emulated_pi(files, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(files)
+    code = cli_main(["convert", "f.tflite", "-o", str(tmp_path / "c.tflite"), "--calibration", "cal.npz",
+                     "--max-error", "1e9", "--search-cost", "--io", "float32"])
+    stdout, err = capsys.readouterr()
+    assert code == 0, err
+    row = next(ln for ln in stdout.splitlines() if "all int8" in ln)
+    assert "Pi 4 cost (est.)" in stdout and re.search(r"\d+\.\d{3} ms est\.", row), stdout

@@ -23,6 +23,7 @@ CASES = [
     (["--max-error", "0.1", "--search-budget", "-3"], "--search-budget '-3' must be a finite number >= 0"),
     (["--max-error", "0.1", "--search-budget", "soon"], "--search-budget 'soon' is not a number"),
     (["--search-budget", "5"], "--search-budget bounds a precision search, and none was asked for"),
+    (["--search-cost"], "--search-cost meters the result of a precision search, and none was asked for"),
     (["--max-error", "0.1", "--prune", "0.5"], "--prune cannot be combined with a precision search"),
     (["--max-error", "0.1", "--quantize", "int16x8"], "--quantize int16x8 with a precision search"),
 ]
