@@ -41,3 +41,9 @@ def test_search_refuses(work, capsys, extra, named):  # noqa: F811
 def test_a_search_without_calibration_is_refused(work, capsys):  # noqa: F811
     assert_refused(work, capsys, ["convert", "m.keras", "-o", "o.tflite", "--max-error", "0.1"], 2,
                    "needs calibration data, and none was given")
+
+
+def test_layers_on_a_keras_model_refuse_what_the_float_tflite_route_cannot_do(work, capsys):  # noqa: F811
+    (work / "r.yaml").write_text("layers: {'.*': int8}\nprune: 0.5\n")
+    assert_refused(work, capsys, ["convert", "m.keras", "-o", "o.tflite", "--recipe", "r.yaml"], 2,
+                   "prune with layers: (per-op quantize modes) on a Keras model")
