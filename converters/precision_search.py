@@ -142,7 +142,7 @@ class Source:
 @dataclass
 class Variant:
     number: int
-    change: str  # what this variant changed from the one it grew from
+    change: str  # the variant it grew from and what it changed: "#3 + conv3+gap float"
     equalized: bool
     layers: dict[str, str]  # regex -> mode, over the all-int8 default
     tflite: bytes
@@ -274,7 +274,7 @@ def search(sources: dict[bool, Source], evaluate: Evaluator, diagnose_x: np.ndar
         while base is not None and not base.meets:  # (the first attempt always runs: base is a variant)
             tried: list[Variant | None] = []
             if not base.equalized and True in sources:
-                tried.append(attempt(True, base.layers, "+ equalize"))
+                tried.append(attempt(True, base.layers, f"#{base.number} + equalize"))
             src = sources[base.equalized]
             try:
                 ranked = diagnose(base.tflite, src.prepared, diagnose_x).ranked
@@ -292,7 +292,7 @@ def search(sources: dict[bool, Source], evaluate: Evaluator, diagnose_x: np.ndar
                 for mode in ("int16x8", "none"):
                     moves = {src.regex(op): mode for op in group}
                     tried.append(attempt(base.equalized, _merge(base.layers, moves),
-                                         f"{names} {'float' if mode == 'none' else mode}"))
+                                         f"#{base.number} + {names} {'float' if mode == 'none' else mode}"))
             new = [v for v in tried if v is not None]
             if any(v.meets for v in new):
                 break
