@@ -78,6 +78,8 @@ class ConvertResult:
             from .distill_step import summary_line
 
             line += "\n" + summary_line(r["steps"]["distill"])
+        if r.get("search"):
+            line = r["search"]["table"] + "\n" + line
         if self.report_path:
             line += f"\nreport: {self.report_path}"
         line += f"\nrecipe: {self.recipe_path}" if self.recipe_path else "\nrecipe: the one given (unchanged)"
@@ -145,7 +147,8 @@ def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None
             keep_dense=None, cluster=None, quantize=None, io=None, per_channel=None, calibration=None,
             calibration_samples=None, qat=None, train_data=None, epochs=None, batch_size=None, eval_data=None,
             report=None, layers=None, equalize=None, bias_correction=None, target=None, distill=None, teacher=None,
-            temperature=None, distill_alpha=None) -> ConvertResult:
+            temperature=None, distill_alpha=None, max_accuracy_drop=None, max_error=None, search_budget=None,
+            search_cost=None) -> ConvertResult:
     """Turn a Keras model into an optimized .tflite (and a JSON report); see `edgelift convert --help`.
 
     model: path (.keras, .h5, SavedModel dir) or in-memory tf_keras / Keras 3 model, or a float .tflite
@@ -156,6 +159,10 @@ def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None
     distill: fine-tune pruning/clustering/QAT against a teacher's soft outputs (teacher: a Keras model path;
     default the input model), temperature T (default 2), distill_alpha = weight of the soft loss (default 0.5;
     1.0 when train_data has no labels, which --distill accepts).
+    max_accuracy_drop (fraction or "0.5%", needs labelled eval_data) / max_error (outputs vs the float model):
+    search each layer's precision (int8 / int16x8 / float, equalization) within that budget, for at most
+    search_budget minutes (`precision_search`); the winner is written with a recipe that replays it.
+    search_cost: estimate the Pi 4 cost of the start and the winner with the meter (~40 s each).
     Returns a ConvertResult (output path, report dict, paths, warnings).
     """
     start = time.perf_counter()
@@ -178,6 +185,13 @@ def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None
         raise InvalidArgumentError("no model given", hint="pass MODEL (a .keras, .h5 or SavedModel directory)")
     if s.get("output") is None:
         raise InvalidArgumentError("no output path given", hint="pass -o OUT.tflite")
+    from .precision_search import check_budget
+
+    budget = check_budget(max_accuracy_drop, max_error, search_budget, search_cost)
+    if budget is not None:
+        from .search_convert import search_convert
+
+        return search_convert(s, settings, recipe, budget, start)
     from .tflite_convert import convert_tflite, is_tflite_path
 
     if is_tflite_path(s["model"]):  # a float .tflite (path or bytes): ai-edge-quantizer, no TensorFlow
@@ -189,9 +203,13 @@ def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None
                                        hint="use 100-500 typical inputs (the default is 100)")
         return convert_tflite(s, settings, recipe, _dataset(s["calibration"], "calibration data", False),
                               samples_n, start)
-    if settings.get("layers") is not None:
-        raise InvalidArgumentError("layers (per-layer quantization) applies to a .tflite input only",
-                                   hint="for a Keras model, choose layers with --prune-layers / --keep-dense")
+    if settings.get("layers") is not None:  # per-op modes: a float .tflite first, then ai-edge-quantizer
+        from .keras_layers import convert_keras_layers
+
+        if isinstance(s["model"], (str, os.PathLike)) and not Path(s["model"]).exists():
+            raise ModelNotFoundError(f"model path {str(s['model'])!r} does not exist", hint="check the path")
+        return convert_keras_layers(s, settings, recipe, _dataset(s["calibration"], "calibration data", False),
+                                    _positive_int(s["calibration_samples"], "--calibration-samples"), start)
 
     # -- every check that needs no TensorFlow, before any work ---------------------------------------
     if isinstance(s["model"], (str, os.PathLike)) and not Path(s["model"]).exists():

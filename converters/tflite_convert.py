@@ -129,8 +129,10 @@ def _signature(prepared: bytes) -> tuple[str, list[tuple[str, int]]]:
 
 
 def convert_tflite(s: dict[str, Any], settings: dict[str, Any], recipe_arg, cal, samples_n: int,
-                   start: float):
-    """The .tflite branch of `edgelift.convert` (settings already merged with the recipe and checked for type)."""
+                   start: float, *, source: dict[str, Any] | None = None, report_extra: dict[str, Any] | None = None):
+    """The .tflite branch of `edgelift.convert` (settings already merged with the recipe and checked for type).
+    `source`: recipe settings that made the float model given as bytes (a Keras path and its --equalize, which
+    `keras_layers` replays); `report_extra`: sections added to the report (the precision search's)."""
     from . import tflite_prep, tflite_quantize
     from .pipeline import ConvertResult
     from .quantize import check_mode
@@ -198,7 +200,10 @@ def convert_tflite(s: dict[str, Any], settings: dict[str, Any], recipe_arg, cal,
     }
     used = {k: v for k, v in s.items() if k in ("model", "quantize", "io", "per_channel", "calibration",
                                                 "calibration_samples", "layers", "report")}
-    used.update(output=str(out_path), io=io_eff)
+    used.update(output=str(out_path), io=io_eff, **(source or {}))
+    if source:
+        rep["source"].update(model=str(source.get("model")), format="keras, via a float .tflite")
+    rep.update(report_extra or {})
     recipe_text = recipes.dump(used)
     report_text = json.dumps(rep, indent=2, default=str) + "\n"
     write_bytes(out_path, out)

@@ -1,0 +1,187 @@
+"""`edgelift convert --max-accuracy-drop P | --max-error E`: the precision search wired into convert.
+
+Every check runs before any work: the budget, what it needs (labelled eval data for an accuracy drop), the
+settings a search cannot combine with, the output paths. Then the float model(s) are made once (a Keras model:
+plain and equalized float .tflite, in TensorFlow's child process; a float .tflite: as given), the search runs,
+and the winner is written through the same code a `--recipe` replay runs (`keras_layers` / `convert_tflite`),
+with its recipe. No variant within budget, or Ctrl-C: the table of what was tried, nothing written, exit 1 / 130.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgelift.atomic import check_outputs
+from edgelift.errors import DataError, InvalidArgumentError, ModelNotFoundError, ThresholdError
+
+from .precision_search import Budget, Evaluator, Source, describe_score, search
+
+# settings a search does not combine with -> why (the search chooses per-op modes over an int8 default)
+_REFUSED = {
+    "prune": "it needs training, which the search does not run", "cluster": "it needs training",
+    "qat": "QAT trains one int8 model; the search compares post-training variants",
+    "train_data": "the search does not train", "bias_correction": "not among the search's candidates yet",
+    "layers": "the search chooses the per-layer modes itself", "target": "it shapes pruning, which the search skips",
+}
+
+
+def _flag(key: str) -> str:
+    return "--" + key.replace("_", "-")
+
+
+def _check(s: dict[str, Any], settings: dict[str, Any], budget: Budget) -> None:
+    for key, why in _REFUSED.items():
+        if settings.get(key) not in (None, False):
+            raise InvalidArgumentError(f"{_flag(key)} cannot be combined with a precision search ({why})",
+                                       hint=f"drop {_flag(key)}, or drop --max-accuracy-drop / --max-error")
+    if (settings.get("quantize") or "int8") != "int8":
+        raise InvalidArgumentError(f"--quantize {settings['quantize']} with a precision search, which starts from "
+                                   "int8 and moves layers to int16x8 or float", hint="drop --quantize")
+    if s.get("calibration") is None:
+        raise InvalidArgumentError("a precision search quantizes to int8, which needs calibration data, and none "
+                                   "was given", hint="pass --calibration DATA (a few hundred typical inputs)")
+    if budget.kind == "accuracy_drop" and s.get("eval_data") is None:
+        raise InvalidArgumentError("--max-accuracy-drop measures accuracy on labelled --eval-data, and none was "
+                                   "given", hint="pass --eval-data DATA with labels, or use --max-error E (no labels)")
+    if isinstance(s["model"], (str, os.PathLike)) and not Path(s["model"]).exists():
+        raise ModelNotFoundError(f"model path {str(s['model'])!r} does not exist", hint="check the path")
+
+
+def _source(content: bytes, equalized: bool, cal, samples_n: int, per_channel: bool, where: str) -> Source:
+    from edgelift.tflite_model import TFLiteModel
+
+    from . import tflite_prep
+    from .tflite_convert import _calibration, _signature
+
+    prepared, _ = tflite_prep.prepare(content, where)
+    key, sig_inputs = _signature(prepared)
+    return Source(equalized, prepared, key, _calibration(cal, TFLiteModel(prepared), sig_inputs, samples_n),
+                  per_channel)
+
+
+def _eval_x(ds, source: Source) -> np.ndarray:
+    from edgelift.tflite_model import TFLiteModel
+
+    m = TFLiteModel(source.prepared)
+    want = tuple(m.tensors[m.inputs[0]].shape[1:])
+    x = ds.x
+    if x.dtype.kind not in "fiu":
+        raise DataError(f"evaluation data {ds.path!r} has dtype {x.dtype}; numeric inputs are required",
+                        hint="save the model's float32 inputs, preprocessed as for training")
+    if tuple(x.shape[1:]) != want:
+        raise DataError(f"evaluation data {ds.path!r} has samples of shape {tuple(x.shape[1:])}; the model input "
+                        f"expects {want}", hint="reshape or resize the data to the model's input shape")
+    return np.asarray(x, np.float32)
+
+
+def search_convert(s: dict[str, Any], settings: dict[str, Any], recipe_arg, budget: Budget, start: float):
+    from .pipeline import MIN_CALIBRATION_SAMPLES, _dataset, _positive_int
+    from .quantize import check_mode
+    from .report import tflite_predict
+    from .search_report import Progress, as_dict, table
+    from .tflite_convert import _refuse_unusable, convert_tflite, is_tflite_path
+
+    _check(s, settings, budget)
+    samples_n = _positive_int(s["calibration_samples"], "--calibration-samples")
+    if samples_n < MIN_CALIBRATION_SAMPLES:
+        raise InvalidArgumentError(f"--calibration-samples {samples_n} is below {MIN_CALIBRATION_SAMPLES}",
+                                   hint="use 100-500 typical inputs (the default is 100)")
+    io_eff = check_mode("int8", s["io"], False, True)
+    out_path = Path(s["output"])
+    check_outputs({"output": out_path, "report": s["report"] or None,
+                   "recipe written next to the output": out_path.with_name(out_path.stem + ".recipe.yaml")},
+                  {"model": s["model"], "recipe": recipe_arg, "calibration data": s["calibration"],
+                   "evaluation data": s["eval_data"]})
+    cal = _dataset(s["calibration"], "calibration data", False)
+    evald = _dataset(s["eval_data"], "evaluation data", False)
+    if budget.kind == "accuracy_drop" and evald.y is None:
+        raise DataError(f"--max-accuracy-drop needs labels, and evaluation data {evald.path!r} has none",
+                        hint="save it as .npz with arrays x and y (or an image folder per class), or use "
+                             "--max-error E, which compares with the float model and needs no labels")
+
+    tflite_in = is_tflite_path(s["model"])
+    if tflite_in:  # a float .tflite: its candidates are per-op modes only (equalization rescales Keras weights)
+        content = bytes(s["model"]) if isinstance(s["model"], (bytes, bytearray, memoryview)) else \
+            Path(s["model"]).read_bytes()
+        _refuse_unusable(content, repr(str(s["model"])))
+        if s.get("equalize"):
+            raise InvalidArgumentError("--equalize does not apply to a .tflite input (it rescales Keras weights)",
+                                       hint="search the Keras model the .tflite came from, or drop --equalize")
+        floats = {False: content}
+    else:
+        from .keras_layers import float_tflite
+
+        with warnings.catch_warnings():  # "no pair to equalize" is answered below: then one model, not two
+            warnings.simplefilter("ignore")
+            floats = {True: float_tflite(s["model"], True)}
+        if not s.get("equalize"):
+            floats[False] = float_tflite(s["model"], False)
+            if floats[False] == floats[True]:  # no layer pair to equalize: one model, not two
+                del floats[True]
+    sources = {eq: _source(c, eq, cal, samples_n, bool(s["per_channel"]), "the float model")
+               for eq, c in floats.items()}
+    ref_src = sources[False] if False in sources else sources[True]
+    x = _eval_x(evald if evald is not None else cal, ref_src)
+    y = None
+    reference = tflite_predict(ref_src.prepared, x).astype(np.float64)
+    if budget.kind == "accuracy_drop":
+        from edgelift.data import check_labels
+
+        y = np.asarray(evald.y)
+        if reference.ndim != 2 or reference.shape[1] < 2:
+            raise DataError(f"--max-accuracy-drop needs a classifier; the model's output has shape "
+                            f"{tuple(reference.shape[1:])}", hint="use --max-error E for other outputs")
+        check_labels(y, int(reference.shape[1]), f"evaluation data {evald.path!r}")
+
+    from .tflite_io import float_io
+
+    evaluate = Evaluator(budget, x, y, reference)
+    if io_eff == "float32":  # score the bytes convert_tflite will emit
+        evaluate.finish = float_io
+    progress = Progress(budget)
+    try:
+        result = search(sources, evaluate, np.asarray(cal.x[:32], np.float32),
+                        start_equalized=bool(s.get("equalize")), progress=progress)
+    finally:
+        progress.end()
+    win = result.winner
+    cost = None
+    if budget.meter and win is not None:
+        from .search_cost import costs
+
+        print("search: metering the all-int8 start and the chosen variant on the emulated Pi 4 (~40 s each)",
+              file=sys.stderr)
+        cost = costs(result)
+    shown = table(result, cost)
+    if win is None:
+        print(shown, file=sys.stderr)
+        best = result.best
+        raise ThresholdError(
+            f"no variant met the budget ({budget.describe()}) in {len(result.variants)} tried "
+            f"({'time ran out' if result.stopped == 'time' else 'no move left to try'}); best found: "
+            f"#{best.number} {best.change}, {describe_score(best, budget)}; nothing was written",
+            hint="loosen the budget, or give the search more time with --search-budget MINUTES")
+
+    extra = {"search": {**as_dict(result), "table": shown}}
+    layers = {".*": "int8", **win.layers}  # the default first: layers: alone selects the per-op route on replay
+    s_win = {**s, "layers": layers, "equalize": win.equalized, "quantize": "int8", "io": io_eff,
+             "eval_data": None, **{k: str(Path(s[k]).resolve()) for k in ("model", "calibration")
+                                   if isinstance(s[k], (str, os.PathLike))}}  # the recipe replays from anywhere
+    given = {k: v for k, v in settings.items() if k in ("model", "output", "calibration", "calibration_samples",
+                                                        "io", "per_channel", "report", "quantize")}
+    given["layers"] = layers
+    if tflite_in:
+        res = convert_tflite(s_win, given, recipe_arg, cal, samples_n, start, report_extra=extra)
+    else:
+        from .keras_layers import convert_keras_layers
+
+        res = convert_keras_layers(s_win, given, recipe_arg, cal, samples_n, start,
+                                   float_model=floats[win.equalized], report_extra=extra)
+    res.report["search"]["written_equals_measured"] = Path(res.output).read_bytes() == win.tflite
+    return res
