@@ -8,7 +8,8 @@ masks in TFLite's layout), prune, cluster, quantize (PTQ, QAT), train (fine-tuni
 pipeline (orchestration).
 """
 
-from .pipeline import ConvertResult, convert
+from .convert_result import ConvertResult
+from .pipeline import convert
 from .warn import ConvertWarning
 
 __all__ = ["ConvertResult", "ConvertWarning", "convert"]

@@ -28,6 +28,8 @@ _REFUSED = {
     "qat": "QAT trains one int8 model; the search compares post-training variants",
     "train_data": "the search does not train", "bias_correction": "not among the search's candidates yet",
     "layers": "the search chooses the per-layer modes itself", "target": "it shapes pruning, which the search skips",
+    "distill": "it fine-tunes, which the search does not", "teacher": "it belongs to --distill's fine-tuning",
+    "temperature": "it belongs to --distill's fine-tuning", "distill_alpha": "it belongs to --distill's fine-tuning",
 }
 
 

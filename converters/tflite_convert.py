@@ -134,7 +134,7 @@ def convert_tflite(s: dict[str, Any], settings: dict[str, Any], recipe_arg, cal,
     `source`: recipe settings that made the float model given as bytes (a Keras path and its --equalize, which
     `keras_layers` replays); `report_extra`: sections added to the report (the precision search's)."""
     from . import tflite_prep, tflite_quantize
-    from .pipeline import ConvertResult
+    from .convert_result import ConvertResult
     from .quantize import check_mode
 
     layers = tflite_quantize.check_layers(s.get("layers"))

@@ -25,6 +25,8 @@ CASES = [
     (["--search-budget", "5"], "--search-budget bounds a precision search, and none was asked for"),
     (["--search-cost"], "--search-cost meters the result of a precision search, and none was asked for"),
     (["--max-error", "0.1", "--prune", "0.5"], "--prune cannot be combined with a precision search"),
+    (["--max-error", "0.1", "--distill"], "--distill cannot be combined with a precision search"),
+    (["--max-error", "0.1", "--temperature", "3"], "--temperature cannot be combined with a precision search"),
     (["--max-error", "0.1", "--quantize", "int16x8"], "--quantize int16x8 with a precision search"),
 ]
 
