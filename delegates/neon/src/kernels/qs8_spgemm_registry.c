@@ -5,8 +5,9 @@
  * of the same CPU costs, measured with the Pi cost meter (estimated Cortex-A72 / A76 cycles of one-op pruned
  * models, benchmarks/sparse_bench.py --calibrate); a node runs sparse below it. Dense cost per output grows with
  * k; sparse cost is a fixed part (requantization, the A tile copy, stores) plus a part that grows with
- * density x k, hence the line. The portable variant is never chosen automatically: on x86-64 it was slower than
- * the AVX2-vectorized dense one at every density measured (0.1 .. 0.5, tests/neon/sparse_models.py gemm_net). */
+ * density x k, hence the line. The portable variant is never chosen automatically: on x86-64 its 1x4
+ * predecessor was slower than the AVX2-vectorized dense one at every density measured (0.1 .. 0.5,
+ * tests/neon/sparse_models.py gemm_net); this plain-C loop was not re-measured. */
 #include <string.h>
 
 #include "qs8_spgemm.h"
