@@ -2,8 +2,10 @@
 
     .venv/bin/python benchmarks/sparse_bench.py [--models digits,mobilenet_v2] [--sparsities 0.5,0.75,0.9]
                                                 [--boards rpi4,rpi5] [--no-emulate] [--markdown]
+    .venv/bin/python benchmarks/sparse_bench.py --calibrate [--boards rpi4,rpi5]
 
-Per model: the dense int8 model and one block-pruned variant (1x4 blocks along input channels) per sparsity.
+Per model: the dense int8 model and one block-pruned variant per sparsity, in 16x4 blocks (16 output channels x
+4 consecutive input values: the sparse kernels' block, `convert --prune-kind block --target`'s default).
 - digits: the example CNN (examples/digits) trained, then `edgelift.convert(..., prune=S, prune_kind="block",
   train_data=...)` (gradual block pruning with fine-tuning, int8); accuracy on the held-out digits, next to the
   float model's.
@@ -14,6 +16,11 @@ counts of one warm inference (caches, branch misses, threads and thermal left ou
 so one run per cell is the figure. For each pruned variant the delegate runs it twice: sparse=auto (the per-layer
 rule) and sparse=off (every layer dense: "the same model run dense"), plus XNNPACK (int8) dense.
 x86 column: wall time of the x86-64 delegate (sparse=auto), median and interquartile range of 30 invokes.
+
+--calibrate: the cost rule's constants (kernels/qs8_spgemm_registry.c, sparse_rule.py). One 1x1 CONV_2D, 8x8
+pixels, 128 output channels, k = 64 and 256 input channels, 16x4-pruned to densities 0.25 and 0.5, estimated
+cycles with sparse=always and sparse=off. Sparse cycles are linear in density (a + b d); the break-even density
+d*(k) = (dense - a) / b at each k, and the line D - K / k through the two.
 """
 
 from __future__ import annotations
@@ -29,18 +36,23 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+BLOCK = (16, 4)
+BLOCK_TEXT = "16x4"
 
-def _digits(sparsities: list[float], folder: Path) -> tuple[dict[str, Path], dict[str, float]]:
+
+def _digits(sparsities: list[float], folder: Path, seed: int = 0,
+            epochs: int = 8) -> tuple[dict[str, Path], dict[str, float]]:
     from edgelift import convert
     from examples.digits.digits import train_cnn
 
-    model, (x_train, y_train, x_test, y_test) = train_cnn(epochs=30)
+    model, (x_train, y_train, x_test, y_test) = train_cnn(epochs=30, seed=seed)
     float_acc = float((np.argmax(model.predict(x_test, verbose=0), axis=1) == y_test).mean())
     paths, acc = {}, {"float": float_acc}
     for s in [0.0, *sparsities]:
-        label = "dense" if s == 0 else f"{s:.0%} 1x4 blocks"
-        out = folder / f"digits-{s}.tflite"
-        kwargs = dict(prune=s, prune_kind="block", block="1x4", train_data=(x_train, y_train), epochs=8) if s else {}
+        label = "dense" if s == 0 else f"{s:.0%} 16x4 blocks"
+        out = folder / f"digits-{seed}-{s}.tflite"
+        kwargs = dict(prune=s, prune_kind="block", block=BLOCK_TEXT, train_data=(x_train, y_train), epochs=epochs)
+        kwargs = kwargs if s else {}
         convert(model, out, calibration=x_train, **kwargs)
         paths[label] = out
         acc[label] = _accuracy(out, x_test, y_test)
@@ -73,9 +85,40 @@ def _mobilenet(sparsities: list[float], folder: Path) -> dict[str, Path]:
     paths["dense"].write_bytes(modelkit.cached("int8", modelkit.mobilenet_v2))
     for s in sparsities:
         p = folder / f"mnv2-{s}.tflite"
-        p.write_bytes(sparse_models.tflite("mobilenet_v2", s, (1, 4), only_1x1=True))
-        paths[f"{s:.0%} 1x4 blocks (1x1 convs)"] = p
+        p.write_bytes(sparse_models.tflite("mobilenet_v2", s, BLOCK, only_1x1=True))
+        paths[f"{s:.0%} 16x4 blocks (1x1 convs)"] = p
     return paths
+
+
+def _gemm(row) -> float:
+    """Estimated cycles in the GEMM microkernel functions (dense or sparse) of one metered run."""
+    return sum(s.cycles for s in row.by_kernel if s.name.startswith(("qs8_gemm_", "qs8_spgemm_")))
+
+
+def _calibrate(board: str) -> None:
+    from edgelift.device.emulate.meter import emulate_bench
+    from tests.neon import sparse_models
+
+    folder = Path(tempfile.mkdtemp(prefix="sparse-calibrate-"))
+    line = {}
+    for k in (64, 256):
+        cyc = {}
+        for d in (0.25, 0.5):
+            p = folder / f"pw-{k}-{d}.tflite"
+            p.write_bytes(sparse_models.tflite("pointwise", 1 - d, BLOCK, shape=(8, 8, k), filters=128))
+            sp = emulate_bench(str(p), board, ["neon"], delegate_options={"sparse": "always"}).rows[0]
+            de = emulate_bench(str(p), board, ["neon"], delegate_options={"sparse": "off"}).rows[0]
+            cyc[d], dense = sp.cycles, de.cycles
+            print(f"{board} k={k} density {d}: sparse {cyc[d] / 1e3:.1f} K cycles est., dense {dense / 1e3:.1f} K, "
+                  f"{cyc[d] / dense:.3f}x; GEMM kernel alone {_gemm(sp) / 1e3:.1f} K vs {_gemm(de) / 1e3:.1f} K, "
+                  f"{_gemm(de) / _gemm(sp):.2f}x faster", flush=True)
+        b = (cyc[0.5] - cyc[0.25]) / 0.25
+        a = cyc[0.25] - 0.25 * b
+        line[k] = (dense - a) / b
+        print(f"{board} k={k}: sparse = {a / 1e3:.1f} K + {b / 1e3:.1f} K x density; break-even density "
+              f"{line[k]:.3f}", flush=True)
+    big_k = (line[256] - line[64]) / (1 / 64 - 1 / 256)
+    print(f"{board}: break-even line D - K / k with D = {line[256] + big_k / 256:.3f}, K = {big_k:.2f}", flush=True)
 
 
 def _x86_wall(path: Path) -> tuple[float, float]:
@@ -116,27 +159,38 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sparsities", default="0.5,0.75,0.9")
     ap.add_argument("--boards", default="rpi4,rpi5")
     ap.add_argument("--no-emulate", action="store_true", help="x86 wall time and accuracy only")
+    ap.add_argument("--seeds", default="0", help="digits: train and prune once per seed (Pi columns: the first)")
+    ap.add_argument("--epochs", type=int, default=8, help="digits: fine-tuning epochs of the block pruning")
     ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--calibrate", action="store_true", help="fit the cost rule's break-even line per board")
     args = ap.parse_args(argv)
     sparsities = [float(s) for s in args.sparsities.split(",") if s]
     boards = [b for b in args.boards.split(",") if b]
+    if args.calibrate:
+        for board in boards:
+            _calibrate(board)
+        return 0
     folder = Path(tempfile.mkdtemp(prefix="sparse-bench-"))
+    seeds = [int(s) for s in args.seeds.split(",") if s]
     rows = []
-    for model in args.models.split(","):
+    runs = [(m, seed) for m in args.models.split(",") for seed in (seeds if m == "digits" else seeds[:1])]
+    for model, seed in runs:
         acc: dict[str, float] = {}
         if model == "digits":
-            paths, acc = _digits(sparsities, folder)
+            paths, acc = _digits(sparsities, folder, seed, args.epochs)
         elif model == "mobilenet_v2":
             paths = _mobilenet(sparsities, folder)
         else:
             raise SystemExit(f"--models: {model!r} is not digits or mobilenet_v2")
+        emulate = not args.no_emulate and seed == seeds[0]
         for label, path in paths.items():
-            row = {"model": model, "variant": label, "accuracy": acc.get(label), "float_accuracy": acc.get("float")}
+            row = {"model": model if model != "digits" or len(seeds) == 1 else f"digits/{seed}", "variant": label,
+                   "accuracy": acc.get(label), "float_accuracy": acc.get("float")}
             row["x86_ms"], row["x86_iqr_ms"] = _x86_wall(path)
-            for board in [] if args.no_emulate else boards:
+            for board in boards if emulate else []:
                 row[board] = _pi(path, board, label != "dense")
             rows.append(row)
-            print(_line(row, boards, args.no_emulate), flush=True)
+            print(_line(row, boards, not emulate), flush=True)
     if args.markdown:
         print(_markdown(rows, [] if args.no_emulate else boards))
     return 0
@@ -154,6 +208,7 @@ def _line(row: dict, boards: list[str], no_emulate: bool) -> str:
 
 
 def _markdown(rows: list[dict], boards: list[str]) -> str:
+    rows = [r for r in rows if all(b in r for b in boards)]
     head = "| model | variant | " + " | ".join(
         f"{b} neon (M cycles, est.) | vs delegate dense | vs XNNPACK" for b in boards) + " | x86 ms (IQR) | accuracy |"
     lines = [head, "|" + "---|" * (head.count("|") - 1)]

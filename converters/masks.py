@@ -57,23 +57,31 @@ def m_by_n(kernel: np.ndarray, m: int = 2, n: int = 4, layer: str = "?") -> np.n
 
 
 def block(kernel: np.ndarray, sparsity: float, rows: int, cols: int, layer: str = "?") -> np.ndarray:
-    """Mask zeroing whole blocks of `rows` output channels x `cols` input channels, smallest L2 norm first."""
+    """Mask zeroing whole blocks of `rows` output channels x `cols` input channels, smallest RMS first.
+
+    The output side may end in a partial block (24 channels in 16x4 blocks: one of 16, one of 8), as the sparse
+    kernels pad the last column block of a layer; RMS, not L2, so that short block is ranked like the others.
+    The input side must divide: a block there would straddle two kernel positions."""
     oki = to_oki(kernel)
     o, p, i = oki.shape
-    if o % rows or i % cols:
+    if i % cols:
         raise UnsupportedModelError(
-            f"layer {layer!r} has {o} output x {i} input channels; {rows}x{cols} blocks need multiples "
-            f"of {rows} and {cols}",
-            hint=f"choose --block dividing both, or keep {layer!r} dense with --keep-dense {layer}",
+            f"layer {layer!r} has {o} output x {i} input channels; {rows}x{cols} blocks need a multiple of "
+            f"{cols} input channels",
+            hint=f"choose --block whose second side divides {i}, or keep {layer!r} dense with --keep-dense {layer}",
         )
-    blocks = oki.reshape(o // rows, rows, p, i // cols, cols)
-    norms = np.sqrt((blocks.astype(np.float64) ** 2).sum(axis=(1, 4)))  # [O/r, P, I/c]
+    ob = -(-o // rows)
+    padded = np.zeros((ob * rows, p, i), np.float64)
+    padded[:o] = oki
+    blocks = padded.reshape(ob, rows, p, i // cols, cols)
+    real = np.minimum(rows, o - np.arange(ob) * rows)[:, None, None] * cols  # elements per block
+    norms = np.sqrt((blocks ** 2).sum(axis=(1, 4)) / real)  # [O/r, P, I/c]
     k = int(round(sparsity * norms.size))
     keep = np.ones(norms.size, dtype=kernel.dtype)
     if k > 0:
         keep[np.argsort(norms.reshape(-1), kind="stable")[:k]] = 0
     keep = keep.reshape(norms.shape)[:, None, :, :, None]
-    mask = np.broadcast_to(keep, blocks.shape).reshape(oki.shape)
+    mask = np.broadcast_to(keep, blocks.shape).reshape(ob * rows, p, i)[:o]
     return from_oki(np.ascontiguousarray(mask), kernel.shape)
 
 

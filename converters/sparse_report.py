@@ -33,7 +33,7 @@ def _why_dense(board: str, density: float, k: int, m: int, minus128: bool = Fals
 
 def predict(weights: list[dict[str, Any]], model: TFLiteModel, prune: dict[str, Any] | None,
             target: str | None, quantize: str = "int8") -> dict[str, Any]:
-    """The report's `sparse_prediction`: per pruned layer found in the .tflite, its 1x4 block density and, per
+    """The report's `sparse_prediction`: per pruned layer found in the .tflite, its 16x4 block density and, per
     board, whether it runs sparse (and why not), plus counts per board."""
     names = boards(target)
     by_tensor = {w["tensor"]: w for w in weights}

@@ -11,7 +11,8 @@ from edgelift.errors import InvalidArgumentError
 
 TARGETS = tuple(sparse_rule.KERNELS)  # ("rpi4", "rpi5")
 BOARD_NAMES = {"rpi4": "Pi 4", "rpi5": "Pi 5"}
-# board -> the block (output x input channels) its sparse kernel skips whole; both read 1x4 today
+# board -> the block (output x input channels) its sparse kernel skips whole: 16 output channels (the dense 4x16
+# kernels' column width on both boards) x 4 consecutive input values
 KERNEL_BLOCK: dict[str, tuple[int, int]] = {board: sparse_rule.BLOCK for board in TARGETS}
 
 
@@ -27,7 +28,7 @@ def check_target(value) -> str | None:
 
 
 def default_block(target: str) -> str:
-    """The --block that `--prune-kind block` uses on `target` when none is given, e.g. '1x4'."""
+    """The --block that `--prune-kind block` uses on `target` when none is given, e.g. '16x4'."""
     rows, cols = KERNEL_BLOCK[target]
     return f"{rows}x{cols}"
 

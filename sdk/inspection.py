@@ -257,7 +257,7 @@ def format_text(info: dict[str, Any]) -> str:
         lines.append("")
         pruned = any(w.get("block_density", 1.0) < 1.0 for w in info["weights"])
         lines.append(f"{'weight tensor':<44}{'op':<20}{'shape':<18}{'dtype':<8}{'bytes':>8}{'sparsity':>9}  structure"
-                     + ("  (1x4 block density; NEON delegate runs it sparse on)" if pruned else ""))
+                     + ("  (16x4 block density; NEON delegate runs it sparse on)" if pruned else ""))
         for w in info["weights"]:
             name = w["tensor"] if len(w["tensor"]) <= 42 else "…" + w["tensor"][-41:]
             structure = w["structure"] or "-"

@@ -19,7 +19,7 @@ from edgelift.errors import DelegateError, InvalidArgumentError
 LIBRARY = "libedgelift_neon.so"
 KERNELS = ("auto", "scalar", "neon", "dot", "avx2")
 LOG_LEVELS = ("silent", "error", "warning", "info", "debug")
-# block-sparse GEMM for pruned CONV_2D / FULLY_CONNECTED: by the cost rule, never, wherever a 1x4 block is zero
+# block-sparse GEMM for pruned CONV_2D / FULLY_CONNECTED: by the cost rule, never, wherever a 16x4 block is zero
 SPARSE = ("auto", "off", "always")
 ARCHES = ("x86_64", "aarch64")
 _ARCH_ALIASES = {"x86_64": "x86_64", "amd64": "x86_64", "x86-64": "x86_64", "aarch64": "aarch64",

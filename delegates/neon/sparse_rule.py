@@ -3,10 +3,10 @@ desktop (for `inspect` and `convert`'s report) by the rule the delegate applies 
 (src/ops/sparse_choice.c with the break-even densities of src/kernels/qs8_spgemm_registry.c; the constants here
 are checked against those sources by tests/neon/test_sparse_rule.py).
 
-A layer runs sparse when its weights' 1x4 block density (blocks of 4 consecutive values of the flattened
-reduction, output channels first, as the kernels read them), times the share of its row tiles left partly
-empty, is at most the board's break-even line D - K / k, and its reduction depth k fits the kernel (and, on the
-Pi 4, no weight is -128).
+A layer runs sparse when its weights' 16x4 block density (blocks of 16 output channels, from a multiple of 16,
+x 4 consecutive values of the flattened reduction, as the kernels read them), times the share of its row tiles
+left partly empty, is at most the board's break-even line D - K / k, and its reduction depth k fits the kernel
+(and, on the Pi 4, no weight is -128).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-BLOCK = (1, 4)  # the sparse kernels' block: 1 output channel x 4 input values; 1x8, 2x4, 4x4... are unions of it
+BLOCK = (16, 4)  # the sparse kernels' block: 16 output channels x 4 input values; 16x8, 32x4... are unions of it
 
 
 @dataclass(frozen=True)
@@ -30,17 +30,19 @@ class SparseKernel:
 
 # board -> the variant `kernels=auto` picks there (Pi 4: ARMv8.0 NEON, Pi 5: dot product)
 KERNELS = {
-    "rpi4": SparseKernel("qs8_spgemm_16x4__neon_mlal", 0.65, 18.0, 16, 4096, no_minus128=True),
-    "rpi5": SparseKernel("qs8_spgemm_32x4__neondot", 0.32, 13.0, 32, 1024),
+    "rpi4": SparseKernel("qs8_spgemm_4x16c4__neon_mlal", 0.95, 2.0, 4, 4096, no_minus128=True),
+    "rpi5": SparseKernel("qs8_spgemm_4x16c4__neondot", 0.72, 2.0, 4, 4096),
 }
 
 
 def block_density(weights: np.ndarray) -> float:
-    """Share of the 1x4 blocks of a [O, ...] weight tensor that hold a non-zero (1.0 for dense weights)."""
+    """Share of the 16x4 blocks of a [O, ...] weight tensor (O padded to 16, the flattened rest to 4) that hold a
+    non-zero (1.0 for dense weights)."""
+    rows, cols = BLOCK
     mat = np.asarray(weights).reshape(weights.shape[0], -1)
-    pad = (-mat.shape[1]) % 4
-    blocks = np.pad(mat, ((0, 0), (0, pad))).reshape(mat.shape[0], -1, 4)
-    return float((blocks != 0).any(axis=-1).mean()) if blocks.size else 1.0
+    mat = np.pad(mat, ((0, (-mat.shape[0]) % rows), (0, (-mat.shape[1]) % cols)))
+    blocks = mat.reshape(mat.shape[0] // rows, rows, -1, cols)
+    return float((blocks != 0).any(axis=(1, 3)).mean()) if blocks.size else 1.0
 
 
 def runs_sparse(board: str, density: float, k: int, m: int, minus128: bool = False) -> bool:

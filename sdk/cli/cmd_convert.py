@@ -15,7 +15,7 @@ import click
 @click.option("--prune-kind", type=click.Choice(["unstructured", "2:4", "block"]),
               help="Sparsity pattern [default: unstructured].")
 @click.option("--block", help="Block shape RxC for --prune-kind block: R output x C input channels "
-              "[default: 1x4, or the --target's kernel block].")
+              "[default: 1x4, or the --target's kernel block, 16x4].")
 @click.option("--target", help="Board the pruning is shaped for, rpi4 or rpi5: --prune-kind block defaults to its "
               "sparse kernel's block; the report predicts the layers that run sparse there [default: both boards].")
 @click.option("--prune-layers", help="Comma-separated layer names or types to prune (default: all supported).")

@@ -65,6 +65,19 @@ def test_block_keeps_the_strongest_blocks():
     np.testing.assert_array_equal(m[0, 0, :, 0], [0, 0, 0, 0, 1, 1, 1, 1])
 
 
-def test_block_shape_must_divide_channels():
-    with pytest.raises(UnsupportedModelError, match=r"layer 'fc' has 6 output x 8 input channels; 4x4 blocks"):
-        masks.block(np.ones((8, 6), np.float32), 0.5, 4, 4, layer="fc")
+def test_block_shape_must_divide_input_channels():
+    with pytest.raises(UnsupportedModelError, match=r"layer 'fc' has 6 output x 6 input channels; 4x4 blocks need a "
+                                                    r"multiple of 4 input channels"):
+        masks.block(np.ones((6, 6), np.float32), 0.5, 4, 4, layer="fc")
+
+
+def test_block_output_side_may_end_in_a_partial_block():
+    """24 output channels in 16x4 blocks: the last block holds 8 channels and is ranked by RMS like the others."""
+    k = np.ones((8, 24), np.float32)  # Dense [in, out]
+    k[:, 16:] = 1.2  # the short blocks are the strongest per weight; by L2 sum (6.8 vs 8) they would go first
+    m = masks.block(k, 0.5, 16, 4)
+    oki = masks.to_oki(m)[:, 0, :]  # [24 out, 8 in]
+    assert (oki[16:] == 1).all() and (oki[:16] == 0).all()  # the 2 short blocks kept, the 2 full ones pruned
+    for o0, o1 in ((0, 16), (16, 24)):
+        for i0 in (0, 4):
+            assert len(np.unique(oki[o0:o1, i0:i0 + 4])) == 1  # every block all-zero or all-kept

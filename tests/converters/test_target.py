@@ -20,10 +20,10 @@ def _error_lines(err: str) -> list[str]:
 def test_targets_are_the_sparse_rules_boards():
     assert targets.TARGETS == ("rpi4", "rpi5") == tuple(sparse_rule.KERNELS)
     assert targets.check_target(None) is None and targets.check_target(" RPi5 ") == "rpi5"
-    for board in targets.TARGETS:  # both kernels skip 1 output x 4 consecutive input values today
-        assert targets.default_block(board) == "1x4"
-        assert targets.kernel_skips((1, 4), board) and targets.kernel_skips((4, 8), board)
-        assert not targets.kernel_skips((4, 1), board) and not targets.kernel_skips((2, 2), board)
+    for board in targets.TARGETS:  # both kernels skip 16 outputs x 4 consecutive input values
+        assert targets.default_block(board) == "16x4"
+        assert targets.kernel_skips((16, 4), board) and targets.kernel_skips((32, 8), board)
+        assert not targets.kernel_skips((1, 4), board) and not targets.kernel_skips((16, 2), board)
     with pytest.raises(InvalidArgumentError, match=r"--target 'pi9' is not one of rpi4, rpi5"):
         targets.check_target("pi9")
 
@@ -81,7 +81,7 @@ def test_block_defaults_to_the_targets_kernel_block(board, tmp_path, model):
 
 
 def test_the_default_block_follows_the_targets_kernel(tmp_path, model, monkeypatch):
-    """Both kernels read 1x4 today; a board whose kernel read 1x8 would get 1x8 blocks, while no target keeps 1x4."""
+    """Both kernels read 16x4; a board whose kernel read 1x8 would get 1x8 blocks, while no target keeps 1x4."""
     monkeypatch.setitem(targets.KERNEL_BLOCK, "rpi5", (1, 8))
     with pytest.warns(ConvertWarning):
         on5 = edgelift.convert(model, tmp_path / "a.tflite", prune=0.5, prune_kind="block", target="rpi5",

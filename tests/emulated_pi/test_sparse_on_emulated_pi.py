@@ -1,7 +1,7 @@
 """The block-sparse GEMM kernels inside the cross-built delegate on the emulated Pi 4 and Pi 5: block-pruned models
-(every GEMM path of conv.c, 1x4 / 1x8 / 4x4 blocks, a deep 1x1 conv, MobileNetV2 with its 1x1 convs pruned 75%)
+(every GEMM path of conv.c, 16x4 / 16x8 / 32x4 blocks, a deep 1x1 conv, MobileNetV2 with its 1x1 convs pruned 75%)
 give outputs identical to x86-64 LiteRT 2.3's builtin kernels with sparse=always (every pruned node on the
-board's sparse variant: 16x4__neon_mlal on the Cortex-A72, 32x4__neondot with SDOT), sparse=auto (the cost rule)
+board's sparse variant: 4x16c4__neon_mlal on the Cortex-A72, 4x16c4__neondot with SDOT), sparse=auto (the cost rule)
 and sparse=off; the partition log names the variant, and what auto picks is what
 edgelift.delegates.neon.sparse_rule predicts for the board."""
 
@@ -21,15 +21,15 @@ from tests.neon import sparse_models
 
 pytestmark = [pytest.mark.qemu, pytest.mark.slow]
 
-VARIANT = {"pi4": "qs8_spgemm_16x4__neon_mlal", "pi5": "qs8_spgemm_32x4__neondot"}
+VARIANT = {"pi4": "qs8_spgemm_4x16c4__neon_mlal", "pi5": "qs8_spgemm_4x16c4__neondot"}
 BOARD = {"pi4": "rpi4", "pi5": "rpi5"}
 LINE = re.compile(r"block-sparse GEMM \((\S+)\) on (\d+) of (\d+) CONV_2D/FULLY_CONNECTED nodes")
 MODELS = {
-    "gemm_net_75_1x4": ("gemm_net", 0.75, (1, 4), False, {}),
-    "gemm_net_90_1x8": ("gemm_net", 0.9, (1, 8), False, {}),
-    "gemm_net_50_4x4": ("gemm_net", 0.5, (4, 4), False, {}),
-    "pointwise_k256_75": ("pointwise", 0.75, (1, 4), False, {"shape": (8, 8, 256), "filters": 128}),
-    "mobilenet_v2_75_1x1": ("mobilenet_v2", 0.75, (1, 4), True, {}),
+    "gemm_net_75_16x4": ("gemm_net", 0.75, (16, 4), False, {}),
+    "gemm_net_90_16x8": ("gemm_net", 0.9, (16, 8), False, {}),
+    "gemm_net_50_32x4": ("gemm_net", 0.5, (32, 4), False, {}),
+    "pointwise_k256_75": ("pointwise", 0.75, (16, 4), False, {"shape": (8, 8, 256), "filters": 128}),
+    "mobilenet_v2_75_1x1": ("mobilenet_v2", 0.75, (16, 4), True, {}),
 }
 
 

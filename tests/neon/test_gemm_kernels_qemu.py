@@ -34,14 +34,15 @@ AARCH64_FILE_FLAGS = {
     "qs8_gemm_4x16__neondot.c": ["-march=armv8.2-a+dotprod", "-fno-schedule-insns"],
     "qs8_gemm_2x8__neon_mlal.c": ["-fno-schedule-insns"],
     "qs8_gemm_4x16c4__neon_mlal.c": ["-fno-schedule-insns"],
-    "qs8_spgemm_32x4__neondot.c": ["-march=armv8.2-a+dotprod", "-fno-schedule-insns"],
+    "qs8_spgemm_4x16c4__neondot.c": ["-march=armv8.2-a+dotprod", "-fno-schedule-insns"],
+    "qs8_spgemm_4x16c4__neon_mlal.c": ["-fno-schedule-insns"],
 }
 MLAL = "qs8_gemm_2x8__neon_mlal"
 C4 = "qs8_gemm_4x16c4__neon_mlal"  # the ARMv8.0 variant dispatch picks
 DOT = "qs8_gemm_4x16__neondot"
 AVX2 = "qs8_gemm_3x8c8__avx2"
 EL_CPU_AVX2 = 1 << 3  # kernels/qs8_gemm.h
-SPARSE_DOT = "qs8_spgemm_32x4__neondot"  # the block-sparse one (tests/neon/test_spgemm_kernels.py)
+SPARSE_DOT = "qs8_spgemm_4x16c4__neondot"  # the block-sparse one (tests/neon/test_spgemm_kernels.py)
 
 
 def _scalar_variant() -> str:

@@ -1,7 +1,7 @@
 """The block-sparse int8 GEMM microkernels (delegates/neon/src/kernels/qs8_spgemm_*), each variant against a plain
 integer loop over the dense weights, zero tolerance (tests/neon/kernels/test_qs8_spgemm.c): natively (the
 portable variant), and cross-built for aarch64 under qemu on the Pi 4's and the Pi 5's cores (the NEON and
-dot-product variants too; SDOT only where the CPU has it). Weights are zeroed in 1x4, 1x8 and 4x4 blocks and
+dot-product variants too; SDOT only where the CPU has it). Weights are zeroed in 16x4, 1x4 and 4x4 blocks and
 unstructured, at densities 0 to 1; the test proves it can fail (a changed packed weight must be reported)."""
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ import pytest
 
 from tests.neon import kernel_tester as kt
 
-SCALAR = "qs8_spgemm_1x4__scalar"
-NEON = "qs8_spgemm_16x4__neon_mlal"
-DOT = "qs8_spgemm_32x4__neondot"
+SCALAR = "qs8_spgemm_1x16c4__scalar"
+NEON = "qs8_spgemm_4x16c4__neon_mlal"
+DOT = "qs8_spgemm_4x16c4__neondot"
 EXTRA = (kt.SRC / "cpu_features.c",)
-FLAGS = {f"{DOT}.c": ["-march=armv8.2-a+dotprod", "-fno-schedule-insns"]}
+FLAGS = {f"{DOT}.c": ["-march=armv8.2-a+dotprod", "-fno-schedule-insns"], f"{NEON}.c": ["-fno-schedule-insns"]}
 
 
 def _exact(out: str) -> dict[str, tuple[int, int, int]]:

@@ -1,5 +1,5 @@
 /* The partition log's sparse line: which delegated CONV_2D / FULLY_CONNECTED nodes will run block-sparse and the
- * 1x4 block density of each, asked of the same rule the nodes' prepare applies (ops/sparse_choice.h). Printed
+ * 16x4 block density of each, asked of the same rule the nodes' prepare applies (ops/sparse_choice.h). Printed
  * at log_level=info when some GEMM node has a zero block (a dense model's log is unchanged). */
 #include <stdio.h>
 
@@ -61,11 +61,11 @@ void el_log_sparse_choice(const el_delegate* d, TfLiteContext* context, const Tf
   if (pruned == 0 && sparse == 0) return;
   if (sparse == 0) {
     el_log(d, kEdgeliftNeonLogInfo,
-           "block-sparse GEMM on 0 of %d CONV_2D/FULLY_CONNECTED nodes (%d have zero 1x4 blocks, none few enough "
+           "block-sparse GEMM on 0 of %d CONV_2D/FULLY_CONNECTED nodes (%d have zero 16x4 blocks, none few enough "
            "to pay off)",
            gemm, pruned);
     return;
   }
-  el_log(d, kEdgeliftNeonLogInfo, "block-sparse GEMM (%s) on %d of %d CONV_2D/FULLY_CONNECTED nodes, 1x4 block "
+  el_log(d, kEdgeliftNeonLogInfo, "block-sparse GEMM (%s) on %d of %d CONV_2D/FULLY_CONNECTED nodes, 16x4 block "
          "density:%s", variant, sparse, gemm, nodes);
 }

@@ -2,10 +2,11 @@
  * (qs8_spgemm_ukernels), the way tests/neon/kernels/test_qs8_gemm.c tests the dense ones.
  *
  * Oracle: a plain integer loop over the *dense* weights + el_requantize_gemm (requantize.h), zero tolerance:
- * a sparse kernel must give what the dense GEMM gives. Weights are zeroed in 1x4 / 1x8 / 4x4 blocks (the shapes
- * `convert --prune-kind block` emits) at densities 0, 0.1, 0.25, 0.5 and 1, and unstructured (zeros that do not
- * fill a block: those blocks stay). Shapes sit on the tile edges (m around 8 and 16, n around 4, k around 4 and
- * 16, m around 16 and 32 too; k not a multiple of 4); padded strides; zero points at the extremes; -128 weights.
+ * a sparse kernel must give what the dense GEMM gives. Weights are zeroed in 16x4 blocks (the kernels' own, what
+ * `convert --prune-kind block --target` emits), 1x4 and 4x4 blocks at densities 0, 0.1, 0.25, 0.5 and 1, and
+ * unstructured (zeros that do not fill a block: those blocks stay; at 0.1 most kept k-groups hold one non-zero).
+ * Shapes sit on the tile edges (m around 4, n around 16 and 32: empty and partial column blocks; k around 4 and
+ * 16, k not a multiple of 4); padded strides; zero points at the extremes; -128 weights.
  * A and the packed weights end flush against a PROT_NONE page; C rows carry canaries past n.
  *
  * Output (parsed by tests/neon/test_spgemm_kernels.py):
@@ -70,13 +71,13 @@ typedef struct gemm_case {
   int weights_kind; /* 0 random [-127, 127], 1 all +-127 extremes, 2 small values (left shifts),
                        3 weights with -128 (outside TFLite's spec, still exact) against a = -128 */
   int no_bias;
-  int pattern;    /* zeros in blocks of 0: 1x4, 1: 1x8, 2: 4x4 (output x input channels), 3: unstructured */
+  int pattern;    /* zeros in blocks of 0: 16x4, 1: 1x4, 2: 4x4 (output x input channels), 3: unstructured */
   double density; /* fraction of blocks (or weights, unstructured) kept */
 } gemm_case;
 
 /* Zeroes w[n][k] in the case's blocks, keeping each block with probability `density`. */
 static void prune(int8_t* w, size_t n, size_t k, int pattern, double density) {
-  static const size_t rows[] = {1, 1, 4, 1}, cols[] = {4, 8, 4, 1};
+  static const size_t rows[] = {16, 1, 4, 1}, cols[] = {4, 4, 4, 1};
   const size_t br = rows[pattern], bc = cols[pattern];
   for (size_t r0 = 0; r0 < n; r0 += br) {
     for (size_t c0 = 0; c0 < k; c0 += bc) {
@@ -158,11 +159,7 @@ static size_t run_case(const qs8_gemm_ukernel* uk, const gemm_case* tc, int corr
   {
     /* the bytes the sparse layout used (groups walked to the end) */
     const uint8_t* g = (const uint8_t*)packed;
-    qs8_spgemm_group grp;
-    for (size_t n0 = 0; n0 < n; n0 += QS8_SPGEMM_NR) {
-      qs8_spgemm_read_group(g, &grp);
-      g = grp.next;
-    }
+    for (size_t n0 = 0; n0 < n; n0 += QS8_SPGEMM_NR) g = qs8_spgemm_read_block(g).next;
     const size_t used = (size_t)(g - (const uint8_t*)packed);
     if (used > packed_size) {
       printf("MISMATCH %s packed %zu bytes past its bound %zu\n", uk->name, used, packed_size);
@@ -173,19 +170,14 @@ static size_t run_case(const qs8_gemm_ukernel* uk, const gemm_case* tc, int corr
     }
   }
   if (corrupt) {
-    /* Flip the first kept weight value of the first channel that has one: some output must change. */
-    qs8_spgemm_group grp;
-    qs8_spgemm_read_group((const uint8_t*)packed, &grp);
-    for (size_t j = 0; j < QS8_SPGEMM_NR; j++) {
-      if (grp.blocks[j] == 0) continue;
-      int8_t* v = (int8_t*)(uintptr_t)grp.w[j];
-      for (size_t i = 0; i < 4; i++)
-        if (v[i] != 0) {
-          v[i] = (int8_t)(v[i] == 127 ? 126 : v[i] + 1);
-          break;
-        }
-      break;
-    }
+    /* Flip the first kept weight value of the first column block's first group: some output must change. */
+    const qs8_spgemm_block blk = qs8_spgemm_read_block((const uint8_t*)packed);
+    int8_t* v = (int8_t*)(uintptr_t)blk.w;
+    for (size_t i = 0; blk.groups > 0 && i < QS8_SPGEMM_GROUP_BYTES; i++)
+      if (v[i] != 0) {
+        v[i] = (int8_t)(v[i] == 127 ? 126 : v[i] + 1);
+        break;
+      }
   }
   for (size_t i = 0; i < c_size; i++) c[i] = (int8_t)0x5A; /* canaries (padding keeps them) */
   const qs8_gemm_params params = {mult, shift, tc->out_zp, tc->act_min, tc->act_max};
@@ -245,11 +237,11 @@ int main(int argc, char** argv) {
     printf("select %s -> %s\n", forced_names[i] ? forced_names[i] : "auto", sel ? sel->gemm.name : "none");
   }
 
-  static const size_t ms_full[] = {1, 3, 4, 7, 8, 9, 15, 16, 17, 31, 32, 33, 40};
-  static const size_t ns_full[] = {1, 3, 4, 5, 8, 9, 17};
+  static const size_t ms_full[] = {1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 33};
+  static const size_t ns_full[] = {1, 3, 8, 15, 16, 17, 32, 33, 40};
   static const size_t ks_full[] = {1, 3, 4, 5, 8, 15, 16, 17, 31, 32, 33, 64, 100};
-  static const size_t ms_quick[] = {1, 7, 8, 9, 16, 17};
-  static const size_t ns_quick[] = {1, 4, 5, 9};
+  static const size_t ms_quick[] = {1, 3, 4, 5, 9};
+  static const size_t ns_quick[] = {1, 15, 16, 17, 33};
   static const size_t ks_quick[] = {3, 4, 16, 17, 33, 64};
   static const double densities[] = {0.0, 0.1, 0.25, 0.5, 1.0};
   const size_t* ms = quick ? ms_quick : ms_full;

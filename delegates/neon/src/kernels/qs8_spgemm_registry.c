@@ -1,54 +1,57 @@
 /* The one list of block-sparse qs8 GEMM variants, best first, their selection and the block density they are
  * chosen by (see qs8_spgemm.h; the per-node rule is in ops/kernel_choice.c).
  *
- * break_even_density - break_even_k / k: the 1x4-block density at which the variant costs what the dense variant
+ * break_even_density - break_even_k / k: the 16x4-block density at which the variant costs what the dense variant
  * of the same CPU costs, measured with the Pi cost meter (estimated Cortex-A72 / A76 cycles of one-op pruned
  * models, benchmarks/sparse_bench.py --calibrate); a node runs sparse below it. Dense cost per output grows with
- * k; sparse cost is a fixed part (requantization, the 4-channel transpose, stores) plus a part that grows with
- * density x k, hence the line. The portable variant is never chosen automatically: on x86-64 it was slower than
- * the AVX2-vectorized dense one at every density measured (0.1 .. 0.5, tests/neon/sparse_models.py gemm_net). */
+ * k; sparse cost is a fixed part (requantization, the A tile copy, stores) plus a part that grows with
+ * density x k, hence the line. The portable variant is never chosen automatically: on x86-64 its 1x4
+ * predecessor was slower than the AVX2-vectorized dense one at every density measured (0.1 .. 0.5,
+ * tests/neon/sparse_models.py gemm_net); this plain-C loop was not re-measured. */
 #include <string.h>
 
 #include "qs8_spgemm.h"
 
-size_t qs8_spgemm_1x4__scalar_packed_size(size_t n, size_t k);
-void qs8_spgemm_1x4__scalar_pack(size_t n, size_t k, const int8_t* w, const int32_t* bias, int32_t a_zero_point,
-                                 void* packed);
-void qs8_spgemm_1x4__scalar_run(size_t m, size_t n, size_t k, const int8_t* a, size_t a_stride, const void* packed,
-                                int8_t* c, size_t c_stride, const qs8_gemm_params* p);
-#if defined(__aarch64__)
-size_t qs8_spgemm_32x4__neondot_packed_size(size_t n, size_t k);
-void qs8_spgemm_32x4__neondot_pack(size_t n, size_t k, const int8_t* w, const int32_t* bias, int32_t a_zero_point,
-                                   void* packed);
-void qs8_spgemm_32x4__neondot(size_t m, size_t n, size_t k, const int8_t* a, size_t a_stride, const void* packed,
-                              int8_t* c, size_t c_stride, const qs8_gemm_params* p);
-size_t qs8_spgemm_16x4__neon_mlal_packed_size(size_t n, size_t k);
-void qs8_spgemm_16x4__neon_mlal_pack(size_t n, size_t k, const int8_t* w, const int32_t* bias, int32_t a_zero_point,
+size_t qs8_spgemm_1x16c4__scalar_packed_size(size_t n, size_t k);
+void qs8_spgemm_1x16c4__scalar_pack(size_t n, size_t k, const int8_t* w, const int32_t* bias, int32_t a_zero_point,
                                     void* packed);
-void qs8_spgemm_16x4__neon_mlal(size_t m, size_t n, size_t k, const int8_t* a, size_t a_stride, const void* packed,
-                               int8_t* c, size_t c_stride, const qs8_gemm_params* p);
+void qs8_spgemm_1x16c4__scalar_run(size_t m, size_t n, size_t k, const int8_t* a, size_t a_stride,
+                                   const void* packed, int8_t* c, size_t c_stride, const qs8_gemm_params* p);
+#if defined(__aarch64__)
+size_t qs8_spgemm_4x16c4__neondot_packed_size(size_t n, size_t k);
+void qs8_spgemm_4x16c4__neondot_pack(size_t n, size_t k, const int8_t* w, const int32_t* bias, int32_t a_zero_point,
+                                     void* packed);
+void qs8_spgemm_4x16c4__neondot(size_t m, size_t n, size_t k, const int8_t* a, size_t a_stride, const void* packed,
+                                int8_t* c, size_t c_stride, const qs8_gemm_params* p);
+size_t qs8_spgemm_4x16c4__neon_mlal_packed_size(size_t n, size_t k);
+void qs8_spgemm_4x16c4__neon_mlal_pack(size_t n, size_t k, const int8_t* w, const int32_t* bias,
+                                       int32_t a_zero_point, void* packed);
+void qs8_spgemm_4x16c4__neon_mlal(size_t m, size_t n, size_t k, const int8_t* a, size_t a_stride,
+                                  const void* packed, int8_t* c, size_t c_stride, const qs8_gemm_params* p);
 #endif
 
-/* Calibration (see the comment at the top): per variant, density = D - K / k fitted to the meter's estimated
- * cycles of one 1x1 CONV_2D (8x8 pixels, 128 output channels) dense and sparse at k = 64 and 256. */
-#define NEON_DENSITY 0.65f
-#define NEON_K 18.0f
-#define DOT_DENSITY 0.32f
-#define DOT_K 13.0f
+/* Calibration (see the comment at the top; benchmarks/sparse_bench.py --calibrate): per variant, density =
+ * D - K / k fitted to the meter's estimated cycles of one 1x1 CONV_2D (8x8 pixels, 128 output channels) dense
+ * and sparse (16x4 density 0.25 and 0.5) at k = 64 and 256. Measured break-even densities: Pi 4 0.965 (k = 64),
+ * 0.979 (k = 256), line D = 0.984, K = 1.26; Pi 5 0.721, 0.740, D = 0.746, K = 1.59. Rounded toward dense: */
+#define NEON_DENSITY 0.95f
+#define NEON_K 2.0f
+#define DOT_DENSITY 0.72f
+#define DOT_K 2.0f
 
 const qs8_spgemm_ukernel qs8_spgemm_ukernels[] = {
 #if defined(__aarch64__)
-    {{"qs8_spgemm_32x4__neondot", EL_CPU_NEON | EL_CPU_DOTPROD, qs8_spgemm_32x4__neondot_packed_size,
-      qs8_spgemm_32x4__neondot_pack, qs8_spgemm_32x4__neondot},
-     DOT_DENSITY, DOT_K, QS8_SPGEMM_DOT_MAX_K, 0},
-    {{"qs8_spgemm_16x4__neon_mlal", EL_CPU_NEON, qs8_spgemm_16x4__neon_mlal_packed_size, qs8_spgemm_16x4__neon_mlal_pack,
-      qs8_spgemm_16x4__neon_mlal},
-     NEON_DENSITY, NEON_K, QS8_SPGEMM_NEON_MAX_K, 1},
+    {{"qs8_spgemm_4x16c4__neondot", EL_CPU_NEON | EL_CPU_DOTPROD, qs8_spgemm_4x16c4__neondot_packed_size,
+      qs8_spgemm_4x16c4__neondot_pack, qs8_spgemm_4x16c4__neondot},
+     DOT_DENSITY, DOT_K, QS8_SPGEMM_NEON_MAX_K, 4, 0, QS8_SPGEMM_C4},
+    {{"qs8_spgemm_4x16c4__neon_mlal", EL_CPU_NEON, qs8_spgemm_4x16c4__neon_mlal_packed_size,
+      qs8_spgemm_4x16c4__neon_mlal_pack, qs8_spgemm_4x16c4__neon_mlal},
+     NEON_DENSITY, NEON_K, QS8_SPGEMM_NEON_MAX_K, 4, 1, QS8_SPGEMM_K2},
 #endif
-    {{"qs8_spgemm_1x4__scalar", 0, qs8_spgemm_1x4__scalar_packed_size, qs8_spgemm_1x4__scalar_pack,
-      qs8_spgemm_1x4__scalar_run},
-     0.0f, 0.0f, (size_t)65535 * QS8_SPGEMM_KB, 0},
-    {{NULL, 0, NULL, NULL, NULL}, 0.0f, 0.0f, 0, 0},
+    {{"qs8_spgemm_1x16c4__scalar", 0, qs8_spgemm_1x16c4__scalar_packed_size, qs8_spgemm_1x16c4__scalar_pack,
+      qs8_spgemm_1x16c4__scalar_run},
+     0.0f, 0.0f, (size_t)65535 * QS8_SPGEMM_KB, 1, 0, QS8_SPGEMM_C4},
+    {{NULL, 0, NULL, NULL, NULL}, 0.0f, 0.0f, 0, 0, 0, 0},
 };
 
 const qs8_spgemm_ukernel* qs8_spgemm_select(unsigned features, const char* forced) {
@@ -65,15 +68,10 @@ const qs8_spgemm_ukernel* qs8_spgemm_select(unsigned features, const char* force
 }
 
 double qs8_spgemm_block_density(size_t n, size_t k, const int8_t* w) {
-  const size_t kbs = qs8_spgemm_blocks(k);
-  if (n == 0 || kbs == 0) return 1.0;
+  const size_t kgs = qs8_spgemm_groups(k), blocks = (n + QS8_SPGEMM_NR - 1) / QS8_SPGEMM_NR;
+  if (blocks == 0 || kgs == 0) return 1.0;
   size_t used = 0;
-  for (size_t c = 0; c < n; c++) {
-    for (size_t kb = 0; kb < kbs; kb++) {
-      int any = 0;
-      for (size_t i = 0; i < QS8_SPGEMM_KB; i++) any |= qs8_spgemm_weight(w, k, c, kb, i) != 0;
-      used += (size_t)any;
-    }
-  }
-  return (double)used / (double)(n * kbs);
+  for (size_t n0 = 0; n0 < n; n0 += QS8_SPGEMM_NR)
+    for (size_t kg = 0; kg < kgs; kg++) used += (size_t)qs8_spgemm_group_used(w, n, k, n0, kg);
+  return (double)used / (double)(blocks * kgs);
 }

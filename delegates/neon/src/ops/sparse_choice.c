@@ -3,10 +3,7 @@
 
 #include <string.h>
 
-size_t el_sparse_gemm_rows(const qs8_spgemm_ukernel* u) {
-  if (u->gemm.required_features & EL_CPU_DOTPROD) return 32;
-  return u->gemm.required_features != 0 ? 16 : 1;
-}
+size_t el_sparse_gemm_rows(const qs8_spgemm_ukernel* u) { return u->rows; }
 
 const qs8_spgemm_ukernel* el_choose_sparse_gemm(const el_kernels* kernels, const el_gemm_problem* problem,
                                                 double* density) {

@@ -6,7 +6,7 @@
 #include "../kernels/qs8_spgemm.h"
 #include "kernel_choice.h"
 
-/* The sparse variant this node should run, or NULL (dense). *density (may be NULL) gets the weights' 1x4 block
+/* The sparse variant this node should run, or NULL (dense). *density (may be NULL) gets the weights' 16x4 block
  * density. Rule, sparse=auto: sparse when density x (m rounded up to the variant's rows) / m is at most the
  * variant's break-even line break_even_density - break_even_k / k (a partial row tile costs as much as a full
  * one; m = 0: unknown), k fits the variant and so do the weights (no -128 for the ARMv8.0 one);
