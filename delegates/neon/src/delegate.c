@@ -127,7 +127,7 @@ static int claim(el_shadow* sh, TfLiteContext* context, int idx, TfLiteNode* nod
   }
   if (ok && el_shadow_foldable(sh, &n)) { /* the op's own prepare and invoke compute the values */
     size_t scratch = 0;
-    const el_kernels plain = {0, "scalar", EL_SPARSE_OFF}; /* (folding: the dense reference) */
+    const el_kernels plain = {0, "scalar", EL_SPARSE_OFF, 1}; /* (folding: the dense reference) */
     if (n.def->prepare(&sh->context, &n, ins, outs, &plain, &scratch) == kTfLiteOk) el_shadow_fold(sh, &n);
   }
   if (n.def != NULL) el_node_free(&n);
