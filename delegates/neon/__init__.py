@@ -107,7 +107,7 @@ def library_path(arch: str | None = None) -> Path:
 
 
 def delegate_options(num_threads: int = 1, kernels: str = "auto", log_level: str = "info",
-                     profile: bool = False, sparse: str = "auto", fuse: str = "on") -> dict[str, str]:
+                     profile: bool = False, sparse: str = "auto", fuse: str = "off") -> dict[str, str]:
     """The key/value options `load_delegate` passes to the delegate, checked here before any loading.
 
     `profile` brackets each node's invoke with the Pi cost meter's region markers (one failing `lseek` per
@@ -136,12 +136,13 @@ def delegate_options(num_threads: int = 1, kernels: str = "auto", log_level: str
     if fuse not in FUSE:
         raise InvalidArgumentError(
             f"fuse must be one of {', '.join(FUSE)}, got {fuse!r}",
-            hint="'on' computes a residual ADD in its conv's epilogue (same results); 'off' runs every node alone",
+            hint="'on' computes a residual ADD in its conv's epilogue (same results); 'off' (the default) runs "
+                 "every node alone",
         )
     options = {"num_threads": str(num_threads), "kernels": kernels, "log_level": log_level}
     if sparse != "auto":
         options["sparse"] = sparse
-    if fuse != "on":
+    if fuse != "off":
         options["fuse"] = fuse
     if profile:
         options["profile"] = "1"

@@ -126,7 +126,7 @@ def test_library_path_and_options_api(tmp_path):
         neon.delegate_options(num_threads=0)
     with pytest.raises(InvalidArgumentError, match="kernels must be one of auto, scalar, neon, dot, avx2, got 'fast'"):
         neon.delegate_options(kernels="fast")
-    assert neon.delegate_options(fuse="off")["fuse"] == "off" and "fuse" not in neon.delegate_options()
+    assert neon.delegate_options(fuse="on")["fuse"] == "on" and "fuse" not in neon.delegate_options()
     with pytest.raises(InvalidArgumentError, match="fuse must be one of on, off, got 'yes'"):
         neon.delegate_options(fuse="yes")
     with pytest.raises(InvalidArgumentError, match="unknown delegate architecture 'riscv64'"):

@@ -2,10 +2,10 @@
 builtin kernels, bit for bit: MobileNetV2-like inverted residual blocks (the project conv first or second in the
 ADD, a RELU fused into the ADD, element counts on and off the multiple of 16 the fusion needs), a dense residual
 (FULLY_CONNECTED + ADD), a small ResNet and a MobileNetV2; every variant the CPU has (auto, scalar), 1 and 2
-threads. The partition log names the fused pairs; where a pair must not fuse (the conv's output is also a model
-output, the ADD's tail would round differently) the log says so and the result is still exact; fuse=off runs
-every node alone with the same results. The epilogue itself, every kernel variant, all 65,536 input pairs:
-tests/neon/test_gemm_add_kernels.py."""
+threads, with fuse=on (the default is off). The partition log names the fused pairs; where a pair must not fuse
+(the conv's output is also a model output, the ADD's tail would round differently) the log says so and the
+result is still exact; fuse=off runs every node alone with the same results. The epilogue itself, every kernel
+variant, all 65,536 input pairs: tests/neon/test_gemm_add_kernels.py."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ FUSED = re.compile(r"edgelift-neon: fused (\d+) ADDs? into GEMM epilogues \(node
 def _interpreter(model: bytes, library: str, **options):
     from ai_edge_litert.interpreter import Interpreter, OpResolverType, load_delegate
 
-    opts = {"log_level": "debug", **{k: str(v) for k, v in options.items()}}
+    opts = {"log_level": "debug", "fuse": "on", **{k: str(v) for k, v in options.items()}}  # (default: off)
     it = Interpreter(model_content=model, experimental_delegates=[load_delegate(library, opts)],
                      experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
     it.allocate_tensors()
@@ -79,10 +79,14 @@ def test_unfusable_pairs_say_why(neon_lib, capfd):
                      capfd.readouterr().err)
 
 
-def test_fuse_off_runs_every_node_alone_with_the_same_results(neon_lib, capfd):
+def test_fuse_off_by_default_runs_every_node_alone_with_the_same_results(neon_lib, capfd):
     model = harness.convert("inverted_residual", shape=(8, 8, 16))
     assert _check(model, neon_lib, capfd, fuse="off") == []
     assert len(_check(model, neon_lib, capfd, fuse="on")) == 1
+    capfd.readouterr()
+    harness._delegate.cache_clear()
+    harness.interpreter(model, neon_lib, log_level="debug")  # no fuse option
+    assert "fused" not in capfd.readouterr().err
 
 
 def test_dense_residual_fuses_fully_connected(neon_lib, capfd):
