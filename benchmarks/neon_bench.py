@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/neon_bench.py [--runs 20] [--models mobilenet_v2,digits] [--compare OLD.so]
                                               [--threads 1,2] [--kernels auto|scalar|avx2]
+                                              [--compare-options fuse=on]
 
 --models takes mobilenet_v2, efficientnet_b0, mobilenet_v3_large, resnet50 (the zoo's Keras applications at
 224x224, random weights, converted once and cached like benchmarks/pi_cost.py does), digits, small_resnet.
@@ -9,7 +10,9 @@
 delegate's scaling (its 1-thread median over its N-thread median).
 
 --compare adds a fourth configuration, the delegate built from another checkout (e.g. before a change), to
-the same interleaved runs: the fair before/after on a machine whose load drifts.
+the same interleaved runs: the fair before/after on a machine whose load drifts. --compare-options gives that
+configuration its own delegate options (KEY=VALUE,...; with no --compare, on this checkout's library), e.g.
+`--compare-options fuse=on` for the residual-ADD fusion's before/after (the delegate's default is fuse=off).
 
 Every run of every configuration is interleaved (A B C A B C ...) in one process so that frequency and cache
 drift hit all three alike. Before timing, each configuration's output is compared with the builtin one
@@ -67,7 +70,17 @@ def _thread_counts(text: str) -> list[int]:
     return counts
 
 
-def _interpreters(model: bytes, library: str, kernels: str, threads: int, compare: str | None = None):
+def _options(text: str | None) -> dict[str, str]:
+    if not text:
+        return {}
+    pairs = [kv.split("=", 1) for kv in text.split(",")]
+    if any(len(p) != 2 or not p[0] for p in pairs):
+        raise SystemExit(f"--compare-options {text!r}: give KEY=VALUE pairs separated by commas, e.g. fuse=off")
+    return dict(pairs)
+
+
+def _interpreters(model: bytes, library: str, kernels: str, threads: int, compare: str | None = None,
+                  compare_options: dict[str, str] | None = None):
     from ai_edge_litert.interpreter import Interpreter, OpResolverType, load_delegate
 
     plain = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
@@ -79,7 +92,8 @@ def _interpreters(model: bytes, library: str, kernels: str, threads: int, compar
         "xnnpack": Interpreter(model_content=model, num_threads=threads),  # default resolver: XNNPACK applied
     }
     if compare:
-        old = load_delegate(compare, {"num_threads": str(threads), "kernels": kernels, "log_level": "warning"})
+        old = load_delegate(compare, {"num_threads": str(threads), "kernels": kernels, "log_level": "warning",
+                                      **(compare_options or {})})
         its["compare"] = Interpreter(model_content=model, experimental_delegates=[old],
                                      experimental_op_resolver_type=plain, num_threads=threads)
     for it in its.values():
@@ -101,19 +115,22 @@ def main(argv=None) -> int:
     ap.add_argument("--kernels", default="auto")
     ap.add_argument("--threads", default="1", help="thread counts, e.g. 1 or 1,2 (default 1)")
     ap.add_argument("--compare", help="another build of the delegate library, timed in the same runs")
+    ap.add_argument("--compare-options", help="delegate options of the compared configuration, e.g. fuse=on")
     args = ap.parse_args(argv)
+    compare_options = _options(args.compare_options)
     if args.runs < 1:
         raise SystemExit(f"--runs {args.runs}: give at least 1 run")
     counts = _thread_counts(args.threads)
     from edgelift.delegates import neon
 
     library = str(neon.library_path())
+    compare = args.compare or (library if compare_options else None)
     print(f"delegate: {library}\nruns: {args.runs} interleaved, threads {args.threads}, kernels={args.kernels}, "
           "medians with quartiles")
     for label, model in _models(args.models.split(",")).items():
         its = {}
         for t in counts:
-            for name, it in _interpreters(model, library, args.kernels, t, args.compare).items():
+            for name, it in _interpreters(model, library, args.kernels, t, compare, compare_options).items():
                 its[(name, t)] = it
         d = its[("builtin", counts[0])].get_input_details()[0]
         x = np.random.default_rng(0).integers(-128, 128, d["shape"], dtype=np.int8)

@@ -272,6 +272,37 @@ def conv_transpose(shape=(6, 6, 4), seed=0):
     return keras().Model(inp, L.Conv2DTranspose(shape[-1], 2, strides=2)(L.Conv2D(shape[-1], 1)(inp)))
 
 
+@_deterministic
+def inverted_residual(shape=(8, 8, 16), expand=4, conv_second=False, add_activation=None, project_seen=False,
+                      seed=0):
+    """MobileNetV2's block: expand 1x1 -> depthwise 3x3 -> project 1x1, + the block input (itself a 1x1 conv's
+    output, so the residual is computed inside the graph). conv_second: the project conv is the ADD's second
+    input; add_activation: "relu" after the ADD (fused into it); project_seen: the project conv's output is also
+    a model output (so it must be stored)."""
+    _seed(seed)
+    L = keras().layers
+    inp = L.Input(shape)
+    x = L.Conv2D(shape[-1], 1)(inp)
+    y = L.Conv2D(shape[-1] * expand, 1, activation="relu6")(x)
+    y = L.DepthwiseConv2D(3, padding="same", activation="relu6")(y)
+    y = L.Conv2D(shape[-1], 1)(y)
+    out = L.Add()([x, y] if conv_second else [y, x])
+    if add_activation:
+        out = L.Activation(add_activation)(out)
+    return keras().Model(inp, [out, y] if project_seen else out)
+
+
+@_deterministic
+def dense_residual(features=16, hidden=32, classes=10, seed=0):
+    """A transformer-style MLP residual: h + Dense(Dense(h)), then a classifier (FULLY_CONNECTED + ADD)."""
+    _seed(seed)
+    L = keras().layers
+    inp = L.Input((features,))
+    h = L.Dense(features)(inp)
+    y = L.Dense(features)(L.Dense(hidden, activation="relu")(h))
+    return keras().Model(inp, L.Dense(classes)(L.Add()([y, h])))
+
+
 # -- whole models ----------------------------------------------------------------------------------------
 @_deterministic
 def mobilenet_v2(size=224, alpha=1.0, seed=0):

@@ -21,6 +21,7 @@ KERNELS = ("auto", "scalar", "neon", "dot", "avx2")
 LOG_LEVELS = ("silent", "error", "warning", "info", "debug")
 # block-sparse GEMM for pruned CONV_2D / FULLY_CONNECTED: by the cost rule, never, wherever a 16x4 block is zero
 SPARSE = ("auto", "off", "always")
+FUSE = ("on", "off")  # residual ADDs in the GEMM epilogue (src/ops/fusion.h)
 ARCHES = ("x86_64", "aarch64")
 _ARCH_ALIASES = {"x86_64": "x86_64", "amd64": "x86_64", "x86-64": "x86_64", "aarch64": "aarch64",
                  "arm64": "aarch64"}
@@ -106,7 +107,7 @@ def library_path(arch: str | None = None) -> Path:
 
 
 def delegate_options(num_threads: int = 1, kernels: str = "auto", log_level: str = "info",
-                     profile: bool = False, sparse: str = "auto") -> dict[str, str]:
+                     profile: bool = False, sparse: str = "auto", fuse: str = "off") -> dict[str, str]:
     """The key/value options `load_delegate` passes to the delegate, checked here before any loading.
 
     `profile` brackets each node's invoke with the Pi cost meter's region markers (one failing `lseek` per
@@ -132,9 +133,17 @@ def delegate_options(num_threads: int = 1, kernels: str = "auto", log_level: str
             f"sparse must be one of {', '.join(SPARSE)}, got {sparse!r}",
             hint="'auto' runs a pruned layer sparse where that is cheaper; 'off' keeps every layer dense",
         )
+    if fuse not in FUSE:
+        raise InvalidArgumentError(
+            f"fuse must be one of {', '.join(FUSE)}, got {fuse!r}",
+            hint="'on' computes a residual ADD in its conv's epilogue (same results); 'off' (the default) runs "
+                 "every node alone",
+        )
     options = {"num_threads": str(num_threads), "kernels": kernels, "log_level": log_level}
     if sparse != "auto":
         options["sparse"] = sparse
+    if fuse != "off":
+        options["fuse"] = fuse
     if profile:
         options["profile"] = "1"
     return options

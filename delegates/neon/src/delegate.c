@@ -127,7 +127,7 @@ static int claim(el_shadow* sh, TfLiteContext* context, int idx, TfLiteNode* nod
   }
   if (ok && el_shadow_foldable(sh, &n)) { /* the op's own prepare and invoke compute the values */
     size_t scratch = 0;
-    const el_kernels plain = {0, "scalar", EL_SPARSE_OFF}; /* (folding: the dense reference) */
+    const el_kernels plain = {0, "scalar", EL_SPARSE_OFF, 1}; /* (folding: the dense reference) */
     if (n.def->prepare(&sh->context, &n, ins, outs, &plain, &scratch) == kTfLiteOk) el_shadow_fold(sh, &n);
   }
   if (n.def != NULL) el_node_free(&n);
@@ -262,6 +262,7 @@ el_delegate* el_delegate_create(const EdgeliftNeonOptions* options, char* msg, s
   d->options = o;
   d->kernels.cpu_features = features;
   d->kernels.forced = kernels;
+  d->kernels.no_fusion = 1; /* fuse=off unless the plugin's options say on (plugin.c) */
   d->pool = el_pool_create(o.num_threads);
   d->base.data_ = d;
   d->base.Prepare = delegate_prepare;

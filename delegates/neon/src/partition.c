@@ -2,10 +2,12 @@
  * op's state; prepare propagates shapes, lets every op derive quantization parameters, choose its kernel and
  * pack weights, and plans one arena for the partition's internal tensors; invoke only computes (tensor data
  * pointers are looked up on every call). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "delegate.h"
+#include "ops/fusion.h"
 #include "ops/op.h"
 #include "ops/util.h"
 #include "profile_marker.h"
@@ -19,6 +21,7 @@ typedef struct el_partition {
   unsigned char* internal; /* per tensor: produced inside the partition and not seen outside it */
   unsigned char* produced; /* per tensor: produced inside the partition */
   el_shape* shapes;        /* per produced tensor: its shape as of the last prepare */
+  int* fused_conv;         /* per node: an ADD computed in that GEMM node's epilogue (skipped), else -1 */
   int8_t** own;            /* per tensor: where an internal tensor lives (inside `arena`), else NULL */
   int8_t* arena;           /* one block for all internal tensors, planned by lifetime at prepare */
   int separate;            /* sanitizer build: own[] entries are separate allocations */
@@ -55,6 +58,7 @@ static void kernel_free(TfLiteContext* context, void* buffer) {
   free(p->internal);
   free(p->produced);
   free(p->shapes);
+  free(p->fused_conv);
   free(p->own);
   free(p);
 }
@@ -74,7 +78,8 @@ static void* kernel_init(TfLiteContext* context, const char* buffer, size_t leng
   p->own = (int8_t**)calloc(p->n_tensors, sizeof(int8_t*));
   p->produced = (unsigned char*)calloc(p->n_tensors, 1);
   p->shapes = (el_shape*)calloc(p->n_tensors, sizeof(el_shape));
-  if (!p->nodes || !p->internal || !p->own || !p->produced || !p->shapes) {
+  p->fused_conv = (int*)malloc(sizeof(int) * (size_t)(p->n_nodes + 1));
+  if (!p->nodes || !p->internal || !p->own || !p->produced || !p->shapes || !p->fused_conv) {
     kernel_free(context, p);
     return NULL;
   }
@@ -99,6 +104,7 @@ static void* kernel_init(TfLiteContext* context, const char* buffer, size_t leng
     const int t = params->output_tensors->data[i];
     if (t >= 0 && (size_t)t < p->n_tensors) p->internal[t] = 0;
   }
+  for (int i = 0; i < p->n_nodes; i++) p->fused_conv[i] = -1;
   return p;
 }
 
@@ -125,8 +131,9 @@ static TfLiteStatus plan_arena(TfLiteContext* context, el_partition* p) {
     items[k].last = -1;
     for (int i = 0; i < p->n_nodes; i++) {
       const el_node* op = &p->nodes[i];
+      const int written = p->fused_conv[i] >= 0 ? p->fused_conv[i] : i; /* a fused ADD's output: by its GEMM */
       for (int j = 0; j < op->n_outputs; j++)
-        if ((size_t)op->outputs[j] == t && i < items[k].first) items[k].first = i;
+        if ((size_t)op->outputs[j] == t && written < items[k].first) items[k].first = written;
       for (int j = 0; j < op->n_inputs; j++)
         if (op->inputs[j] >= 0 && (size_t)op->inputs[j] == t) items[k].last = i;
     }
@@ -183,6 +190,30 @@ static TfLiteStatus plan_arena(TfLiteContext* context, el_partition* p) {
   for (size_t i = 0; i < n; i++) p->own[items[i].tensor] = p->arena + items[i].offset;
   free(items);
   return kTfLiteOk;
+}
+
+static void log_fusion(void* ctx, int gemm_node, int add_node, const char* why) {
+  const el_partition* p = (const el_partition*)ctx;
+  if (why == NULL) el_log(p->delegate, kEdgeliftNeonLogDebug, "nodes %d+%d: ADD fused into the GEMM's epilogue",
+                          gemm_node, add_node);
+  else el_log(p->delegate, kEdgeliftNeonLogDebug, "nodes %d+%d: ADD not fused: %s", gemm_node, add_node, why);
+}
+
+/* Residual ADDs into their GEMMs' epilogues (ops/fusion.h), after the ops' prepare; one line names the pairs. */
+static void fuse(el_partition* p) {
+  if (p->delegate->kernels.no_fusion) {
+    for (int i = 0; i < p->n_nodes; i++) p->fused_conv[i] = -1;
+    return;
+  }
+  const int pairs = el_fuse_residual_adds(p->nodes, p->n_nodes, p->internal, p->fused_conv, log_fusion, p);
+  if (pairs == 0) return;
+  char line[512];
+  int off = snprintf(line, sizeof line, "fused %d ADD%s into GEMM epilogues (nodes", pairs, pairs == 1 ? "" : "s");
+  for (int i = 0; i < p->n_nodes && off < (int)sizeof line - 32; i++)
+    if (p->fused_conv[i] >= 0)
+      off += snprintf(line + off, sizeof line - (size_t)off, " %d+%d", p->nodes[p->fused_conv[i]].node_index,
+                      p->nodes[i].node_index);
+  el_log(p->delegate, kEdgeliftNeonLogInfo, "%s)", line);
 }
 
 /* Shapes are propagated through the partition at every prepare (the runtime does not do it for delegated
@@ -253,6 +284,7 @@ static TfLiteStatus kernel_prepare(TfLiteContext* context, TfLiteNode* node) {
     }
     el_shadow_fold(sh, op); /* shape vectors later nodes and partitions size themselves with */
   }
+  fuse(p);
   if (plan_arena(context, p) != kTfLiteOk) {
     context->ReportError(context, "edgelift-neon: out of memory (partition arena of %zu bytes)", p->arena_bytes);
     return kTfLiteError;
@@ -273,10 +305,12 @@ static TfLiteStatus kernel_invoke(TfLiteContext* context, TfLiteNode* node) {
   if (p == NULL || p->scratch == NULL) return kTfLiteError;
   const el_io io = {context, p->own, p->delegate->pool};
   if (!p->delegate->options.profile) {
-    for (int i = 0; i < p->n_nodes; i++) p->nodes[i].def->invoke(&p->nodes[i], &io, p->scratch);
+    for (int i = 0; i < p->n_nodes; i++)
+      if (p->fused_conv[i] < 0) p->nodes[i].def->invoke(&p->nodes[i], &io, p->scratch);
     return kTfLiteOk;
   }
   for (int i = 0; i < p->n_nodes; i++) {
+    if (p->fused_conv[i] >= 0) continue; /* computed by its GEMM (the GEMM's region holds it) */
     const uint32_t region = EL_MARK_CLASS_NODE << 24 | ((uint32_t)p->nodes[i].node_index & 0xffffffu);
     el_mark(EL_MARK_BEGIN, region);
     p->nodes[i].def->invoke(&p->nodes[i], &io, p->scratch);

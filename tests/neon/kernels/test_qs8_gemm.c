@@ -145,7 +145,7 @@ static size_t run_case(const qs8_gemm_ukernel* uk, const gemm_case* tc, int corr
     ((uint8_t*)packed)[packed_size - 1 - (rnd() % (packed_size / 2 + 1))] ^= 0x55;
   }
   for (size_t i = 0; i < c_size; i++) c[i] = (int8_t)0x5A; /* canaries (padding keeps them) */
-  const qs8_gemm_params params = {mult, shift, tc->out_zp, tc->act_min, tc->act_max};
+  const qs8_gemm_params params = {mult, shift, tc->out_zp, tc->act_min, tc->act_max, NULL, NULL, 0};
   uk->run(m, n, k, a, tc->a_stride, packed, c, tc->c_stride, &params);
 
   size_t bad = 0;

@@ -26,12 +26,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "qs8_vbinary.h"
+
 typedef struct qs8_gemm_params {
   const int32_t* multiplier; /* [n] per output channel (per-tensor models repeat one value) */
   const int32_t* shift;      /* [n] TFLite convention: > 0 shifts left, < 0 shifts right */
   int32_t out_zero_point;
   int32_t act_min; /* fused activation clamp, already in the quantized domain */
   int32_t act_max;
+  /* The fused residual ADD (qs8_gemm_add.h), or NULL: when set, every output c[m][n] is the ADD of its conv
+   * value (requantized and clamped as above) with residual[m * residual_stride + n], rounded as the builtin
+   * ADD's elementwise vector body (the whole ADD must be one call of body: elements % 16 == 0; and its output
+   * shift < 0, which the NEON epilogue's rounding assumes); add's "a" side is the conv value, "b" the residual. Variants that cannot (the sparse ones) are never given it. */
+  const qs8_vbinary_params* add;
+  const int8_t* residual;
+  size_t residual_stride;
 } qs8_gemm_params;
 
 /* The bias every variant packs for one tile of `nr` output channels starting at `n0`: bias[c] minus

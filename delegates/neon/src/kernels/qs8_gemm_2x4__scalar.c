@@ -10,6 +10,7 @@
 
 #include "../requantize.h"
 #include "qs8_gemm.h"
+#include "qs8_gemm_add.h"
 #include "multiversion.h"
 
 #define NR 4
@@ -35,10 +36,13 @@ void qs8_gemm_2x4__scalar_pack(size_t n, size_t k, const int8_t* w, const int32_
   }
 }
 
-static inline void store(int8_t* restrict c, const int32_t* acc, size_t nc, size_t n0, const qs8_gemm_params* p) {
+/* row: the output row (the fused ADD's residual row is the same one) */
+static inline void store(int8_t* restrict c, size_t row, const int32_t* acc, size_t nc, size_t n0,
+                         const qs8_gemm_params* p) {
   for (size_t j = 0; j < nc; j++) {
     const int32_t v = el_requantize_gemm(acc[j], p->multiplier[n0 + j], p->shift[n0 + j]) + p->out_zero_point;
-    c[n0 + j] = (int8_t)el_clamp(v, p->act_min, p->act_max);
+    const int8_t conv = (int8_t)el_clamp(v, p->act_min, p->act_max);
+    c[n0 + j] = p->add == NULL ? conv : qs8_gemm_add_one(conv, p->residual[row * p->residual_stride + n0 + j], p->add);
   }
 }
 
@@ -73,8 +77,8 @@ void qs8_gemm_2x4__scalar_run(size_t m, size_t n, size_t k, const int8_t* a, siz
       const size_t nc = n - n0 < NR ? n - n0 : NR;
       const int32_t r0[NR] = {b[0] + c00, b[1] + c01, b[2] + c02, b[3] + c03};
       const int32_t r1[NR] = {b[0] + c10, b[1] + c11, b[2] + c12, b[3] + c13};
-      store(c + row * c_stride, r0, nc, n0, p);
-      store(c + (row + 1) * c_stride, r1, nc, n0, p);
+      store(c + row * c_stride, row, r0, nc, n0, p);
+      store(c + (row + 1) * c_stride, row + 1, r1, nc, n0, p);
     }
   }
   for (; row < m; row++) {
@@ -94,7 +98,7 @@ void qs8_gemm_2x4__scalar_run(size_t m, size_t n, size_t k, const int8_t* a, siz
       }
       const size_t nc = n - n0 < NR ? n - n0 : NR;
       const int32_t r0[NR] = {b[0] + c00, b[1] + c01, b[2] + c02, b[3] + c03};
-      store(c + row * c_stride, r0, nc, n0, p);
+      store(c + row * c_stride, row, r0, nc, n0, p);
     }
   }
 }

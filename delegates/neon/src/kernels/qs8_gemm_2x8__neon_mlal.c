@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "qs8_gemm.h"
+#include "qs8_gemm_add_neon.h"
 #include "qs8_requantize_neon.h"
 
 enum { MR = 2, NR = 8, KC = 16, HEADER = 16 };
@@ -77,6 +78,13 @@ void qs8_gemm_2x8__neon_mlal_pack(size_t n, size_t k, const int8_t* w, const int
   }
 }
 
+/* The fused residual ADD (qs8_gemm_add_neon.h) of nc (<= 8) outputs, out of line: inlined, its constants pushed
+ * the k loop's registers onto the stack. */
+static __attribute__((noinline)) int8x8_t fused_add(const el_gemm_add_neon* q, const int8_t* res, size_t nc,
+                                                    int8x8_t out) {
+  return el_gemm_add_neon8(q, out, nc == NR ? vld1_s8(res) : vget_low_s8(el_gemm_add_neon_load_partial(res, nc)));
+}
+
 /* One 16-wide k step of the first `rows` rows against the 8 channels at w (advances nothing; caller does).
  * `rows` and `wide` are constants after inlining: wide 0 = SMULL+SMLAL2+SADALP, 1 = every product widened. */
 #define EL_MLAL_STEP(va, w, rows, wide)                                                \
@@ -112,7 +120,8 @@ void qs8_gemm_2x8__neon_mlal_pack(size_t n, size_t k, const int8_t* w, const int
  * `rows` and `wide` so each instance keeps exactly rows x 8 accumulators in registers. */
 static inline __attribute__((always_inline)) void mlal_rows(const int rows, const int wide, size_t n, size_t k,
                                                             const int8_t* a, size_t a_stride, const void* packed,
-                                                            int8_t* c, size_t c_stride, const qs8_gemm_params* p) {
+                                                            int8_t* c, size_t c_stride, const qs8_gemm_params* p,
+                                                            const int8_t* res, const el_gemm_add_neon* aq) {
   const size_t kp = k_packed(k);
   const size_t k_main = k / KC * KC;
   const size_t k_tail = k - k_main;
@@ -166,8 +175,9 @@ static inline __attribute__((always_inline)) void mlal_rows(const int rows, cons
       /* Reduce each accumulator's 4 lanes; gather 4 channels per vector. */
       const int32x4_t lo = vpaddq_s32(vpaddq_s32(acc[r][0], acc[r][1]), vpaddq_s32(acc[r][2], acc[r][3]));
       const int32x4_t hi = vpaddq_s32(vpaddq_s32(acc[r][4], acc[r][5]), vpaddq_s32(acc[r][6], acc[r][7]));
-      const int8x8_t out = el_requant_neon_8(&rq, &ch, vaddq_s32(lo, bias_lo), vaddq_s32(hi, bias_hi));
+      int8x8_t out = el_requant_neon_8(&rq, &ch, vaddq_s32(lo, bias_lo), vaddq_s32(hi, bias_hi));
       int8_t* cr = c + (size_t)r * c_stride + n0;
+      if (res != NULL) out = fused_add(aq, res + (size_t)r * p->residual_stride + n0, nc, out);
       if (nc == NR) {
         vst1_s8(cr, out);
       } else {
@@ -181,13 +191,16 @@ static inline __attribute__((always_inline)) void mlal_rows(const int rows, cons
 
 static inline __attribute__((always_inline)) void mlal_all(const int wide, size_t m, size_t n, size_t k,
                                                            const int8_t* a, size_t a_stride, const void* packed,
-                                                           int8_t* c, size_t c_stride, const qs8_gemm_params* p) {
+                                                           int8_t* c, size_t c_stride, const qs8_gemm_params* p,
+                                                           const el_gemm_add_neon* aq) {
   size_t m0 = 0;
   for (; m0 + MR <= m; m0 += MR) {
-    mlal_rows(MR, wide, n, k, a + m0 * a_stride, a_stride, packed, c + m0 * c_stride, c_stride, p);
+    mlal_rows(MR, wide, n, k, a + m0 * a_stride, a_stride, packed, c + m0 * c_stride, c_stride, p,
+              p->residual != NULL ? p->residual + m0 * p->residual_stride : NULL, aq);
   }
   for (; m0 < m; m0++) {
-    mlal_rows(1, wide, n, k, a + m0 * a_stride, a_stride, packed, c + m0 * c_stride, c_stride, p);
+    mlal_rows(1, wide, n, k, a + m0 * a_stride, a_stride, packed, c + m0 * c_stride, c_stride, p,
+              p->residual != NULL ? p->residual + m0 * p->residual_stride : NULL, aq);
   }
 }
 
@@ -196,10 +209,12 @@ void qs8_gemm_2x8__neon_mlal(size_t m, size_t n, size_t k, const int8_t* a, size
   if (m == 0 || n == 0 || k == 0 || a_stride < k || c_stride < n) return;
   int32_t flags;
   memcpy(&flags, packed, sizeof(flags));
+  el_gemm_add_neon add;
+  const el_gemm_add_neon* aq = p->add != NULL ? (add = el_gemm_add_neon_init(p->add), &add) : NULL;
   if (flags & FLAG_HAS_MINUS_128) {
-    mlal_all(1, m, n, k, a, a_stride, packed, c, c_stride, p);
+    mlal_all(1, m, n, k, a, a_stride, packed, c, c_stride, p, aq);
   } else {
-    mlal_all(0, m, n, k, a, a_stride, packed, c, c_stride, p);
+    mlal_all(0, m, n, k, a, a_stride, packed, c, c_stride, p, aq);
   }
 }
 

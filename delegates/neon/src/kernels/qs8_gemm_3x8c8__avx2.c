@@ -14,6 +14,7 @@
 
 #include "qs8_gemm.h"
 #include "qs8_requantize_avx2.h"
+#include "qs8_vbinary_avx2.h"
 
 #define NR 8
 #define MR 3
@@ -60,7 +61,29 @@ static inline EL_TARGET_AVX2 __m256i reduce_row(__m256i v0, __m256i v1, __m256i 
   return _mm256_add_epi32(_mm256_hadd_epi32(s01, s23), bias);
 }
 
-static inline EL_TARGET_AVX2 void store_row(int8_t* c, __m256i acc, const el_requant8_avx2* q, size_t nc) {
+/* The fused residual ADD (qs8_gemm_add.h), built once per call: the ADD's parameters and output rescale. */
+typedef struct fused_add {
+  const qs8_vbinary_params* p;
+  rescale out;
+  out_clamp clamp;
+} fused_add;
+
+/* nc (<= 8) residual bytes, widened; nothing read past them */
+static inline EL_TARGET_AVX2 __m256i load_residual(const int8_t* r, size_t nc) {
+  int64_t v = 0;
+  memcpy(&v, r, nc);
+  return _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(v));
+}
+
+/* res: this row's residual at the group's first channel (NULL: no fused ADD) */
+static inline EL_TARGET_AVX2 void store_row(int8_t* c, __m256i acc, const el_requant8_avx2* q, size_t nc,
+                                            const fused_add* f, const int8_t* res) {
+  if (res != NULL) {
+    int8_t tmp[8];
+    store8(tmp, add8(el_requant8_avx2_apply(q, acc), load_residual(res, nc), f->p, &f->out), &f->clamp);
+    memcpy(c, tmp, nc);
+    return;
+  }
   const __m128i y = el_narrow8_avx2(el_requant8_avx2_apply(q, acc));
   if (nc == NR) {
     _mm_storel_epi64((__m128i*)(void*)c, y);
@@ -84,7 +107,8 @@ static inline EL_TARGET_AVX2 void store_row(int8_t* c, __m256i acc, const el_req
  * reduces, requantizes and stores. */
 static inline EL_TARGET_AVX2 void tile(size_t rows, size_t k, size_t k0, size_t k1, const int8_t* a0,
                                        size_t a_stride, const uint8_t* group, int8_t* c0, size_t c_stride, size_t nc,
-                                       const el_requant8_avx2* q, __m256i* partial) {
+                                       const el_requant8_avx2* q, __m256i* partial, const fused_add* f,
+                                       const int8_t* res0, size_t res_stride) {
   const int8_t* a1 = rows > 1 ? a0 + a_stride : a0;
   const int8_t* a2 = rows > 2 ? a1 + a_stride : a0;
   const __m256i* w = (const __m256i*)(const void*)(group + NR * sizeof(int32_t)) + k0 / 8 * 4;
@@ -127,15 +151,21 @@ static inline EL_TARGET_AVX2 void tile(size_t rows, size_t k, size_t k0, size_t 
     return;
   }
   const __m256i bias = _mm256_loadu_si256((const __m256i*)(const void*)group);
-  store_row(c0, reduce_row(acc00, acc01, acc02, acc03, bias), q, nc);
-  if (rows > 1) store_row(c0 + c_stride, reduce_row(acc10, acc11, acc12, acc13, bias), q, nc);
-  if (rows > 2) store_row(c0 + 2 * c_stride, reduce_row(acc20, acc21, acc22, acc23, bias), q, nc);
+  const int8_t* res1 = res0 != NULL ? res0 + res_stride : NULL;
+  const int8_t* res2 = res0 != NULL ? res0 + 2 * res_stride : NULL;
+  store_row(c0, reduce_row(acc00, acc01, acc02, acc03, bias), q, nc, f, res0);
+  if (rows > 1) store_row(c0 + c_stride, reduce_row(acc10, acc11, acc12, acc13, bias), q, nc, f, res1);
+  if (rows > 2) store_row(c0 + 2 * c_stride, reduce_row(acc20, acc21, acc22, acc23, bias), q, nc, f, res2);
 }
 
 EL_TARGET_AVX2
 void qs8_gemm_3x8c8__avx2(size_t m, size_t n, size_t k, const int8_t* a, size_t a_stride, const void* packed,
                           int8_t* c, size_t c_stride, const qs8_gemm_params* p) {
   const size_t gb = group_bytes(k);
+  fused_add f;
+  memset(&f, 0, sizeof f);
+  if (p->add != NULL) f.p = p->add, f.out = rescale_of(p->add->out_multiplier, p->add->out_shift),
+                      f.clamp = out_clamp_of(p->add);
   __m256i partial[(MC + MR - 1) / MR][12]; /* the panel's accumulators between k blocks */
   for (size_t p0 = 0; p0 < m; p0 += MC) {
     const size_t pm = m - p0 < MC ? m - p0 : MC;
@@ -147,8 +177,9 @@ void qs8_gemm_3x8c8__avx2(size_t m, size_t n, size_t k, const int8_t* a, size_t 
         const size_t k1 = k - k0 < KC ? k : k0 + KC;
         for (size_t r = 0; r < pm; r += MR) {
           const size_t rows = pm - r < MR ? pm - r : MR;
+          const int8_t* res = p->add != NULL ? p->residual + (p0 + r) * p->residual_stride + n0 : NULL;
           tile(rows, k, k0, k1, a + (p0 + r) * a_stride, a_stride, group, c + (p0 + r) * c_stride + n0, c_stride,
-               nc, &q, partial[r / MR]);
+               nc, &q, partial[r / MR], &f, res, p->residual_stride);
         }
       }
     }

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "qs8_gemm.h"
+#include "qs8_gemm_add_neon.h"
 #include "qs8_requantize_neon.h"
 
 #if !defined(__ARM_FEATURE_DOTPROD)
@@ -100,7 +101,8 @@ static inline void store_row(int8_t* c, size_t nc, int8x16_t v) {
  * FULLY_CONNECTED with batch 1, the last output pixels of a conv) does not pay for four. */
 static inline __attribute__((always_inline)) void dot_rows(const int rows, const int left, size_t n, size_t k,
                                                            const int8_t* a, size_t a_stride, const void* packed,
-                                                           int8_t* c, size_t c_stride, const qs8_gemm_params* p) {
+                                                           int8_t* c, size_t c_stride, const qs8_gemm_params* p,
+                                                           const int8_t* res, const el_gemm_add_neon* aq) {
   const size_t kp = round_up(k, 4);
   const size_t k_main = k / KC * KC;
   const size_t k_tail = k - k_main;
@@ -160,6 +162,7 @@ static inline __attribute__((always_inline)) void dot_rows(const int rows, const
     const el_requant16 q = el_requant16_load(p, n0, nc);
     int8x16_t out[MR];
     for (int r = 0; r < rows; r++) out[r] = el_requant16_row(left, &q, acc[r], out_zp, act_min, act_max);
+    if (res != NULL) el_gemm_add_neon_rows(aq, p->residual_stride, rows, res + n0, nc, out); /* fused ADD */
     if (nc == NR) {
       for (int r = 0; r < rows; r++) vst1q_s8(c + (size_t)r * c_stride + n0, out[r]);
     } else {
@@ -173,21 +176,35 @@ static inline __attribute__((always_inline)) void dot_rows(const int rows, const
 static __attribute__((noinline, aligned(4096))) void qs8_gemm_4x16__neondot_4rows(
     size_t n, size_t k, const int8_t* a, size_t a_stride, const void* packed, int8_t* c, size_t c_stride,
     const qs8_gemm_params* p) {
-  dot_rows(MR, 0, n, k, a, a_stride, packed, c, c_stride, p);
+  dot_rows(MR, 0, n, k, a, a_stride, packed, c, c_stride, p, NULL, NULL); /* (no fused-ADD test per block) */
+}
+
+/* The same with the fused residual ADD (qs8_gemm_add_neon.h) in its epilogue. */
+static __attribute__((noinline, aligned(4096))) void qs8_gemm_4x16__neondot_4rows_add(
+    size_t n, size_t k, const int8_t* a, size_t a_stride, const void* packed, int8_t* c, size_t c_stride,
+    const qs8_gemm_params* p, const int8_t* res, const el_gemm_add_neon* aq) {
+  dot_rows(MR, 0, n, k, a, a_stride, packed, c, c_stride, p, res, aq);
 }
 
 void qs8_gemm_4x16__neondot(size_t m, size_t n, size_t k, const int8_t* a, size_t a_stride,
                             const void* packed, int8_t* c, size_t c_stride, const qs8_gemm_params* p) {
   if (m == 0 || n == 0 || k == 0 || a_stride < k || c_stride < n) return;
   const int left = el_any_left_shift(p, n);
+  el_gemm_add_neon add;
+  const el_gemm_add_neon* aq = p->add != NULL ? (add = el_gemm_add_neon_init(p->add), &add) : NULL;
   size_t m0 = 0;
   for (; m0 + MR <= m; m0 += MR) {
-    if (left) dot_rows(MR, 1, n, k, a + m0 * a_stride, a_stride, packed, c + m0 * c_stride, c_stride, p);
+    const int8_t* res = p->residual != NULL ? p->residual + m0 * p->residual_stride : NULL;
+    if (left) dot_rows(MR, 1, n, k, a + m0 * a_stride, a_stride, packed, c + m0 * c_stride, c_stride, p, res, aq);
+    else if (res != NULL)
+      qs8_gemm_4x16__neondot_4rows_add(n, k, a + m0 * a_stride, a_stride, packed, c + m0 * c_stride, c_stride, p, res,
+                                       aq);
     else qs8_gemm_4x16__neondot_4rows(n, k, a + m0 * a_stride, a_stride, packed, c + m0 * c_stride, c_stride, p);
   }
   for (; m0 < m; m0++) {
-    if (left) dot_rows(1, 1, n, k, a + m0 * a_stride, a_stride, packed, c + m0 * c_stride, c_stride, p);
-    else dot_rows(1, 0, n, k, a + m0 * a_stride, a_stride, packed, c + m0 * c_stride, c_stride, p);
+    const int8_t* res = p->residual != NULL ? p->residual + m0 * p->residual_stride : NULL;
+    if (left) dot_rows(1, 1, n, k, a + m0 * a_stride, a_stride, packed, c + m0 * c_stride, c_stride, p, res, aq);
+    else dot_rows(1, 0, n, k, a + m0 * a_stride, a_stride, packed, c + m0 * c_stride, c_stride, p, res, aq);
   }
 }
 

@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "qs8_gemm.h"
+#include "qs8_gemm_add_neon.h"
 #include "qs8_requantize_neon.h"
 
 enum { MR = 4, NR = 16, KB = 8, HEADER = 16 };
@@ -143,7 +144,8 @@ static inline __attribute__((always_inline)) void c4_kloop(const int rows, const
 static inline __attribute__((always_inline)) void c4_rows(const int rows, const int wide, const int left,
                                                           size_t n, size_t k,
                                                           const int8_t* a, size_t a_stride, const void* packed,
-                                                          int8_t* c, size_t c_stride, const qs8_gemm_params* p) {
+                                                          int8_t* c, size_t c_stride, const qs8_gemm_params* p,
+                                                          const int8_t* res, const el_gemm_add_neon* aq) {
   const size_t kp = round_up(k, KB), k_main = k / KB * KB;
   const size_t block_bytes = NR * sizeof(int32_t) + NR * kp;
   int8_t tail[MR][KB];
@@ -171,6 +173,7 @@ static inline __attribute__((always_inline)) void c4_rows(const int rows, const 
     const el_requant16 q = el_requant16_load(p, n0, nc);
     int8x16_t out[MR];
     for (int r = 0; r < rows; r++) out[r] = el_requant16_row(left, &q, acc[r], out_zp, lo, hi);
+    if (res != NULL) el_gemm_add_neon_rows(aq, p->residual_stride, rows, res + n0, nc, out); /* fused ADD */
     /* one branch per block, not per row: the rows' requantization stays one straight run of code */
     if (nc == NR) {
       for (int r = 0; r < rows; r++) vst1q_s8(c + (size_t)r * c_stride + n0, out[r]);
@@ -191,26 +194,38 @@ static inline __attribute__((always_inline)) void c4_rows(const int rows, const 
 static __attribute__((noinline, aligned(4096))) void qs8_gemm_4x16c4__neon_mlal_4rows(
     size_t n, size_t k, const int8_t* a, size_t a_stride, const void* packed, int8_t* c, size_t c_stride,
     const qs8_gemm_params* p) {
-  c4_rows(MR, 0, 0, n, k, a, a_stride, packed, c, c_stride, p);
+  c4_rows(MR, 0, 0, n, k, a, a_stride, packed, c, c_stride, p, NULL, NULL); /* (no fused-ADD test per block) */
+}
+
+/* The same with the fused residual ADD (qs8_gemm_add_neon.h) in its epilogue. */
+static __attribute__((noinline, aligned(4096))) void qs8_gemm_4x16c4__neon_mlal_4rows_add(
+    size_t n, size_t k, const int8_t* a, size_t a_stride, const void* packed, int8_t* c, size_t c_stride,
+    const qs8_gemm_params* p, const int8_t* res, const el_gemm_add_neon* aq) {
+  c4_rows(MR, 0, 0, n, k, a, a_stride, packed, c, c_stride, p, res, aq);
 }
 
 static inline __attribute__((always_inline)) void c4_all(const int wide, const int left, size_t m, size_t n,
                                                          size_t k, const int8_t* a, size_t a_stride,
                                                          const void* packed, int8_t* c, size_t c_stride,
-                                                         const qs8_gemm_params* p) {
+                                                         const qs8_gemm_params* p, const el_gemm_add_neon* aq) {
   size_t m0 = 0;
   for (; m0 + MR <= m; m0 += MR) {
-    if (!wide && !left)
+    const int8_t* res = p->residual != NULL ? p->residual + m0 * p->residual_stride : NULL;
+    if (!wide && !left && res != NULL)
+      qs8_gemm_4x16c4__neon_mlal_4rows_add(n, k, a + m0 * a_stride, a_stride, packed, c + m0 * c_stride, c_stride,
+                                           p, res, aq);
+    else if (!wide && !left)
       qs8_gemm_4x16c4__neon_mlal_4rows(n, k, a + m0 * a_stride, a_stride, packed, c + m0 * c_stride, c_stride, p);
     else
-      c4_rows(MR, wide, left, n, k, a + m0 * a_stride, a_stride, packed, c + m0 * c_stride, c_stride, p);
+      c4_rows(MR, wide, left, n, k, a + m0 * a_stride, a_stride, packed, c + m0 * c_stride, c_stride, p, res, aq);
   }
   const size_t rest = m - m0;
   const int8_t* ar = a + m0 * a_stride;
   int8_t* cr = c + m0 * c_stride;
-  if (rest == 3) c4_rows(3, wide, left, n, k, ar, a_stride, packed, cr, c_stride, p);
-  else if (rest == 2) c4_rows(2, wide, left, n, k, ar, a_stride, packed, cr, c_stride, p);
-  else if (rest == 1) c4_rows(1, wide, left, n, k, ar, a_stride, packed, cr, c_stride, p);
+  const int8_t* rr = p->residual != NULL ? p->residual + m0 * p->residual_stride : NULL;
+  if (rest == 3) c4_rows(3, wide, left, n, k, ar, a_stride, packed, cr, c_stride, p, rr, aq);
+  else if (rest == 2) c4_rows(2, wide, left, n, k, ar, a_stride, packed, cr, c_stride, p, rr, aq);
+  else if (rest == 1) c4_rows(1, wide, left, n, k, ar, a_stride, packed, cr, c_stride, p, rr, aq);
 }
 
 void qs8_gemm_4x16c4__neon_mlal(size_t m, size_t n, size_t k, const int8_t* a, size_t a_stride,
@@ -219,12 +234,14 @@ void qs8_gemm_4x16c4__neon_mlal(size_t m, size_t n, size_t k, const int8_t* a, s
   int32_t flags;
   memcpy(&flags, packed, sizeof(flags));
   const int left = el_any_left_shift(p, n); /* a multiplier above 1 anywhere: every block shifts left first */
+  el_gemm_add_neon add;
+  const el_gemm_add_neon* aq = p->add != NULL ? (add = el_gemm_add_neon_init(p->add), &add) : NULL;
   if (flags & FLAG_HAS_MINUS_128) {
-    if (left) c4_all(1, 1, m, n, k, a, a_stride, packed, c, c_stride, p);
-    else c4_all(1, 0, m, n, k, a, a_stride, packed, c, c_stride, p);
+    if (left) c4_all(1, 1, m, n, k, a, a_stride, packed, c, c_stride, p, aq);
+    else c4_all(1, 0, m, n, k, a, a_stride, packed, c, c_stride, p, aq);
   } else {
-    if (left) c4_all(0, 1, m, n, k, a, a_stride, packed, c, c_stride, p);
-    else c4_all(0, 0, m, n, k, a, a_stride, packed, c, c_stride, p);
+    if (left) c4_all(0, 1, m, n, k, a, a_stride, packed, c, c_stride, p, aq);
+    else c4_all(0, 0, m, n, k, a, a_stride, packed, c, c_stride, p, aq);
   }
 }
 

@@ -95,7 +95,7 @@ void qs8_tconv_16c__neon_mlal(const qs8_tconv_params* p, const int8_t* x, int oy
     const int c0 = b * CT;
     const int nb = OC - c0 < CT ? OC - c0 : CT;
     const int vector_block = nb == CT && c0 + CT <= h.vector_channels;
-    const qs8_gemm_params gp = {mult, shift, 0, 0, 0};
+    const qs8_gemm_params gp = {mult, shift, 0, 0, 0, NULL, NULL, 0};
     el_requant16 q;
     if (vector_block) q = el_requant16_load(&gp, (size_t)c0, CT);
     for (int ox = 0; ox < OW; ox++) {

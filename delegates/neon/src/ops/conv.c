@@ -6,6 +6,7 @@
 
 #include "../kernels/qs8_gemm.h"
 #include "../requantize.h"
+#include "fusion.h"
 #include "grouped_conv.h"
 #include "kernel_choice.h"
 #include "util.h"
@@ -23,6 +24,9 @@ typedef struct gemm_state {
   int direct; /* conv 1x1, stride 1, no padding: GEMM straight on the input */
   int keep_num_dims; /* FULLY_CONNECTED: the input's shape with the last dimension the units, else [batch, units] */
   el_grouped_conv* grouped; /* a grouped CONV_2D: computed there, none of the above is used */
+  int fused;                /* the residual ADD in the epilogue (fusion.h): written to fused_output, not output */
+  int fused_residual, fused_output;
+  qs8_vbinary_params fused_add;
 } gemm_state;
 
 /* ---- checks ---- */
@@ -136,6 +140,7 @@ static void gemm_release(void* state) {
 static TfLiteStatus gemm_prepare(TfLiteContext* c, el_node* node, const el_shape* ins, const el_shape* out_shape,
                                  const el_kernels* kernels, size_t* scratch) {
   gemm_state* s = (gemm_state*)node->state;
+  s->fused = 0; /* the partition's fusion pass decides again after every prepare */
   const int fc = node->code == kTfLiteBuiltinFullyConnected;
   const TfLiteTensor* x = el_tensor(c, node->inputs[0]);
   const TfLiteTensor* f = el_tensor(c, node->inputs[1]);
@@ -201,11 +206,33 @@ static TfLiteStatus gemm_prepare(TfLiteContext* c, el_node* node, const el_shape
   return kTfLiteOk;
 }
 
+int el_gemm_fuse_add(el_node* gemm, int residual, int output, const qs8_vbinary_params* add, const char** why) {
+  gemm_state* s = (gemm_state*)gemm->state;
+  if (s->grouped != NULL || s->gemm == NULL) EL_NO("a grouped convolution");
+  int dense = 0;
+  for (const qs8_gemm_ukernel* u = qs8_gemm_ukernels; u->name != NULL; u++) dense |= u == s->gemm;
+  if (!dense) EL_NO("a block-sparse GEMM (no fused epilogue)");
+  s->fused = 1;
+  s->fused_residual = residual;
+  s->fused_output = output;
+  s->fused_add = *add;
+  return 1;
+}
+
+/* The parameters of one GEMM call over output rows from r0 (the fused ADD's residual rows with them). */
+static qs8_gemm_params gemm_params(const gemm_state* s, const int8_t* residual, size_t r0) {
+  const qs8_gemm_params gp = {s->multiplier, s->shift, s->out_zp, s->act_min, s->act_max,
+                              s->fused ? &s->fused_add : NULL, s->fused ? residual + r0 * (size_t)s->n : NULL,
+                              (size_t)s->n};
+  return gp;
+}
+
 /* ---- invoke ---- */
 
 typedef struct conv_task {
   const gemm_state* s;
   const int8_t* xb;
+  const int8_t* res; /* the fused ADD's residual for this batch, or NULL */
   int8_t* yb;
   int8_t* col;
   size_t rows_per_task, M;
@@ -238,7 +265,7 @@ static void conv_rows(void* ctx, size_t task) {
   const size_t r0 = task * t->rows_per_task;
   const size_t r1 = r0 + t->rows_per_task < t->M ? r0 + t->rows_per_task : t->M;
   if (r0 >= r1) return;
-  const qs8_gemm_params gp = {s->multiplier, s->shift, s->out_zp, s->act_min, s->act_max};
+  const qs8_gemm_params gp = gemm_params(s, t->res, r0);
   if (s->direct) {
     s->gemm->run(r1 - r0, (size_t)OC, (size_t)C, t->xb + r0 * C, (size_t)C, s->packed, t->yb + r0 * OC, (size_t)OC,
                  &gp);
@@ -279,7 +306,8 @@ static void conv_invoke(const el_node* node, const el_io* io, int8_t* scratch) {
     return;
   }
   const int8_t* x = el_data(io, node->inputs[0]);
-  int8_t* y = el_data(io, node->output);
+  int8_t* y = el_data(io, s->fused ? s->fused_output : node->output);
+  const int8_t* res = s->fused ? el_data(io, s->fused_residual) : NULL;
   const int B = s->in_shape.d[0], H = s->in_shape.d[1], W = s->in_shape.d[2], C = s->in_shape.d[3];
   const int OH = s->out_shape.d[1], OW = s->out_shape.d[2], OC = s->out_shape.d[3];
   const size_t M = (size_t)OH * OW;
@@ -287,7 +315,8 @@ static void conv_invoke(const el_node* node, const el_io* io, int8_t* scratch) {
   size_t per = (M + threads - 1) / threads;
   per = per < 16 ? 16 : (per + 1) / 2 * 2; /* whole 2-row tiles */
   for (int b = 0; b < B; b++) {
-    conv_task t = {s, x + (size_t)b * H * W * C, y + (size_t)b * M * OC, scratch, per, M};
+    conv_task t = {s, x + (size_t)b * H * W * C, res ? res + (size_t)b * M * OC : NULL, y + (size_t)b * M * OC,
+                   scratch, per, M};
     el_parallel_for(io->pool, (M + per - 1) / per, conv_rows, &t);
   }
 }
@@ -296,9 +325,9 @@ static void fc_invoke(const el_node* node, const el_io* io, int8_t* scratch) {
   (void)scratch;
   const gemm_state* s = (const gemm_state*)node->state;
   const int8_t* x = el_data(io, node->inputs[0]);
-  int8_t* y = el_data(io, node->output);
+  int8_t* y = el_data(io, s->fused ? s->fused_output : node->output);
   const size_t batches = el_shape_elements(&s->in_shape) / (size_t)s->k;
-  const qs8_gemm_params gp = {s->multiplier, s->shift, s->out_zp, s->act_min, s->act_max};
+  const qs8_gemm_params gp = gemm_params(s, s->fused ? el_data(io, s->fused_residual) : NULL, 0);
   s->gemm->run(batches, (size_t)s->n, (size_t)s->k, x, (size_t)s->k, s->packed, y, (size_t)s->n, &gp);
 }
 

@@ -13,6 +13,7 @@
 #include "../kernels/qs8_vbinary_rules.h"
 #include "../requantize.h"
 #include "broadcast.h"
+#include "fusion.h"
 #include "kernel_choice.h"
 #include "util.h"
 
@@ -239,6 +240,20 @@ static void binary_invoke(const el_node* node, const el_io* io, int8_t* scratch)
       generic(s, add, a, b, y);
       break;
   }
+}
+
+int el_add_fusion_params(const el_node* add, int conv_input, qs8_vbinary_params* out, const char** why) {
+  const binary_state* s = (const binary_state*)add->state;
+  if (add->code != kTfLiteBuiltinAdd) EL_NO("not an ADD");
+  if (s->plan.category != EL_BCAST_NONE || memcmp(&s->in_shape, &s->out_shape, sizeof s->in_shape) != 0 ||
+      memcmp(&s->in2_shape, &s->out_shape, sizeof s->in_shape) != 0)
+    EL_NO("the ADD broadcasts");
+  /* the builtin's one call rounds its last n % 16 elements as a tail, which no epilogue reproduces */
+  if (el_shape_elements(&s->out_shape) % 16 != 0) EL_NO("the ADD's element count is not a multiple of 16");
+  /* (an output scale 2^20 times below the inputs'; the NEON epilogue's rounding divide assumes a right shift) */
+  if (s->params.out_shift >= 0) EL_NO("the ADD's output rescale does not shift right");
+  *out = conv_input == 0 ? s->params : s->switched;
+  return 1;
 }
 
 const el_op_def el_op_add = {kTfLiteBuiltinAdd, "ADD", sizeof(binary_state), add_check, binary_init,

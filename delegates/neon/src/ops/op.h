@@ -33,6 +33,7 @@ typedef struct el_kernels {
   unsigned cpu_features;
   const char* forced; /* "auto", "scalar", "neon", "dot" or "avx2" */
   int sparse;         /* EL_SPARSE_*: block-sparse GEMM by the cost rule (default), never, or wherever a block is 0 */
+  int no_fusion;      /* option fuse=off (the default): every node runs on its own (fusion.h) */
 } el_kernels;
 
 struct el_op_def;

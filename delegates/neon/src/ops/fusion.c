@@ -1,0 +1,48 @@
+/* The residual-ADD fusion pass (fusion.h). */
+#include "fusion.h"
+
+static int is_gemm(int code) { return code == kTfLiteBuiltinConv2d || code == kTfLiteBuiltinFullyConnected; }
+
+/* The one node reading tensor t (-1: none or several; t read twice by one node counts as several). */
+static int only_reader(const el_node* nodes, int n_nodes, int t) {
+  int reader = -1, reads = 0;
+  for (int i = 0; i < n_nodes; i++)
+    for (int k = 0; k < nodes[i].n_inputs; k++)
+      if (nodes[i].inputs[k] == t) reader = i, reads++;
+  return reads == 1 ? reader : -1;
+}
+
+static int producer(const el_node* nodes, int n_nodes, int t) {
+  for (int i = 0; i < n_nodes; i++)
+    for (int k = 0; k < nodes[i].n_outputs; k++)
+      if (nodes[i].outputs[k] == t) return i;
+  return -1;
+}
+
+int el_fuse_residual_adds(el_node* nodes, int n_nodes, const unsigned char* internal, int* fused_conv,
+                          void (*log)(void* ctx, int gemm_node, int add_node, const char* why), void* ctx) {
+  for (int i = 0; i < n_nodes; i++) fused_conv[i] = -1;
+  int pairs = 0;
+  for (int i = 0; i < n_nodes; i++) {
+    el_node* g = &nodes[i];
+    if (!is_gemm(g->code) || g->n_outputs != 1 || !internal[g->output]) continue; /* (a graph output is seen) */
+    const int j = only_reader(nodes, n_nodes, g->output);
+    if (j < 0 || nodes[j].code != kTfLiteBuiltinAdd || nodes[j].n_inputs != 2 || fused_conv[j] >= 0) continue;
+    const el_node* add = &nodes[j];
+    const int conv_input = add->inputs[0] == g->output ? 0 : 1;
+    const int residual = add->inputs[1 - conv_input];
+    const char* why = NULL;
+    qs8_vbinary_params params;
+    if (residual < 0) continue;
+    /* the residual must exist when the GEMM runs: produced before it, or outside the partition */
+    const int made = producer(nodes, n_nodes, residual);
+    if (made >= i) why = "the residual is computed after the GEMM";
+    else if (el_add_fusion_params(add, conv_input, &params, &why) && el_gemm_fuse_add(g, residual, add->output,
+                                                                                   &params, &why)) {
+      fused_conv[j] = i;
+      pairs++;
+    }
+    if (log != NULL) log(ctx, g->node_index, add->node_index, fused_conv[j] == i ? NULL : why);
+  }
+  return pairs;
+}
