@@ -25,6 +25,7 @@ _LAZY = {
     "inspect": "edgelift.inspection:inspect",
     "bench": "edgelift.device.checking.bench:bench",
     "validate": "edgelift.device.checking.validate:validate",
+    "ValidateOptions": "edgelift.device.checking.validate_options:ValidateOptions",
     "bundle": "edgelift.device.remote.bundle:bundle",
     "deploy": "edgelift.device.remote.api:deploy",
     "rollback": "edgelift.device.remote.api:rollback",
