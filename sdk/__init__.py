@@ -24,6 +24,7 @@ _LAZY = {
     "convert": "edgelift.converters.pipeline:convert",
     "inspect": "edgelift.inspection:inspect",
     "bench": "edgelift.device.checking.bench:bench",
+    "BenchOptions": "edgelift.device.bench_options:BenchOptions",
     "validate": "edgelift.device.checking.validate:validate",
     "ValidateOptions": "edgelift.device.checking.validate_options:ValidateOptions",
     "bundle": "edgelift.device.remote.bundle:bundle",

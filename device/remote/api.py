@@ -12,7 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ... import option_checks as check
 from ...errors import InvalidArgumentError, ModelNotFoundError
+from ..bench_options import BenchOptions
 from .commands import bench_at, describe_device, read_input_bytes, run_on, trust_on
 from .deploy import KEEP_RELEASES, DeployResult, deploy_bundle, prepare_bundle, rollback_device
 from .device import DEFAULT_REMOTE_DIR, _q, make_device
@@ -98,28 +100,30 @@ def run_remote(host: str | Connection, inputs, *, delegate: str | None = None, t
 
 
 def bench_remote(host: str | Connection, model_or_bundle: str | os.PathLike | None = None, *, target: str = "rpi4",
-                 delegates: str = "neon,builtin,xnnpack", runs: int = 50, warmup: int = 3, threads: int = 1,
-                 ssh_config=None, identity=None, accept_new_host_key: bool = False,
-                 remote_dir: str = DEFAULT_REMOTE_DIR, remote_python: str | None = None,
-                 max_seconds: float = 120.0) -> dict[str, Any]:
+                 delegates: str | None = None, runs: int | None = None, warmup: int | None = None,
+                 threads: int = 1, options: BenchOptions | None = None, ssh_config=None, identity=None,
+                 accept_new_host_key: bool = False, remote_dir: str = DEFAULT_REMOTE_DIR,
+                 remote_python: str | None = None, max_seconds: float = 120.0) -> dict[str, Any]:
     """Latency per delegate measured on the device, with its conditions before/after (a warning when throttled).
 
     With `model_or_bundle` the model is uploaded to a scratch folder (not installed); without, `current` is
-    measured.
+    measured. `options` (a BenchOptions with on_device=True) or delegates / runs / warmup / threads (defaults
+    neon,builtin,xnnpack / 50 / 5 / 1), checked before connecting.
     """
-    names = [d.strip() for d in delegates.split(",") if d.strip()]
-    bad = [d for d in names if d not in ("neon", "builtin", "xnnpack")]
-    if bad or not names:
-        raise InvalidArgumentError(f"unknown remote delegate(s) {bad or delegates!r}; allowed: neon, builtin, xnnpack",
-                                   hint="e.g. --delegate neon,builtin,xnnpack")
-    if runs < 1 or warmup < 0:
-        raise InvalidArgumentError(f"runs must be >= 1 and warmup >= 0, got runs={runs}, warmup={warmup}",
-                                   hint="e.g. --runs 50 --warmup 3")
+    if options is None:
+        options = BenchOptions(delegates=delegates, runs=runs, warmup=warmup, threads=threads, on_device=True)
+    elif not (isinstance(options, BenchOptions) and options.on_device):
+        raise InvalidArgumentError(f"options must be a BenchOptions with on_device=True, got {options!r}",
+                                   hint="BenchOptions(..., on_device=True)")
+    elif (delegates, runs, warmup, threads) != (None, None, None, 1):
+        raise InvalidArgumentError("give options or delegates/runs/warmup/threads, not both",
+                                   hint="set them on the BenchOptions instead")
+    max_seconds = check.finite("max_seconds", max_seconds, 0.0, inclusive=False, example="max_seconds=120")
     connection = connection_for(host, ssh_config=ssh_config, identity=identity,
                                 accept_new_host_key=accept_new_host_key)
     device = make_device(connection, remote_dir=remote_dir, remote_python=remote_python)
-    args = ["bench", "--delegates", ",".join(names), "--runs", str(runs), "--warmup", str(warmup),
-            "--threads", str(threads), "--max-seconds", str(max_seconds)]
+    args = ["bench", "--delegates", ",".join(options.delegates), "--runs", str(options.runs),
+            "--warmup", str(options.warmup), "--threads", str(options.threads), "--max-seconds", str(max_seconds)]
     if model_or_bundle is None:
         where = device.path("current")
         return bench_at(device, where, args)

@@ -235,21 +235,11 @@ def bench_host_options(f):
                         help="Measure on this device over SSH ([user@]host[:port]) instead of here.")(f)
 
 
-def remote_bench(model, host, delegates, threads, runs, warmup, as_json, *, seconds=None, input_path=None,
-                 runtime=None, report=None, delegate_options=(), target="rpi4", **kwargs) -> None:
+def remote_bench(model, host, options, as_json, *, input_path=None, target="rpi4", **kwargs) -> None:
     """`edgelift bench MODEL --host H`: MODEL measured on the device (uploaded to a scratch folder, not installed)."""
     from edgelift.device.remote.api import bench_remote
     from edgelift.device.remote.commands import format_bench
 
-    unsupported = {"--seconds": seconds, "--input": input_path, "--runtime": runtime, "--report": report,
-                   "--delegate-option": delegate_options or None}
-    given = [name for name, value in unsupported.items() if value is not None]
-    if given:
-        raise InvalidArgumentError(f"{', '.join(given)} cannot be combined with --host",
-                                   hint="on a device: --delegate neon,builtin,xnnpack, --threads, --runs, --warmup")
-    ctx = click.get_current_context()
-    if ctx.get_parameter_source("delegates") == click.core.ParameterSource.DEFAULT:
-        delegates = "neon,builtin,xnnpack"  # no --delegate given: on a device, compare the three side by side
-    result = bench_remote(host, model, target=target, delegates=delegates, threads=threads,
-                          runs=50 if runs is None else runs, warmup=warmup, **kwargs)
+    options.check_inputs(model, input_path)
+    result = bench_remote(host, model, target=target, options=options, **kwargs)
     click.echo(json.dumps(result, indent=2, default=str) if as_json else format_bench(result))
