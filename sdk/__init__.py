@@ -29,6 +29,7 @@ _LAZY = {
     "ValidateOptions": "edgelift.device.checking.validate_options:ValidateOptions",
     "bundle": "edgelift.device.remote.bundle:bundle",
     "deploy": "edgelift.device.remote.api:deploy",
+    "DeployOptions": "edgelift.device.remote.deploy_options:DeployOptions",
     "rollback": "edgelift.device.remote.api:rollback",
     "Connection": "edgelift.device.remote.ssh:Connection",
 }
