@@ -24,9 +24,12 @@ _LAZY = {
     "convert": "edgelift.converters.pipeline:convert",
     "inspect": "edgelift.inspection:inspect",
     "bench": "edgelift.device.checking.bench:bench",
+    "BenchOptions": "edgelift.device.bench_options:BenchOptions",
     "validate": "edgelift.device.checking.validate:validate",
+    "ValidateOptions": "edgelift.device.checking.validate_options:ValidateOptions",
     "bundle": "edgelift.device.remote.bundle:bundle",
     "deploy": "edgelift.device.remote.api:deploy",
+    "DeployOptions": "edgelift.device.remote.deploy_options:DeployOptions",
     "rollback": "edgelift.device.remote.api:rollback",
     "Connection": "edgelift.device.remote.ssh:Connection",
 }

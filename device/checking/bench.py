@@ -12,7 +12,6 @@ Never imports TensorFlow (runs on the Pi).
 
 from __future__ import annotations
 
-import math
 import os
 import platform
 import resource
@@ -23,28 +22,12 @@ from typing import Any
 import numpy as np
 
 from ...errors import DataError, DelegateError, InvalidArgumentError
-from ..runtime import Runner, check_delegate_name, get_runtime, load_interpreter, quantize, random_like
+from ..bench_options import BenchOptions, parse_delegates  # noqa: F401 (parse_delegates: re-exported)
+from ..runtime import Runner, get_runtime, load_interpreter, quantize, random_like
 
 SCHEMA = "edgelift.bench/1"
-DEFAULT_RUNS = 50
-DEFAULT_WARMUP = 5
 PER_OP_NOTE = ("per-op timing: not available — the TFLite Python interpreters (ai-edge-litert, tflite-runtime) "
                "do not expose the runtime's op profiler")
-
-
-def parse_delegates(delegates: str | list[str] | tuple[str, ...] | None) -> list[str]:
-    if delegates is None:
-        return ["xnnpack"]
-    items = delegates.split(",") if isinstance(delegates, str) else list(delegates)
-    names = [d.strip() for d in items if d and d.strip()]
-    if not names:
-        raise InvalidArgumentError(f"no delegate given ({delegates!r})",
-                                   hint="e.g. --delegate xnnpack,builtin,neon or a path to a library")
-    dup = sorted({n for n in names if names.count(n) > 1})
-    if dup:
-        raise InvalidArgumentError(f"delegate(s) {', '.join(dup)} given more than once in {names}",
-                                   hint="name each delegate once")
-    return names
 
 
 def _peak_rss_mb() -> float:
@@ -341,22 +324,11 @@ def per_op_timing(model, delegate: str = "builtin", threads: int = 1, runs: int 
     return {"ops": rows, "sum_us": total, "note": PER_OP_METHOD}
 
 
-def bench(
-    model: str | os.PathLike | bytes,
-    delegates: str | list[str] | None = "xnnpack",
-    threads: int = 1,
-    runs: int | None = None,
-    seconds: float | None = None,
-    warmup: int | None = None,
-    inputs=None,
-    delegate_options: dict[str, Any] | None = None,
-    runtime: str | None = None,
-    report: str | os.PathLike | None = None,
-    per_op: bool = False,
-    emulate: str | None = None,
-):
+def bench(model: str | os.PathLike | bytes, inputs=None, options: BenchOptions | None = None, **settings):
     """Benchmark `model` on each delegate (interleaved). `runs` or `seconds` (default: 50 runs each).
 
+    Settings are a `BenchOptions` or its fields as keywords (delegates, threads, runs, seconds, warmup,
+    delegate_options, runtime, report, per_op, emulate); every value is checked before any work.
     inputs: None (random of the right dtype/shape), an array / list of arrays, or a data path (.npz/.npy/folder).
     delegate_options apply to every non-builtin delegate that takes options ('neon' and library paths).
     report: write a self-contained HTML page there too.
@@ -366,43 +338,33 @@ def bench(
     (edgelift.device.emulate; returns an EmulatedBench). runtime is then the Pi's: tflite-runtime (default) or
     ai-edge-litert; runs default to 1 (counts are exact).
     """
-    if emulate is not None:
-        return _emulated(model, emulate, delegates, threads, runs, seconds, warmup, inputs, delegate_options,
-                         runtime, report, per_op)
-    names = parse_delegates(delegates)
-    if runs is not None and seconds is not None:
-        raise InvalidArgumentError(f"give runs ({runs}) or seconds ({seconds}), not both",
-                                   hint="--runs counts invocations per delegate; --seconds bounds the whole loop")
-    if runs is not None and (isinstance(runs, bool) or not isinstance(runs, int) or runs < 1):
-        raise InvalidArgumentError(f"runs must be a whole number >= 1, got {runs!r}")
-    if seconds is not None and not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds > 0):
-        raise InvalidArgumentError(f"seconds must be a finite number > 0, got {seconds!r}", hint="e.g. --seconds 10")
-    if delegate_options and all(n in ("builtin", "xnnpack") for n in names):
-        raise InvalidArgumentError(
-            f"delegate options {sorted(delegate_options)} given, but {', '.join(names)} take(s) none",
-            hint="options apply to 'neon' and to external delegate libraries: add -d neon, or drop the options")
-    warmup = DEFAULT_WARMUP if warmup is None else warmup
-    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
-        raise InvalidArgumentError(f"warmup must be a whole number >= 0, got {warmup!r}")
-    if report is not None:
-        from ...atomic import check_outputs
+    if options is None:
+        options = BenchOptions(**settings)
+    elif settings:
+        raise InvalidArgumentError(f"give options or keywords, not both (keywords {sorted(settings)})",
+                                   hint="set them on the BenchOptions instead")
+    elif not isinstance(options, BenchOptions) or options.on_device:
+        raise InvalidArgumentError(f"options must be a BenchOptions for here or emulate, got {options!r}",
+                                   hint="bench on a device with edgelift.device.remote.api.bench_remote")
+    options.check_inputs(model, inputs)
+    if options.emulate is not None:
+        return _emulated(model, inputs, options)
+    return _bench_here(model, inputs, options)
 
-        check_outputs({"report": report}, {"model": model, "input data": inputs})
-    if runs is None and seconds is None:
-        runs = DEFAULT_RUNS
+
+def _bench_here(model, inputs, opts: BenchOptions):
+    names, threads, runs, seconds, warmup = opts.delegates, opts.threads, opts.runs, opts.seconds, opts.warmup
+    runtime, report, per_op = opts.runtime, opts.report, opts.per_op
     rt = get_runtime(runtime)
     start_all = time.perf_counter()
 
-    for name in names:  # a misspelt name is refused before any work; a delegate that fails to load is a row
-        check_delegate_name(name)
     configs: list[BenchConfig] = []
     failed: list[dict[str, Any]] = []  # a delegate that cannot load the model is reported; the others still run
     label = "random"
     for name in names:
         before = _current_rss_mb()
-        opts = delegate_options if name not in ("builtin", "xnnpack") else None
         try:
-            runner = load_interpreter(model, name, threads, opts, runtime)
+            runner = load_interpreter(model, name, threads, opts.for_delegate(name), runtime)
         except DelegateError as exc:
             if len(names) == 1:
                 raise
@@ -449,9 +411,9 @@ def bench(
     if per_op:
         op_runs = min(runs or 30, 50)
         for c in configs:
-            opts = delegate_options if c.delegate not in ("builtin", "xnnpack") else None
             feed, _ = _inputs_from(inputs, c.runner)
-            c.per_op = per_op_timing(model, c.delegate, threads, op_runs, feed, opts, runtime)
+            c.per_op = per_op_timing(model, c.delegate, threads, op_runs, feed, opts.for_delegate(c.delegate),
+                                     runtime)
 
     path = None if isinstance(model, (bytes, bytearray, memoryview)) else str(model)
     result = BenchResult(
@@ -473,26 +435,15 @@ def bench(
     return result
 
 
-def _emulated(model, board, delegates, threads, runs, seconds, warmup, inputs, delegate_options, runtime, report,
-              per_op):
-    """bench(emulate=board): the Pi cost meter, after refusing what it cannot honour."""
+def _emulated(model, inputs, opts: BenchOptions):
+    """bench(emulate=board): the Pi cost meter (what it cannot honour was refused by BenchOptions)."""
     from ..emulate.meter import emulate_bench
 
-    refused = [(seconds is not None, f"seconds={seconds!r}", "counts are exact: give --runs (default 1)"),
-               (inputs is not None, "inputs", "the meter feeds seeded random inputs; costs barely depend on values"),
-               (per_op, "per_op", "the NEON delegate's rows are already split by op"),
-               (threads != 1, f"threads={threads!r}", "the meter counts one thread")]
-    for bad, what, why in refused:
-        if bad:
-            raise InvalidArgumentError(f"{what} cannot be combined with emulate={board!r}", hint=why)
-    if report is not None:
-        from ...atomic import check_outputs
-
-        check_outputs({"report": report}, {"model": model, "input data": inputs})
-    result = emulate_bench(model, board=board, delegates=delegates, runtime=runtime, runs=1 if runs is None else runs,
-                           warmup=1 if warmup is None else warmup, delegate_options=delegate_options)
-    if report is not None:
+    result = emulate_bench(model, board=opts.emulate, delegates=opts.delegates and ",".join(opts.delegates),
+                           runtime=opts.runtime, runs=opts.runs, warmup=opts.warmup,
+                           delegate_options=opts.delegate_options)
+    if opts.report is not None:
         from ..emulate.report import emulate_report
 
-        emulate_report(result, report)
+        emulate_report(result, opts.report)
     return result

@@ -19,10 +19,11 @@ from typing import Any
 import numpy as np
 
 from ...errors import DataError, InvalidArgumentError, InvalidModelError, ThresholdError
-from ..runtime import check_delegate_name, dequantize, load_interpreter, model_bytes, quantize, random_like
+from ..runtime import dequantize, load_interpreter, model_bytes, quantize, random_like
 from ..runtime.engines import make_engine
 from .compare import compare, compare_exact
 from .references import TFLiteReference, load_reference
+from .validate_options import ValidateOptions
 from .validation_result import ValidationResult
 
 DEFAULT_RANDOM_SAMPLES = 100
@@ -93,71 +94,34 @@ def _same_quantization(a: dict[str, Any], b: dict[str, Any]) -> bool:
             and np.array_equal(qa.get("zero_points", []), qb.get("zero_points", [])))
 
 
-def _parse_fraction(value, name: str) -> float | None:
-    if value is None:
-        return None
-    try:
-        v = float(str(value).rstrip("%")) / (100.0 if str(value).endswith("%") else 1.0)
-    except ValueError:
-        raise InvalidArgumentError(f"{name} must be a number, got {value!r}", hint="e.g. 0.99 or 99%") from None
-    if not 0.0 <= v <= 1.0:
-        raise InvalidArgumentError(f"{name} must lie in [0, 1] (or 0%..100%), got {value!r}", hint="e.g. 0.99")
-    return v
-
-
 # -- the API ------------------------------------------------------------------------------------------
-def validate(
-    model: str | os.PathLike | bytes,
-    reference=None,
-    data=None,
-    delegate: str = "builtin",
-    reference_delegate: str | None = None,
-    delegate_options: dict[str, Any] | None = None,
-    samples: int | None = None,
-    atol: float | None = None,
-    min_agreement: float | str | None = None,
-    max_accuracy_drop: float | str | None = None,
-    exact: bool = False,
-    max_lsb: int = 0,
-    per_layer: bool = False,
-    layer_threshold: float | None = None,
-    report: str | os.PathLike | None = None,
-    threads: int = 1,
-    backend: str = "litert",
-    runtime: str | None = None,
-    seed: int = 0,
-    check: bool = True,
-    batch: int = 32,
-) -> ValidationResult:
-    """Compare `model` (on `delegate`) with `reference` on `data` (or random inputs); see the module doc.
+def validate(model: str | os.PathLike | bytes, reference=None, data=None,
+             options: ValidateOptions | None = None, **settings) -> ValidationResult:
+    """Compare `model` (on `options.delegate`) with `reference` on `data` (or random inputs); see the module doc.
 
-    `delegate_options` go to `delegate` when it is 'neon' or a library path (key/value strings).
-    Thresholds: `atol` (max abs error, every output), `min_agreement` (top-1, 0..1 or '99%'),
-    `max_accuracy_drop` (reference accuracy minus model accuracy, 0..1; needs labels), `exact` (bit for bit,
-    up to `max_lsb`). When one is missed and `check` is true, ThresholdError is raised after the report is
-    written; it carries the result as `.result`. `batch`: samples per call of the GPU backend.
+    Settings are a `ValidateOptions` or its fields as keywords (delegate, reference_delegate, delegate_options,
+    samples, atol, min_agreement, max_accuracy_drop, exact, max_lsb, per_layer, layer_threshold, report,
+    threads, backend, runtime, seed, check, batch); every value is checked before any work. When a threshold is
+    missed and `check` is true, ThresholdError is raised after the report is written; it carries the result as
+    `.result`.
     """
-    t_start = time.perf_counter()
-    if samples is not None and (isinstance(samples, bool) or not isinstance(samples, int) or samples < 1):
-        raise InvalidArgumentError(f"samples must be a whole number >= 1, got {samples!r}")
-    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-        raise InvalidArgumentError(f"batch must be a whole number >= 1, got {batch!r}")
-    if atol is not None and not (isinstance(atol, (int, float)) and atol >= 0):
-        raise InvalidArgumentError(f"atol must be a number >= 0, got {atol!r}")
-    agreement = _parse_fraction(min_agreement, "min_agreement")
-    drop = _parse_fraction(max_accuracy_drop, "max_accuracy_drop")
-    if isinstance(max_lsb, bool) or not isinstance(max_lsb, int) or max_lsb < 0:
-        raise InvalidArgumentError(f"max_lsb must be a whole number >= 0, got {max_lsb!r}")
-    delegate = check_delegate_name(delegate)
-    if delegate_options and delegate in ("builtin", "xnnpack"):
-        raise InvalidArgumentError(f"delegate options {sorted(delegate_options)} given for {delegate!r}, which takes "
-                                   "none", hint="options apply to --delegate neon and to external delegate libraries")
-    if reference_delegate is not None:
-        reference_delegate = check_delegate_name(reference_delegate)
-    if report is not None:
-        from ...atomic import check_outputs
+    if options is None:
+        options = ValidateOptions(**settings)
+    elif settings:
+        raise InvalidArgumentError(f"give options or keywords, not both (keywords {sorted(settings)})",
+                                   hint="set them on the ValidateOptions instead")
+    elif not isinstance(options, ValidateOptions):
+        raise InvalidArgumentError(f"options must be a ValidateOptions, got {type(options).__name__}",
+                                   hint="edgelift.device.checking.validate_options.ValidateOptions(...)")
+    options.check_inputs(model, reference, data)
+    return _validate(model, reference, data, options)
 
-        check_outputs({"report": report}, {"model": model, "reference model": reference, "data": data})
+
+def _validate(model, reference, data, opts: ValidateOptions) -> ValidationResult:
+    t_start = time.perf_counter()
+    delegate, reference_delegate, threads, runtime = opts.delegate, opts.reference_delegate, opts.threads, opts.runtime
+    exact, max_lsb, atol = opts.exact, opts.max_lsb, opts.atol
+    agreement, drop = opts.min_agreement, opts.max_accuracy_drop
 
     meta = load_interpreter(model, "builtin", 1, None, runtime)  # shapes and quantization, any backend
     in_details, out_details = meta.input_details, meta.output_details
@@ -169,20 +133,19 @@ def validate(
         raise InvalidArgumentError(
             "--exact compares two runs of integer .tflite models bit for bit; the reference is a Keras model",
             hint="use --reference-delegate builtin (same .tflite) or a .tflite reference")
-    x_raw, x_float, labels, data_label = _prepare_data(data, samples, in_details, seed)
+    x_raw, x_float, labels, data_label = _prepare_data(data, opts.samples, in_details, opts.seed)
     if labels is not None and len(out_details) == 1 and len(out_details[0]["shape"]) == 2:
         from ...data import check_labels
 
         check_labels(labels, int(out_details[0]["shape"][-1]), f"data {data_label!r}")
     if drop is not None and labels is None:
         raise InvalidArgumentError(
-            f"max_accuracy_drop={max_accuracy_drop} needs labels; data {data_label!r} has none",
+            f"max_accuracy_drop={opts.given['max_accuracy_drop']} needs labels; data {data_label!r} has none",
             hint="pass an .npz with arrays x and y, or a folder of class sub-folders")
     n = int(x_raw[0].shape[0])
 
-    engine = make_engine(content if model_label == "<bytes>" else model, backend, delegate, threads, batch,
-                         delegate_options=delegate_options if delegate not in ("builtin", "xnnpack") else None,
-                         runtime=runtime)
+    engine = make_engine(content if model_label == "<bytes>" else model, opts.backend, delegate, threads, opts.batch,
+                         delegate_options=opts.engine_delegate_options, runtime=runtime)
     engine_label = engine.describe()
     try:
         out_raw = engine.predict_raw(x_raw)
@@ -240,15 +203,16 @@ def validate(
         outputs.append(m)
     if agreement is not None and all(o["top1_agreement"] is None for o in outputs):
         raise InvalidArgumentError(
-            f"min_agreement={min_agreement} needs a classification output (last axis >= 2); outputs are "
+            f"min_agreement={opts.given['min_agreement']} needs a classification output (last axis >= 2); outputs are "
             f"{[o['shape'] for o in outputs]}", hint="use --atol for regression outputs")
     if drop is not None and all(o["accuracy"] is None for o in outputs):
         raise InvalidArgumentError(
-            f"max_accuracy_drop={max_accuracy_drop}: no output is a classifier matching the labels' shape",
+            f"max_accuracy_drop={opts.given['max_accuracy_drop']}: no output is a classifier matching the "
+            "labels' shape",
             hint="use --atol or --min-agreement")
 
     diagnosis = None
-    if per_layer:
+    if opts.per_layer:
         from .diagnose import DEFAULT_THRESHOLD, diagnose
 
         float_ref = ref.float_tflite()
@@ -256,7 +220,7 @@ def validate(
             raise InvalidArgumentError(
                 "--per-layer compares a quantized model with its float reference; the reference is not float",
                 hint="pass the Keras model or the float .tflite as --reference")
-        diagnosis = diagnose(content, float_ref, x_float, threshold=layer_threshold or DEFAULT_THRESHOLD,
+        diagnosis = diagnose(content, float_ref, x_float, threshold=opts.layer_threshold or DEFAULT_THRESHOLD,
                              runtime=runtime)
 
     result = ValidationResult(
@@ -275,11 +239,11 @@ def validate(
         diagnosis=diagnosis,
         notes=notes,
     )
-    if report is not None:
+    if opts.report is not None:
         from .report_html import validate_report
 
-        validate_report(result, report, model_source=content)
-    if check and failures:
+        validate_report(result, opts.report, model_source=content)
+    if opts.check and failures:
         err = ThresholdError(
             f"validation failed: {'; '.join(failures)}",
             hint="see the per-layer ranking above" if diagnosis is not None else

@@ -9,60 +9,59 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from ...errors import InvalidArgumentError, ModelNotFoundError
+from ... import option_checks as check
+from ...errors import InvalidArgumentError
+from ..bench_options import BenchOptions
 from .commands import bench_at, describe_device, read_input_bytes, run_on, trust_on
-from .deploy import KEEP_RELEASES, DeployResult, deploy_bundle, prepare_bundle, rollback_device
+from .deploy import DeployResult, deploy_bundle, prepare_bundle, rollback_device
+from .deploy_options import DeployOptions
 from .device import DEFAULT_REMOTE_DIR, _q, make_device
 from .signing import allowed_signers_line
 from .ssh import Connection, SSHError, connection_for
 
 
 def deploy(model_or_bundle: str | os.PathLike, host: str | Connection | None = None, *,
-           hosts: str | os.PathLike | None = None, group: str | None = None, target: str = "rpi4", ssh_config=None,
-           identity=None, accept_new_host_key: bool = False, remote_dir: str = DEFAULT_REMOTE_DIR,
-           remote_python: str | None = None, install_runtime: bool = False, wheels: str | os.PathLike | None = None,
-           concurrency: int = 4,
-           keep: int = KEEP_RELEASES, progress: Callable[[str], None] | None = None,
-           self_check_atol: float | None = None):
+           options: DeployOptions | None = None, ssh_config=None, identity=None, accept_new_host_key: bool = False,
+           progress: Callable[[str], None] | None = None, **settings):
     """Install a model (.tflite, bundled on the fly for `target`) or a bundle folder on a device.
 
+    Settings are a `DeployOptions` or its fields as keywords (hosts, group, target, remote_dir, remote_python,
+    install_runtime, wheels, concurrency, keep, self_check_atol), all checked before any work starts.
     One device: ``host="[user@]host[:port]"`` or a Connection → DeployResult (raises RemoteError naming the
     failed step).
     A fleet: ``hosts=FILE`` (one host per line, or an Ansible INI inventory; ``group`` picks a [group]) →
     FleetResult (never raises for one device's failure; see ``.ok``).
     """
-    if (host is None) == (hosts is None):
-        raise InvalidArgumentError("give exactly one of host= or hosts=",
-                                   hint="--host [user@]host[:port] for one device, --hosts FILE for a fleet")
-    if keep < 1:
-        raise InvalidArgumentError(f"keep must be at least 1, got {keep}", hint="keep=3 keeps three releases")
+    if options is None:
+        options = DeployOptions(host=host, **settings)
+    elif settings or host is not None:
+        raise InvalidArgumentError(f"give options or host/keywords, not both (keywords {sorted(settings)})",
+                                   hint="set them on the DeployOptions instead")
+    elif not isinstance(options, DeployOptions):
+        raise InvalidArgumentError(f"options must be a DeployOptions, got {type(options).__name__}",
+                                   hint="edgelift.device.remote.deploy_options.DeployOptions(host=...)")
+    o = options
     ssh = dict(ssh_config=ssh_config, identity=identity, accept_new_host_key=accept_new_host_key)
     # every argument is checked before any work (bundling, connecting) starts
-    if hosts is not None:
+    if o.hosts is not None:
         from .fleet import deploy_fleet, read_hosts
 
-        fleet = read_hosts(hosts, group)
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise InvalidArgumentError(f"concurrency must be a positive integer, got {concurrency!r}",
-                                       hint="e.g. --concurrency 4")
+        fleet = read_hosts(o.hosts, o.group)
         connection = connection_for(fleet[0].target, **ssh)  # the canary's; the others share its settings
         device = None
     else:
-        device = make_device(connection_for(host, **ssh), remote_dir=remote_dir, remote_python=remote_python)
-    if wheels is not None and not Path(wheels).is_dir():
-        raise ModelNotFoundError(f"wheels folder {str(wheels)!r} does not exist",
-                                 hint="give a folder of aarch64 wheels (pip download --platform ...)")
+        device = make_device(connection_for(o.host, **ssh), remote_dir=o.remote_dir, remote_python=o.remote_python)
     with tempfile.TemporaryDirectory(prefix="edgelift-deploy-") as work:
-        local, manifest = prepare_bundle(model_or_bundle, target, work, self_check_atol)
+        local, manifest = prepare_bundle(model_or_bundle, o.target, work, o.self_check_atol)
         if device is None:
-            return deploy_fleet(local, manifest, fleet, connection=connection, remote_dir=remote_dir,
-                                remote_python=remote_python, concurrency=concurrency, keep=keep,
-                                install_runtime=install_runtime, wheels=wheels, progress=progress)
-        return deploy_bundle(device, local, manifest, install_runtime=install_runtime, wheels=wheels, keep=keep,
-                             progress=progress)
+            return deploy_fleet(local, manifest, fleet, connection=connection, remote_dir=o.remote_dir,
+                                remote_python=o.remote_python, concurrency=o.concurrency, keep=o.keep,
+                                install_runtime=o.install_runtime, wheels=o.wheels, progress=progress)
+        return deploy_bundle(device, local, manifest, install_runtime=o.install_runtime, wheels=o.wheels,
+                             keep=o.keep, progress=progress)
+
 
 
 def rollback(host: str | Connection, *, ssh_config=None, identity=None, accept_new_host_key: bool = False,
@@ -98,28 +97,30 @@ def run_remote(host: str | Connection, inputs, *, delegate: str | None = None, t
 
 
 def bench_remote(host: str | Connection, model_or_bundle: str | os.PathLike | None = None, *, target: str = "rpi4",
-                 delegates: str = "neon,builtin,xnnpack", runs: int = 50, warmup: int = 3, threads: int = 1,
-                 ssh_config=None, identity=None, accept_new_host_key: bool = False,
-                 remote_dir: str = DEFAULT_REMOTE_DIR, remote_python: str | None = None,
-                 max_seconds: float = 120.0) -> dict[str, Any]:
+                 delegates: str | None = None, runs: int | None = None, warmup: int | None = None,
+                 threads: int = 1, options: BenchOptions | None = None, ssh_config=None, identity=None,
+                 accept_new_host_key: bool = False, remote_dir: str = DEFAULT_REMOTE_DIR,
+                 remote_python: str | None = None, max_seconds: float = 120.0) -> dict[str, Any]:
     """Latency per delegate measured on the device, with its conditions before/after (a warning when throttled).
 
     With `model_or_bundle` the model is uploaded to a scratch folder (not installed); without, `current` is
-    measured.
+    measured. `options` (a BenchOptions with on_device=True) or delegates / runs / warmup / threads (defaults
+    neon,builtin,xnnpack / 50 / 5 / 1), checked before connecting.
     """
-    names = [d.strip() for d in delegates.split(",") if d.strip()]
-    bad = [d for d in names if d not in ("neon", "builtin", "xnnpack")]
-    if bad or not names:
-        raise InvalidArgumentError(f"unknown remote delegate(s) {bad or delegates!r}; allowed: neon, builtin, xnnpack",
-                                   hint="e.g. --delegate neon,builtin,xnnpack")
-    if runs < 1 or warmup < 0:
-        raise InvalidArgumentError(f"runs must be >= 1 and warmup >= 0, got runs={runs}, warmup={warmup}",
-                                   hint="e.g. --runs 50 --warmup 3")
+    if options is None:
+        options = BenchOptions(delegates=delegates, runs=runs, warmup=warmup, threads=threads, on_device=True)
+    elif not (isinstance(options, BenchOptions) and options.on_device):
+        raise InvalidArgumentError(f"options must be a BenchOptions with on_device=True, got {options!r}",
+                                   hint="BenchOptions(..., on_device=True)")
+    elif (delegates, runs, warmup, threads) != (None, None, None, 1):
+        raise InvalidArgumentError("give options or delegates/runs/warmup/threads, not both",
+                                   hint="set them on the BenchOptions instead")
+    max_seconds = check.finite("max_seconds", max_seconds, 0.0, inclusive=False, example="max_seconds=120")
     connection = connection_for(host, ssh_config=ssh_config, identity=identity,
                                 accept_new_host_key=accept_new_host_key)
     device = make_device(connection, remote_dir=remote_dir, remote_python=remote_python)
-    args = ["bench", "--delegates", ",".join(names), "--runs", str(runs), "--warmup", str(warmup),
-            "--threads", str(threads), "--max-seconds", str(max_seconds)]
+    args = ["bench", "--delegates", ",".join(options.delegates), "--runs", str(options.runs),
+            "--warmup", str(options.warmup), "--threads", str(options.threads), "--max-seconds", str(max_seconds)]
     if model_or_bundle is None:
         where = device.path("current")
         return bench_at(device, where, args)

@@ -16,15 +16,17 @@ from .cmd_deploy import bench_host_options, remote_bench
 
 @click.command("bench")
 @click.argument("model", type=click.Path(dir_okay=False))
-@click.option("--delegate", "-d", "delegates", default="xnnpack", show_default=True,
+@click.option("--delegate", "-d", "delegates", default=None,
               help="Comma-separated: xnnpack, builtin, neon, or a path to a delegate library. Several are run "
-                   "interleaved, with ratios to the first.")
+                   "interleaved, with ratios to the first (default: xnnpack here, neon,builtin,xnnpack with --host, "
+                   "neon,xnnpack,builtin with --emulate).")
 @click.option("--delegate-option", "delegate_options", multiple=True, metavar="KEY=VALUE",
               help="Option for neon / an external delegate library (repeatable).")
 @click.option("--threads", "-t", type=int, default=1, show_default=True, help="Interpreter threads.")
 @click.option("--runs", "-n", type=int, default=None, help="Timed invocations per delegate (default 50).")
 @click.option("--seconds", "-s", type=float, default=None, help="Run for about this long instead of --runs.")
-@click.option("--warmup", type=int, default=5, show_default=True, help="Untimed invocations per delegate first.")
+@click.option("--warmup", type=int, default=None,
+              help="Untimed invocations per delegate first (default 5; 1 with --emulate).")
 @click.option("--input", "input_path", type=click.Path(), default=None,
               help="Data (.npz with x, .npy, or an image folder); default random inputs of the right dtype.")
 @click.option("--runtime", type=click.Choice(["litert", "tflite_runtime", "ai-edge-litert", "tflite-runtime"]),
@@ -42,29 +44,21 @@ def bench(model, delegates, delegate_options, threads, runs, seconds, warmup, in
           report, as_json, host=None, **remote) -> None:
     """Measure the latency of MODEL on one or more delegates, side by side (on a device with --host, or the
     estimated cost on an emulated Raspberry Pi with --emulate)."""
+    from edgelift.device.bench_options import BenchOptions
     from edgelift.device.checking.bench import bench as run_bench
 
-    if emulate is not None:
-        if host is not None:
-            raise InvalidArgumentError(f"--emulate {emulate} and --host {host} measure in different places",
-                                       hint="--host times a real device; --emulate estimates one without hardware")
-        ctx = click.get_current_context()
-        default = click.core.ParameterSource.DEFAULT
-        if ctx.get_parameter_source("delegates") == default:
-            delegates = None  # the meter's default: the delegate and its two peers
-        if ctx.get_parameter_source("warmup") == default:
-            warmup = None
-    elif runtime in ("ai-edge-litert", "tflite-runtime"):
+    if emulate is not None and host is not None:
+        raise InvalidArgumentError(f"--emulate {emulate} and --host {host} measure in different places",
+                                   hint="--host times a real device; --emulate estimates one without hardware")
+    if emulate is None and runtime in ("ai-edge-litert", "tflite-runtime"):
         runtime = {"ai-edge-litert": "litert", "tflite-runtime": "tflite_runtime"}[runtime]
-
+    options = BenchOptions(delegates=delegates, threads=threads, runs=runs, seconds=seconds, warmup=warmup,
+                           delegate_options=delegate_option_pairs(delegate_options), runtime=runtime, report=report,
+                           per_op=per_op, emulate=emulate, on_device=host is not None)
     if host is not None:
-        return remote_bench(model, host, delegates, threads, runs, warmup, as_json, seconds=seconds,
-                            input_path=input_path, runtime=runtime, report=report,
-                            delegate_options=delegate_options, **remote)
+        return remote_bench(model, host, options, as_json, input_path=input_path, **remote)
 
-    result = run_bench(model, delegates=delegates, threads=threads, runs=runs, seconds=seconds, warmup=warmup,
-                       inputs=input_path, delegate_options=delegate_option_pairs(delegate_options),
-                       runtime=runtime, report=report, per_op=per_op, emulate=emulate)
+    result = run_bench(model, inputs=input_path, options=options)
     if as_json:
         click.echo(dump_json(result.as_dict()))
     else:

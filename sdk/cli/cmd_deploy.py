@@ -102,42 +102,41 @@ def deploy(model_or_bundle, host, hosts_file, group, concurrency, target, instal
            waves, check_mode, as_json, self_check_atol, **kwargs) -> None:
     """Install MODEL_OR_BUNDLE on a device (or a fleet) over SSH: verified, self-checked, switched atomically."""
     from edgelift.device.remote.api import deploy as run_deploy
+    from edgelift.device.remote.deploy_options import DeployOptions
 
-    if (host is None) == (hosts_file is None):
-        raise InvalidArgumentError("give exactly one of --host and --hosts",
-                                   hint="--host pi@raspberrypi.local, or --hosts inventory.ini for a fleet")
     progress = None if as_json else (lambda msg: click.echo(msg, err=True))
     ansible_only = [name for name, value in (("--canary", canary), ("--waves", waves), ("--check", check_mode))
                     if value not in (None, False)]
     if engine == "builtin" and ansible_only:
         raise InvalidArgumentError(f"{', '.join(ansible_only)}: only with --engine ansible (rolling waves)",
                                    hint="add --engine ansible --hosts inventory.ini, or leave them out")
+    if engine == "ansible" and hosts_file is None:
+        raise InvalidArgumentError("--engine ansible deploys a fleet: give --hosts inventory.ini, not --host",
+                                   hint="for one device leave --engine out")
+    if engine == "ansible" and self_check_atol is not None:
+        raise InvalidArgumentError("--self-check-atol is not supported with --engine ansible",
+                                   hint="record it in the bundle: edgelift bundle M --self-check-atol X, "
+                                        "then deploy the bundle")
+    if engine == "ansible" and wheels is not None:
+        raise InvalidArgumentError("--wheels is not supported with --engine ansible",
+                                   hint="run the edgelift.pi.install_runtime module with wheels: DIR first")
+    ssh = {k: kwargs.pop(k) for k in ("ssh_config", "identity", "accept_new_host_key")}
+    options = DeployOptions(host=host, hosts=hosts_file, group=group, target=target, install_runtime=install_runtime,
+                            wheels=wheels, concurrency=concurrency, self_check_atol=self_check_atol, **kwargs)
     if engine == "ansible":
-        if hosts_file is None:
-            raise InvalidArgumentError("--engine ansible deploys a fleet: give --hosts inventory.ini, not --host",
-                                       hint="for one device leave --engine out")
-        if self_check_atol is not None:
-            raise InvalidArgumentError("--self-check-atol is not supported with --engine ansible",
-                                       hint="record it in the bundle: edgelift bundle M --self-check-atol X, "
-                                            "then deploy the bundle")
-        if wheels is not None:
-            raise InvalidArgumentError("--wheels is not supported with --engine ansible",
-                                       hint="run the edgelift.pi.install_runtime module with wheels: DIR first")
         from edgelift.device.remote.rollout import DEFAULT_WAVES, rollout
 
         result = rollout(model_or_bundle, hosts_file, group=group, canary=1 if canary is None else canary,
-                         waves=DEFAULT_WAVES if waves is None else waves, concurrency=concurrency,
+                         waves=DEFAULT_WAVES if waves is None else waves, concurrency=options.concurrency,
                          install_runtime=install_runtime, check=check_mode, target=target, progress=progress,
-                         **_remote(kwargs))
+                         remote_dir=options.remote_dir, remote_python=options.remote_python, **ssh)
         click.echo(json.dumps(result.as_dict(), indent=2, default=str) if as_json else result.table())
         if not result.ok:
             failed = ", ".join(r.host for r in result.failed)
             raise RemoteError(f"{len(result.failed)} of {len(result.results)} devices were not deployed: {failed}",
                               hint="see the table above; failed hosts were rolled back where they had switched")
         return
-    result = run_deploy(model_or_bundle, host, hosts=hosts_file, group=group, target=target,
-                        install_runtime=install_runtime, wheels=wheels, concurrency=concurrency, progress=progress,
-                        self_check_atol=self_check_atol, **_remote(kwargs))
+    result = run_deploy(model_or_bundle, options=options, progress=progress, **ssh)
     if hosts_file is None:
         click.echo(json.dumps(result.as_dict(), indent=2, default=str) if as_json else result.summary())
         return
@@ -235,21 +234,11 @@ def bench_host_options(f):
                         help="Measure on this device over SSH ([user@]host[:port]) instead of here.")(f)
 
 
-def remote_bench(model, host, delegates, threads, runs, warmup, as_json, *, seconds=None, input_path=None,
-                 runtime=None, report=None, delegate_options=(), target="rpi4", **kwargs) -> None:
+def remote_bench(model, host, options, as_json, *, input_path=None, target="rpi4", **kwargs) -> None:
     """`edgelift bench MODEL --host H`: MODEL measured on the device (uploaded to a scratch folder, not installed)."""
     from edgelift.device.remote.api import bench_remote
     from edgelift.device.remote.commands import format_bench
 
-    unsupported = {"--seconds": seconds, "--input": input_path, "--runtime": runtime, "--report": report,
-                   "--delegate-option": delegate_options or None}
-    given = [name for name, value in unsupported.items() if value is not None]
-    if given:
-        raise InvalidArgumentError(f"{', '.join(given)} cannot be combined with --host",
-                                   hint="on a device: --delegate neon,builtin,xnnpack, --threads, --runs, --warmup")
-    ctx = click.get_current_context()
-    if ctx.get_parameter_source("delegates") == click.core.ParameterSource.DEFAULT:
-        delegates = "neon,builtin,xnnpack"  # no --delegate given: on a device, compare the three side by side
-    result = bench_remote(host, model, target=target, delegates=delegates, threads=threads,
-                          runs=50 if runs is None else runs, warmup=warmup, **kwargs)
+    options.check_inputs(model, input_path)
+    result = bench_remote(host, model, target=target, options=options, **kwargs)
     click.echo(json.dumps(result, indent=2, default=str) if as_json else format_bench(result))

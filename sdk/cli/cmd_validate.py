@@ -43,15 +43,17 @@ def validate(model, reference, reference_delegate, delegate, delegate_options, d
              report, as_json) -> None:
     """Compare MODEL with a reference; exit 1 when a threshold is missed."""
     from edgelift.device.checking.validate import validate as run_validate
+    from edgelift.device.checking.validate_options import ValidateOptions
     from edgelift.errors import ThresholdError
 
+    options = ValidateOptions(
+        delegate=delegate, reference_delegate=reference_delegate,
+        delegate_options=delegate_option_pairs(delegate_options), samples=samples, atol=atol,
+        min_agreement=min_agreement, max_accuracy_drop=max_accuracy_drop, exact=exact, max_lsb=max_lsb,
+        per_layer=per_layer, layer_threshold=layer_threshold, report=report, threads=threads, backend=backend,
+        runtime=runtime, batch=batch)
     try:
-        result = run_validate(
-            model, reference=reference, data=data, delegate=delegate, reference_delegate=reference_delegate,
-            delegate_options=delegate_option_pairs(delegate_options), samples=samples, atol=atol,
-            min_agreement=min_agreement, max_accuracy_drop=max_accuracy_drop,
-            exact=exact, max_lsb=max_lsb, per_layer=per_layer, layer_threshold=layer_threshold, report=report,
-            threads=threads, backend=backend, runtime=runtime, batch=batch)
+        result = run_validate(model, reference=reference, data=data, options=options)
     except ThresholdError as exc:
         result = exc.result
         click.echo(dump_json(result.as_dict()) if as_json else result.format())

@@ -14,8 +14,8 @@ import pytest
 
 DEVICE = Path(__file__).resolve().parents[2] / "device"
 # bottom first; a module may import those listed before it (and nothing after)
-LAYERS = ["ssh", "lock", "bundle_delegate", "signing", "bundle", "device", "install_runtime", "deploy", "commands",
-          "converge", "fleet", "rollout_report", "rollout", "api"]
+LAYERS = ["ssh", "lock", "bundle_delegate", "signing", "bundle", "device", "install_runtime", "deploy",
+          "deploy_options", "commands", "converge", "fleet", "rollout_report", "rollout", "api"]
 FORBIDDEN = {"runtime": {"checking", "remote"}, "checking": {"remote"}, "remote": {"checking"}}
 
 

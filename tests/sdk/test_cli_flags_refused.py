@@ -24,7 +24,7 @@ CASES = [
     (["validate", "m.tflite", "--reference-delegate", "builtin", "--delegate-option", "kernels=dot"],
      "delegate options ['kernels'] given for 'builtin', which takes none"),
     (["bench", "m.tflite", "--seconds", "inf"], "seconds must be a finite number > 0, got inf"),
-    (["bench", "m.tflite", "--host", "127.0.0.1:9", "--runs", "0"], "runs must be >= 1"),
+    (["bench", "m.tflite", "--host", "127.0.0.1:9", "--runs", "0"], "runs must be a whole number >= 1, got 0"),
     (["deploy", "m.tflite", "--hosts", "hosts.bin"], "hosts file 'hosts.bin' is not UTF-8 text (byte 6"),
     (["convert", "m.keras", "-o", "o.tflite", "--calibration-samples", "1"], "--calibration-samples 1 is below 10"),
 ]
