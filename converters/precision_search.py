@@ -244,7 +244,7 @@ def search(sources: dict[bool, Source], evaluate: Evaluator, diagnose_x: np.ndar
            clock: Callable[[], float] = time.monotonic) -> SearchResult:
     """Greedy search; `sources` maps equalized? -> Source (True where equalization ran; only True when the user
     asked for --equalize, with start_equalized). `diagnose_x`: float inputs for the per-layer diagnosis."""
-    from edgelift.device.diagnose import diagnose
+    from edgelift.device.checking.diagnose import diagnose
 
     budget = evaluate.budget
     t0 = clock()
