@@ -105,9 +105,10 @@ def test_the_teacher_labels_the_batch_the_student_sees():
 def test_convert_distills_on_augmented_batches_and_records_it(tmp_path):
     """Through the real convert: pruning fine-tunes on per-batch teacher outputs of mixed inputs; the report and
     the recipe say mixup; the recipe replays it; the result still classifies (teacher ~0.93)."""
+    from sklearn.datasets import load_digits
+
     from edgelift._tf import keras
     from edgelift.converters.pipeline import convert
-    from sklearn.datasets import load_digits
 
     k = keras()
     d = load_digits()
