@@ -48,13 +48,11 @@ def as_logits(out, from_logits: bool):
 
 
 def distill_loss(n_classes: int, temperature: float, alpha: float, from_logits: bool, hard_loss=None,
-                 label_shape: tuple = (), mixed: bool = False):
-    """A Keras loss over packed targets [teacher outputs (n_classes) | labels (flattened)], or with `mixed`
-    [teacher | labels a | labels b | lambda] (mixup, `distill_augment.pack`): lambda of a's loss + the rest of b's."""
+                 label_shape: tuple = ()):
+    """A Keras loss over packed targets [teacher outputs (n_classes) | labels (flattened)]."""
     import tensorflow as tf
 
     t = float(temperature)
-    k = int(np.prod(label_shape)) if label_shape else 1
 
     def loss(y_packed, y_pred):
         y_packed = tf.cast(y_packed, tf.float32)
@@ -66,14 +64,8 @@ def distill_loss(n_classes: int, temperature: float, alpha: float, from_logits: 
         kl = tf.reduce_mean(tf.reduce_sum(p_t * (log_p_t - log_p_s), axis=-1)) * (t * t)
         total = alpha * kl
         if alpha < 1.0 and hard_loss is not None:
-            if not mixed:
-                total += (1.0 - alpha) * hard_loss(tf.reshape(y_packed[:, n_classes:], (-1, *label_shape)), y_pred)
-            else:
-                y_a = tf.reshape(y_packed[:, n_classes:n_classes + k], (-1, *label_shape))
-                y_b = tf.reshape(y_packed[:, n_classes + k:n_classes + 2 * k], (-1, *label_shape))
-                lam = y_packed[:, n_classes + 2 * k]
-                total += (1.0 - alpha) * (hard_loss(y_a, y_pred, sample_weight=lam) +
-                                          hard_loss(y_b, y_pred, sample_weight=1.0 - lam))
+            y = tf.reshape(y_packed[:, n_classes:], (-1, *label_shape))
+            total += (1.0 - alpha) * hard_loss(y, y_pred)
         return total
 
     return loss

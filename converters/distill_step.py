@@ -17,12 +17,10 @@ import numpy as np
 from edgelift.errors import DataError, EdgeliftError, InvalidArgumentError, ModelNotFoundError
 
 from .distill import check_alpha, check_temperature, distill_loss, output_is_logits
-from .distill_augment import ConsistentBatches, check_augment
 
 DEFAULT_TEMPERATURE = 2.0  # measured on the digits CNN pruned 90%: T 4 fine-tuned worse than T 2 (README)
 DEFAULT_ALPHA = 0.5
-FLAGS = {"teacher": "--teacher", "temperature": "--temperature", "distill_alpha": "--distill-alpha",
-         "distill_augment": "--distill-augment"}
+FLAGS = {"teacher": "--teacher", "temperature": "--temperature", "distill_alpha": "--distill-alpha"}
 
 
 @dataclass
@@ -32,7 +30,6 @@ class DistillPlan:
     alpha: float  # as used: 1.0 when the training data has no labels
     labels: bool
     alpha_ignored: float | None = None  # an alpha < 1 asked for, which unlabelled data cannot honour
-    augment: str = "none"  # distill_augment.AUGMENTS: teacher outputs per augmented batch unless "none"
 
 
 def check_plan(s: dict[str, Any], settings: dict[str, Any], train, fine_tuning: list[str]) -> DistillPlan | None:
@@ -63,8 +60,7 @@ def check_plan(s: dict[str, Any], settings: dict[str, Any], train, fine_tuning: 
         teacher = str(teacher)
     labels = train.y is not None
     ignored = alpha if not labels and settings.get("distill_alpha") is not None and alpha < 1.0 else None
-    augment = check_augment(s.get("distill_augment"), tuple(np.shape(train.x)[1:]))
-    return DistillPlan(teacher, temperature, alpha if labels else 1.0, labels, ignored, augment)
+    return DistillPlan(teacher, temperature, alpha if labels else 1.0, labels, ignored)
 
 
 def fine_tuning_steps(spec, n_clusters, qat_on: bool) -> list[str]:
@@ -117,41 +113,25 @@ class Distiller:
         x, y = train_xy
         n = int(s_out[0])
         from_logits = output_is_logits(student)
-        teacher_logits = output_is_logits(teacher)
-
-        def scores(batch, predict=lambda b: teacher.predict(b, batch_size=256, verbose=0)):
-            soft = np.asarray(predict(batch), np.float64).reshape(len(batch), n)
-            if teacher_logits != from_logits:  # the teacher's scores in the student's terms
-                soft = _softmax(soft) if not from_logits else np.log(np.clip(soft, 1e-7, 1.0))
-            return soft.astype(np.float32)
-
+        soft = np.asarray(teacher.predict(x, batch_size=256, verbose=0), np.float64).reshape(len(x), n)
+        if output_is_logits(teacher) != from_logits:  # the teacher's scores in the student's terms
+            soft = _softmax(soft) if not from_logits else np.log(np.clip(soft, 1e-7, 1.0))
         hard = infer_loss(student, y) if self.plan.labels and self.plan.alpha < 1.0 else None
-        label_shape = () if y is None else tuple(np.shape(y)[1:])
         self.loss = distill_loss(n, self.plan.temperature, self.plan.alpha, from_logits, hard,
-                                 label_shape=label_shape)
-        cols = [scores(x)] + ([] if y is None else [np.asarray(y, np.float32).reshape(len(x), -1)])
+                                 label_shape=() if y is None else tuple(np.shape(y)[1:]))
+        cols = [soft.astype(np.float32)] + ([] if y is None else [np.asarray(y, np.float32).reshape(len(x), -1)])
         self.train_xy = (x, np.concatenate(cols, axis=1))
-        self.report_xy = self.train_xy  # the report's loss: the clean training data, targets computed once
-        if self.plan.augment != "none":  # the fine-tuning's targets: per augmented batch, on the fly
-            online = ConsistentBatches(lambda b: scores(b, lambda v: teacher(v, training=False).numpy()),
-                                       y, self.plan.augment)
-            self.train_xy = (x, online)
-            self.loss_fit = distill_loss(n, self.plan.temperature, self.plan.alpha, from_logits, hard,
-                                         label_shape=label_shape, mixed=True)
-        else:
-            self.loss_fit = self.loss
 
     def report(self, final_model, steps: list[str]) -> dict[str, Any]:
         """steps["distill"]: what was used, and the distillation loss of the fine-tuned model on the training data."""
         import tensorflow as tf
 
-        x, packed = self.report_xy
+        x, packed = self.train_xy
         pred = final_model.predict(x, batch_size=256, verbose=0)
         pred = pred[0] if isinstance(pred, list) else pred
         final = float(self.loss(tf.constant(packed), tf.constant(np.asarray(pred, np.float32))))
         p = self.plan
         return {"teacher": p.teacher or "input model", "temperature": p.temperature, "alpha": p.alpha,
-                "augment": p.augment,
                 "labels": p.labels, "alpha_forced": not p.labels, "fine_tuned": steps, "final_loss": final,
                 "final_loss_on": f"{len(x)} training samples"}
 
@@ -164,8 +144,6 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 def summary_line(info: dict[str, Any]) -> str:
     """The terminal summary's line for steps["distill"]."""
     used = ("soft targets and labels" if info["labels"] else "soft targets only: the training data has no labels")
-    augment = info.get("augment", "none")
-    per_batch = "" if augment == "none" else f", teacher outputs per batch on {augment}-augmented inputs"
     return (f"distillation: teacher {info['teacher']}, temperature {info['temperature']:g}, alpha "
-            f"{info['alpha']:g} ({used}){per_batch}; final distillation loss {info['final_loss']:.4g} on "
+            f"{info['alpha']:g} ({used}); final distillation loss {info['final_loss']:.4g} on "
             f"{info['final_loss_on']}")

@@ -26,7 +26,6 @@ DEFAULTS: dict[str, Any] = {
     "calibration_samples": 100, "qat": False, "train_data": None, "epochs": 2, "batch_size": 32,
     "eval_data": None, "report": None, "layers": None, "equalize": False, "bias_correction": False, "target": None,
     "distill": False, "teacher": None, "temperature": None, "distill_alpha": None,  # distill_step.py
-    "distill_augment": None,
 }
 
 
@@ -91,8 +90,8 @@ def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None
             keep_dense=None, cluster=None, quantize=None, io=None, per_channel=None, calibration=None,
             calibration_samples=None, qat=None, train_data=None, epochs=None, batch_size=None, eval_data=None,
             report=None, layers=None, equalize=None, bias_correction=None, target=None, distill=None, teacher=None,
-            temperature=None, distill_alpha=None, distill_augment=None, max_accuracy_drop=None, max_error=None,
-            search_budget=None, search_cost=None) -> ConvertResult:
+            temperature=None, distill_alpha=None, max_accuracy_drop=None, max_error=None, search_budget=None,
+            search_cost=None) -> ConvertResult:
     """Turn a Keras model into an optimized .tflite (and a JSON report); see `edgelift convert --help`.
 
     model: path (.keras, .h5, SavedModel dir) or in-memory tf_keras / Keras 3 model, or a float .tflite
@@ -115,8 +114,7 @@ def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None
                  per_channel=per_channel, calibration=calibration, calibration_samples=calibration_samples,
                  qat=qat, train_data=train_data, epochs=epochs, batch_size=batch_size, eval_data=eval_data,
                  report=report, layers=layers, equalize=equalize, bias_correction=bias_correction, target=target,
-                 distill=distill, teacher=teacher, temperature=temperature, distill_alpha=distill_alpha,
-                 distill_augment=distill_augment)
+                 distill=distill, teacher=teacher, temperature=temperature, distill_alpha=distill_alpha)
     recipes.check_types(given, "convert")
     settings = recipes.merge(recipes.load_recipe(recipe) if recipe is not None else {}, given)
     s = {**DEFAULTS, **{k: v for k, v in settings.items() if v is not None}}
@@ -218,8 +216,7 @@ def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None
 
     s["_distill"] = check_plan(s, settings, train, fine_tuning_steps(spec, n_clusters, qat_on))
     if s["_distill"] is not None:  # the recipe records the values used
-        s.update(temperature=s["_distill"].temperature, distill_alpha=s["_distill"].alpha,
-                 distill_augment=s["_distill"].augment)
+        s.update(temperature=s["_distill"].temperature, distill_alpha=s["_distill"].alpha)
     evald = _dataset(s["eval_data"], "evaluation data", need_labels=False)
     cal = _dataset(s["calibration"], "calibration data", need_labels=False)
 
@@ -342,7 +339,7 @@ def _run(s, spec, n_clusters, qat_on, io_eff, epochs_n, batch_n, samples_n, poli
 
             stage("teacher outputs for distillation")
             distiller = Distiller(s["_distill"], work, km, train_xy)
-            train_xy, fit_loss = distiller.train_xy, distiller.loss_fit
+            train_xy, fit_loss = distiller.train_xy, distiller.loss
             if s["_distill"].alpha_ignored is not None:
                 from .warn import warn
 

@@ -38,7 +38,7 @@ KEYS: dict[str, bool] = {
     "calibration": True, "calibration_samples": False, "qat": False, "train_data": True, "epochs": False,
     "batch_size": False, "eval_data": True, "report": True, "layers": False, "equalize": False,
     "bias_correction": False,
-    "distill": False, "teacher": True, "temperature": False, "distill_alpha": False, "distill_augment": False,
+    "distill": False, "teacher": True, "temperature": False, "distill_alpha": False,
 }
 
 
@@ -59,7 +59,7 @@ TYPES: dict[str, tuple[str, Any]] = {
     "calibration_samples": _INT, "qat": _BOOL, "epochs": _INT, "batch_size": _INT, "report": _PATH,
     "layers": ("a mapping of op-name regex -> quantize mode", lambda v: isinstance(v, dict)),
     "equalize": _BOOL, "bias_correction": _BOOL, "target": _STR,
-    "distill": _BOOL, "teacher": _PATH, "temperature": _NUMBER, "distill_alpha": _NUMBER, "distill_augment": _STR,
+    "distill": _BOOL, "teacher": _PATH, "temperature": _NUMBER, "distill_alpha": _NUMBER,
 }
 
 

@@ -30,7 +30,6 @@ _REFUSED = {
     "layers": "the search chooses the per-layer modes itself", "target": "it shapes pruning, which the search skips",
     "distill": "it fine-tunes, which the search does not", "teacher": "it belongs to --distill's fine-tuning",
     "temperature": "it belongs to --distill's fine-tuning", "distill_alpha": "it belongs to --distill's fine-tuning",
-    "distill_augment": "it belongs to --distill's fine-tuning",
 }
 
 

@@ -33,8 +33,7 @@ KERAS_ONLY = {
     "eval_data": "convert measures accuracy against the Keras model",
     "equalize": "equalization rescales Keras layer weights", "bias_correction": "bias correction adjusts Keras biases",
     "target": "it shapes the pruning of Keras weights for a board's sparse kernel",
-    **dict.fromkeys(("distill", "teacher", "temperature", "distill_alpha", "distill_augment"),
-                    "distillation fine-tunes a Keras model"),
+    **dict.fromkeys(("distill", "teacher", "temperature", "distill_alpha"), "distillation fine-tunes a Keras model"),
 }
 QUANTIZED_TYPES = ("INT8", "UINT8", "INT16", "INT4")
 MIN_SAMPLES = 16  # as for Keras models (converters/quantize.py): fewer give unstable activation ranges

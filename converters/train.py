@@ -66,16 +66,12 @@ def steps_per_epoch(n: int, batch_size: int) -> int:
 
 def fit(model, x: np.ndarray, y: np.ndarray, *, epochs: int, batch_size: int, desc: str,
         callbacks: list | None = None, learning_rate: float = 1e-3, loss=None) -> dict:
-    """Compile `model` (Adam) and fit it; returns the final training loss/accuracy. `y` may also be an object
-    with .sequence(x, batch_size) giving a Keras Sequence (targets computed per batch)."""
+    """Compile `model` (Adam) and fit it; returns the final training loss/accuracy."""
     k = keras()
     loss = loss if loss is not None else infer_loss(model, y)
     metrics = ["accuracy"] if isinstance(loss, k.losses.SparseCategoricalCrossentropy) else []
     model.compile(optimizer=k.optimizers.Adam(learning_rate), loss=loss, metrics=metrics)
     total = epochs * steps_per_epoch(len(x), batch_size)
-    cbs = [*(callbacks or []), progress_callback(total, desc)]
-    if hasattr(y, "sequence"):  # targets made batch by batch (distill_augment.ConsistentBatches)
-        hist = model.fit(y.sequence(x, batch_size), epochs=epochs, verbose=0, callbacks=cbs)
-    else:
-        hist = model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0, shuffle=True, callbacks=cbs)
+    hist = model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0, shuffle=True,
+                     callbacks=[*(callbacks or []), progress_callback(total, desc)])
     return {key: float(v[-1]) for key, v in hist.history.items()}

@@ -45,8 +45,6 @@ import click
 @click.option("--temperature", type=float, help="Softmax temperature of --distill, > 0 [default: 2].")
 @click.option("--distill-alpha", type=float, help="Weight of the teacher's loss in [0, 1]; the rest is the "
               "labels' [default: 0.5; 1 when the training data has no labels].")
-@click.option("--distill-augment", help="none: the teacher's outputs once on the training data; mixup / image "
-              "(1-pixel shifts + mixup): teacher and student see the same augmented batch [default: none].")
 @click.option("--max-accuracy-drop", help="Search each layer's precision (int8 / int16x8 / float, equalization) "
               "for the smallest model whose accuracy on labelled --eval-data drops at most this: 0.005 or 0.5%.")
 @click.option("--max-error", help="As --max-accuracy-drop, with the budget a max |output - float model| on --eval-data "
@@ -56,8 +54,8 @@ import click
               "the chosen variant with the cost meter (qemu; about 40 s each).")
 def convert(model, output, recipe, prune, prune_kind, block, target, prune_layers, keep_dense, cluster, quantize, io,
             per_channel, calibration, calibration_samples, qat, train_data, epochs, batch_size, eval_data, report,
-            equalize, bias_correction, distill, teacher, temperature, distill_alpha, distill_augment, max_accuracy_drop,
-            max_error, search_budget, search_cost):
+            equalize, bias_correction, distill, teacher, temperature, distill_alpha, max_accuracy_drop, max_error,
+            search_budget, search_cost):
     """Prune, cluster and quantize a Keras MODEL (.keras, .h5, SavedModel dir) into a .tflite, or quantize a
     float MODEL.tflite (MediaPipe, PyTorch exports) with ai-edge-quantizer; per-layer modes: recipe `layers:`."""
     from edgelift.converters.pipeline import convert as run
@@ -71,8 +69,7 @@ def convert(model, output, recipe, prune, prune_kind, block, target, prune_layer
                      qat=qat, train_data=train_data, epochs=epochs, batch_size=batch_size, eval_data=eval_data,
                      report=report, equalize=equalize, bias_correction=bias_correction, target=target,
                      distill=distill, teacher=teacher, temperature=temperature, distill_alpha=distill_alpha,
-                     distill_augment=distill_augment, max_accuracy_drop=max_accuracy_drop, max_error=max_error,
-                     search_budget=search_budget,
+                     max_accuracy_drop=max_accuracy_drop, max_error=max_error, search_budget=search_budget,
                      search_cost=search_cost)
     for w in caught:
         if issubclass(w.category, ConvertWarning):
