@@ -25,14 +25,7 @@
 #include "qs8_bmm.h"
 #include "requantize.h"
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-static uint32_t rnd(void) {
-  rng_state ^= rng_state << 13;
-  rng_state ^= rng_state >> 7;
-  rng_state ^= rng_state << 17;
-  return (uint32_t)(rng_state >> 16);
-}
-static int32_t rnd_range(int32_t lo, int32_t hi) { return lo + (int32_t)(rnd() % (uint32_t)(hi - lo + 1)); }
+#include "tester_rng.h"
 
 typedef struct guarded {
   uint8_t *base, *data;
@@ -134,7 +127,7 @@ int main(int argc, char** argv) {
   int failed = 0;
   for (const qs8_bmm_ukernel* uk = qs8_bmm_ukernels; uk->name != NULL; uk++) {
     size_t cases = 0, outputs = 0, bad = 0, v = 0;
-    rng_state = 0x9E3779B97F4A7C15ull; /* every variant sees the same cases */
+    rng_state = TESTER_SEED; /* every variant sees the same cases */
     for (size_t im = 0; im < ns; im++)
       for (size_t in = 0; in < ns; in++)
         for (size_t ik = 0; ik < ns; ik++, v++) {

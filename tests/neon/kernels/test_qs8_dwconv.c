@@ -32,14 +32,8 @@
 #include "qs8_gemm.h" /* el_cpu_features */
 #include "requantize.h"
 
-static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
-static uint32_t rnd(void) {
-  rng_state ^= rng_state << 13;
-  rng_state ^= rng_state >> 7;
-  rng_state ^= rng_state << 17;
-  return (uint32_t)(rng_state >> 16);
-}
-static int32_t rnd_range(int32_t lo, int32_t hi) { return lo + (int32_t)(rnd() % (uint32_t)(hi - lo + 1)); }
+#define TESTER_SEED 0x2545F4914F6CDD1Dull
+#include "tester_rng.h"
 
 /* `size` bytes ending exactly where a PROT_NONE page begins */
 static uint8_t* guarded(size_t size, uint8_t** base, size_t* map_size) {

@@ -29,14 +29,7 @@
 #include "qs8_tconv.h"
 #include "requantize.h"
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-static uint32_t rnd(void) {
-  rng_state ^= rng_state << 13;
-  rng_state ^= rng_state >> 7;
-  rng_state ^= rng_state << 17;
-  return (uint32_t)(rng_state >> 16);
-}
-static int32_t rnd_range(int32_t lo, int32_t hi) { return lo + (int32_t)(rnd() % (uint32_t)(hi - lo + 1)); }
+#include "tester_rng.h"
 
 /* `size` bytes ending exactly where a PROT_NONE page begins */
 static uint8_t* guarded(size_t size, uint8_t** base, size_t* map_size) {

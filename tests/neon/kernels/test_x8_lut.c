@@ -20,13 +20,8 @@
 
 #include "x8_lut.h"
 
-static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
-static uint32_t rnd(void) {
-  rng_state ^= rng_state << 13;
-  rng_state ^= rng_state >> 7;
-  rng_state ^= rng_state << 17;
-  return (uint32_t)(rng_state >> 16);
-}
+#define TESTER_SEED 0x2545F4914F6CDD1Dull
+#include "tester_rng.h"
 
 /* `size` bytes ending exactly where a PROT_NONE page begins */
 static int8_t* guarded(size_t size) {
