@@ -46,13 +46,10 @@ class Budget:
         return f"max |output - float| <= {self.limit:g}"
 
 
-def _number(value, flag: str, example: str, percent: bool) -> float:
+def _number(value, flag: str, example: str) -> float:
     text = str(value).strip()
-    scale = 1.0
-    if percent and text.endswith("%"):
-        text, scale = text[:-1], 100.0
     try:
-        v = float(text) / scale
+        v = float(text)
     except ValueError:
         raise InvalidArgumentError(f"{flag} {value!r} is not a number", hint=f"e.g. {flag} {example}") from None
     if not math.isfinite(v) or v < 0:
@@ -77,17 +74,15 @@ def check_budget(max_accuracy_drop=None, max_error=None, search_budget=None, sea
             "one budget", hint="keep --max-accuracy-drop (labelled eval data) or --max-error (no labels needed)")
     minutes = DEFAULT_MINUTES
     if search_budget is not None:
-        minutes = _number(search_budget, "--search-budget", "10 (minutes)", percent=False)
+        minutes = _number(search_budget, "--search-budget", "10 (minutes)")
         if minutes <= 0:
             raise InvalidArgumentError(f"--search-budget {search_budget!r} must be more than 0 minutes",
                                        hint="e.g. --search-budget 10")
     if max_accuracy_drop is not None:
-        drop = _number(max_accuracy_drop, "--max-accuracy-drop", "0.5% (or 0.005)", percent=True)
-        if drop > 1:
-            raise InvalidArgumentError(f"--max-accuracy-drop {max_accuracy_drop!r} is above 100%",
-                                       hint="a fraction or a percentage, e.g. 0.005 or 0.5%")
-        return Budget("accuracy_drop", drop, minutes, meter)
-    return Budget("max_error", _number(max_error, "--max-error", "0.05", percent=False), minutes, meter)
+        from edgelift.option_checks import fraction  # validate's --max-accuracy-drop reads the same way
+
+        return Budget("accuracy_drop", fraction("--max-accuracy-drop", max_accuracy_drop), minutes, meter)
+    return Budget("max_error", _number(max_error, "--max-error", "0.05"), minutes, meter)
 
 
 # -- the float models the candidates quantize ---------------------------------------------------------

@@ -9,11 +9,12 @@ import pytest
 from tests.sdk.bad_input import assert_refused, work  # noqa: F401 (the fixture)
 
 BASE = ["convert", "m.keras", "-o", "o.tflite", "--calibration", "cal.npz"]
+RANGE = "--max-accuracy-drop must lie in [0, 1] (or 0%..100%), got "
 CASES = [
-    (["--max-accuracy-drop", "-1", "--eval-data", "lab.npz"], "--max-accuracy-drop '-1' must be a finite number >= 0"),
-    (["--max-accuracy-drop", "half", "--eval-data", "lab.npz"], "--max-accuracy-drop 'half' is not a number"),
-    (["--max-accuracy-drop", "nan", "--eval-data", "lab.npz"], "--max-accuracy-drop 'nan' must be a finite number"),
-    (["--max-accuracy-drop", "150%", "--eval-data", "lab.npz"], "--max-accuracy-drop '150%' is above 100%"),
+    (["--max-accuracy-drop", "-1", "--eval-data", "lab.npz"], RANGE + "'-1'"),
+    (["--max-accuracy-drop", "half", "--eval-data", "lab.npz"], "--max-accuracy-drop must be a number, got 'half'"),
+    (["--max-accuracy-drop", "nan", "--eval-data", "lab.npz"], RANGE + "'nan'"),
+    (["--max-accuracy-drop", "150%", "--eval-data", "lab.npz"], RANGE + "'150%'"),
     (["--max-error", "-0.1"], "--max-error '-0.1' must be a finite number >= 0"),
     (["--max-error", "inf"], "--max-error 'inf' must be a finite number >= 0"),
     (["--max-accuracy-drop", "1%"], "--max-accuracy-drop measures accuracy on labelled --eval-data, and none"),
