@@ -22,7 +22,9 @@ class ConvertResult:
     def summary(self) -> str:
         r = self.report
         q = r["steps"]["quantize"]
-        line = (f"wrote {self.output} ({self.size_bytes:,} bytes, {q['mode']}"
+        per_op = {k: v for k, v in (q.get("layers") or {}).items() if v != q["mode"]}  # `layers:` modes of their own
+        modes = f" (per op: {', '.join(f'{k} {v}' for k, v in per_op.items())})" if per_op else ""
+        line = (f"wrote {self.output} ({self.size_bytes:,} bytes, {q['mode']}{modes}"
                 f"{', io ' + q['io'] if q['mode'] == 'int8' else ''}, weight sparsity "
                 f"{r['sparsity']['weight_sparsity']:.0%}) in {r['seconds']:.1f} s")
         acc = r.get("accuracy")

@@ -94,6 +94,8 @@ def test_recipe_layers_override_and_rerun(tmp_path, cal):
     assert {t for n, t in by_name.items() if "conv2d_7/" not in n and "conv2d_8/" not in n} == {"INT8"}
     written = yaml.safe_load(res.recipe_path.read_text())
     assert written["layers"] == {"conv2d_8/": "none", "conv2d_7/": "int16x8"}
+    head = res.summary().split("\n")[0]  # not a plain "int8": the per-op modes are named
+    assert "bytes, int8 (per op: " in head and "conv2d_8/ none" in head and "conv2d_7/ int16x8" in head
     again = tmp_path / "again.tflite"
     edgelift.convert(recipe=str(res.recipe_path), output=str(again))
     assert again.read_bytes() == q.read_bytes()  # the saved recipe reproduces the file
