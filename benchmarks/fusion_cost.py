@@ -66,15 +66,7 @@ def main(argv=None) -> int:
                                   f"{100 * _share(r, 'ADD') / r.cycles:.1f}%",
                                   f"{r.cycles / rows['off'].cycles:.3f}",
                                   f"{r.cycles / xnn.cycles:.2f}" if xnn else "-"])
-    if args.markdown:
-        print("| " + " | ".join(head) + " |")
-        print("|" + "|".join("---" if i < 3 else "---:" for i in range(len(head))) + "|")
-        for line in lines:
-            print("| " + " | ".join(line) + " |")
-    else:
-        widths = [max(len(h), *(len(x[i]) for x in lines)) for i, h in enumerate(head)]
-        for line in (head, *lines):
-            print("  ".join(x.ljust(widths[i]) if i < 3 else x.rjust(widths[i]) for i, x in enumerate(line)))
+    pi_cost.print_table(head, lines, args.markdown)
     print("\nESTIMATE: qemu-aarch64 instruction counts, llvm-mca cycles per executed block, 1 thread, one warm "
           "inference; no caches modelled (the fusion's memory-traffic gain is not in these figures).")
     return 0

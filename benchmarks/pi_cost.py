@@ -104,6 +104,19 @@ def _measure(path: Path, board: str, runtime: str, fresh: bool, neon_library: st
     return cost
 
 
+def print_table(head: list[str], lines: list[list[str]], markdown: bool, text_columns: int = 3) -> None:
+    """The benchmarks' table: markdown, or aligned text (the first `text_columns` left, the figures right)."""
+    if markdown:
+        print("| " + " | ".join(head) + " |")
+        print("|" + "|".join("---" if i < text_columns else "---:" for i in range(len(head))) + "|")
+        for line in lines:
+            print("| " + " | ".join(line) + " |")
+        return
+    widths = [max(len(h), *(len(x[i]) for x in lines)) for i, h in enumerate(head)]
+    for line in (head, *lines):
+        print("  ".join(x.ljust(widths[i]) if i < text_columns else x.rjust(widths[i]) for i, x in enumerate(line)))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default="mobilenet_v2,digits")
@@ -131,15 +144,7 @@ def main(argv=None) -> int:
             lines.append([label, board, "edgelift neon" if name == "neon" else name,
                           si(r.instructions), si(r.cycles), f"{r.ms:.3g}",
                           f"{r.cycles / cost['xnnpack'].cycles:.2f}", f"{r.cycles / cost['builtin'].cycles:.2f}"])
-    if args.markdown:
-        print("| " + " | ".join(head) + " |")
-        print("|" + "|".join("---" if i < 3 else "---:" for i in range(len(head))) + "|")
-        for line in lines:
-            print("| " + " | ".join(line) + " |")
-    else:
-        widths = [max(len(h), *(len(x[i]) for x in lines)) for i, h in enumerate(head)]
-        for line in (head, *lines):
-            print("  ".join(x.ljust(widths[i]) if i < 3 else x.rjust(widths[i]) for i, x in enumerate(line)))
+    print_table(head, lines, args.markdown)
     print(f"\nESTIMATE: {rows[0][3] if rows else ''} under qemu-aarch64 with edgelift's counting plugin, 1 thread, "
           "one warm inference; cycles from llvm-mca per executed block (no caches, branch misses, threads, "
           "thermal); ms at 1.8 GHz (Pi 4) / 2.4 GHz (Pi 5).")
