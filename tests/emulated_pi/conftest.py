@@ -130,7 +130,8 @@ def steps_off(case: Case, out: Path, what: str, max_steps: int = 2, max_share: f
 
     The Pi's own builtin kernels round some ties differently from x86-64 LiteRT 2.3 (see
     test_builtin_int8_kernels_on_aarch64_stay_close_to_x86), so they get this bound; the NEON delegate is held
-    to identical outputs (assert_identical).
+    to identical outputs (assert_identical). A small output (the digits CNN's 10 logits, retrained each CI run)
+    may still hold one tie: `max_share` of 10 values would allow none, so at least one value may differ.
     """
     off = 0
     with np.load(out) as got:
@@ -142,7 +143,8 @@ def steps_off(case: Case, out: Path, what: str, max_steps: int = 2, max_share: f
             diff = np.abs(have.astype(np.int32) - want.astype(np.int32))
             n = int(np.count_nonzero(diff))
             assert diff.max() <= max_steps, f"{case.name} {key} ({what}): off by up to {diff.max()} from x86"
-            assert n <= max_share * diff.size, f"{case.name} {key} ({what}): {n} of {diff.size} values differ"
+            allowed = max(1, int(max_share * diff.size))
+            assert n <= allowed, f"{case.name} {key} ({what}): {n} of {diff.size} values differ (allowed {allowed})"
             off += n
     return off
 
