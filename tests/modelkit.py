@@ -293,6 +293,23 @@ def inverted_residual(shape=(8, 8, 16), expand=4, conv_second=False, add_activat
 
 
 @_deterministic
+def depthwise_project(shape=(9, 9, 16), strides=1, padding="same", kernel=3, filters=24, expand=None,
+                      residual=False, dw_activation="relu6", dw_seen=False, seed=0):
+    """Depthwise kxk -> project 1x1 (linear), as in MobileNetV2's blocks: optionally an expand 1x1 (relu6) in
+    front (`expand` times the channels) and the block input added after (`residual`: needs stride 1 and
+    filters == channels); dw_seen: the depthwise output is also a model output (so it must be stored)."""
+    _seed(seed)
+    L = keras().layers
+    inp = L.Input(shape)
+    x = L.Conv2D(shape[-1] * expand, 1, activation="relu6")(inp) if expand else inp
+    d = L.DepthwiseConv2D(kernel, strides=strides, padding=padding, activation=dw_activation)(x)
+    y = L.Conv2D(filters, 1)(d)
+    if residual:
+        y = L.Add()([y, inp])
+    return keras().Model(inp, [y, d] if dw_seen else y)
+
+
+@_deterministic
 def dense_residual(features=16, hidden=32, classes=10, seed=0):
     """A transformer-style MLP residual: h + Dense(Dense(h)), then a classifier (FULLY_CONNECTED + ADD)."""
     _seed(seed)

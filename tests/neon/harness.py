@@ -57,18 +57,19 @@ def convert(builder_name: str, low: float = -1.0, high: float = 1.0, per_tensor_
 
 
 @functools.lru_cache(maxsize=8)
-def _delegate(library: str, kernels: str, log_level: str, threads: int = 1):
+def _delegate(library: str, kernels: str, log_level: str, threads: int = 1, fuse: str = "off"):
     from ai_edge_litert.interpreter import load_delegate
 
-    return load_delegate(library, {"num_threads": str(threads), "kernels": kernels, "log_level": log_level})
+    return load_delegate(library, {"num_threads": str(threads), "kernels": kernels, "log_level": log_level,
+                                   "fuse": fuse})
 
 
 def interpreter(model: bytes, library: str | None = None, kernels: str = "auto", log_level: str = "silent",
-                threads: int = 1):
+                threads: int = 1, fuse: str = "off"):
     """A LiteRT interpreter with the builtin kernels only (no XNNPACK), plus the NEON delegate if library."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-    delegates = [_delegate(library, kernels, log_level, threads)] if library else []
+    delegates = [_delegate(library, kernels, log_level, threads, fuse)] if library else []
     it = Interpreter(
         model_content=model,
         experimental_delegates=delegates,
@@ -96,10 +97,11 @@ def run(it, xs: list[np.ndarray]) -> list[np.ndarray]:
     return [it.get_tensor(d["index"]).copy() for d in it.get_output_details()]
 
 
-def assert_identical(model: bytes, library: str, *, seeds=(0, 1, 2), kernels: str = "auto", threads: int = 1) -> None:
+def assert_identical(model: bytes, library: str, *, seeds=(0, 1, 2), kernels: str = "auto", threads: int = 1,
+                     fuse: str = "off") -> None:
     """Delegate output == builtin output, bit for bit, for random full-range inputs; explains a mismatch."""
     ref = interpreter(model)
-    neon = interpreter(model, library, kernels=kernels, threads=threads)
+    neon = interpreter(model, library, kernels=kernels, threads=threads, fuse=fuse)
     for seed in seeds:
         xs = inputs_for(ref, seed)
         for i, (want, got) in enumerate(zip(run(ref, xs), run(neon, xs), strict=True)):

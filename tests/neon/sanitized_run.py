@@ -1,5 +1,5 @@
 """Run op models through the ASan+UBSan build of the delegate (started by test_sanitizers.py in a subprocess
-with LD_PRELOAD of the sanitizer runtime). Usage: sanitized_run.py LIBRARY MODEL.tflite [...]"""
+with LD_PRELOAD of the sanitizer runtime). Usage: sanitized_run.py LIBRARY [fuse=VALUE] MODEL.tflite [...]"""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.neon import harness  # noqa: E402
 
 
-def _resized(model: bytes, library: str) -> None:
+def _resized(model: bytes, library: str, fuse: str) -> None:
     """Prepare twice (batch 1, then batch 2): packed weights are kept, shape-dependent buffers replaced."""
     import numpy as np
 
     outs = []
-    for it in (harness.interpreter(model), harness.interpreter(model, library)):
+    for it in (harness.interpreter(model), harness.interpreter(model, library, fuse=fuse)):
         d = it.get_input_details()[0]
         it.resize_tensor_input(d["index"], [2, *d["shape"][1:]])
         it.allocate_tensors()
@@ -44,12 +44,14 @@ def _delegate_freed_first(model: bytes, library: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    library, models = argv[1], argv[2:]
+    library, models, fuse = argv[1], argv[2:], "off"
+    if models and models[0].startswith("fuse="):
+        fuse, models = models[0].removeprefix("fuse="), models[1:]
     for i, path in enumerate(models):
         model = Path(path).read_bytes()
-        harness.assert_identical(model, library, seeds=(0, 1))
+        harness.assert_identical(model, library, seeds=(0, 1), fuse=fuse)
         if i < 3 or Path(path).name.startswith("resized-"):
-            _resized(model, library)
+            _resized(model, library, fuse)
         if Path(path).name.startswith("resized-"):
             _delegate_freed_first(model, library)
         print("ok", Path(path).name, flush=True)

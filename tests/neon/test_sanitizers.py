@@ -65,9 +65,10 @@ def test_op_models_under_asan_and_ubsan(neon_lib_asan, tmp_path):
     assert_clean_under_sanitizers(neon_lib_asan, paths)
 
 
-def assert_clean_under_sanitizers(library, paths, timeout: float = 900) -> None:
-    """Run every model at `paths` through the ASan+UBSan `library` (tests/neon/sanitized_run.py: identical to
-    builtin, and the first three also resized); any sanitizer report or mismatch fails."""
+def assert_clean_under_sanitizers(library, paths, timeout: float = 900, fuse: str = "off") -> None:
+    """Run every model at `paths` through the ASan+UBSan `library` with option fuse=`fuse`
+    (tests/neon/sanitized_run.py: identical to builtin, and the first three also resized); any sanitizer report
+    or mismatch fails."""
     env = dict(os.environ)
     env.update(
         LD_PRELOAD=_preload(),
@@ -75,7 +76,8 @@ def assert_clean_under_sanitizers(library, paths, timeout: float = 900) -> None:
         UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=87",
         TF_CPP_MIN_LOG_LEVEL="3",
     )
-    proc = subprocess.run([sys.executable, str(HERE / "sanitized_run.py"), str(library), *map(str, paths)],
+    proc = subprocess.run([sys.executable, str(HERE / "sanitized_run.py"), str(library), f"fuse={fuse}",
+                           *map(str, paths)],
                           capture_output=True, text=True, env=env, timeout=timeout)
     report = proc.stderr[-4000:]
     assert "ERROR: AddressSanitizer" not in proc.stderr, report

@@ -262,7 +262,7 @@ el_delegate* el_delegate_create(const EdgeliftNeonOptions* options, char* msg, s
   d->options = o;
   d->kernels.cpu_features = features;
   d->kernels.forced = kernels;
-  d->kernels.no_fusion = 1; /* fuse=off unless the plugin's options say on (plugin.c) */
+  d->kernels.fusion = 0; /* fuse=off unless the plugin's options say otherwise (plugin.c) */
   d->pool = el_pool_create(o.num_threads);
   d->base.data_ = d;
   d->base.Prepare = delegate_prepare;

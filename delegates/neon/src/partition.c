@@ -21,7 +21,7 @@ typedef struct el_partition {
   unsigned char* internal; /* per tensor: produced inside the partition and not seen outside it */
   unsigned char* produced; /* per tensor: produced inside the partition */
   el_shape* shapes;        /* per produced tensor: its shape as of the last prepare */
-  int* fused_conv;         /* per node: an ADD computed in that GEMM node's epilogue (skipped), else -1 */
+  int* computed_by;        /* per node: the node whose invoke computes it (a fused ADD or 1x1; skipped), else -1 */
   int8_t** own;            /* per tensor: where an internal tensor lives (inside `arena`), else NULL */
   int8_t* arena;           /* one block for all internal tensors, planned by lifetime at prepare */
   int separate;            /* sanitizer build: own[] entries are separate allocations */
@@ -58,7 +58,7 @@ static void kernel_free(TfLiteContext* context, void* buffer) {
   free(p->internal);
   free(p->produced);
   free(p->shapes);
-  free(p->fused_conv);
+  free(p->computed_by);
   free(p->own);
   free(p);
 }
@@ -78,8 +78,8 @@ static void* kernel_init(TfLiteContext* context, const char* buffer, size_t leng
   p->own = (int8_t**)calloc(p->n_tensors, sizeof(int8_t*));
   p->produced = (unsigned char*)calloc(p->n_tensors, 1);
   p->shapes = (el_shape*)calloc(p->n_tensors, sizeof(el_shape));
-  p->fused_conv = (int*)malloc(sizeof(int) * (size_t)(p->n_nodes + 1));
-  if (!p->nodes || !p->internal || !p->own || !p->produced || !p->shapes || !p->fused_conv) {
+  p->computed_by = (int*)malloc(sizeof(int) * (size_t)(p->n_nodes + 1));
+  if (!p->nodes || !p->internal || !p->own || !p->produced || !p->shapes || !p->computed_by) {
     kernel_free(context, p);
     return NULL;
   }
@@ -104,8 +104,14 @@ static void* kernel_init(TfLiteContext* context, const char* buffer, size_t leng
     const int t = params->output_tensors->data[i];
     if (t >= 0 && (size_t)t < p->n_tensors) p->internal[t] = 0;
   }
-  for (int i = 0; i < p->n_nodes; i++) p->fused_conv[i] = -1;
+  for (int i = 0; i < p->n_nodes; i++) p->computed_by[i] = -1;
   return p;
+}
+
+/* Where node i runs: itself, or (fused) the node that computes it, through chains (depthwise -> 1x1 -> ADD). */
+static int runs_at(const el_partition* p, int i) {
+  while (p->computed_by[i] >= 0) i = p->computed_by[i];
+  return i;
 }
 
 /* Internal tensors share one arena: each lives from the op that produces it to the last op that reads it;
@@ -129,15 +135,19 @@ static TfLiteStatus plan_arena(TfLiteContext* context, el_partition* p) {
     items[k].bytes = (items[k].exact + 63) / 64 * 64;
     items[k].first = p->n_nodes;
     items[k].last = -1;
+    int made = -1, readers = 0, reader = -1;
     for (int i = 0; i < p->n_nodes; i++) {
       const el_node* op = &p->nodes[i];
-      const int written = p->fused_conv[i] >= 0 ? p->fused_conv[i] : i; /* a fused ADD's output: by its GEMM */
+      const int written = runs_at(p, i); /* a fused node's output: by the node that computes it */
       for (int j = 0; j < op->n_outputs; j++)
-        if ((size_t)op->outputs[j] == t && written < items[k].first) items[k].first = written;
+        if ((size_t)op->outputs[j] == t && written < items[k].first) items[k].first = written, made = i;
       for (int j = 0; j < op->n_inputs; j++)
-        if (op->inputs[j] >= 0 && (size_t)op->inputs[j] == t) items[k].last = i;
+        if (op->inputs[j] >= 0 && (size_t)op->inputs[j] == t) items[k].last = i, reader = i, readers++;
     }
     if (items[k].last < items[k].first) items[k].last = items[k].first;
+    /* read only by a node fused into its producer (a GEMM's output into its ADD, a depthwise's into its 1x1):
+     * never stored, it takes no room */
+    if (readers == 1 && made >= 0 && p->computed_by[reader] == made) items[k].bytes = 0;
     k++;
   }
   /* largest first (insertion sort: partitions hold tens to hundreds of tensors) */
@@ -199,21 +209,41 @@ static void log_fusion(void* ctx, int gemm_node, int add_node, const char* why) 
   else el_log(p->delegate, kEdgeliftNeonLogDebug, "nodes %d+%d: ADD not fused: %s", gemm_node, add_node, why);
 }
 
-/* Residual ADDs into their GEMMs' epilogues (ops/fusion.h), after the ops' prepare; one line names the pairs. */
-static void fuse(el_partition* p) {
-  if (p->delegate->kernels.no_fusion) {
-    for (int i = 0; i < p->n_nodes; i++) p->fused_conv[i] = -1;
-    return;
-  }
-  const int pairs = el_fuse_residual_adds(p->nodes, p->n_nodes, p->internal, p->fused_conv, log_fusion, p);
-  if (pairs == 0) return;
-  char line[512];
-  int off = snprintf(line, sizeof line, "fused %d ADD%s into GEMM epilogues (nodes", pairs, pairs == 1 ? "" : "s");
+static void log_dw_fusion(void* ctx, int dw_node, int conv_node, const char* why) {
+  const el_partition* p = (const el_partition*)ctx;
+  if (why == NULL)
+    el_log(p->delegate, kEdgeliftNeonLogDebug, "nodes %d+%d: 1x1 fused into the depthwise's row bands", dw_node,
+           conv_node);
+  else el_log(p->delegate, kEdgeliftNeonLogDebug, "nodes %d+%d: 1x1 not fused: %s", dw_node, conv_node, why);
+}
+
+/* One line naming the pairs a pass fused: node `of` computed by the node `computed_by` names, kind `code`. */
+static void log_pairs(const el_partition* p, int pairs, const char* what, int code) {
+  char line[1024];
+  int off = snprintf(line, sizeof line, "fused %d %s (nodes", pairs, what);
   for (int i = 0; i < p->n_nodes && off < (int)sizeof line - 32; i++)
-    if (p->fused_conv[i] >= 0)
-      off += snprintf(line + off, sizeof line - (size_t)off, " %d+%d", p->nodes[p->fused_conv[i]].node_index,
+    if (p->computed_by[i] >= 0 && p->nodes[i].code == code)
+      off += snprintf(line + off, sizeof line - (size_t)off, " %d+%d", p->nodes[p->computed_by[i]].node_index,
                       p->nodes[i].node_index);
   el_log(p->delegate, kEdgeliftNeonLogInfo, "%s)", line);
+}
+
+/* The fusions the fuse= option asks for (ops/fusion.h), after the ops' prepare: residual ADDs into their GEMMs'
+ * epilogues, then 1x1 convs into their depthwise's row bands (*scratch grows by the bands); one line each. */
+static void fuse(el_partition* p, size_t* scratch) {
+  const int fusion = p->delegate->kernels.fusion;
+  for (int i = 0; i < p->n_nodes; i++) p->computed_by[i] = -1;
+  if (fusion & EL_FUSE_ADD) {
+    const int pairs = el_fuse_residual_adds(p->nodes, p->n_nodes, p->internal, p->computed_by, log_fusion, p);
+    if (pairs > 0) log_pairs(p, pairs, pairs == 1 ? "ADD into GEMM epilogues" : "ADDs into GEMM epilogues",
+                             kTfLiteBuiltinAdd);
+  }
+  if (fusion & EL_FUSE_DW_PROJECT) {
+    const int pairs = el_fuse_dw_projects(p->nodes, p->n_nodes, p->internal, p->computed_by,
+                                          el_pool_threads(p->delegate->pool), scratch, log_dw_fusion, p);
+    if (pairs > 0) log_pairs(p, pairs, pairs == 1 ? "1x1 CONV_2D into depthwise row bands"
+                                                  : "1x1 CONV_2Ds into depthwise row bands", kTfLiteBuiltinConv2d);
+  }
 }
 
 /* Shapes are propagated through the partition at every prepare (the runtime does not do it for delegated
@@ -284,7 +314,7 @@ static TfLiteStatus kernel_prepare(TfLiteContext* context, TfLiteNode* node) {
     }
     el_shadow_fold(sh, op); /* shape vectors later nodes and partitions size themselves with */
   }
-  fuse(p);
+  fuse(p, &scratch);
   if (plan_arena(context, p) != kTfLiteOk) {
     context->ReportError(context, "edgelift-neon: out of memory (partition arena of %zu bytes)", p->arena_bytes);
     return kTfLiteError;
@@ -306,11 +336,11 @@ static TfLiteStatus kernel_invoke(TfLiteContext* context, TfLiteNode* node) {
   const el_io io = {context, p->own, p->delegate->pool};
   if (!p->delegate->options.profile) {
     for (int i = 0; i < p->n_nodes; i++)
-      if (p->fused_conv[i] < 0) p->nodes[i].def->invoke(&p->nodes[i], &io, p->scratch);
+      if (p->computed_by[i] < 0) p->nodes[i].def->invoke(&p->nodes[i], &io, p->scratch);
     return kTfLiteOk;
   }
   for (int i = 0; i < p->n_nodes; i++) {
-    if (p->fused_conv[i] >= 0) continue; /* computed by its GEMM (the GEMM's region holds it) */
+    if (p->computed_by[i] >= 0) continue; /* computed by its GEMM (the GEMM's region holds it) */
     const uint32_t region = EL_MARK_CLASS_NODE << 24 | ((uint32_t)p->nodes[i].node_index & 0xffffffu);
     el_mark(EL_MARK_BEGIN, region);
     p->nodes[i].def->invoke(&p->nodes[i], &io, p->scratch);

@@ -22,24 +22,25 @@ static const char* sparse_set(int* sparse, const char* value, char* msg, size_t 
   return msg;
 }
 
-/* fuse=on|off: residual ADDs in the GEMM epilogue (ops/fusion.h); off (the default) runs every node alone: the
- * Pi cost meter puts the fused epilogue at +0.6% (Pi 4) / +2.0% (Pi 5) of MobileNetV2's estimated cycles, and
- * the gain it is for (memory traffic) is outside what the meter models (README, "Residual ADDs"). */
-static const char* fuse_set(int* no_fusion, const char* value, char* msg, size_t cap) {
-  if (strcmp(value, "on") == 0 || strcmp(value, "off") == 0) {
-    *no_fusion = value[1] == 'f';
-    return NULL;
-  }
-  snprintf(msg, cap, "edgelift-neon: option fuse=%.40s is not one of on, off", value);
+/* fuse=off|add|dwconv|on (ops/fusion.h): residual ADDs in the GEMM epilogue, depthwise -> project 1x1 per row
+ * band, or both; off (the default) runs every node alone. Why off: the measurements in the README ("Fusion"). */
+static const char* fuse_set(int* fusion, const char* value, char* msg, size_t cap) {
+  static const char* names[] = {"off", "add", "dwconv", "on"}; /* index = EL_FUSE_* bits */
+  for (int i = 0; i < 4; i++)
+    if (strcmp(value, names[i]) == 0) {
+      *fusion = i;
+      return NULL;
+    }
+  snprintf(msg, cap, "edgelift-neon: option fuse=%.40s is not one of off, add, dwconv, on", value);
   return msg;
 }
 
 /* Returns NULL or a message naming the bad key/value and what is allowed. */
-static const char* options_set(EdgeliftNeonOptions* o, int* sparse, int* no_fusion, const char* key,
+static const char* options_set(EdgeliftNeonOptions* o, int* sparse, int* fusion, const char* key,
                                const char* value, char* msg, size_t cap) {
   if (key == NULL || value == NULL) return "edgelift-neon: NULL option key or value";
   if (strcmp(key, "sparse") == 0) return sparse_set(sparse, value, msg, cap);
-  if (strcmp(key, "fuse") == 0) return fuse_set(no_fusion, value, msg, cap);
+  if (strcmp(key, "fuse") == 0) return fuse_set(fusion, value, msg, cap);
   if (strcmp(key, "num_threads") == 0) {
     char* end = NULL;
     errno = 0;
@@ -93,10 +94,10 @@ static void report(void (*report_error)(const char*), const char* msg) {
 EL_EXPORT TfLiteDelegate* tflite_plugin_create_delegate(char** keys, char** values, size_t n,
                                                         void (*report_error)(const char*)) {
   EdgeliftNeonOptions o = EdgeliftNeonOptionsDefault();
-  int sparse = 0, no_fusion = 1;
+  int sparse = 0, fusion = 0;
   char msg[256];
   for (size_t i = 0; i < n; i++) {
-    const char* err = options_set(&o, &sparse, &no_fusion, keys ? keys[i] : NULL, values ? values[i] : NULL, msg, sizeof msg);
+    const char* err = options_set(&o, &sparse, &fusion, keys ? keys[i] : NULL, values ? values[i] : NULL, msg, sizeof msg);
     if (err != NULL) {
       report(report_error, err);
       return NULL;
@@ -108,7 +109,7 @@ EL_EXPORT TfLiteDelegate* tflite_plugin_create_delegate(char** keys, char** valu
     return NULL;
   }
   d->kernels.sparse = sparse;
-  d->kernels.no_fusion = no_fusion;
+  d->kernels.fusion = fusion;
   return &d->base;
 }
 

@@ -227,6 +227,23 @@ static qs8_gemm_params gemm_params(const gemm_state* s, const int8_t* residual, 
   return gp;
 }
 
+int el_gemm_takes_rows(const el_node* conv, const char** why) {
+  const gemm_state* s = (const gemm_state*)conv->state;
+  if (conv->code != kTfLiteBuiltinConv2d) EL_NO("not a CONV_2D");
+  if (s->grouped != NULL || s->gemm == NULL) EL_NO("a grouped convolution");
+  if (!s->direct) EL_NO("the CONV_2D is not 1x1, stride 1, unpadded");
+  return 1;
+}
+
+void el_gemm_run_rows(const el_node* conv, const el_io* io, size_t b, size_t r0, size_t r1, const int8_t* a) {
+  const gemm_state* s = (const gemm_state*)conv->state;
+  const size_t M = (size_t)s->out_shape.d[1] * s->out_shape.d[2], n = (size_t)s->n, at = (b * M + r0) * n;
+  const int8_t* res = s->fused ? el_data(io, s->fused_residual) + b * M * n : NULL;
+  const qs8_gemm_params gp = gemm_params(s, res, r0);
+  int8_t* y = el_data(io, s->fused ? s->fused_output : conv->output) + at;
+  s->gemm->run(r1 - r0, n, (size_t)s->k, a, (size_t)s->k, s->packed, y, n, &gp);
+}
+
 /* ---- invoke ---- */
 
 typedef struct conv_task {

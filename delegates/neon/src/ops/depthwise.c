@@ -1,10 +1,13 @@
 /* DEPTHWISE_CONV_2D through the qs8 depthwise microkernel the node chose at prepare (kernel_choice.h;
- * kernels/qs8_dwconv.h: LiteRT's two roundings, by channel group). One task = one output row of one image. */
+ * kernels/qs8_dwconv.h: LiteRT's two roundings, by channel group). One task = one output row of one image;
+ * with the project 1x1 fused (fusion.h), one task = a run of row bands, each computed into the worker's scratch
+ * and handed to the conv's GEMM at once. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "../kernels/qs8_dwconv.h"
 #include "../requantize.h"
+#include "fusion.h"
 #include "kernel_choice.h"
 #include "util.h"
 
@@ -17,7 +20,13 @@ typedef struct dw_state {
   int kh, kw, pad_top, pad_left;
   const qs8_dwconv_ukernel* kernel; /* chosen at the first prepare */
   qs8_dwconv_params params;         /* the kernel's view of the above, as of the last prepare */
+  const el_node* project;           /* the fused 1x1 CONV_2D this node computes too (fusion.h), or NULL */
+  size_t band_rows;                 /* output rows per band when fused */
 } dw_state;
+
+/* A band's int8 rows should sit in L1 (32 KB data on the Pi 4's A72 and the Pi 5's A76, 32-48 KB on x86-64)
+ * next to the GEMM's stream of packed weights: half of it. */
+#define EL_DW_BAND_BYTES 16384
 
 static int dw_check(TfLiteContext* c, const TfLiteNode* node, int version, const char** why) {
   (void)version;
@@ -105,6 +114,7 @@ static TfLiteStatus dw_prepare(TfLiteContext* c, el_node* node, const el_shape* 
   dw_state* s = (dw_state*)node->state;
   const TfLiteTensor* f = el_tensor(c, node->inputs[1]);
   const TfLiteTensor* out = el_tensor(c, node->output);
+  s->project = NULL; /* the partition's fusion pass decides again after every prepare */
   s->in_shape = ins[0];
   s->out_shape = *out_shape;
   s->out_zp = out->params.zero_point;
@@ -139,9 +149,57 @@ static void dw_row(void* ctx, size_t task) {
   s->kernel->row(&s->params, t->x + b * image, oy, t->y + (b * OH + (size_t)oy) * row);
 }
 
+int el_dw_fuse_project(el_node* dw, const el_node* conv, int threads, size_t* scratch, const char** why) {
+  dw_state* s = (dw_state*)dw->state;
+  if (s->kernel == NULL) EL_NO("the depthwise is not prepared");
+  if (s->kh != 3 || s->kw != 3) EL_NO("a depthwise filter other than 3x3");
+  if (s->stride_h != s->stride_w || s->stride_h > 2 || s->dilation_h != 1 || s->dilation_w != 1)
+    EL_NO("a depthwise stride other than 1 or 2, or dilated");
+  if (!el_gemm_takes_rows(conv, why)) return 0;
+  const size_t row = (size_t)s->out_shape.d[2] * s->out_shape.d[3], OH = (size_t)s->out_shape.d[1];
+  size_t band = EL_DW_BAND_BYTES / row;
+  band = band < 1 ? 1 : band > OH ? OH : band;
+  const size_t need = (size_t)(threads < 1 ? 1 : threads) * band * row;
+  *scratch = *scratch > need ? *scratch : need;
+  s->band_rows = band;
+  s->project = conv;
+  return 1;
+}
+
+typedef struct band_task {
+  const dw_state* s;
+  const el_io* io;
+  const int8_t* x;
+  int8_t* scratch;                 /* one band per task */
+  size_t per_task, n_bands, bands; /* bands per task, in all, per image */
+} band_task;
+
+static void dw_project_bands(void* ctx, size_t task) {
+  const band_task* t = (const band_task*)ctx;
+  const dw_state* s = t->s;
+  const size_t OH = (size_t)s->out_shape.d[1], OW = (size_t)s->out_shape.d[2];
+  const size_t row = OW * (size_t)s->out_shape.d[3];
+  const size_t image = (size_t)s->in_shape.d[1] * s->in_shape.d[2] * s->in_shape.d[3];
+  int8_t* buf = t->scratch + task * s->band_rows * row;
+  const size_t last = (task + 1) * t->per_task < t->n_bands ? (task + 1) * t->per_task : t->n_bands;
+  for (size_t band = task * t->per_task; band < last; band++) {
+    const size_t b = band / t->bands, y0 = band % t->bands * s->band_rows;
+    const size_t y1 = y0 + s->band_rows < OH ? y0 + s->band_rows : OH;
+    for (size_t oy = y0; oy < y1; oy++) s->kernel->row(&s->params, t->x + b * image, (int)oy, buf + (oy - y0) * row);
+    el_gemm_run_rows(s->project, t->io, b, y0 * OW, y1 * OW, buf);
+  }
+}
+
 static void dw_invoke(const el_node* node, const el_io* io, int8_t* scratch) {
-  (void)scratch;
   const dw_state* s = (const dw_state*)node->state;
+  if (s->project != NULL) {
+    const size_t bands = ((size_t)s->out_shape.d[1] + s->band_rows - 1) / s->band_rows;
+    const size_t n_bands = (size_t)s->in_shape.d[0] * bands, threads = (size_t)el_pool_threads(io->pool);
+    const size_t tasks = threads < n_bands ? threads : n_bands; /* (scratch holds `threads` bands) */
+    band_task t = {s, io, el_data(io, node->inputs[0]), scratch, (n_bands + tasks - 1) / tasks, n_bands, bands};
+    el_parallel_for(io->pool, (n_bands + t.per_task - 1) / t.per_task, dw_project_bands, &t);
+    return;
+  }
   dw_task t = {s, el_data(io, node->inputs[0]), el_data(io, node->output)};
   el_parallel_for(io->pool, (size_t)s->in_shape.d[0] * (size_t)s->out_shape.d[1], dw_row, &t);
 }

@@ -1,4 +1,4 @@
-/* The residual-ADD fusion pass (fusion.h). */
+/* The fusion passes (fusion.h): residual ADDs into GEMM epilogues, depthwise -> project 1x1 per row band. */
 #include "fusion.h"
 
 static int is_gemm(int code) { return code == kTfLiteBuiltinConv2d || code == kTfLiteBuiltinFullyConnected; }
@@ -43,6 +43,30 @@ int el_fuse_residual_adds(el_node* nodes, int n_nodes, const unsigned char* inte
       pairs++;
     }
     if (log != NULL) log(ctx, g->node_index, add->node_index, fused_conv[j] == i ? NULL : why);
+  }
+  return pairs;
+}
+
+int el_fuse_dw_projects(el_node* nodes, int n_nodes, const unsigned char* internal, int* computed_by, int threads,
+                        size_t* scratch, void (*log)(void* ctx, int dw_node, int conv_node, const char* why),
+                        void* ctx) {
+  int pairs = 0;
+  for (int i = 0; i < n_nodes; i++) {
+    el_node* dw = &nodes[i];
+    if (dw->code != kTfLiteBuiltinDepthwiseConv2d || dw->n_outputs != 1 || !internal[dw->output]) continue;
+    const int j = only_reader(nodes, n_nodes, dw->output);
+    if (j < 0 || nodes[j].code != kTfLiteBuiltinConv2d || nodes[j].inputs[0] != dw->output) continue;
+    const char* why = NULL;
+    for (int a = 0; a < n_nodes && why == NULL; a++) /* its fused ADD's residual must exist at the depthwise */
+      if (computed_by[a] == j)
+        for (int k = 0; k < nodes[a].n_inputs; k++)
+          if (nodes[a].inputs[k] != nodes[j].output && producer(nodes, n_nodes, nodes[a].inputs[k]) >= i)
+            why = "the fused ADD's residual is computed after the depthwise";
+    if (why == NULL && el_dw_fuse_project(dw, &nodes[j], threads, scratch, &why)) {
+      computed_by[j] = i;
+      pairs++;
+    }
+    if (log != NULL) log(ctx, dw->node_index, nodes[j].node_index, computed_by[j] == i ? NULL : why);
   }
   return pairs;
 }

@@ -1,4 +1,6 @@
-/* Residual ADD fusion: a CONV_2D / FULLY_CONNECTED whose int8 output feeds only an ADD computes that ADD in its
+/* Two fusions, each its own option bit (op.h, EL_FUSE_*), both bit-exact with the builtin kernels by construction.
+ *
+ * Residual ADD fusion: a CONV_2D / FULLY_CONNECTED whose int8 output feeds only an ADD computes that ADD in its
  * GEMM epilogue (kernels/qs8_gemm_add.h) and writes the ADD's output; the ADD node is then skipped. Bit-exact
  * with the two builtin kernels by construction (same rounding steps, same order).
  *
@@ -6,6 +8,13 @@
  * whether it can take part: the ADD when the builtin would run one call of vector body over it (same shapes,
  * a multiple of 16 elements) and its output rescale shifts right (always, but for an output scale 2^20 times
  * below its inputs'), the GEMM when its kernel is a dense variant (the sparse ones have no epilogue). */
+/*
+ * Depthwise -> project fusion: a DEPTHWISE_CONV_2D (3x3, stride 1 or 2, no dilation) whose int8 output is read
+ * only by a 1x1 stride-1 CONV_2D (MobileNetV2's depthwise + project) runs both per band of output rows: the
+ * depthwise writes a band's int8 rows into a small scratch buffer and the GEMM consumes it at once, so the
+ * intermediate never goes to memory as a whole. The intermediate is the same int8 requantized rows either way,
+ * and a GEMM output row depends on its input row alone: same bits. The conv node is then skipped (its work,
+ * and a residual ADD fused into it, run inside the depthwise node's invoke). */
 #ifndef EDGELIFT_FUSION_H
 #define EDGELIFT_FUSION_H
 
@@ -27,5 +36,23 @@ int el_gemm_fuse_add(el_node* gemm, int residual, int output, const qs8_vbinary_
  * (debug) through `log`. Returns the number of pairs. */
 int el_fuse_residual_adds(el_node* nodes, int n_nodes, const unsigned char* internal, int* fused_conv,
                           void (*log)(void* ctx, int gemm_node, int add_node, const char* why), void* ctx);
+
+/* conv.c: 1 when `conv` is a dense-layout CONV_2D the band loop can feed: 1x1, stride 1, no padding (its GEMM runs
+ * straight on its input rows); else 0 and *why. */
+int el_gemm_takes_rows(const el_node* conv, const char** why);
+/* conv.c: output pixels [r0, r1) of image b of such a conv (its fused ADD too), from `a`: those pixels' input
+ * channels, one contiguous row of k bytes each. */
+void el_gemm_run_rows(const el_node* conv, const el_io* io, size_t b, size_t r0, size_t r1, const int8_t* a);
+
+/* depthwise.c: make a prepared DEPTHWISE_CONV_2D compute `conv` on its rows band by band; grows *scratch to the
+ * bands `threads` workers hold at once. 0 with *why when it cannot. A later prepare undoes it. */
+int el_dw_fuse_project(el_node* dw, const el_node* conv, int threads, size_t* scratch, const char** why);
+
+/* The pass: for every depthwise -> 1x1 pair, computed_by[conv node] = the depthwise node's position. Runs after
+ * the ADD pass (computed_by as it left it: a conv whose fused ADD's residual is made after the depthwise is
+ * left apart). Logs each candidate pair; returns the number fused. */
+int el_fuse_dw_projects(el_node* nodes, int n_nodes, const unsigned char* internal, int* computed_by, int threads,
+                        size_t* scratch, void (*log)(void* ctx, int dw_node, int conv_node, const char* why),
+                        void* ctx);
 
 #endif

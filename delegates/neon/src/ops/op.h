@@ -28,12 +28,14 @@ typedef struct el_shape {
 
 /* What a per-node kernel choice may look at (see kernel_choice.h): the CPU and the user's forced variant. */
 enum { EL_SPARSE_AUTO = 0, EL_SPARSE_OFF = 1, EL_SPARSE_ALWAYS = 2 }; /* option sparse= (sparse_choice.h) */
+/* option fuse= (fusion.h): off = 0, add = EL_FUSE_ADD, dwconv = EL_FUSE_DW_PROJECT, on = both */
+enum { EL_FUSE_ADD = 1, EL_FUSE_DW_PROJECT = 2 };
 
 typedef struct el_kernels {
   unsigned cpu_features;
   const char* forced; /* "auto", "scalar", "neon", "dot" or "avx2" */
   int sparse;         /* EL_SPARSE_*: block-sparse GEMM by the cost rule (default), never, or wherever a block is 0 */
-  int no_fusion;      /* option fuse=off (the default): every node runs on its own (fusion.h) */
+  int fusion;         /* EL_FUSE_* bits; 0 (fuse=off, the default): every node runs on its own (fusion.h) */
 } el_kernels;
 
 struct el_op_def;
