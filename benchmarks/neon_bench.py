@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/neon_bench.py [--runs 20] [--models mobilenet_v2,digits] [--compare OLD.so]
                                               [--threads 1,2] [--kernels auto|scalar|avx2]
-                                              [--compare-options fuse=on]
+                                              [--compare-options fuse=dwconv]
 
 --models takes mobilenet_v2, efficientnet_b0, mobilenet_v3_large, resnet50 (the zoo's Keras applications at
 224x224, random weights, converted once and cached like benchmarks/pi_cost.py does), digits, small_resnet.
@@ -12,7 +12,8 @@ delegate's scaling (its 1-thread median over its N-thread median).
 --compare adds a fourth configuration, the delegate built from another checkout (e.g. before a change), to
 the same interleaved runs: the fair before/after on a machine whose load drifts. --compare-options gives that
 configuration its own delegate options (KEY=VALUE,...; with no --compare, on this checkout's library), e.g.
-`--compare-options fuse=on` for the residual-ADD fusion's before/after (the delegate's default is fuse=off).
+`--compare-options fuse=add` for the residual-ADD fusion's before/after, `fuse=dwconv` for the depthwise -> 1x1
+row-band fusion's (the delegate's default is fuse=off).
 
 Every run of every configuration is interleaved (A B C A B C ...) in one process so that frequency and cache
 drift hit all three alike. Before timing, each configuration's output is compared with the builtin one
