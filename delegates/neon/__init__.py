@@ -21,8 +21,9 @@ KERNELS = ("auto", "scalar", "neon", "dot", "avx2")
 LOG_LEVELS = ("silent", "error", "warning", "info", "debug")
 # block-sparse GEMM for pruned CONV_2D / FULLY_CONNECTED: by the cost rule, never, wherever a 16x4 block is zero
 SPARSE = ("auto", "off", "always")
-# residual ADDs in GEMM epilogues, depthwise -> 1x1 per row band, both (src/ops/fusion.h)
-FUSE = ("off", "add", "dwconv", "on")
+# residual ADDs in GEMM epilogues; depthwise -> 1x1 per row band; that with the expand 1x1 in front; add + dwconv;
+# add + block (src/ops/fusion.h)
+FUSE = ("off", "add", "dwconv", "block", "on", "all")
 ARCHES = ("x86_64", "aarch64")
 _ARCH_ALIASES = {"x86_64": "x86_64", "amd64": "x86_64", "x86-64": "x86_64", "aarch64": "aarch64",
                  "arm64": "aarch64"}
@@ -138,7 +139,8 @@ def delegate_options(num_threads: int = 1, kernels: str = "auto", log_level: str
         raise InvalidArgumentError(
             f"fuse must be one of {', '.join(FUSE)}, got {fuse!r}",
             hint="'add' computes a residual ADD in its conv's epilogue, 'dwconv' a depthwise and its 1x1 conv "
-                 "per row band, 'on' both (same results); 'off' (the default) runs every node alone",
+                 "per row band, 'block' the expand 1x1 in front too, 'on' add + dwconv, 'all' add + block (same "
+                 "results); 'off' (the default) runs every node alone",
         )
     options = {"num_threads": str(num_threads), "kernels": kernels, "log_level": log_level}
     if sparse != "auto":

@@ -49,7 +49,7 @@ def test_ops_left_behind_are_named(neon_lib, capfd):
         ({"log_level": "loud"}, "option log_level=loud is not one of silent, error, warning, info, debug"),
         ({"colour": "red"}, "unknown option 'colour'; allowed: num_threads, kernels, log_level, profile, sparse, fuse"),
         ({"sparse": "yes"}, "option sparse=yes is not one of auto, off, always"),
-        ({"fuse": "maybe"}, "option fuse=maybe is not one of off, add, dwconv, on"),
+        ({"fuse": "maybe"}, "option fuse=maybe is not one of off, add, dwconv, block, on, all"),
         ({"profile": "yes"}, "option profile=yes is not 0 or 1"),
         ({"kernels": "neon"}, "kernels=neon is not available on this CPU"),
         ({"kernels": "dot"}, "kernels=dot is not available on this CPU"),
@@ -127,7 +127,7 @@ def test_library_path_and_options_api(tmp_path):
     with pytest.raises(InvalidArgumentError, match="kernels must be one of auto, scalar, neon, dot, avx2, got 'fast'"):
         neon.delegate_options(kernels="fast")
     assert neon.delegate_options(fuse="on")["fuse"] == "on" and "fuse" not in neon.delegate_options()
-    with pytest.raises(InvalidArgumentError, match="fuse must be one of off, add, dwconv, on, got 'yes'"):
+    with pytest.raises(InvalidArgumentError, match="fuse must be one of off, add, dwconv, block, on, all, got 'yes'"):
         neon.delegate_options(fuse="yes")
     with pytest.raises(InvalidArgumentError, match="unknown delegate architecture 'riscv64'"):
         neon.library_path("riscv64")

@@ -1,8 +1,9 @@
 """Depthwise -> project 1x1 fused per row band (fuse=dwconv, or fuse=on with the residual ADDs;
-delegates/neon/src/ops/fusion.h), whole models against LiteRT's builtin kernels, bit for bit: one-block models with
-odd sizes, strides 1 and 2, SAME and VALID padding, relu6 / relu / no activation on the depthwise, bands with a
-short last band, bands of one row, MobileNetV2's block shapes (expand 1x1 in front, the residual ADD after) and a
-whole MobileNetV2; every variant the CPU has (auto, scalar), 1 and 2 threads, batch 1 and 3. The partition log
+delegates/neon/src/ops/fusion.h), and the expand 1x1 in front as well (fuse=block / all), whole models against
+LiteRT's builtin kernels, bit for bit: one-block models with odd sizes, strides 1 and 2, SAME (top row padded or
+not) and VALID padding, relu6 / relu / no activation on the depthwise, bands with a short last band, bands of one
+row, a halo past its budget, MobileNetV2's block shapes (expand 1x1 in front, the residual ADD after) and a whole
+MobileNetV2; every variant the CPU has (auto, scalar), 1 and 2 threads, batch 1 and 3. The partition log
 names the fused pairs; where a pair must not fuse (the depthwise output is also a model output, a 5x5 filter) the
 log says why and the result is still exact. The same models on the emulated Pi 4 / Pi 5:
 tests/emulated_pi/test_dw_project_fusion_on_emulated_pi.py."""
@@ -35,9 +36,21 @@ BLOCKS = {
     "mnv2_s2_144": ({"shape": (28, 28, 24), "expand": 6, "strides": 2, "filters": 32}, 1),
     "mnv2_576_residual": ({"shape": (14, 14, 96), "expand": 6, "filters": 96, "residual": True}, 1),
     "mnv2_960_residual": ({"shape": (7, 7, 160), "expand": 6, "filters": 160, "residual": True}, 1),
+    # with an expand 1x1 in front (fuse=block): SAME stride 2 on odd (1 row padded on top) and even heights (none)
+    "x_s1_same_odd": ({"shape": (9, 11, 5), "expand": 3, "filters": 7}, 1),
+    "x_s2_same_odd": ({"shape": (11, 9, 6), "expand": 4, "strides": 2, "filters": 9}, 1),
+    "x_s2_same_even": ({"shape": (10, 12, 8), "expand": 2, "strides": 2, "filters": 8}, 1),
+    "x_s1_valid": ({"shape": (10, 7, 5), "expand": 3, "padding": "valid", "filters": 6}, 1),
+    "x_s2_valid": ({"shape": (13, 13, 8), "expand": 3, "strides": 2, "padding": "valid", "filters": 5}, 1),
+    "x_short_last_band": ({"shape": (31, 15, 8), "expand": 5, "filters": 24}, 1),
+    # 8 rows a band by the output's budget; 17 input rows of 3840 bytes are past the halo's: 3 rows a band
+    "x_s2_halo_shrinks": ({"shape": (40, 40, 16), "expand": 6, "strides": 2, "filters": 16}, 1),
+    "x_one_row_bands": ({"shape": (5, 67, 32), "expand": 8, "filters": 16}, 1),
     "dw_seen": ({"shape": (9, 9, 16), "dw_seen": True}, 0),  # the intermediate is a model output
     "dw_5x5": ({"shape": (9, 9, 16), "kernel": 5}, 0),
 }
+EXPANDED = sorted(n for n, (kw, _) in BLOCKS.items() if kw.get("expand"))
+FUSED_EXPAND = re.compile(r"edgelift-neon: fused (\d+) expand 1x1s? into depthwise row bands \(nodes((?: \d+\+\d+)+)\)")
 OPTIONS = ({"kernels": "auto"}, {"kernels": "scalar"}, {"kernels": "auto", "num_threads": 2})
 
 
@@ -112,23 +125,45 @@ def test_a_batch_of_three_runs_band_by_band_through_every_image(neon_lib, capfd,
     assert len(_check(model, neon_lib, capfd, batch=3, fuse="on", num_threads=threads)[0]) == 1
 
 
+@pytest.mark.parametrize("name", EXPANDED)
+def test_expand_fused_in_front_computes_each_bands_rows_exactly(neon_lib, capfd, name):
+    model = harness.convert("depthwise_project", **BLOCKS[name][0])
+    for options in (*OPTIONS, {"fuse": "all"}, {"fuse": "all", "num_threads": 2}):
+        pairs, err = _check(model, neon_lib, capfd, **{"fuse": "block", **options})
+        expands = FUSED_EXPAND.findall(err)
+        assert len(pairs) == 1 and len(expands) == 1 and expands[0][0] == "1", (name, options, err)
+        (conv, dw), = [tuple(map(int, p.split("+"))) for p in expands[0][1].split()]
+        assert dw == pairs[0][0] and conv < dw, (expands, pairs)  # the expand feeding the fused depthwise
+
+
+def test_expand_left_apart_at_batch_three_says_why_and_stays_exact(neon_lib, capfd):
+    model = harness.convert("depthwise_project", **BLOCKS["x_s2_same_odd"][0])
+    pairs, err = _check(model, neon_lib, capfd, batch=3, fuse="block", num_threads=2)
+    assert len(pairs) == 1 and "expand 1x1 not fused: a batch of more than one image" in err, err
+
+
 @pytest.mark.slow
 def test_mobilenet_v2_exact_with_every_depthwise_fused(neon_lib, capfd):
     model = harness.convert("mobilenet_v2", size=64, alpha=1.0)
     for options in ({"fuse": "dwconv"}, {"fuse": "on"}, {"fuse": "on", "num_threads": 2}):
         pairs, _ = _check(model, neon_lib, capfd, **options)
         assert len(pairs) == 17, (options, pairs)  # MobileNetV2's 17 blocks: each depthwise feeds its project 1x1
+    for options in ({"fuse": "block"}, {"fuse": "all", "num_threads": 2}):
+        pairs, err = _check(model, neon_lib, capfd, **options)
+        expands = FUSED_EXPAND.findall(err)
+        assert len(pairs) == 17 and expands and expands[0][0] == "16", (options, err[-2000:])  # all but the first
 
 
 @pytest.mark.slow
 def test_fused_blocks_clean_under_asan_and_ubsan(neon_lib_asan, tmp_path):
     """The band loop, its scratch and the arena that no longer holds the intermediate, under the sanitizers
-    (fuse=on: with the residual ADDs too; each model resized to batch 2 as well)."""
+    (fuse=all: with the expand in front and the residual ADDs too; each model resized to batch 2 as well)."""
     from tests.neon.test_sanitizers import assert_clean_under_sanitizers
 
     paths = []
-    for name in ("short_last_band", "one_row_bands", "s2_same_odd", "mnv2_960_residual", "mnv2_s2_144"):
+    for name in ("short_last_band", "one_row_bands", "s2_same_odd", "mnv2_960_residual", "x_s2_halo_shrinks",
+                 "x_s2_same_odd", "x_one_row_bands"):
         path = tmp_path / f"resized-{name}.tflite"
         path.write_bytes(harness.convert("depthwise_project", **BLOCKS[name][0]))
         paths.append(path)
-    assert_clean_under_sanitizers(neon_lib_asan, paths, fuse="on")
+    assert_clean_under_sanitizers(neon_lib_asan, paths, fuse="all")

@@ -141,13 +141,18 @@ static TfLiteStatus plan_arena(TfLiteContext* context, el_partition* p) {
       const int written = runs_at(p, i); /* a fused node's output: by the node that computes it */
       for (int j = 0; j < op->n_outputs; j++)
         if ((size_t)op->outputs[j] == t && written < items[k].first) items[k].first = written, made = i;
-      for (int j = 0; j < op->n_inputs; j++)
-        if (op->inputs[j] >= 0 && (size_t)op->inputs[j] == t) items[k].last = i, reader = i, readers++;
+      for (int j = 0; j < op->n_inputs; j++) /* (a fused expand reads its input later, where it runs) */
+        if (op->inputs[j] >= 0 && (size_t)op->inputs[j] == t) {
+          if (written > items[k].last) items[k].last = written;
+          if (i > items[k].last) items[k].last = i;
+          reader = i, readers++;
+        }
     }
     if (items[k].last < items[k].first) items[k].last = items[k].first;
-    /* read only by a node fused into its producer (a GEMM's output into its ADD, a depthwise's into its 1x1):
-     * never stored, it takes no room */
-    if (readers == 1 && made >= 0 && p->computed_by[reader] == made) items[k].bytes = 0;
+    /* read only by a node fused with its producer (a GEMM's output into its ADD, a depthwise's into its 1x1, an
+     * expand's into its depthwise): never stored, it takes no room */
+    if (readers == 1 && made >= 0 && (p->computed_by[reader] == made || p->computed_by[made] == reader))
+      items[k].bytes = 0;
     k++;
   }
   /* largest first (insertion sort: partitions hold tens to hundreds of tensors) */
@@ -217,14 +222,26 @@ static void log_dw_fusion(void* ctx, int dw_node, int conv_node, const char* why
   else el_log(p->delegate, kEdgeliftNeonLogDebug, "nodes %d+%d: 1x1 not fused: %s", dw_node, conv_node, why);
 }
 
-/* One line naming the pairs a pass fused: node `of` computed by the node `computed_by` names, kind `code`. */
-static void log_pairs(const el_partition* p, int pairs, const char* what, int code) {
+static void log_expand_fusion(void* ctx, int conv_node, int dw_node, const char* why) {
+  const el_partition* p = (const el_partition*)ctx;
+  if (why == NULL)
+    el_log(p->delegate, kEdgeliftNeonLogDebug, "nodes %d+%d: expand 1x1 fused into the depthwise's row bands",
+           conv_node, dw_node);
+  else el_log(p->delegate, kEdgeliftNeonLogDebug, "nodes %d+%d: expand 1x1 not fused: %s", conv_node, dw_node, why);
+}
+
+/* One line naming the pairs a pass fused: the nodes of kind `code` computed by another (`after`: named after it,
+ * "producer+consumer", else before it, as an expand is its depthwise's producer). */
+static void log_pairs(const el_partition* p, int pairs, const char* what, int code, int after) {
   char line[1024];
   int off = snprintf(line, sizeof line, "fused %d %s (nodes", pairs, what);
-  for (int i = 0; i < p->n_nodes && off < (int)sizeof line - 32; i++)
-    if (p->computed_by[i] >= 0 && p->nodes[i].code == code)
-      off += snprintf(line + off, sizeof line - (size_t)off, " %d+%d", p->nodes[p->computed_by[i]].node_index,
-                      p->nodes[i].node_index);
+  for (int i = 0; i < p->n_nodes && off < (int)sizeof line - 32; i++) {
+    if (p->computed_by[i] < 0 || p->nodes[i].code != code) continue;
+    const int by = p->nodes[p->computed_by[i]].node_index, me = p->nodes[i].node_index;
+    const int is_expand = p->computed_by[i] > i;
+    if (is_expand == after) continue; /* (the other pass's kind of CONV_2D) */
+    off += snprintf(line + off, sizeof line - (size_t)off, " %d+%d", after ? by : me, after ? me : by);
+  }
   el_log(p->delegate, kEdgeliftNeonLogInfo, "%s)", line);
 }
 
@@ -236,13 +253,20 @@ static void fuse(el_partition* p, size_t* scratch) {
   if (fusion & EL_FUSE_ADD) {
     const int pairs = el_fuse_residual_adds(p->nodes, p->n_nodes, p->internal, p->computed_by, log_fusion, p);
     if (pairs > 0) log_pairs(p, pairs, pairs == 1 ? "ADD into GEMM epilogues" : "ADDs into GEMM epilogues",
-                             kTfLiteBuiltinAdd);
+                             kTfLiteBuiltinAdd, 1);
   }
   if (fusion & EL_FUSE_DW_PROJECT) {
     const int pairs = el_fuse_dw_projects(p->nodes, p->n_nodes, p->internal, p->computed_by,
                                           el_pool_threads(p->delegate->pool), scratch, log_dw_fusion, p);
     if (pairs > 0) log_pairs(p, pairs, pairs == 1 ? "1x1 CONV_2D into depthwise row bands"
-                                                  : "1x1 CONV_2Ds into depthwise row bands", kTfLiteBuiltinConv2d);
+                                                  : "1x1 CONV_2Ds into depthwise row bands", kTfLiteBuiltinConv2d,
+                             1);
+  }
+  if (fusion & EL_FUSE_EXPAND) {
+    const int pairs = el_fuse_dw_expands(p->nodes, p->n_nodes, p->internal, p->computed_by,
+                                         el_pool_threads(p->delegate->pool), scratch, log_expand_fusion, p);
+    if (pairs > 0) log_pairs(p, pairs, pairs == 1 ? "expand 1x1 into depthwise row bands"
+                                                  : "expand 1x1s into depthwise row bands", kTfLiteBuiltinConv2d, 0);
   }
 }
 

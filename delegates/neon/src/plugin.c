@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "delegate.h"
+#include "ops/op.h"
 
 #define EL_EXPORT __attribute__((visibility("default")))
 
@@ -22,16 +23,25 @@ static const char* sparse_set(int* sparse, const char* value, char* msg, size_t 
   return msg;
 }
 
-/* fuse=off|add|dwconv|on (ops/fusion.h): residual ADDs in the GEMM epilogue, depthwise -> project 1x1 per row
- * band, or both; off (the default) runs every node alone. Why off: the measurements in the README ("Fusion"). */
+/* fuse=off|add|dwconv|block|on|all (ops/fusion.h): residual ADDs in the GEMM epilogue; depthwise -> project 1x1
+ * per row band; that with the expand 1x1 in front; add + dwconv; add + block. off (the default) runs every node
+ * alone. Why off: the measurements in the README ("Fusion"). */
 static const char* fuse_set(int* fusion, const char* value, char* msg, size_t cap) {
-  static const char* names[] = {"off", "add", "dwconv", "on"}; /* index = EL_FUSE_* bits */
-  for (int i = 0; i < 4; i++)
-    if (strcmp(value, names[i]) == 0) {
-      *fusion = i;
+  static const struct {
+    const char* name;
+    int bits;
+  } values[] = {{"off", 0},
+                {"add", EL_FUSE_ADD},
+                {"dwconv", EL_FUSE_DW_PROJECT},
+                {"block", EL_FUSE_DW_PROJECT | EL_FUSE_EXPAND},
+                {"on", EL_FUSE_ADD | EL_FUSE_DW_PROJECT},
+                {"all", EL_FUSE_ADD | EL_FUSE_DW_PROJECT | EL_FUSE_EXPAND}};
+  for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
+    if (strcmp(value, values[i].name) == 0) {
+      *fusion = values[i].bits;
       return NULL;
     }
-  snprintf(msg, cap, "edgelift-neon: option fuse=%.40s is not one of off, add, dwconv, on", value);
+  snprintf(msg, cap, "edgelift-neon: option fuse=%.40s is not one of off, add, dwconv, block, on, all", value);
   return msg;
 }
 

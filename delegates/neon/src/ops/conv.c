@@ -235,13 +235,15 @@ int el_gemm_takes_rows(const el_node* conv, const char** why) {
   return 1;
 }
 
-void el_gemm_run_rows(const el_node* conv, const el_io* io, size_t b, size_t r0, size_t r1, const int8_t* a) {
+void el_gemm_run_rows(const el_node* conv, const el_io* io, size_t b, size_t r0, size_t r1, const int8_t* a,
+                      int8_t* y) {
   const gemm_state* s = (const gemm_state*)conv->state;
-  const size_t M = (size_t)s->out_shape.d[1] * s->out_shape.d[2], n = (size_t)s->n, at = (b * M + r0) * n;
-  const int8_t* res = s->fused ? el_data(io, s->fused_residual) + b * M * n : NULL;
+  const size_t M = (size_t)s->out_shape.d[1] * s->out_shape.d[2], n = (size_t)s->n, k = (size_t)s->k;
+  if (a == NULL) a = el_data(io, conv->inputs[0]) + (b * M + r0) * k; /* (direct: one input row per pixel) */
+  const int8_t* res = s->fused && y == NULL ? el_data(io, s->fused_residual) + b * M * n : NULL;
   const qs8_gemm_params gp = gemm_params(s, res, r0);
-  int8_t* y = el_data(io, s->fused ? s->fused_output : conv->output) + at;
-  s->gemm->run(r1 - r0, n, (size_t)s->k, a, (size_t)s->k, s->packed, y, n, &gp);
+  if (y == NULL) y = el_data(io, s->fused ? s->fused_output : conv->output) + (b * M + r0) * n;
+  s->gemm->run(r1 - r0, n, k, a, k, s->packed, y, n, &gp);
 }
 
 /* ---- invoke ---- */

@@ -22,11 +22,15 @@ typedef struct dw_state {
   qs8_dwconv_params params;         /* the kernel's view of the above, as of the last prepare */
   const el_node* project;           /* the fused 1x1 CONV_2D this node computes too (fusion.h), or NULL */
   size_t band_rows;                 /* output rows per band when fused */
+  const el_node* expand;            /* the fused 1x1 CONV_2D making its input (fusion.h, fuse=block), or NULL */
+  size_t halo_rows;                 /* with `expand`: the most input rows one band reads */
 } dw_state;
 
 /* A band's int8 rows should sit in L1 (32 KB data on the Pi 4's A72 and the Pi 5's A76, 32-48 KB on x86-64)
  * next to the GEMM's stream of packed weights: half of it. */
 #define EL_DW_BAND_BYTES 16384
+/* With the expand fused, a band's input rows (its halo included) too: up to twice that, or one output row. */
+#define EL_DW_HALO_BYTES 32768
 
 static int dw_check(TfLiteContext* c, const TfLiteNode* node, int version, const char** why) {
   (void)version;
@@ -114,7 +118,7 @@ static TfLiteStatus dw_prepare(TfLiteContext* c, el_node* node, const el_shape* 
   dw_state* s = (dw_state*)node->state;
   const TfLiteTensor* f = el_tensor(c, node->inputs[1]);
   const TfLiteTensor* out = el_tensor(c, node->output);
-  s->project = NULL; /* the partition's fusion pass decides again after every prepare */
+  s->project = s->expand = NULL; /* the partition's fusion passes decide again after every prepare */
   s->in_shape = ins[0];
   s->out_shape = *out_shape;
   s->out_zp = out->params.zero_point;
@@ -186,7 +190,59 @@ static void dw_project_bands(void* ctx, size_t task) {
     const size_t b = band / t->bands, y0 = band % t->bands * s->band_rows;
     const size_t y1 = y0 + s->band_rows < OH ? y0 + s->band_rows : OH;
     for (size_t oy = y0; oy < y1; oy++) s->kernel->row(&s->params, t->x + b * image, (int)oy, buf + (oy - y0) * row);
-    el_gemm_run_rows(s->project, t->io, b, y0 * OW, y1 * OW, buf);
+    el_gemm_run_rows(s->project, t->io, b, y0 * OW, y1 * OW, buf, NULL);
+  }
+}
+
+int el_dw_fuse_expand(el_node* dw, const el_node* expand, int threads, size_t* scratch, const char** why) {
+  dw_state* s = (dw_state*)dw->state;
+  if (s->project == NULL) EL_NO("the depthwise's project 1x1 is not fused");
+  if (s->in_shape.d[0] != 1) EL_NO("a batch of more than one image"); /* (keeps the halo per image simple) */
+  if (!el_gemm_takes_rows(expand, why)) return 0;
+  const size_t in_row = (size_t)s->in_shape.d[2] * s->in_shape.d[3], stride = (size_t)s->stride_h;
+  const size_t row = (size_t)s->out_shape.d[2] * s->out_shape.d[3];
+  size_t band = s->band_rows;
+  while (band > 1 && ((band - 1) * stride + (size_t)s->kh) * in_row > EL_DW_HALO_BYTES) band--;
+  s->band_rows = band;
+  s->halo_rows = (band - 1) * stride + (size_t)s->kh;
+  const size_t need = (size_t)(threads < 1 ? 1 : threads) * (s->halo_rows * in_row + band * row);
+  *scratch = *scratch > need ? *scratch : need;
+  s->expand = expand;
+  return 1;
+}
+
+/* With the expand fused: before each band, the expand's GEMM computes the input rows it reads that are not held
+ * yet (consecutive bands share kh - stride rows: moved to the front, not recomputed); the depthwise then reads
+ * that buffer as an image of those rows alone (its H and pad_top shifted, so padding is still where it was). */
+static void dw_block_bands(void* ctx, size_t task) {
+  const band_task* t = (const band_task*)ctx;
+  const dw_state* s = t->s;
+  const size_t H = (size_t)s->in_shape.d[1], W = (size_t)s->in_shape.d[2], OH = (size_t)s->out_shape.d[1];
+  const size_t OW = (size_t)s->out_shape.d[2], in_row = W * (size_t)s->in_shape.d[3];
+  const size_t row = OW * (size_t)s->out_shape.d[3];
+  int8_t* halo = t->scratch + task * (s->halo_rows * in_row + s->band_rows * row);
+  int8_t* buf = halo + s->halo_rows * in_row;
+  size_t ha = 0, hb = 0; /* the expand's output rows [ha, hb) are in `halo` */
+  const size_t last = (task + 1) * t->per_task < t->n_bands ? (task + 1) * t->per_task : t->n_bands;
+  for (size_t band = task * t->per_task; band < last; band++) {
+    const size_t y0 = band * s->band_rows, y1 = y0 + s->band_rows < OH ? y0 + s->band_rows : OH;
+    const long lo = (long)y0 * s->stride_h - s->pad_top, hi = (long)(y1 - 1) * s->stride_h - s->pad_top + s->kh;
+    const size_t a = lo < 0 ? 0 : (size_t)lo, e = hi > (long)H ? H : (size_t)hi;
+    if (a >= hb || a < ha) {
+      ha = hb = a; /* nothing to keep (a task's first band) */
+    } else if (a > ha) {
+      memmove(halo, halo + (a - ha) * in_row, (hb - a) * in_row);
+      ha = a;
+    }
+    if (e > hb) {
+      el_gemm_run_rows(s->expand, t->io, 0, hb * W, e * W, NULL, halo + (hb - ha) * in_row);
+      hb = e;
+    }
+    qs8_dwconv_params p = s->params; /* rows [a, e) of the image, at halo */
+    p.H = (int)(e - a);
+    p.pad_top = s->pad_top + (int)a - (int)y0 * s->stride_h;
+    for (size_t oy = y0; oy < y1; oy++) s->kernel->row(&p, halo, (int)(oy - y0), buf + (oy - y0) * row);
+    el_gemm_run_rows(s->project, t->io, 0, y0 * OW, y1 * OW, buf, NULL);
   }
 }
 
@@ -197,7 +253,8 @@ static void dw_invoke(const el_node* node, const el_io* io, int8_t* scratch) {
     const size_t n_bands = (size_t)s->in_shape.d[0] * bands, threads = (size_t)el_pool_threads(io->pool);
     const size_t tasks = threads < n_bands ? threads : n_bands; /* (scratch holds `threads` bands) */
     band_task t = {s, io, el_data(io, node->inputs[0]), scratch, (n_bands + tasks - 1) / tasks, n_bands, bands};
-    el_parallel_for(io->pool, (n_bands + t.per_task - 1) / t.per_task, dw_project_bands, &t);
+    el_parallel_for(io->pool, (n_bands + t.per_task - 1) / t.per_task, s->expand ? dw_block_bands : dw_project_bands,
+                    &t);
     return;
   }
   dw_task t = {s, el_data(io, node->inputs[0]), el_data(io, node->output)};

@@ -70,3 +70,24 @@ int el_fuse_dw_projects(el_node* nodes, int n_nodes, const unsigned char* intern
   }
   return pairs;
 }
+
+int el_fuse_dw_expands(el_node* nodes, int n_nodes, const unsigned char* internal, int* computed_by, int threads,
+                       size_t* scratch, void (*log)(void* ctx, int conv_node, int dw_node, const char* why),
+                       void* ctx) {
+  int fused = 0;
+  for (int i = 0; i < n_nodes; i++) {
+    el_node* dw = &nodes[i];
+    if (dw->code != kTfLiteBuiltinDepthwiseConv2d || !internal[dw->inputs[0]]) continue;
+    const int e = producer(nodes, n_nodes, dw->inputs[0]);
+    if (e < 0 || nodes[e].code != kTfLiteBuiltinConv2d || nodes[e].n_outputs != 1 || computed_by[e] >= 0 ||
+        only_reader(nodes, n_nodes, dw->inputs[0]) != i)
+      continue;
+    const char* why = NULL;
+    if (el_dw_fuse_expand(dw, &nodes[e], threads, scratch, &why)) {
+      computed_by[e] = i;
+      fused++;
+    }
+    if (log != NULL) log(ctx, nodes[e].node_index, dw->node_index, computed_by[e] == i ? NULL : why);
+  }
+  return fused;
+}

@@ -14,7 +14,10 @@
  * depthwise writes a band's int8 rows into a small scratch buffer and the GEMM consumes it at once, so the
  * intermediate never goes to memory as a whole. The intermediate is the same int8 requantized rows either way,
  * and a GEMM output row depends on its input row alone: same bits. The conv node is then skipped (its work,
- * and a residual ADD fused into it, run inside the depthwise node's invoke). */
+ * and a residual ADD fused into it, run inside the depthwise node's invoke). With fuse=block the expand 1x1 in
+ * front goes in too: each band's input rows (and the halo the 3x3 window needs) are computed by the expand's GEMM
+ * into scratch just before the depthwise reads them (MobileNetV2's whole block body, expand -> depthwise ->
+ * project, per band). */
 #ifndef EDGELIFT_FUSION_H
 #define EDGELIFT_FUSION_H
 
@@ -40,13 +43,20 @@ int el_fuse_residual_adds(el_node* nodes, int n_nodes, const unsigned char* inte
 /* conv.c: 1 when `conv` is a dense-layout CONV_2D the band loop can feed: 1x1, stride 1, no padding (its GEMM runs
  * straight on its input rows); else 0 and *why. */
 int el_gemm_takes_rows(const el_node* conv, const char** why);
-/* conv.c: output pixels [r0, r1) of image b of such a conv (its fused ADD too), from `a`: those pixels' input
- * channels, one contiguous row of k bytes each. */
-void el_gemm_run_rows(const el_node* conv, const el_io* io, size_t b, size_t r0, size_t r1, const int8_t* a);
+/* conv.c: output pixels [r0, r1) of image b of such a conv from `a` (those pixels' input channels, one
+ * contiguous row of k bytes each; NULL: its own input's rows) into `y` (rows of n bytes; NULL: its own output,
+ * or its fused ADD's, residual included). */
+void el_gemm_run_rows(const el_node* conv, const el_io* io, size_t b, size_t r0, size_t r1, const int8_t* a,
+                      int8_t* y);
 
 /* depthwise.c: make a prepared DEPTHWISE_CONV_2D compute `conv` on its rows band by band; grows *scratch to the
  * bands `threads` workers hold at once. 0 with *why when it cannot. A later prepare undoes it. */
 int el_dw_fuse_project(el_node* dw, const el_node* conv, int threads, size_t* scratch, const char** why);
+
+/* depthwise.c: make a DEPTHWISE_CONV_2D whose project is fused compute the 1x1 `expand` in front of it too, on the
+ * input rows each band needs (its halo: rows shared by consecutive bands are kept, not recomputed); grows
+ * *scratch. 0 with *why when it cannot. */
+int el_dw_fuse_expand(el_node* dw, const el_node* expand, int threads, size_t* scratch, const char** why);
 
 /* The pass: for every depthwise -> 1x1 pair, computed_by[conv node] = the depthwise node's position. Runs after
  * the ADD pass (computed_by as it left it: a conv whose fused ADD's residual is made after the depthwise is
@@ -54,5 +64,11 @@ int el_dw_fuse_project(el_node* dw, const el_node* conv, int threads, size_t* sc
 int el_fuse_dw_projects(el_node* nodes, int n_nodes, const unsigned char* internal, int* computed_by, int threads,
                         size_t* scratch, void (*log)(void* ctx, int dw_node, int conv_node, const char* why),
                         void* ctx);
+
+/* The expand pass (after the one above): for every depthwise computing its project whose input only an expand 1x1
+ * CONV_2D makes, computed_by[expand] = the depthwise's position. Returns the number fused. */
+int el_fuse_dw_expands(el_node* nodes, int n_nodes, const unsigned char* internal, int* computed_by, int threads,
+                       size_t* scratch, void (*log)(void* ctx, int conv_node, int dw_node, const char* why),
+                       void* ctx);
 
 #endif

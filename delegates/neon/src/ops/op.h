@@ -28,8 +28,9 @@ typedef struct el_shape {
 
 /* What a per-node kernel choice may look at (see kernel_choice.h): the CPU and the user's forced variant. */
 enum { EL_SPARSE_AUTO = 0, EL_SPARSE_OFF = 1, EL_SPARSE_ALWAYS = 2 }; /* option sparse= (sparse_choice.h) */
-/* option fuse= (fusion.h): off = 0, add = EL_FUSE_ADD, dwconv = EL_FUSE_DW_PROJECT, on = both */
-enum { EL_FUSE_ADD = 1, EL_FUSE_DW_PROJECT = 2 };
+/* option fuse= (fusion.h, plugin.c): add = EL_FUSE_ADD, dwconv = EL_FUSE_DW_PROJECT, block = dwconv + EL_FUSE_EXPAND,
+ * on = add + dwconv, all = add + block */
+enum { EL_FUSE_ADD = 1, EL_FUSE_DW_PROJECT = 2, EL_FUSE_EXPAND = 4 };
 
 typedef struct el_kernels {
   unsigned cpu_features;
