@@ -16,8 +16,10 @@ configuration its own delegate options (KEY=VALUE,...; with no --compare, on thi
 row-band fusion's (the delegate's default is fuse=off).
 
 Every run of every configuration is interleaved (A B C A B C ...) in one process so that frequency and cache
-drift hit all three alike. Before timing, each configuration's output is compared with the builtin one
-(the delegate must be identical; XNNPACK is reported with its number of differing values).
+drift hit all three alike; with a compared configuration, the ratio of each run's neon and compare times is
+also summarised (median, quartiles): the pair was timed back to back, so load drift mostly cancels. Before
+timing, each configuration's output is compared with the builtin one (the delegate must be identical; XNNPACK is
+reported with its number of differing values).
 """
 
 from __future__ import annotations
@@ -163,7 +165,11 @@ def main(argv=None) -> int:
                  med[("builtin", t)] / med[("xnnpack", t)])
             print("    ratio neon/builtin {:.2f}   neon/xnnpack {:.2f}   builtin/xnnpack {:.2f}".format(*r))
             if ("compare", t) in med:
-                print(f"    ratio neon/compare {med[('neon', t)] / med[('compare', t)]:.2f}")
+                # each run's pair was timed back to back: their ratio cancels the drift both saw
+                paired = [a / b for a, b in zip(times[("neon", t)], times[("compare", t)], strict=True)]
+                q = statistics.quantiles(paired, n=4) if len(paired) > 1 else [paired[0]] * 3
+                print(f"    ratio neon/compare {med[('neon', t)] / med[('compare', t)]:.2f}   paired per run "
+                      f"{statistics.median(paired):.3f} (p25-p75 {q[0]:.3f}-{q[2]:.3f})")
         for t in counts[1:]:
             scaling = {name: med[(name, counts[0])] / med[(name, t)] for name, tt in its if tt == t}
             print(f"  scaling {counts[0]} -> {t} threads (median time at {counts[0]} / at {t}): "
