@@ -27,9 +27,9 @@ BLOCKS = {
     "s1_valid": ({"shape": (10, 7, 5), "padding": "valid", "filters": 9, "dw_activation": "relu"}, 1),
     "s2_valid_linear": ({"shape": (13, 13, 24), "strides": 2, "padding": "valid", "filters": 40,
                          "dw_activation": None}, 1),
-    # 16384 // (15 x 40) = 27 rows a band: 31 rows are a band of 27 and one of 4
-    "short_last_band": ({"shape": (31, 15, 40), "filters": 24}, 1),
-    # a row of 67 x 256 bytes is past the band budget: one row a band
+    # 32768 // (15 x 40) = 54 rows a band: 61 rows are a band of 54 and one of 7
+    "short_last_band": ({"shape": (61, 15, 40), "filters": 24}, 1),
+    # two rows of 67 x 256 bytes are past the band budget (32 KB): one row a band
     "one_row_bands": ({"shape": (5, 67, 256), "filters": 16, "strides": 1}, 1),
     # MobileNetV2's block shapes (at a smaller image): expand x6, depthwise, project (+ the residual)
     "mnv2_first_block": ({"shape": (16, 16, 32), "filters": 16}, 1),
@@ -42,8 +42,8 @@ BLOCKS = {
     "x_s2_same_even": ({"shape": (10, 12, 8), "expand": 2, "strides": 2, "filters": 8}, 1),
     "x_s1_valid": ({"shape": (10, 7, 5), "expand": 3, "padding": "valid", "filters": 6}, 1),
     "x_s2_valid": ({"shape": (13, 13, 8), "expand": 3, "strides": 2, "padding": "valid", "filters": 5}, 1),
-    "x_short_last_band": ({"shape": (31, 15, 8), "expand": 5, "filters": 24}, 1),
-    # 8 rows a band by the output's budget; 17 input rows of 3840 bytes are past the halo's: 3 rows a band
+    "x_short_last_band": ({"shape": (61, 15, 8), "expand": 5, "filters": 24}, 1),
+    # 17 rows a band by the output's budget; their 35 input rows of 3840 bytes are past the halo's (64 KB): 8 rows
     "x_s2_halo_shrinks": ({"shape": (40, 40, 16), "expand": 6, "strides": 2, "filters": 16}, 1),
     "x_one_row_bands": ({"shape": (5, 67, 32), "expand": 8, "filters": 16}, 1),
     "dw_seen": ({"shape": (9, 9, 16), "dw_seen": True}, 0),  # the intermediate is a model output
