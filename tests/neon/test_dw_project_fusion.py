@@ -101,6 +101,23 @@ def test_blocks_exact_and_fused_where_allowed(neon_lib, capfd, name):
         assert len(_check(model, neon_lib, capfd, **options)[0]) == fused, (name, options)
 
 
+# name: (output rows a band, most input rows a band) the debug log must give, where the budgets put them
+GEOMETRY = {"short_last_band": (54, None), "one_row_bands": (1, None), "x_short_last_band": (54, 56),
+            "x_s2_halo_shrinks": (8, 17), "x_one_row_bands": (1, 3)}
+
+
+@pytest.mark.parametrize("name", sorted(GEOMETRY))
+def test_band_sizes_follow_the_budgets(neon_lib, capfd, name):
+    rows, halo = GEOMETRY[name]
+    _, err = _check(harness.convert("depthwise_project", **BLOCKS[name][0]), neon_lib, capfd,
+                    fuse="dwconv" if halo is None else "block")
+    if halo is None:
+        assert re.search(rf"1x1 fused into the depthwise's row bands \({rows} rows a band\)", err), err
+    else:
+        assert re.search(rf"expand 1x1 fused into the depthwise's row bands \({rows} rows a band, up to {halo} input "
+                         r"rows\)", err), err
+
+
 def test_unfusable_pairs_say_why(neon_lib, capfd):
     _, err = _check(harness.convert("depthwise_project", **BLOCKS["dw_5x5"][0]), neon_lib, capfd)
     assert re.search(r"nodes \d+\+\d+: 1x1 not fused: a depthwise filter other than 3x3", err), err

@@ -214,20 +214,28 @@ static void log_fusion(void* ctx, int gemm_node, int add_node, const char* why) 
   else el_log(p->delegate, kEdgeliftNeonLogDebug, "nodes %d+%d: ADD not fused: %s", gemm_node, add_node, why);
 }
 
-static void log_dw_fusion(void* ctx, int dw_node, int conv_node, const char* why) {
+static void log_dw_fusion(void* ctx, const el_node* dw, const el_node* conv, const char* why) {
   const el_partition* p = (const el_partition*)ctx;
+  size_t rows, halo;
+  el_dw_band_geometry(dw, &rows, &halo);
   if (why == NULL)
-    el_log(p->delegate, kEdgeliftNeonLogDebug, "nodes %d+%d: 1x1 fused into the depthwise's row bands", dw_node,
-           conv_node);
-  else el_log(p->delegate, kEdgeliftNeonLogDebug, "nodes %d+%d: 1x1 not fused: %s", dw_node, conv_node, why);
+    el_log(p->delegate, kEdgeliftNeonLogDebug,
+           "nodes %d+%d: 1x1 fused into the depthwise's row bands (%zu rows a band)", dw->node_index,
+           conv->node_index, rows);
+  else el_log(p->delegate, kEdgeliftNeonLogDebug, "nodes %d+%d: 1x1 not fused: %s", dw->node_index, conv->node_index,
+              why);
 }
 
-static void log_expand_fusion(void* ctx, int conv_node, int dw_node, const char* why) {
+static void log_expand_fusion(void* ctx, const el_node* expand, const el_node* dw, const char* why) {
   const el_partition* p = (const el_partition*)ctx;
+  size_t rows, halo;
+  el_dw_band_geometry(dw, &rows, &halo);
   if (why == NULL)
-    el_log(p->delegate, kEdgeliftNeonLogDebug, "nodes %d+%d: expand 1x1 fused into the depthwise's row bands",
-           conv_node, dw_node);
-  else el_log(p->delegate, kEdgeliftNeonLogDebug, "nodes %d+%d: expand 1x1 not fused: %s", conv_node, dw_node, why);
+    el_log(p->delegate, kEdgeliftNeonLogDebug,
+           "nodes %d+%d: expand 1x1 fused into the depthwise's row bands (%zu rows a band, up to %zu input rows)",
+           expand->node_index, dw->node_index, rows, halo);
+  else el_log(p->delegate, kEdgeliftNeonLogDebug, "nodes %d+%d: expand 1x1 not fused: %s", expand->node_index,
+              dw->node_index, why);
 }
 
 /* One line naming the pairs a pass fused: the nodes of kind `code` computed by another (`after`: named after it,

@@ -212,6 +212,12 @@ int el_dw_fuse_expand(el_node* dw, const el_node* expand, int threads, size_t* s
   return 1;
 }
 
+void el_dw_band_geometry(const el_node* dw, size_t* rows, size_t* halo_rows) {
+  const dw_state* s = (const dw_state*)dw->state;
+  *rows = s->project ? s->band_rows : 0;
+  *halo_rows = s->expand ? s->halo_rows : 0;
+}
+
 /* With the expand fused: before each band, the expand's GEMM computes the input rows it reads that are not held
  * yet (consecutive bands share kh - stride rows: moved to the front, not recomputed); the depthwise then reads
  * that buffer as an image of those rows alone (its H and pad_top shifted, so padding is still where it was). */

@@ -48,8 +48,8 @@ int el_fuse_residual_adds(el_node* nodes, int n_nodes, const unsigned char* inte
 }
 
 int el_fuse_dw_projects(el_node* nodes, int n_nodes, const unsigned char* internal, int* computed_by, int threads,
-                        size_t* scratch, void (*log)(void* ctx, int dw_node, int conv_node, const char* why),
-                        void* ctx) {
+                        size_t* scratch,
+                        void (*log)(void* ctx, const el_node* dw, const el_node* conv, const char* why), void* ctx) {
   int pairs = 0;
   for (int i = 0; i < n_nodes; i++) {
     el_node* dw = &nodes[i];
@@ -66,14 +66,14 @@ int el_fuse_dw_projects(el_node* nodes, int n_nodes, const unsigned char* intern
       computed_by[j] = i;
       pairs++;
     }
-    if (log != NULL) log(ctx, dw->node_index, nodes[j].node_index, computed_by[j] == i ? NULL : why);
+    if (log != NULL) log(ctx, dw, &nodes[j], computed_by[j] == i ? NULL : why);
   }
   return pairs;
 }
 
 int el_fuse_dw_expands(el_node* nodes, int n_nodes, const unsigned char* internal, int* computed_by, int threads,
-                       size_t* scratch, void (*log)(void* ctx, int conv_node, int dw_node, const char* why),
-                       void* ctx) {
+                       size_t* scratch,
+                       void (*log)(void* ctx, const el_node* expand, const el_node* dw, const char* why), void* ctx) {
   int fused = 0;
   for (int i = 0; i < n_nodes; i++) {
     el_node* dw = &nodes[i];
@@ -87,7 +87,7 @@ int el_fuse_dw_expands(el_node* nodes, int n_nodes, const unsigned char* interna
       computed_by[e] = i;
       fused++;
     }
-    if (log != NULL) log(ctx, nodes[e].node_index, dw->node_index, computed_by[e] == i ? NULL : why);
+    if (log != NULL) log(ctx, &nodes[e], dw, computed_by[e] == i ? NULL : why);
   }
   return fused;
 }

@@ -62,13 +62,17 @@ int el_dw_fuse_expand(el_node* dw, const el_node* expand, int threads, size_t* s
  * the ADD pass (computed_by as it left it: a conv whose fused ADD's residual is made after the depthwise is
  * left apart). Logs each candidate pair; returns the number fused. */
 int el_fuse_dw_projects(el_node* nodes, int n_nodes, const unsigned char* internal, int* computed_by, int threads,
-                        size_t* scratch, void (*log)(void* ctx, int dw_node, int conv_node, const char* why),
-                        void* ctx);
+                        size_t* scratch,
+                        void (*log)(void* ctx, const el_node* dw, const el_node* conv, const char* why), void* ctx);
 
 /* The expand pass (after the one above): for every depthwise computing its project whose input only an expand 1x1
  * CONV_2D makes, computed_by[expand] = the depthwise's position. Returns the number fused. */
 int el_fuse_dw_expands(el_node* nodes, int n_nodes, const unsigned char* internal, int* computed_by, int threads,
-                       size_t* scratch, void (*log)(void* ctx, int conv_node, int dw_node, const char* why),
-                       void* ctx);
+                       size_t* scratch,
+                       void (*log)(void* ctx, const el_node* expand, const el_node* dw, const char* why), void* ctx);
+
+/* depthwise.c, for the log: a fused depthwise's output rows per band and the most input rows one band reads
+ * (0 without the expand). */
+void el_dw_band_geometry(const el_node* dw, size_t* rows, size_t* halo_rows);
 
 #endif
