@@ -30,7 +30,6 @@ DEFAULTS: dict[str, Any] = {
     "bias_correction": False, "distill": False, "search_cost": False,
 }
 MIN_CALIBRATION_SAMPLES = 10
-ROUTES = ("keras", "keras_layers", "tflite", "search")
 
 
 def positive_int(value, flag: str) -> int:
@@ -187,7 +186,8 @@ class ConvertOptions:
         return "keras_layers" if "layers" in self.given else "keras"
 
     def _check_paths(self) -> None:
-        """The model and teacher exist; every output can be written and is neither an input nor another output."""
+        """The model, teacher and data paths exist; every output can be written and is neither an input nor
+        another output."""
         from edgelift.atomic import check_outputs
 
         if isinstance(self.model, (str, os.PathLike)):
@@ -199,6 +199,11 @@ class ConvertOptions:
                                          hint=f"check the path; allowed: {ALLOWED}")
             if self.route in ("tflite", "search") and p.suffix.lower() == ".tflite" and p.is_dir():
                 raise InvalidModelError(f"{str(p)!r} is a directory named like a .tflite", hint="pass the .tflite file")
+        from edgelift.data import check_data_path
+
+        for data in (self.calibration, self.train_data, self.eval_data):
+            if isinstance(data, (str, os.PathLike)):
+                check_data_path(data)
         if self.teacher is not None and not Path(self.teacher).exists():
             raise ModelNotFoundError(f"--teacher {str(self.teacher)!r} does not exist",
                                      hint="pass a .keras, .h5 or SavedModel path, or drop --teacher to use the "

@@ -17,7 +17,7 @@ from edgelift.errors import EdgeliftError, InvalidArgumentError, ModelNotFoundEr
 @pytest.fixture()
 def work(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    for name in ("m.keras", "t.keras", "f.tflite", "cal.npz", "train.npz", "eval.npz"):
+    for name in ("m.keras", "t.keras", "f.tflite", "cal.npz", "train.npz", "eval.npz", "notes.txt"):
         (tmp_path / name).write_bytes(b"only its existence is checked here")
     (tmp_path / "adir").mkdir()
     return tmp_path
@@ -133,6 +133,9 @@ BAD = [  # (settings, the words the one line must hold: the flag and the value)
     ({"layers": {"(": "int8"}, **CAL}, "layers regex '(' does not compile"),
     # paths
     ({"model": "missing.keras"}, "model path 'missing.keras' does not exist"),
+    ({"calibration": "gone.npz"}, "data path 'gone.npz' does not exist"),
+    ({"train_data": "gone", "qat": True}, "data path 'gone' does not exist"),
+    ({"eval_data": "notes.txt"}, "data file 'notes.txt' has suffix '.txt'; allowed: .npz, .npy"),
     ({"model": None}, "no model given"),
     ({"output": None}, "no output path given"),
     ({"output": "adir/sub/o.tflite"}, "folder 'adir/sub' does not exist"),
