@@ -14,8 +14,9 @@ import pytest
 
 DEVICE = Path(__file__).resolve().parents[2] / "device"
 # bottom first; a module may import those listed before it (and nothing after)
-LAYERS = ["ssh", "lock", "bundle_delegate", "signing", "bundle", "device", "install_runtime", "deploy",
-          "deploy_options", "commands", "converge", "fleet", "rollout_report", "rollout", "api"]
+LAYERS = ["ssh", "lock", "bundle_delegate", "bundle_options", "signing", "bundle", "device", "install_runtime",
+          "deploy", "deploy_options", "command_options", "commands", "converge", "fleet", "rollout_report", "rollout",
+          "api"]
 # emulate (the Pi cost meter) is a place `bench` runs: checking may call it, it never reaches back into checking
 # (what both need, the delegate-list parser and the HTML page parts, lives beside them in device/)
 FORBIDDEN = {"runtime": {"checking", "remote", "emulate"}, "checking": {"remote"}, "remote": {"checking"},
