@@ -7,14 +7,12 @@ its outputs are computed once for the whole conversion. Without labels the loss 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from edgelift.errors import DataError, EdgeliftError, InvalidArgumentError, ModelNotFoundError
+from edgelift.errors import DataError, EdgeliftError, InvalidArgumentError
 
 from .distill import check_alpha, check_temperature, distill_loss, output_is_logits
 
@@ -32,41 +30,36 @@ class DistillPlan:
     alpha_ignored: float | None = None  # an alpha < 1 asked for, which unlabelled data cannot honour
 
 
-def check_plan(s: dict[str, Any], settings: dict[str, Any], train, fine_tuning: list[str]) -> DistillPlan | None:
-    """Refuse every bad --distill combination before any work; None when distillation is off."""
-    if not s.get("distill"):
+def check_options(opts) -> tuple[float | None, float | None]:
+    """Refuse every bad --distill combination of `opts` (a ConvertOptions being checked) before any work;
+    returns the temperature and alpha to use (None, None when distillation is off)."""
+    if not opts.distill:
         for key, flag in FLAGS.items():
-            if settings.get(key) is not None:
-                raise InvalidArgumentError(f"{flag} {settings[key]} was given without --distill",
+            if opts.given.get(key) is not None:
+                raise InvalidArgumentError(f"{flag} {opts.given[key]} was given without --distill",
                                            hint=f"add --distill to fine-tune against a teacher, or drop {flag}")
-        return None
+        return None, None
+    fine_tuning = opts.fine_tuning
     if not fine_tuning:
         raise InvalidArgumentError("--distill changes how pruning, clustering or QAT fine-tune, and none was asked",
                                    hint="add --prune SPARSITY (or --cluster N, or --qat) with --train-data")
-    if train is None:
+    if opts.train_data is None:
         raise InvalidArgumentError(f"--distill fine-tunes {' and '.join(fine_tuning)} on training data, and none "
                                    "was given", hint="pass --train-data DATA (with --distill, labels are optional)")
-    temperature = check_temperature(DEFAULT_TEMPERATURE if s.get("temperature") is None else s["temperature"])
-    alpha = check_alpha(DEFAULT_ALPHA if s.get("distill_alpha") is None else s["distill_alpha"])
-    teacher = s.get("teacher")
-    if teacher is not None:
-        if not isinstance(teacher, (str, os.PathLike)):
-            raise InvalidArgumentError(f"--teacher of type {type(teacher).__name__} is not a path",
-                                       hint="save the teacher (model.save('teacher.keras')) and pass its path")
-        if not Path(teacher).exists():
-            raise ModelNotFoundError(f"--teacher {str(teacher)!r} does not exist",
-                                     hint="pass a .keras, .h5 or SavedModel path, or drop --teacher to use the "
-                                          "input model")
-        teacher = str(teacher)
+    temperature = check_temperature(DEFAULT_TEMPERATURE if opts.temperature is None else opts.temperature)
+    alpha = check_alpha(DEFAULT_ALPHA if opts.distill_alpha is None else opts.distill_alpha)
+    return temperature, alpha
+
+
+def make_plan(opts, train) -> DistillPlan | None:
+    """The plan for checked options and the loaded training data (whose labels decide alpha)."""
+    if not opts.distill:
+        return None
     labels = train.y is not None
-    ignored = alpha if not labels and settings.get("distill_alpha") is not None and alpha < 1.0 else None
-    return DistillPlan(teacher, temperature, alpha if labels else 1.0, labels, ignored)
-
-
-def fine_tuning_steps(spec, n_clusters, qat_on: bool) -> list[str]:
-    """The steps that would fine-tune (so --distill applies to them)."""
-    return [flag for flag, on in (("--prune", spec is not None and spec.sparsity > 0),
-                                  ("--cluster", n_clusters is not None), ("--qat", qat_on)) if on]
+    alpha = opts.distill_alpha
+    ignored = alpha if not labels and "distill_alpha" in opts.given and alpha < 1.0 else None
+    teacher = None if opts.teacher is None else str(opts.teacher)
+    return DistillPlan(teacher, opts.temperature, alpha if labels else 1.0, labels, ignored)
 
 
 def _shapes(model) -> tuple[tuple, tuple]:

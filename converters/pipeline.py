@@ -7,26 +7,18 @@ import json
 import os
 import time
 import warnings
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from edgelift.atomic import check_outputs, write_bytes, write_text
-from edgelift.errors import DataError, InvalidArgumentError, ModelNotFoundError
+from edgelift.atomic import write_bytes, write_text
+from edgelift.errors import DataError, InvalidArgumentError
 
 from . import isolated
 from . import recipe as recipes
+from .convert_options import ConvertOptions
 from .convert_result import ConvertResult
 from .warn import ConvertWarning
-
-DEFAULTS: dict[str, Any] = {
-    "prune": None, "prune_kind": "unstructured", "block": "1x4", "prune_layers": None, "keep_dense": None,
-    "cluster": None, "quantize": "int8", "io": None, "per_channel": True, "calibration": None,
-    "calibration_samples": 100, "qat": False, "train_data": None, "epochs": 2, "batch_size": 32,
-    "eval_data": None, "report": None, "layers": None, "equalize": False, "bias_correction": False, "target": None,
-    "distill": False, "teacher": None, "temperature": None, "distill_alpha": None,  # distill_step.py
-}
 
 
 def _dataset(value, what: str, need_labels: bool):
@@ -64,34 +56,12 @@ def _fit_input(ds, model_input_shape, what: str) -> np.ndarray:
     return np.asarray(x, dtype=np.float32)
 
 
-MIN_CALIBRATION_SAMPLES = 10
-
-
-def _positive_int(value, flag: str) -> int:
-    try:
-        v = int(str(value).strip())
-    except (TypeError, ValueError):
-        v = 0
-    if v < 1:
-        raise InvalidArgumentError(f"{flag} {value} must be a whole number >= 1", hint=f"e.g. {flag} 2")
-    return v
-
-
-def _names(value) -> list[str] | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = [v for v in value.split(",")]
-    out = [str(v).strip() for v in value if str(v).strip()]
-    return [] if out in (["none"], ["None"]) else out
-
-
 def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None, block=None, prune_layers=None,
             keep_dense=None, cluster=None, quantize=None, io=None, per_channel=None, calibration=None,
             calibration_samples=None, qat=None, train_data=None, epochs=None, batch_size=None, eval_data=None,
             report=None, layers=None, equalize=None, bias_correction=None, target=None, distill=None, teacher=None,
             temperature=None, distill_alpha=None, max_accuracy_drop=None, max_error=None, search_budget=None,
-            search_cost=None) -> ConvertResult:
+            search_cost=None, options: ConvertOptions | None = None) -> ConvertResult:
     """Turn a Keras model into an optimized .tflite (and a JSON report); see `edgelift convert --help`.
 
     model: path (.keras, .h5, SavedModel dir) or in-memory tf_keras / Keras 3 model, or a float .tflite
@@ -106,161 +76,96 @@ def convert(model=None, output=None, *, recipe=None, prune=None, prune_kind=None
     search each layer's precision (int8 / int16x8 / float, equalization) within that budget, for at most
     search_budget minutes (`precision_search`); the winner is written with a recipe that replays it.
     search_cost: estimate the Pi 4 cost of the start and the winner with the meter (~40 s each).
+    options: a `ConvertOptions` instead of the keywords (not both); either way every value is checked first.
     Returns a ConvertResult (output path, report dict, paths, warnings).
     """
     start = time.perf_counter()
-    given = dict(model=model, output=output, prune=prune, prune_kind=prune_kind, block=block,
-                 prune_layers=prune_layers, keep_dense=keep_dense, cluster=cluster, quantize=quantize, io=io,
-                 per_channel=per_channel, calibration=calibration, calibration_samples=calibration_samples,
-                 qat=qat, train_data=train_data, epochs=epochs, batch_size=batch_size, eval_data=eval_data,
-                 report=report, layers=layers, equalize=equalize, bias_correction=bias_correction, target=target,
-                 distill=distill, teacher=teacher, temperature=temperature, distill_alpha=distill_alpha)
-    recipes.check_types(given, "convert")
-    settings = recipes.merge(recipes.load_recipe(recipe) if recipe is not None else {}, given)
-    s = {**DEFAULTS, **{k: v for k, v in settings.items() if v is not None}}
-    s["_samples_explicit"] = settings.get("calibration_samples") is not None
-    from .target import check_target, default_block
+    given = dict(prune=prune, prune_kind=prune_kind, block=block, prune_layers=prune_layers, keep_dense=keep_dense,
+                 cluster=cluster, quantize=quantize, io=io, per_channel=per_channel, calibration=calibration,
+                 calibration_samples=calibration_samples, qat=qat, train_data=train_data, epochs=epochs,
+                 batch_size=batch_size, eval_data=eval_data, report=report, layers=layers, equalize=equalize,
+                 bias_correction=bias_correction, target=target, distill=distill, teacher=teacher,
+                 temperature=temperature, distill_alpha=distill_alpha, max_accuracy_drop=max_accuracy_drop,
+                 max_error=max_error, search_budget=search_budget, search_cost=search_cost)
+    if options is None:
+        options = ConvertOptions.build(model, output, recipe=recipe, **given)
+    else:
+        extra = sorted(k for k, v in {**given, "model": model, "output": output, "recipe": recipe}.items()
+                       if v is not None)
+        if extra:
+            raise InvalidArgumentError(f"give options or keywords, not both (keywords {extra})",
+                                       hint="put every setting in the ConvertOptions")
+        if not isinstance(options, ConvertOptions):
+            raise InvalidArgumentError(f"options must be a ConvertOptions, got {type(options).__name__}",
+                                       hint="edgelift.converters.convert_options.ConvertOptions.build(...)")
+    return run(options, start)
 
-    s["target"] = check_target(s["target"])
-    if s["target"] and settings.get("block") is None:  # the block the target's sparse kernel skips whole
-        s["block"] = default_block(s["target"])
-    if s.get("model") is None:
-        raise InvalidArgumentError("no model given", hint="pass MODEL (a .keras, .h5 or SavedModel directory)")
-    if s.get("output") is None:
-        raise InvalidArgumentError("no output path given", hint="pass -o OUT.tflite")
-    from .precision_search import check_budget
 
-    budget = check_budget(max_accuracy_drop, max_error, search_budget, search_cost)
-    if budget is not None:
+def run(opts: ConvertOptions, start: float) -> ConvertResult:
+    """Convert with checked options: the data is read, then the route's steps run and the outputs are written."""
+    if opts.route == "search":
         from .search_convert import search_convert
 
-        return search_convert(s, settings, recipe, budget, start)
-    from .tflite_convert import convert_tflite, is_tflite_path
+        return search_convert(opts, start)
+    cal = _dataset(opts.calibration, "calibration data", False)
+    if opts.route == "tflite":  # a float .tflite (path or bytes): ai-edge-quantizer, no TensorFlow
+        from .tflite_convert import convert_tflite
 
-    if is_tflite_path(s["model"]):  # a float .tflite (path or bytes): ai-edge-quantizer, no TensorFlow
-        if not isinstance(s["model"], (bytes, bytearray, memoryview)) and not Path(s["model"]).exists():
-            raise ModelNotFoundError(f"model path {str(s['model'])!r} does not exist", hint="check the path")
-        samples_n = _positive_int(s["calibration_samples"], "--calibration-samples")
-        if samples_n < MIN_CALIBRATION_SAMPLES:
-            raise InvalidArgumentError(f"--calibration-samples {samples_n} is below {MIN_CALIBRATION_SAMPLES}",
-                                       hint="use 100-500 typical inputs (the default is 100)")
-        return convert_tflite(s, settings, recipe, _dataset(s["calibration"], "calibration data", False),
-                              samples_n, start)
-    if settings.get("layers") is not None:  # per-op modes: a float .tflite first, then ai-edge-quantizer
+        return convert_tflite(opts, cal, start)
+    if opts.route == "keras_layers":  # per-op modes: a float .tflite first, then ai-edge-quantizer
         from .keras_layers import convert_keras_layers
 
-        if isinstance(s["model"], (str, os.PathLike)) and not Path(s["model"]).exists():
-            raise ModelNotFoundError(f"model path {str(s['model'])!r} does not exist", hint="check the path")
-        return convert_keras_layers(s, settings, recipe, _dataset(s["calibration"], "calibration data", False),
-                                    _positive_int(s["calibration_samples"], "--calibration-samples"), start)
+        return convert_keras_layers(opts, cal, start)
 
-    # -- every check that needs no TensorFlow, before any work ---------------------------------------
-    if isinstance(s["model"], (str, os.PathLike)) and not Path(s["model"]).exists():
-        from .load import ALLOWED
+    from .distill_step import make_plan
 
-        raise ModelNotFoundError(f"model path {str(s['model'])!r} does not exist",
-                                 hint=f"check the path; allowed: {ALLOWED}")
-    from .cluster import check_clusters
-    from .policy import LayerPolicy
-    from .prune import check_spec
-    from .quantize import check_mode
-
-    out_path = Path(s["output"])
-    recipe_out = out_path.with_name(out_path.stem + ".recipe.yaml")
-    # re-running the recipe a convert wrote is its purpose: that one file is read, and then left as it was
-    rerun = recipe is not None and isinstance(recipe, (str, os.PathLike)) and Path(recipe).resolve() == \
-        recipe_out.resolve()
-    outs = check_outputs({"output": out_path, "report": s["report"] or None,
-                          "recipe written next to the output": None if rerun else recipe_out},
-                         {"model": s["model"], "recipe": recipe, "calibration data": s["calibration"],
-                          "training data": s["train_data"], "evaluation data": s["eval_data"],
-                          "teacher": s["teacher"]})
-    out_path, report_path = outs["output"], outs.get("report")
-    recipe_path = None if rerun else outs["recipe written next to the output"]
-    if s["prune"] is None and settings.get("prune_kind") in ("unstructured", "block"):
-        raise InvalidArgumentError(f"--prune-kind {settings['prune_kind']} needs a target sparsity",
-                                   hint="add --prune SPARSITY, e.g. --prune 0.75")
-    spec = check_spec(s["prune"], s["prune_kind"], s["block"]) if (
-        s["prune"] is not None or s["prune_kind"] == "2:4") else None
-    n_clusters = check_clusters(s["cluster"]) if s["cluster"] is not None else None
-    qat_on = bool(s["qat"])
-    epochs_n = _positive_int(s["epochs"], "--epochs")
-    batch_n = _positive_int(s["batch_size"], "--batch-size")
-    samples_n = _positive_int(s["calibration_samples"], "--calibration-samples")
-    if samples_n < MIN_CALIBRATION_SAMPLES:  # a range set by a handful of inputs is set by their outliers
-        raise InvalidArgumentError(
-            f"--calibration-samples {samples_n} is below {MIN_CALIBRATION_SAMPLES}: int8 activation ranges taken from "
-            "so few inputs clip typical ones", hint="use 100-500 typical inputs (the default is 100)")
-    if s["bias_correction"] and (qat_on or s["quantize"] not in ("int8", "int16x8")):
-        raise InvalidArgumentError(
-            f"--bias-correction corrects the bias int8 weight rounding adds after training; it does not apply to "
-            f"{'--qat (QAT learns the biases)' if qat_on else '--quantize ' + str(s['quantize'])}",
-            hint="use it with post-training --quantize int8 (or int16x8), without --qat")
-    if s["bias_correction"] and s["calibration"] is None:
-        raise InvalidArgumentError("--bias-correction measures each layer's mean shift on calibration inputs, and "
-                                   "none were given", hint="pass --calibration DATA")
-    io_eff = check_mode(s["quantize"], s["io"], qat_on, s["calibration"] is not None)
-    if qat_on and spec is not None and n_clusters is not None:
-        # measured: TFMOT 0.8.1's sparsity-preserving CQAT lets pruned weights regrow (50% -> 0-31% per layer)
-        raise InvalidArgumentError(
-            "--prune, --cluster and --qat together: TFMOT's cluster-preserving QAT does not keep the pruned zeros",
-            hint="drop --qat (post-training int8 keeps both sparsity and clusters), or drop --cluster or --prune",
-        )
-    if qat_on and s["train_data"] is None:
-        raise InvalidArgumentError("--qat needs training data", hint="pass --train-data DATA (with labels, or "
-                                   "without them and --distill)")
-    policy = LayerPolicy(only=_names(s["prune_layers"]), keep_dense=_names(s["keep_dense"]))
-
-    train = _dataset(s["train_data"], "training data", need_labels=not s["distill"])
-    from .distill_step import check_plan, fine_tuning_steps
-
-    s["_distill"] = check_plan(s, settings, train, fine_tuning_steps(spec, n_clusters, qat_on))
-    if s["_distill"] is not None:  # the recipe records the values used
-        s.update(temperature=s["_distill"].temperature, distill_alpha=s["_distill"].alpha)
-    evald = _dataset(s["eval_data"], "evaluation data", need_labels=False)
-    cal = _dataset(s["calibration"], "calibration data", need_labels=False)
-
-    args = (s, spec, n_clusters, qat_on, io_eff, epochs_n, batch_n, samples_n, policy, train, evald, cal, out_path)
+    train = _dataset(opts.train_data, "training data", need_labels=not opts.distill)
+    plan = make_plan(opts, train)
+    if plan is not None:  # the recipe records the values used
+        opts = opts.derived(distill_alpha=plan.alpha)
+    evald = _dataset(opts.eval_data, "evaluation data", need_labels=False)
+    args = (opts, plan, train, evald, cal, None)
     if isolated.in_process_forced():
         rep, tfl, used, msgs = run_steps(args, start)
-    elif isinstance(s["model"], (str, os.PathLike)):
+    elif isinstance(opts.model, (str, os.PathLike)):
         # TensorFlow can crash the process (a GRU calibration segfaults): a child takes the crash, we report it
-        rep, tfl, used, msgs = isolated.run(args, elapsed=time.perf_counter() - start, model=repr(str(s["model"])))
+        rep, tfl, used, msgs = isolated.run(args, elapsed=time.perf_counter() - start, model=repr(str(opts.model)))
     else:
         rep, tfl, used, msgs = _run_in_memory(args, start)
     rep["warnings"] = msgs
     recipe_text = recipes.dump(used)  # serialize everything before writing anything
     report_text = json.dumps(rep, indent=2, default=_json_default) + "\n"
-    write_bytes(out_path, tfl)
-    if recipe_path is not None:
-        write_text(recipe_path, recipe_text)
-    if report_path:
-        write_text(report_path, report_text)
+    write_bytes(opts.output_path, tfl)
+    if opts.recipe_path is not None:
+        write_text(opts.recipe_path, recipe_text)
+    if opts.report_path:
+        write_text(opts.report_path, report_text)
     for m in msgs:
-        warnings.warn(m, ConvertWarning, stacklevel=2)
-    return ConvertResult(out_path, rep, report_path, recipe_path, msgs)
+        warnings.warn(m, ConvertWarning, stacklevel=3)
+    return ConvertResult(opts.output_path, rep, opts.report_path, opts.recipe_path, msgs)
 
 
 def _run_in_memory(args: tuple, start: float) -> tuple[dict, bytes, dict, list[str]]:
     """An in-memory model in the child, through a saved copy; in this process when it cannot make the trip."""
     from .memory_model import NotReloadable, handed_over, in_process_note, source_name
 
-    s = args[0]
-    with handed_over(s["model"]) as handover:
+    opts = args[0]
+    with handed_over(opts.model) as handover:
         if isinstance(handover, str):
             reason = handover
         else:
-            child_args = ({**s, "model": handover.path, "_memory": handover}, *args[1:])
+            # the model (in `given` too) travels as its saved copy: a subclassed model does not pickle
+            child_args = (opts.derived(model=handover.path, given={**opts.given, "model": handover.path}),
+                          *args[1:-1], handover)
             try:
                 rep, tfl, used, msgs = isolated.run(child_args, elapsed=time.perf_counter() - start,
                                                     model=handover.source)
             except NotReloadable as exc:
                 reason = exc.message
             else:
-                used = {k: v for k, v in used.items() if k != "_memory"}
-                return rep, tfl, {**used, "model": s["model"]}, msgs
+                return rep, tfl, {**used, "model": opts.model}, msgs
     rep, tfl, used, msgs = run_steps(args, start)
-    note = in_process_note(source_name(s["model"]), reason)
+    note = in_process_note(source_name(opts.model), reason)
     return rep, tfl, used, [note, *msgs]
 
 
@@ -272,20 +177,23 @@ def run_steps(args: tuple, start: float) -> tuple[dict, bytes, dict, list[str]]:
     return rep, tfl, used, [str(w.message) for w in caught if issubclass(w.category, ConvertWarning)]
 
 
-def _run(s, spec, n_clusters, qat_on, io_eff, epochs_n, batch_n, samples_n, policy, train, evald, cal,
-         out_path, start) -> tuple[dict, bytes, dict]:
+def _run(opts: ConvertOptions, plan, train, evald, cal, memory, start) -> tuple[dict, bytes, dict]:
     from . import report as reports
     from .load import count_params, load_model, working_copy
+    from .policy import LayerPolicy
     from .quantize import check_calibration, qat, to_tflite
     from .stages import stage
 
+    spec, n_clusters, qat_on, io_eff = opts.spec, opts.n_clusters, bool(opts.qat), opts.io
+    epochs_n, batch_n, samples_n = opts.epochs, opts.batch_size, opts.calibration_samples
+    policy = LayerPolicy(only=opts.prune_layers, keep_dense=opts.keep_dense)
     stage("loading the model")
-    if s.get("_memory") is not None:  # in the child: the caller's in-memory model, saved for it
+    if memory is not None:  # in the child: the caller's in-memory model, saved for it
         from .memory_model import reload
 
-        loaded = reload(s["_memory"])
+        loaded = reload(memory)
     else:
-        loaded = load_model(s["model"])
+        loaded = load_model(opts.model)
     try:
         km = loaded.keras_model
         inputs = (getattr(km, "inputs", None) or []) if km is not None else []  # none for subclassed models
@@ -297,7 +205,7 @@ def _run(s, spec, n_clusters, qat_on, io_eff, epochs_n, batch_n, samples_n, poli
         if cal is not None:
             shape = input_shape or (None, *cal.x.shape[1:])
             cal_x = check_calibration(cal.x, shape, cal.path, samples_n)
-            if len(cal.x) < samples_n and s.get("_samples_explicit"):
+            if len(cal.x) < samples_n and "calibration_samples" in opts.given:
                 from .warn import warn
 
                 warn(f"calibration data has {len(cal.x)} samples, fewer than the {samples_n} requested; using all")
@@ -314,11 +222,11 @@ def _run(s, spec, n_clusters, qat_on, io_eff, epochs_n, batch_n, samples_n, poli
         params = count_params(km) if km is not None else None
         work = km  # quantization alone converts the user's model as is
         tfmot_steps = [name for name, on in (("pruning", spec is not None), ("clustering", n_clusters is not None),
-                                             ("QAT", qat_on), ("--equalize", bool(s["equalize"])),
-                                             ("--bias-correction", bool(s["bias_correction"]))) if on]
+                                             ("QAT", qat_on), ("--equalize", bool(opts.equalize)),
+                                             ("--bias-correction", bool(opts.bias_correction))) if on]
         if tfmot_steps:  # TFMOT trains in place: work on a copy so the caller's model is never modified
             work = working_copy(loaded.require_keras(" and ".join(tfmot_steps)))
-        if s["equalize"]:
+        if opts.equalize:
             from .equalize import equalize
 
             steps["equalize"] = equalize(work)
@@ -334,16 +242,16 @@ def _run(s, spec, n_clusters, qat_on, io_eff, epochs_n, batch_n, samples_n, poli
                 steps["equalize"]["max_output_change"] = float(np.max(np.abs(got - ref)) /
                                                               max(float(np.max(np.abs(ref))), 1e-30))
         fit_loss, distiller = None, None  # None: each step infers the loss from the labels
-        if s.get("_distill") is not None:
-            from .distill_step import Distiller, fine_tuning_steps
+        if plan is not None:
+            from .distill_step import Distiller
 
             stage("teacher outputs for distillation")
-            distiller = Distiller(s["_distill"], work, km, train_xy)
+            distiller = Distiller(plan, work, km, train_xy)
             train_xy, fit_loss = distiller.train_xy, distiller.loss
-            if s["_distill"].alpha_ignored is not None:
+            if plan.alpha_ignored is not None:
                 from .warn import warn
 
-                warn(f"--distill-alpha {s['_distill'].alpha_ignored:g} ignored: the training data has no labels, so "
+                warn(f"--distill-alpha {plan.alpha_ignored:g} ignored: the training data has no labels, so "
                      "only the teacher's soft targets train (alpha 1.0)")
         if spec is not None:
             from .prune import prune
@@ -358,12 +266,12 @@ def _run(s, spec, n_clusters, qat_on, io_eff, epochs_n, batch_n, samples_n, poli
             cpolicy = type(policy)(only=policy.only, keep_dense=policy.keep_dense)
             work, steps["cluster"] = cluster(work, n_clusters, cpolicy, train_xy, preserve_sparsity=spec is not None,
                                              epochs=max(1, epochs_n // 2), batch_size=batch_n, loss=fit_loss)
-        if s["bias_correction"]:
+        if opts.bias_correction:
             from .bias_correction import correct_biases
 
-            steps["bias_correction"] = correct_biases(work, cal_x, per_channel=bool(s["per_channel"]))
-        final = work if (spec is not None or n_clusters is not None or s["equalize"]
-                         or s["bias_correction"]) else None
+            steps["bias_correction"] = correct_biases(work, cal_x, per_channel=bool(opts.per_channel))
+        final = work if (spec is not None or n_clusters is not None or opts.equalize
+                         or opts.bias_correction) else None
         to_convert = work
         if qat_on:
             stage("quantization-aware training")
@@ -373,18 +281,18 @@ def _run(s, spec, n_clusters, qat_on, io_eff, epochs_n, batch_n, samples_n, poli
             steps["qat"] = {"kind": ("cluster-preserving" if n_clusters else
                                      "pruning-preserving" if spec else "standard"), "epochs": epochs_n}
         if distiller is not None:
-            steps["distill"] = distiller.report(to_convert, fine_tuning_steps(spec, n_clusters, qat_on))
-        stage(f"{'calibration and ' if cal_x is not None else ''}TFLite conversion (--quantize {s['quantize']})")
+            steps["distill"] = distiller.report(to_convert, opts.fine_tuning)
+        stage(f"{'calibration and ' if cal_x is not None else ''}TFLite conversion (--quantize {opts.quantize})")
         if to_convert is not None:
-            tfl = to_tflite(to_convert, quantize=s["quantize"], io=io_eff, calibration=cal_x,
-                            per_channel=bool(s["per_channel"]), qat=qat_on)
+            tfl = to_tflite(to_convert, quantize=opts.quantize, io=io_eff, calibration=cal_x,
+                            per_channel=bool(opts.per_channel), qat=qat_on)
         else:
-            tfl = to_tflite(saved_model_dir=loaded.saved_model_dir, quantize=s["quantize"], io=io_eff,
-                            calibration=cal_x, per_channel=bool(s["per_channel"]))
+            tfl = to_tflite(saved_model_dir=loaded.saved_model_dir, quantize=opts.quantize, io=io_eff,
+                            calibration=cal_x, per_channel=bool(opts.per_channel))
         from edgelift.device.runtime.prechecks import check_model
 
         check_model(tfl, "the converted model")  # a node TFLite's kernels would abort on: fail here, not on the Pi
-        steps["quantize"] = {"mode": s["quantize"], "io": io_eff, "per_channel": bool(s["per_channel"]),
+        steps["quantize"] = {"mode": opts.quantize, "io": io_eff, "per_channel": bool(opts.per_channel),
                              "calibration": cal.path if cal else None,
                              "calibration_samples": 0 if cal_x is None else len(cal_x)}
         if "prune" in steps:
@@ -395,9 +303,9 @@ def _run(s, spec, n_clusters, qat_on, io_eff, epochs_n, batch_n, samples_n, poli
             stage("accuracy evaluation")
             accuracy = _accuracy(reports, km, final, tfl, eval_x, evald)
         rep = reports.build(loaded=loaded, final_keras=final if final is not None else km, tflite=tfl, steps=steps,
-                            output=str(out_path),
+                            output=str(opts.output_path),
                             accuracy=accuracy, warnings=[], seconds=time.perf_counter() - start, params=params,
-                            target=s["target"])
+                            target=opts.target)
         from .sparse_report import dense_warning
 
         dense = dense_warning(rep["sparse_prediction"], spec.kind if spec else None, spec.block if spec else None)
@@ -407,10 +315,7 @@ def _run(s, spec, n_clusters, qat_on, io_eff, epochs_n, batch_n, samples_n, poli
             warn(dense)
     finally:
         loaded.close()
-    settings = {**s, "output": str(out_path), "io": io_eff}
-    if spec is None:  # no pruning: the kind and block defaults alone would make the recipe refuse to rerun
-        settings.update(prune_kind=None, block=None)
-    return rep, tfl, settings
+    return rep, tfl, {**opts.settings(), "output": str(opts.output_path)}
 
 
 def _check_emitted_sparsity(info: dict[str, Any], tfl: bytes) -> None:

@@ -50,11 +50,16 @@ def parse_block(value) -> tuple[int, int]:
     return r, c
 
 
-def check_spec(sparsity, kind: str = "unstructured", block=(1, 4)) -> PruneSpec:
-    """Validate the user's pruning arguments before any work starts."""
+def check_kind(kind) -> str:
     if kind not in KINDS:
         raise InvalidArgumentError(f"--prune-kind {kind!r} is not one of {', '.join(KINDS)}",
                                    hint="use unstructured, 2:4 or block")
+    return kind
+
+
+def check_spec(sparsity, kind: str = "unstructured", block=(1, 4)) -> PruneSpec:
+    """Validate the user's pruning arguments before any work starts."""
+    check_kind(kind)
     if kind == "2:4":
         if sparsity is not None and float(sparsity) != 0.5:
             raise InvalidArgumentError(

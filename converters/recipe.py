@@ -60,6 +60,11 @@ TYPES: dict[str, tuple[str, Any]] = {
     "layers": ("a mapping of op-name regex -> quantize mode", lambda v: isinstance(v, dict)),
     "equalize": _BOOL, "bias_correction": _BOOL, "target": _STR,
     "distill": _BOOL, "teacher": _PATH, "temperature": _NUMBER, "distill_alpha": _NUMBER,
+    # the precision search's settings: API keywords and flags only (a search writes a recipe, it is not in one)
+    "max_accuracy_drop": ("a number or a percentage such as '0.5%'", _NUMBER_OR_STR[1]),
+    "max_error": ("a number such as 0.05", _NUMBER_OR_STR[1]),
+    "search_budget": ("a number of minutes", _NUMBER_OR_STR[1]),
+    "search_cost": _BOOL,
 }
 
 

@@ -13,17 +13,16 @@ import os
 import sys
 import warnings
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from edgelift.atomic import check_outputs
-from edgelift.errors import DataError, InvalidArgumentError, ModelNotFoundError, ThresholdError
+from edgelift.errors import DataError, ThresholdError
 
-from .precision_search import Budget, Evaluator, Source, describe_score, search
+from .precision_search import Evaluator, Source, describe_score, search
 
-# settings a search does not combine with -> why (the search chooses per-op modes over an int8 default)
-_REFUSED = {
+# settings a search does not combine with -> why (the search chooses per-op modes over an int8 default);
+# ConvertOptions refuses them before any work
+REFUSED = {
     "prune": "it needs training, which the search does not run", "cluster": "it needs training",
     "qat": "QAT trains one int8 model; the search compares post-training variants",
     "train_data": "the search does not train", "bias_correction": "not among the search's candidates yet",
@@ -33,26 +32,8 @@ _REFUSED = {
 }
 
 
-def _flag(key: str) -> str:
+def flag(key: str) -> str:
     return "--" + key.replace("_", "-")
-
-
-def _check(s: dict[str, Any], settings: dict[str, Any], budget: Budget) -> None:
-    for key, why in _REFUSED.items():
-        if settings.get(key) not in (None, False):
-            raise InvalidArgumentError(f"{_flag(key)} cannot be combined with a precision search ({why})",
-                                       hint=f"drop {_flag(key)}, or drop --max-accuracy-drop / --max-error")
-    if (settings.get("quantize") or "int8") != "int8":
-        raise InvalidArgumentError(f"--quantize {settings['quantize']} with a precision search, which starts from "
-                                   "int8 and moves layers to int16x8 or float", hint="drop --quantize")
-    if s.get("calibration") is None:
-        raise InvalidArgumentError("a precision search quantizes to int8, which needs calibration data, and none "
-                                   "was given", hint="pass --calibration DATA (a few hundred typical inputs)")
-    if budget.kind == "accuracy_drop" and s.get("eval_data") is None:
-        raise InvalidArgumentError("--max-accuracy-drop measures accuracy on labelled --eval-data, and none was "
-                                   "given", hint="pass --eval-data DATA with labels, or use --max-error E (no labels)")
-    if isinstance(s["model"], (str, os.PathLike)) and not Path(s["model"]).exists():
-        raise ModelNotFoundError(f"model path {str(s['model'])!r} does not exist", hint="check the path")
 
 
 def _source(content: bytes, equalized: bool, cal, samples_n: int, per_channel: bool, where: str) -> Source:
@@ -82,51 +63,38 @@ def _eval_x(ds, source: Source) -> np.ndarray:
     return np.asarray(x, np.float32)
 
 
-def search_convert(s: dict[str, Any], settings: dict[str, Any], recipe_arg, budget: Budget, start: float):
-    from .pipeline import MIN_CALIBRATION_SAMPLES, _dataset, _positive_int
-    from .quantize import check_mode
+def search_convert(opts, start: float):
+    """The search for checked ConvertOptions (route "search"): read the data, search, write the winner."""
+    from .pipeline import _dataset
     from .report import tflite_predict
     from .search_report import Progress, as_dict, table
     from .tflite_convert import _refuse_unusable, convert_tflite, is_tflite_path
 
-    _check(s, settings, budget)
-    samples_n = _positive_int(s["calibration_samples"], "--calibration-samples")
-    if samples_n < MIN_CALIBRATION_SAMPLES:
-        raise InvalidArgumentError(f"--calibration-samples {samples_n} is below {MIN_CALIBRATION_SAMPLES}",
-                                   hint="use 100-500 typical inputs (the default is 100)")
-    io_eff = check_mode("int8", s["io"], False, True)
-    out_path = Path(s["output"])
-    check_outputs({"output": out_path, "report": s["report"] or None,
-                   "recipe written next to the output": out_path.with_name(out_path.stem + ".recipe.yaml")},
-                  {"model": s["model"], "recipe": recipe_arg, "calibration data": s["calibration"],
-                   "evaluation data": s["eval_data"]})
-    cal = _dataset(s["calibration"], "calibration data", False)
-    evald = _dataset(s["eval_data"], "evaluation data", False)
+    budget, io_eff, samples_n = opts.budget, opts.io, opts.calibration_samples
+    cal = _dataset(opts.calibration, "calibration data", False)
+    evald = _dataset(opts.eval_data, "evaluation data", False)
     if budget.kind == "accuracy_drop" and evald.y is None:
         raise DataError(f"--max-accuracy-drop needs labels, and evaluation data {evald.path!r} has none",
                         hint="save it as .npz with arrays x and y (or an image folder per class), or use "
                              "--max-error E, which compares with the float model and needs no labels")
 
-    tflite_in = is_tflite_path(s["model"])
+    tflite_in = is_tflite_path(opts.model)
     if tflite_in:  # a float .tflite: its candidates are per-op modes only (equalization rescales Keras weights)
-        content = bytes(s["model"]) if isinstance(s["model"], (bytes, bytearray, memoryview)) else \
-            Path(s["model"]).read_bytes()
-        _refuse_unusable(content, repr(str(s["model"])))
-        if s.get("equalize"):
-            raise InvalidArgumentError("--equalize does not apply to a .tflite input (it rescales Keras weights)",
-                                       hint="search the Keras model the .tflite came from, or drop --equalize")
+        content = bytes(opts.model) if isinstance(opts.model, (bytes, bytearray, memoryview)) else \
+            Path(opts.model).read_bytes()
+        _refuse_unusable(content, repr(str(opts.model)))
         floats = {False: content}
     else:
         from .keras_layers import float_tflite
 
         with warnings.catch_warnings():  # "no pair to equalize" is answered below: then one model, not two
             warnings.simplefilter("ignore")
-            floats = {True: float_tflite(s["model"], True)}
-        if not s.get("equalize"):
-            floats[False] = float_tflite(s["model"], False)
+            floats = {True: float_tflite(opts.model, True)}
+        if not opts.equalize:
+            floats[False] = float_tflite(opts.model, False)
             if floats[False] == floats[True]:  # no layer pair to equalize: one model, not two
                 del floats[True]
-    sources = {eq: _source(c, eq, cal, samples_n, bool(s["per_channel"]), "the float model")
+    sources = {eq: _source(c, eq, cal, samples_n, bool(opts.per_channel), "the float model")
                for eq, c in floats.items()}
     ref_src = sources[False] if False in sources else sources[True]
     x = _eval_x(evald if evald is not None else cal, ref_src)
@@ -149,7 +117,7 @@ def search_convert(s: dict[str, Any], settings: dict[str, Any], recipe_arg, budg
     progress = Progress(budget)
     try:
         result = search(sources, evaluate, np.asarray(cal.x[:32], np.float32),
-                        start_equalized=bool(s.get("equalize")), progress=progress)
+                        start_equalized=bool(opts.equalize), progress=progress)
     finally:
         progress.end()
     win = result.winner
@@ -172,18 +140,15 @@ def search_convert(s: dict[str, Any], settings: dict[str, Any], recipe_arg, budg
 
     extra = {"search": {**as_dict(result), "table": shown}}
     layers = {".*": "int8", **win.layers}  # the default first: layers: alone selects the per-op route on replay
-    s_win = {**s, "layers": layers, "equalize": win.equalized, "quantize": "int8", "io": io_eff,
-             "eval_data": None, **{k: str(Path(s[k]).resolve()) for k in ("model", "calibration")
-                                   if isinstance(s[k], (str, os.PathLike))}}  # the recipe replays from anywhere
-    given = {k: v for k, v in settings.items() if k in ("model", "output", "calibration", "calibration_samples",
-                                                        "io", "per_channel", "report", "quantize")}
-    given["layers"] = layers
+    paths = {k: str(Path(getattr(opts, k)).resolve()) for k in ("model", "calibration")
+             if isinstance(getattr(opts, k), (str, os.PathLike))}  # the recipe replays from anywhere
+    won = opts.derived(layers=layers, layer_modes=layers, equalize=win.equalized, quantize="int8", eval_data=None,
+                       **paths)
     if tflite_in:
-        res = convert_tflite(s_win, given, recipe_arg, cal, samples_n, start, report_extra=extra)
+        res = convert_tflite(won, cal, start, report_extra=extra)
     else:
         from .keras_layers import convert_keras_layers
 
-        res = convert_keras_layers(s_win, given, recipe_arg, cal, samples_n, start,
-                                   float_model=floats[win.equalized], report_extra=extra)
+        res = convert_keras_layers(won, cal, start, float_model=floats[win.equalized], report_extra=extra)
     res.report["search"]["written_equals_measured"] = Path(res.output).read_bytes() == win.tflite
     return res

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from edgelift.atomic import check_outputs, write_bytes, write_text
+from edgelift.atomic import write_bytes, write_text
 from edgelift.errors import DataError, InvalidArgumentError, InvalidModelError, UnsupportedModelError
 
 from . import recipe as recipes
@@ -128,40 +128,21 @@ def _signature(prepared: bytes) -> tuple[str, list[tuple[str, int]]]:
     return key, names
 
 
-def convert_tflite(s: dict[str, Any], settings: dict[str, Any], recipe_arg, cal, samples_n: int,
-                   start: float, *, source: dict[str, Any] | None = None, report_extra: dict[str, Any] | None = None):
-    """The .tflite branch of `edgelift.convert` (settings already merged with the recipe and checked for type).
-    `source`: recipe settings that made the float model given as bytes (a Keras path and its --equalize, which
-    `keras_layers` replays); `report_extra`: sections added to the report (the precision search's)."""
+def convert_tflite(opts, cal, start: float, *, source: dict[str, Any] | None = None,
+                   report_extra: dict[str, Any] | None = None):
+    """The .tflite branch of `edgelift.convert`, for checked ConvertOptions (route "tflite", or a Keras model's
+    float .tflite). `source`: recipe settings that made the float model given as bytes (a Keras path and its
+    --equalize, which `keras_layers` replays); `report_extra`: sections added to the report (the search's)."""
     from . import tflite_prep, tflite_quantize
     from .convert_result import ConvertResult
-    from .quantize import check_mode
 
-    layers = tflite_quantize.check_layers(s.get("layers"))
-    check_settings(settings, bool(layers))
-    mode = s["quantize"]
-    needs_cal = mode in ("int8", "int16x8") or any(v in ("int8", "int16x8") for v in layers.values())
-    if needs_cal and s["calibration"] is None:
-        why = (f"--quantize {mode}" if mode in ("int8", "int16x8") else "a recipe `layers:` entry for int8/int16x8")
-        raise InvalidArgumentError(f"{why} needs calibration data to set activation ranges, and none was given",
-                                   hint="pass --calibration DATA (a few hundred typical inputs, .npz x / .npy / "
-                                        "image folder), or use --quantize dynamic or float16")
-    io_eff = check_mode(mode, s["io"], False, True)
+    layers, mode, io_eff, samples_n = opts.layer_modes, opts.quantize, opts.io, opts.calibration_samples
+    needs_cal = opts.needs_calibration
+    in_memory = isinstance(opts.model, (bytes, bytearray, memoryview))
+    src = Path("<bytes>") if in_memory else Path(opts.model)
+    out_path, report_path, recipe_path = opts.output_path, opts.report_path, opts.recipe_path
 
-    in_memory = isinstance(s["model"], (bytes, bytearray, memoryview))
-    src = Path("<bytes>") if in_memory else Path(s["model"])
-    if not in_memory and src.is_dir():
-        raise InvalidModelError(f"{str(src)!r} is a directory named like a .tflite", hint="pass the .tflite file")
-    out_path = Path(s["output"])
-    recipe_out = out_path.with_name(out_path.stem + ".recipe.yaml")
-    rerun = isinstance(recipe_arg, (str, os.PathLike)) and Path(recipe_arg).resolve() == recipe_out.resolve()
-    outs = check_outputs({"output": out_path, "report": s["report"] or None,
-                          "recipe written next to the output": None if rerun else recipe_out},
-                         {"model": s["model"], "recipe": recipe_arg, "calibration data": s["calibration"]})
-    out_path, report_path = outs["output"], outs.get("report")
-    recipe_path = None if rerun else outs["recipe written next to the output"]
-
-    content = bytes(s["model"]) if in_memory else src.read_bytes()
+    content = bytes(opts.model) if in_memory else src.read_bytes()
     where = "the given bytes" if in_memory else repr(str(src))
     tflite_prep.read(content, where)  # corrupt or not a .tflite: one line, before anything else
     m = _refuse_unusable(content, where)
@@ -172,7 +153,7 @@ def convert_tflite(s: dict[str, Any], settings: dict[str, Any], recipe_arg, cal,
         from edgelift.tflite_model import TFLiteModel
 
         calib = _calibration(cal, TFLiteModel(prepared), sig_inputs, samples_n)
-    out = tflite_quantize.quantize(prepared, mode, per_channel=bool(s["per_channel"]), layers=layers,
+    out = tflite_quantize.quantize(prepared, mode, per_channel=bool(opts.per_channel), layers=layers,
                                    calibration=calib, signature_key=key)
     if io_eff == "float32" and mode == "int8":
         from .tflite_io import float_io
@@ -188,7 +169,7 @@ def convert_tflite(s: dict[str, Any], settings: dict[str, Any], recipe_arg, cal,
         "source": {"model": "<bytes>" if in_memory else str(src), "format": "tflite", "file_bytes": len(content),
                    "ops": len(m.operators)},
         "steps": {"preprocess": prep.as_dict(),
-                  "quantize": {"mode": mode, "io": io_eff, "per_channel": bool(s["per_channel"]),
+                  "quantize": {"mode": mode, "io": io_eff, "per_channel": bool(opts.per_channel),
                                "tool": "ai-edge-quantizer", "layers": layers or None,
                                "calibration": cal.path if calib else None,
                                "calibration_samples": 0 if not calib else sum(len(next(iter(c.values())))
@@ -198,8 +179,8 @@ def convert_tflite(s: dict[str, Any], settings: dict[str, Any], recipe_arg, cal,
         "ops": {row["op"]: row["count"] for row in info["op_histogram"]},
         "seconds": time.perf_counter() - start, "warnings": [],
     }
-    used = {k: v for k, v in s.items() if k in ("model", "quantize", "io", "per_channel", "calibration",
-                                                "calibration_samples", "layers", "report")}
+    used = {k: getattr(opts, k) for k in ("model", "quantize", "io", "per_channel", "calibration",
+                                          "calibration_samples", "layers", "report")}
     used.update(output=str(out_path), io=io_eff, **(source or {}))
     if source:
         rep["source"].update(model=str(source.get("model")), format="keras, via a float .tflite")

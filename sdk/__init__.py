@@ -22,6 +22,7 @@ __version__ = "0.1.0"
 # public name -> "module:attribute", resolved on first use
 _LAZY = {
     "convert": "edgelift.converters.pipeline:convert",
+    "ConvertOptions": "edgelift.converters.convert_options:ConvertOptions",
     "inspect": "edgelift.inspection:inspect",
     "bench": "edgelift.device.checking.bench:bench",
     "BenchOptions": "edgelift.device.bench_options:BenchOptions",

@@ -54,24 +54,30 @@ class Dataset:
         return Dataset(self.x[:n], None if self.y is None else self.y[:n], self.path, self.class_names)
 
 
-def load_data(path: str | os.PathLike) -> Dataset:
+def check_data_path(path: str | os.PathLike) -> Path:
+    """The path of a data set that exists and has a form load_data reads (checked before any work)."""
     p = Path(path)
     if not p.exists():
         raise ModelNotFoundError(
             f"data path {str(p)!r} does not exist",
             hint="pass an .npz (arrays x, y), an .npy, or a folder with one sub-folder of images per class",
         )
+    if not p.is_dir() and p.suffix.lower() not in (".npz", ".npy"):
+        raise DataError(
+            f"data file {str(p)!r} has suffix {p.suffix.lower() or '(none)'!r}; allowed: .npz, .npy, or an image "
+            "folder", hint="save arrays with numpy.savez(path, x=inputs, y=labels)",
+        )
+    return p
+
+
+def load_data(path: str | os.PathLike) -> Dataset:
+    p = check_data_path(path)
     if p.is_dir():
         return _load_image_folder(p)
     suffix = p.suffix.lower()
     if suffix == ".npz":
         return _load_npz(p)
-    if suffix == ".npy":
-        return Dataset(_as_samples(_np_load(p), p, "x"), None, str(p))
-    raise DataError(
-        f"data file {str(p)!r} has suffix {suffix or '(none)'!r}; allowed: .npz, .npy, or an image folder",
-        hint="save arrays with numpy.savez(path, x=inputs, y=labels)",
-    )
+    return Dataset(_as_samples(_np_load(p), p, "x"), None, str(p))  # .npy (check_data_path allows no other)
 
 
 def _np_load(p: Path):

@@ -6,67 +6,16 @@ links, so it opens offline and can be attached to a CI run. Written atomically (
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import json
 import os
 from typing import Any
 
-from ...errors import RuntimeUnavailableError
-
-_CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em auto;max-width:1100px;color:#222}
-h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;font-size:.9em;margin:.5em 0}
-td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}th{background:#f3f3f3}
-td.l,th.l{text-align:left}.pass{color:#176f2c;font-weight:bold}.fail{color:#b00020;font-weight:bold}.unchecked{color:#7a5b00;font-weight:bold}
-pre{background:#f7f7f7;padding:.6em;overflow-x:auto;font-size:.85em}img{max-width:100%}
-.muted{color:#666;font-size:.9em}
-"""
-
-
-def _plt():
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise RuntimeUnavailableError(f"--report needs matplotlib, which is not importable: {exc}",
-                                      hint="pip install matplotlib, or leave --report out") from None
-    return plt
-
-
-def _png(fig) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=96, bbox_inches="tight")
-    _plt().close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _img(uri: str, alt: str) -> str:
-    return f'<img src="{uri}" alt="{html.escape(alt)}">'
-
-
-def _e(x: Any) -> str:
-    return html.escape(str(x))
-
-
-def _table(head: list[str], rows: list[list[Any]], left: int = 1) -> str:
-    th = "".join(f'<th class="{"l" if i < left else ""}">{_e(h)}</th>' for i, h in enumerate(head))
-    body = "".join(
-        "<tr>" + "".join(f'<td class="{"l" if i < left else ""}">{_e(c)}</td>' for i, c in enumerate(r)) + "</tr>"
-        for r in rows)
-    return f"<table><tr>{th}</tr>{body}</table>"
-
-
-def _page(title: str, sections: list[str]) -> str:
-    from ... import __version__
-
-    return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{_e(title)}</title>"
-            f"<style>{_CSS}</style></head><body><h1>{_e(title)}</h1>" + "".join(sections)
-            + f'<p class="muted">edgelift {__version__}</p></body></html>')
+from ..html_page import e as _e
+from ..html_page import img as _img
+from ..html_page import page as _page
+from ..html_page import plt as _plt
+from ..html_page import png as _png
+from ..html_page import table as _table
 
 
 # -- size breakdown -----------------------------------------------------------------------------------

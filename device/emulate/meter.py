@@ -54,7 +54,7 @@ def _check(model, delegates, runtime, runs, warmup) -> tuple[Path, list[str], st
     from edgelift.tflite_model import load
 
     load(path)  # a clear error for a file that is not a .tflite, before minutes of emulation
-    from ..checking.bench import parse_delegates
+    from ..bench_options import parse_delegates
 
     names = parse_delegates(delegates or DEFAULT_DELEGATES)
     bad = [n for n in names if n not in DELEGATES]

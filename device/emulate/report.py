@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import json
 
-from ..checking.report_html import _e, _img, _page, _plt, _png, _table
+from ..html_page import e as _e
+from ..html_page import img as _img
+from ..html_page import page as _page
+from ..html_page import plt as _plt
+from ..html_page import png as _png
+from ..html_page import table as _table
 from .result import LEAVES_OUT, EmulatedBench, si
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from ... import option_checks as check
 from ...errors import InvalidArgumentError
 from ..bench_options import BenchOptions
+from .command_options import RunOptions
 from .commands import bench_at, describe_device, read_input_bytes, run_on, trust_on
 from .deploy import DeployResult, deploy_bundle, prepare_bundle, rollback_device
 from .deploy_options import DeployOptions
@@ -83,17 +84,22 @@ def device_info(host: str | Connection, *, ssh_config=None, identity=None, accep
 
 def run_remote(host: str | Connection, inputs, *, delegate: str | None = None, threads: int = 1, ssh_config=None,
                identity=None, accept_new_host_key: bool = False, remote_dir: str = DEFAULT_REMOTE_DIR,
-               remote_python: str | None = None) -> tuple[list, dict[str, Any]]:
+               remote_python: str | None = None, options: RunOptions | None = None) -> tuple[list, dict[str, Any]]:
     """Run the deployed model (`current`) on the device: inputs (array, list of arrays, or .npy/.npz path)
-    → (outputs as numpy arrays, result metadata: runtime, delegate, partition, latency_ms)."""
-    if delegate not in (None, "neon", "builtin", "xnnpack"):
-        raise InvalidArgumentError(f"unknown delegate {delegate!r}; allowed: neon, builtin, xnnpack",
-                                   hint="leave it out for the one the bundle's self-check validated")
+    → (outputs as numpy arrays, result metadata: runtime, delegate, partition, latency_ms).
+    `options`: a RunOptions (checked once, as `edgelift run` builds it) instead of delegate / threads."""
+    if options is None:
+        o = RunOptions(delegate=delegate, threads=threads)
+    elif (delegate, threads) != (None, 1) or not isinstance(options, RunOptions):
+        raise InvalidArgumentError(f"give a RunOptions or delegate/threads, not both (options {options!r})",
+                                   hint="put delegate and threads in the RunOptions")
+    else:
+        o = options
     connection = connection_for(host, ssh_config=ssh_config, identity=identity,
                                 accept_new_host_key=accept_new_host_key)
+    device = make_device(connection, remote_dir=remote_dir, remote_python=remote_python)  # checks; connects not
     data = read_input_bytes(inputs)
-    device = make_device(connection, remote_dir=remote_dir, remote_python=remote_python)
-    return run_on(device, data, delegate=delegate, threads=threads)
+    return run_on(device, data, delegate=o.delegate, threads=o.threads)
 
 
 def bench_remote(host: str | Connection, model_or_bundle: str | os.PathLike | None = None, *, target: str = "rpi4",

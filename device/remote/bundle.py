@@ -31,6 +31,7 @@ from typing import Any
 
 from ...errors import DelegateError, InvalidArgumentError, InvalidModelError, ModelNotFoundError, OutputError
 from ..agent.edgelift_agent import manifest_problem
+from .bundle_options import TARGETS, BundleOptions  # noqa: F401 (TARGETS: re-exported)
 from .signing import SIGNATURE, sign_manifest
 
 FORMAT = "edgelift-bundle/1"
@@ -38,15 +39,6 @@ MANIFEST = "manifest.json"
 MODEL_FILE = "model.tflite"
 AGENT_PATH = "agent/edgelift_agent.py"
 
-# target -> what the bundle is built for. Every target is 64-bit ARM Linux; the delegate picks its kernels
-# (NEON MLAL on ARMv8.0, SDOT on ARMv8.2 dot product) at run time, so one library serves them all.
-TARGETS: dict[str, dict[str, Any]] = {
-    "rpi4": {"arch": "aarch64", "cpu": "Cortex-A72", "board": "Raspberry Pi 4", "dotprod": False},
-    "rpi5": {"arch": "aarch64", "cpu": "Cortex-A76", "board": "Raspberry Pi 5", "dotprod": True},
-    "aarch64": {"arch": "aarch64", "cpu": "any ARMv8-A", "board": "64-bit ARM Linux", "dotprod": None},
-    # a bundle this desktop can run itself (the agent and the x86-64 delegate): to try a bundle before a Pi
-    "x86_64": {"arch": "x86_64", "cpu": "any x86-64", "board": "64-bit x86 Linux", "dotprod": False},
-}
 # Raspberry Pi OS Bookworm (Python 3.11): the device-side versions edgelift is tested with (emulated Pi).
 RUNTIMES_TESTED = {"python": "3.11", "tflite-runtime": "2.14.0", "ai-edge-litert": "2.3.0, 1.4.0", "numpy": "1.26.4"}
 
@@ -84,10 +76,7 @@ def sha256_file(path: str | os.PathLike) -> str:
 
 
 def check_target(target: str) -> dict[str, Any]:
-    if target not in TARGETS:
-        raise InvalidArgumentError(f"unknown target {target!r}; allowed: {', '.join(TARGETS)}",
-                                   hint="rpi4 for a Raspberry Pi 4, rpi5 for a Pi 5, aarch64 for other boards")
-    return TARGETS[target]
+    return TARGETS[BundleOptions(target=target).target]
 
 
 def _reference(model_path: Path, seed: int, label: str):
@@ -212,7 +201,9 @@ def bundle(model: str | os.PathLike, target: str = "rpi4", output: str | os.Path
     from . import bundle_delegate
 
     start = time.perf_counter()
-    spec = check_target(target)
+    o = BundleOptions(target=target, num_threads=num_threads, kernels=kernels, seed=seed, overwrite=overwrite,
+                      device_delegate=device_delegate, self_check_atol=self_check_atol, sign=sign)
+    spec = TARGETS[o.target]
     model = Path(model)
     if not model.is_file():
         raise ModelNotFoundError(f"model file {str(model)!r} does not exist",
@@ -231,7 +222,7 @@ def bundle(model: str | os.PathLike, target: str = "rpi4", output: str | os.Path
     if not parent.is_dir() or not os.access(parent, os.W_OK):
         raise OutputError(f"cannot write the bundle {str(out)!r}: folder {str(parent)!r} is missing or read-only",
                           hint="create the folder first or choose another output path")
-    self_check_atol = bundle_delegate.check_atol(self_check_atol)
+    self_check_atol = o.self_check_atol
     kind = bundle_delegate.choose(model, device_delegate)
     if kind != "neon" and delegate_library is not None:
         raise InvalidArgumentError(f"--delegate-library given, but the model runs with {kind} on the device",
@@ -243,9 +234,6 @@ def bundle(model: str | os.PathLike, target: str = "rpi4", output: str | os.Path
                                 hint="build the aarch64 delegate with `make native-aarch64`")
         neon.check_library(lib, spec["arch"])  # a text file or the desktop's build would fail only on the device
     options = neon.delegate_options(num_threads=num_threads, kernels=kernels) if kind == "neon" else {}
-    if sign is not None and not Path(sign).is_file():
-        raise ModelNotFoundError(f"signing key {str(sign)!r} does not exist",
-                                 hint="give an OpenSSH private key, e.g. ~/.ssh/id_ed25519")
 
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
     try:

@@ -15,7 +15,7 @@ from ...errors import InvalidArgumentError, ModelNotFoundError
 from .bundle import TARGETS
 from .bundle_delegate import check_atol
 from .deploy import KEEP_RELEASES
-from .device import DEFAULT_REMOTE_DIR, remote_path
+from .device import DEFAULT_REMOTE_DIR, check_remote_dirs
 from .ssh import Connection
 
 DEFAULT_CONCURRENCY = 4
@@ -57,14 +57,7 @@ class DeployOptions:
                 raise InvalidArgumentError(f"group must be an inventory group name, got {self.group!r}",
                                            hint="e.g. --group kiosks")
         check.choice("target", self.target, TARGETS)
-        for name in ("remote_dir", "remote_python"):
-            value = getattr(self, name)
-            if value is None and name == "remote_python":
-                continue
-            if not isinstance(value, str):
-                raise InvalidArgumentError(f"{name} must be a path on the device, got {value!r}",
-                                           hint=f"e.g. --{name.replace('_', '-')} ~/edgelift")
-            remote_path(value)  # empty and ~user paths are refused with their own line
+        check_remote_dirs(self.remote_dir, self.remote_python)
         check.flag("install_runtime", self.install_runtime)
         if self.wheels is not None:
             if not isinstance(self.wheels, (str, os.PathLike)) or not os.path.isdir(self.wheels):

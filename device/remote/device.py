@@ -227,10 +227,23 @@ class Device:
                                current=state.get("current"), hint="give a newer interpreter with --remote-python")
 
 
+def check_remote_dirs(remote_dir, remote_python) -> None:
+    """remote_dir (and remote_python, when given) are paths on the device: strings, not empty, no ~user."""
+    for name, value in (("remote_dir", remote_dir), ("remote_python", remote_python)):
+        if value is None and name == "remote_python":
+            continue
+        if not isinstance(value, str):
+            raise InvalidArgumentError(f"{name} must be a path on the device, got {value!r}",
+                                       hint=f"e.g. --{name.replace('_', '-')} ~/edgelift")
+        remote_path(value)  # empty and ~user paths are refused with their own line
+
+
 def make_device(connection: Connection, *, remote_dir: str = DEFAULT_REMOTE_DIR,
                 remote_python: str | None = None) -> Device:
-    """A device reached through `connection`, with edgelift's folder and Python on it."""
+    """A device reached through `connection`, with edgelift's folder and Python on it (both checked here, for
+    every command and Ansible action, before anything is run there)."""
     if not isinstance(connection, Connection):
         raise TypeError(f"make_device takes a Connection, got {type(connection).__name__}; "
                         "public functions convert a host string with connection_for")
+    check_remote_dirs(remote_dir, remote_python)
     return Device(connection, remote_dir=remote_dir, remote_python=remote_python)

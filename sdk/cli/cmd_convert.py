@@ -52,25 +52,17 @@ import click
 @click.option("--search-budget", help="Minutes the precision search may take [default: 10].")
 @click.option("--search-cost", is_flag=True, default=None, help="Estimate the Pi 4 cost of the all-int8 start and "
               "the chosen variant with the cost meter (qemu; about 40 s each).")
-def convert(model, output, recipe, prune, prune_kind, block, target, prune_layers, keep_dense, cluster, quantize, io,
-            per_channel, calibration, calibration_samples, qat, train_data, epochs, batch_size, eval_data, report,
-            equalize, bias_correction, distill, teacher, temperature, distill_alpha, max_accuracy_drop, max_error,
-            search_budget, search_cost):
+def convert(model, output, recipe, **settings):
     """Prune, cluster and quantize a Keras MODEL (.keras, .h5, SavedModel dir) into a .tflite, or quantize a
     float MODEL.tflite (MediaPipe, PyTorch exports) with ai-edge-quantizer; per-layer modes: recipe `layers:`."""
+    from edgelift.converters.convert_options import ConvertOptions
     from edgelift.converters.pipeline import convert as run
     from edgelift.converters.warn import ConvertWarning
 
+    options = ConvertOptions.build(model, output, recipe=recipe, **settings)  # every value checked, no work yet
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvertWarning)
-        result = run(model, output, recipe=recipe, prune=prune, prune_kind=prune_kind, block=block,
-                     prune_layers=prune_layers, keep_dense=keep_dense, cluster=cluster, quantize=quantize, io=io,
-                     per_channel=per_channel, calibration=calibration, calibration_samples=calibration_samples,
-                     qat=qat, train_data=train_data, epochs=epochs, batch_size=batch_size, eval_data=eval_data,
-                     report=report, equalize=equalize, bias_correction=bias_correction, target=target,
-                     distill=distill, teacher=teacher, temperature=temperature, distill_alpha=distill_alpha,
-                     max_accuracy_drop=max_accuracy_drop, max_error=max_error, search_budget=search_budget,
-                     search_cost=search_cost)
+        result = run(options=options)
     for w in caught:
         if issubclass(w.category, ConvertWarning):
             click.echo(f"warning: {w.message}", err=True)

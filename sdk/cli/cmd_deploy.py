@@ -171,14 +171,17 @@ def rollback(host, **kwargs) -> None:
 def run(host, input_path, output, delegate, threads, **kwargs) -> None:
     """Run the model deployed on the device with an input file; write its outputs here."""
     import io
+    from pathlib import Path
 
     import numpy as np
 
-    from edgelift.atomic import check_outputs, write_bytes
+    from edgelift.atomic import write_bytes
     from edgelift.device.remote.api import run_remote
+    from edgelift.device.remote.command_options import RunOptions
 
-    out = check_outputs({"output": output}, {"input": input_path})["output"]
-    outputs, meta = run_remote(host, input_path, delegate=delegate, threads=threads, **_remote(kwargs))
+    options = RunOptions(delegate=delegate, threads=threads, input=input_path, output=output)  # before connecting
+    out = Path(options.output)
+    outputs, meta = run_remote(host, input_path, options=options, **_remote(kwargs))
     buf = io.BytesIO()
     if out.suffix == ".npz":
         np.savez(buf, *outputs)

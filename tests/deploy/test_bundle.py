@@ -85,7 +85,9 @@ def test_local_corruption_is_refused_before_any_upload(conv_model, pi_delegate, 
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
-    ({"target": "rpi3"}, InvalidArgumentError, "rpi4, rpi5, aarch64"),
+    ({"target": "rpi3"}, InvalidArgumentError, "target 'rpi3' is not one of 'rpi4', 'rpi5', 'aarch64'"),
+    ({"kernels": "sve"}, InvalidArgumentError, "kernels 'sve' is not one of"),
+    ({"num_threads": 0}, InvalidArgumentError, "threads must be a whole number >= 1, got 0"),
     ({"delegate_library": "/nonexistent/lib.so"}, edgelift.errors.DelegateError, "/nonexistent/lib.so"),
 ])
 def test_bad_arguments_leave_no_output(conv_model, tmp_path, kwargs, error, match):

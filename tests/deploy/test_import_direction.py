@@ -14,14 +14,18 @@ import pytest
 
 DEVICE = Path(__file__).resolve().parents[2] / "device"
 # bottom first; a module may import those listed before it (and nothing after)
-LAYERS = ["ssh", "lock", "bundle_delegate", "signing", "bundle", "device", "install_runtime", "deploy",
-          "deploy_options", "commands", "converge", "fleet", "rollout_report", "rollout", "api"]
-FORBIDDEN = {"runtime": {"checking", "remote"}, "checking": {"remote"}, "remote": {"checking"}}
+LAYERS = ["ssh", "lock", "bundle_delegate", "bundle_options", "signing", "bundle", "device", "install_runtime",
+          "deploy", "deploy_options", "command_options", "commands", "converge", "fleet", "rollout_report", "rollout",
+          "api"]
+# emulate (the Pi cost meter) is a place `bench` runs: checking may call it, it never reaches back into checking
+# (what both need, the delegate-list parser and the HTML page parts, lives beside them in device/)
+FORBIDDEN = {"runtime": {"checking", "remote", "emulate"}, "checking": {"remote"}, "remote": {"checking"},
+             "emulate": {"checking", "remote"}}
 
 
 def imported_modules(path: Path, source: str | None = None) -> set[str]:
     """Every edgelift.device module `path` imports (relative or absolute, at any depth of the file)."""
-    package = "edgelift.device." + ".".join(path.relative_to(DEVICE).parts[:-1])
+    package = ".".join(("edgelift", "device", *path.relative_to(DEVICE).parts[:-1]))
     found = set()
     for node in ast.walk(ast.parse(path.read_text() if source is None else source)):
         if isinstance(node, ast.ImportFrom):
@@ -61,8 +65,28 @@ def test_fleet_calls_deploy_and_deploy_never_the_fleet():
     assert not {"remote.fleet", "remote.rollout", "remote.api"} & imported_modules(DEVICE / "remote" / "deploy.py")
 
 
+def test_bench_reaches_the_meter_and_the_meter_never_bench():
+    assert "emulate.meter" in imported_modules(DEVICE / "checking" / "bench.py")
+    for path in sorted((DEVICE / "emulate").glob("*.py")):
+        assert not {m for m in imported_modules(path) if m.startswith("checking")}, path.name
+
+
+def test_shared_device_modules_import_no_subpackage_above_runtime():
+    for name in ("bench_options", "html_page"):
+        reached = {m.split(".")[0] for m in imported_modules(DEVICE / f"{name}.py")}
+        assert not reached & {"checking", "emulate", "remote"}, (name, sorted(reached))
+
+
+def test_the_reader_resolves_imports_of_modules_at_the_top_of_device():
+    found = imported_modules(DEVICE / "bench_options.py", "from .checking import bench\nfrom .. import errors\n")
+    assert found == {"checking", "checking.bench"}
+
+
 def test_the_reader_sees_relative_and_lazy_imports():
     # the check can fail: the old deploy.py imported the fleet inside deploy(), and this reader finds that
     source = "def deploy():\n    from .fleet import deploy_fleet\n    from .. import checking\n"
     found = imported_modules(DEVICE / "remote" / "deploy.py", source)
     assert {"remote.fleet", "remote.fleet.deploy_fleet", "checking"} <= found
+    # and the lazy import the meter once had, inside a function of device/emulate/meter.py
+    lazy = "def emulate_bench():\n    from ..checking.bench import parse_delegates\n"
+    assert "checking.bench" in imported_modules(DEVICE / "emulate" / "meter.py", lazy)

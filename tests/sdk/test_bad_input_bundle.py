@@ -16,6 +16,10 @@ CASES = [
     (["bundle", "m.tflite", "-o", "b.bundle", "--delegate-library", "notes.txt"], 3,
      "notes.txt is not an ELF shared library"),
     (["bundle", "m.tflite", "-o", "b.bundle", "--sign", "missing_key"], 2, "signing key 'missing_key' does not exist"),
+    # checked by BundleOptions before the model is read (a bad model file is then never opened)
+    (["bundle", "fake.tflite", "-o", "b.bundle", "--threads", "0"], 2, "threads must be a whole number >= 1, got 0"),
+    (["bundle", "m.tflite", "-o", "b.bundle", "--threads", "65"], 2, "threads must be at most 64, got 65"),
+    (["bundle", "m.tflite", "-o", "b.bundle", "--self-check-atol", "nan"], 2, "nan"),
 ]
 
 

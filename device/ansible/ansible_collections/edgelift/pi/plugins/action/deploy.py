@@ -18,11 +18,10 @@ class ActionModule(EdgeliftAction):
     }
 
     def act(self, device, args, check_mode):
+        from edgelift import option_checks as check
         from edgelift.device.remote.converge import converge
-        from edgelift.errors import InvalidArgumentError
 
-        if args["keep"] < 1:
-            raise InvalidArgumentError(f"keep must be at least 1, got {args['keep']}", hint="keep: 3 keeps three")
+        check.whole("keep", args["keep"], 1, "keep: 3 keeps three releases")  # as DeployOptions checks it
         local, manifest = local_bundle(args["bundle"])
         done = converge(device, local, manifest, check_mode=check_mode, keep=args["keep"],
                         install_runtime=args["install_runtime"], wheels=args.get("wheels"))

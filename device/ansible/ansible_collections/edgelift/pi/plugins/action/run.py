@@ -21,10 +21,13 @@ class ActionModule(EdgeliftAction):
         import numpy as np
 
         from edgelift.atomic import write_bytes
+        from edgelift.device.remote.command_options import RunOptions
         from edgelift.device.remote.commands import read_input_bytes, run_on
 
+        o = RunOptions(delegate=args["delegate"], threads=args["threads"], input=args["input"],
+                       output=args.get("output"))  # what `edgelift run` checks, before the device is reached
         data = read_input_bytes(args["input"])
-        outputs, meta = run_on(device, data, delegate=args["delegate"], threads=args["threads"])
+        outputs, meta = run_on(device, data, delegate=o.delegate, threads=o.threads)
         result = {"changed": False, "runtime": f"{meta.get('runtime')} {meta.get('runtime_version')}",
                   "delegate": meta.get("delegate"), "partition": meta.get("partition"),
                   "latency_ms": meta.get("latency_ms"), "bundle_id": meta.get("bundle_id"),
