@@ -115,19 +115,21 @@ def test_without_target_both_boards_are_named(tmp_path, model_file, data_dir):
                            calibration=data_dir / "calib.npy")
     pred = res.report["sparse_prediction"]
     assert res.report["steps"]["prune"]["block"] == "1x4" and pred["target"] is None
-    assert pred["boards"] == ["rpi4", "rpi5"] and pred["summary"]["rpi5"] == {"sparse": 0, "layers": 3}
+    assert pred["boards"] == ["rpi4", "rpi5"]
     # 1x4 zeros rarely fill a whole 16x4 kernel block (these 8-channel layers' blocks hold 8 real rows, so some
-    # do: the Pi 4's line is high), never enough for the Pi 5's
-    n4 = pred["summary"]["rpi4"]["sparse"]
-    assert n4 < 3 and all(layer["block_density"] > 0.72 for layer in pred["layers"]), pred
-    assert f"{n4} of 3 pruned layers will run block-sparse on a Pi 4, 0 of 3 on a Pi 5" in res.summary()
+    # do): each board's count is that of the layers under its own line
+    n = {b: sum(b in layer["sparse_on"] for layer in pred["layers"]) for b in ("rpi4", "rpi5")}
+    assert pred["summary"] == {b: {"sparse": n[b], "layers": 3} for b in n}, pred
+    assert n["rpi4"] < 3 and all(layer["block_density"] > 0.5 for layer in pred["layers"]), pred
+    line = f"{n['rpi4']} of 3 pruned layers will run block-sparse on a Pi 4, {n['rpi5']} of 3 on a Pi 5"
+    assert line in res.summary(), res.summary()
     assert not [w for w in res.warnings if "will run dense" in w]  # no target: nothing to warn about
 
 
 @pytest.mark.parametrize("board,density,k,m,words", [
     ("rpi4", 0.25, 5000, 64, "k=5000 is deeper than the kernel's 4096"),
     ("rpi4", 0.25, 1, 64, "k=1 is too shallow"),
-    ("rpi5", 0.25, 256, 1, "block density 0.25 x 4.00 (1 row in 4-row tiles) is above the break-even 0.71"),
+    ("rpi5", 0.25, 256, 1, "block density 0.25 x 4.00 (1 row in 4-row tiles) is above the break-even 0.87"),
     ("rpi4", 0.95, 64, 64, "block density 0.95 is above the break-even 0.92 at k=64"),
 ])
 def test_dense_reasons_use_the_rules_terms(board, density, k, m, words):

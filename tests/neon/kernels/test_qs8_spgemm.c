@@ -210,6 +210,38 @@ static size_t run_case(const qs8_gemm_ukernel* uk, const gemm_case* tc, int corr
 
 static const int32_t zero_points[] = {-128, 127, 0, -1, 5, -77};
 
+/* One case from its sizes and a running variant number, which picks strides, zero points, weights, clamp,
+ * pruning pattern and density in turn. */
+static void run_variant(const qs8_spgemm_ukernel* su, size_t m, size_t n, size_t k, size_t variant, int corrupt,
+                        size_t* cases, size_t* outputs, size_t* bad) {
+  static const double densities[] = {0.0, 0.1, 0.25, 0.5, 1.0};
+  gemm_case tc;
+  tc.m = m;
+  tc.n = n;
+  tc.k = k;
+  tc.a_stride = tc.k + (variant % 3 == 1 ? 5 : 0);
+  tc.c_stride = tc.n + (variant % 4 == 2 ? 3 : 0);
+  tc.a_zp = zero_points[variant % 6];
+  tc.out_zp = zero_points[(variant / 6) % 6];
+  tc.weights_kind = variant % 7 == 3 ? 1 : (variant % 5 == 4 ? 2 : (variant % 13 == 5 ? 3 : 0));
+  tc.no_bias = variant % 11 == 7;
+  tc.pattern = (int)(variant % 4);
+  tc.density = densities[(variant / 4) % 5];
+  if (variant % 3 == 0) { /* RELU6-like clamp in the quantized domain */
+    tc.act_min = tc.out_zp;
+    tc.act_max = tc.out_zp + 40 > 127 ? 127 : tc.out_zp + 40;
+  } else if (variant % 3 == 1) {
+    tc.act_min = -128;
+    tc.act_max = 127;
+  } else { /* RELU */
+    tc.act_min = tc.out_zp;
+    tc.act_max = 127;
+  }
+  if (su->no_minus128 && tc.weights_kind == 3) return; /* outside its weight range (kernel choice) */
+  *bad += run_case(&su->gemm, &tc, corrupt, outputs);
+  (*cases)++;
+}
+
 int main(int argc, char** argv) {
   int corrupt = 0, quick = 0;
   for (int i = 1; i < argc; i++) {
@@ -236,7 +268,9 @@ int main(int argc, char** argv) {
   static const size_t ms_quick[] = {1, 3, 4, 5, 9};
   static const size_t ns_quick[] = {1, 15, 16, 17, 33};
   static const size_t ks_quick[] = {3, 4, 16, 17, 33, 64};
-  static const double densities[] = {0.0, 0.1, 0.25, 0.5, 1.0};
+  /* Deep k: the NEON variants copy A into a 16 KiB buffer of 4-row tiles (as many as fit, at least one), so these
+   * cross its chunks of rows: k = 1000 takes 16 rows a chunk, 300 takes 52, 2049 and 4096 (the deepest) one tile. */
+  static const size_t deep[][3] = {{33, 17, 1000}, {66, 40, 300}, {9, 33, 4096}, {6, 16, 2049}};
   const size_t* ms = quick ? ms_quick : ms_full;
   const size_t* ns = quick ? ns_quick : ns_full;
   const size_t* ks = quick ? ks_quick : ks_full;
@@ -254,37 +288,14 @@ int main(int argc, char** argv) {
     }
     size_t cases = 0, outputs = 0, bad = 0, variant = 0;
     rng_state = TESTER_SEED; /* every variant sees the same cases */
-    for (size_t im = 0; im < nm; im++) {
-      for (size_t in = 0; in < nn; in++) {
-        for (size_t ik = 0; ik < nk; ik++, variant++) {
-          gemm_case tc;
-          tc.m = ms[im];
-          tc.n = ns[in];
-          tc.k = ks[ik];
-          tc.a_stride = tc.k + (variant % 3 == 1 ? 5 : 0);
-          tc.c_stride = tc.n + (variant % 4 == 2 ? 3 : 0);
-          tc.a_zp = zero_points[variant % 6];
-          tc.out_zp = zero_points[(variant / 6) % 6];
-          tc.weights_kind = variant % 7 == 3 ? 1 : (variant % 5 == 4 ? 2 : (variant % 13 == 5 ? 3 : 0));
-          tc.no_bias = variant % 11 == 7;
-          tc.pattern = (int)(variant % 4);
-          tc.density = densities[(variant / 4) % 5];
-          if (variant % 3 == 0) { /* RELU6-like clamp in the quantized domain */
-            tc.act_min = tc.out_zp;
-            tc.act_max = tc.out_zp + 40 > 127 ? 127 : tc.out_zp + 40;
-          } else if (variant % 3 == 1) {
-            tc.act_min = -128;
-            tc.act_max = 127;
-          } else { /* RELU */
-            tc.act_min = tc.out_zp;
-            tc.act_max = 127;
-          }
-          if (su->no_minus128 && tc.weights_kind == 3) continue; /* outside its weight range (kernel choice) */
-          bad += run_case(uk, &tc, corrupt, &outputs);
-          cases++;
-        }
-      }
-    }
+    for (size_t im = 0; im < nm; im++)
+      for (size_t in = 0; in < nn; in++)
+        for (size_t ik = 0; ik < nk; ik++, variant++)
+          run_variant(su, ms[im], ns[in], ks[ik], variant, corrupt, &cases, &outputs, &bad);
+    for (size_t i = 0; i < sizeof(deep) / sizeof(deep[0]); i++)
+      for (size_t d = 2; d < 5; d++) /* densities 0.25, 0.5, 1; pattern, zero points, clamp vary with i */
+        run_variant(su, deep[i][0], deep[i][1], deep[i][2], 20 * i + 4 * d + i % 4, corrupt, &cases, &outputs,
+                    &bad);
     printf("RUN %s cases %zu outputs %zu mismatches %zu\n", uk->name, cases, outputs, bad);
     if (min_bound > 0) printf("DENSITY %s %zu of %zu\n", uk->name, min_used, min_bound);
     if (bad != 0) failed = 1;

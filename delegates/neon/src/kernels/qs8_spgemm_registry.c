@@ -33,11 +33,13 @@ void qs8_spgemm_4x16c4__neon_mlal(size_t m, size_t n, size_t k, const int8_t* a,
 /* Calibration (see the comment at the top; benchmarks/sparse_bench.py --calibrate): per variant, density =
  * D - K / k fitted to the meter's estimated cycles of one 1x1 CONV_2D (8x8 pixels, 128 output channels) dense
  * and sparse (16x4 density 0.25 and 0.5) at k = 64 and 256. Measured break-even densities: Pi 4 0.965 (k = 64),
- * 0.979 (k = 256), line D = 0.984, K = 1.26; Pi 5 0.721, 0.740, D = 0.746, K = 1.59. Rounded toward dense: */
+ * 0.979 (k = 256), line D = 0.984, K = 1.26; Pi 5 (the chunked qs8_spgemm_4x16c4__neondot) 0.882, 0.873, D = 0.870,
+ * K = -0.79 (flat within the fit: its fixed cost per tile no longer outweighs the dense kernel's). Rounded toward
+ * dense, with K kept positive so layers shallower than the fit's k = 64 need a lower density: */
 #define NEON_DENSITY 0.95f
 #define NEON_K 2.0f
-#define DOT_DENSITY 0.72f
-#define DOT_K 2.0f
+#define DOT_DENSITY 0.87f
+#define DOT_K 1.0f
 
 const qs8_spgemm_ukernel qs8_spgemm_ukernels[] = {
 #if defined(__aarch64__)
