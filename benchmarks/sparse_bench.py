@@ -132,6 +132,40 @@ def _calibrate(board: str) -> None:
     print(f"{board}: break-even line D - K / k with D = {line[256] + big_k / 256:.3f}, K = {big_k:.2f}", flush=True)
 
 
+def _calibrate_x86() -> None:
+    """--calibrate --boards x86: the same fit from x86-64 wall time (no meter there): sparse=always vs sparse=off
+    interleaved per model, medians; the AVX2 sparse variant against the AVX2 dense one."""
+    from edgelift.device.runtime import load_interpreter, random_like
+    from tests.neon import sparse_models
+
+    folder = Path(tempfile.mkdtemp(prefix="sparse-calibrate-"))
+    line = {}
+    for k in (64, 256):
+        cyc = {}
+        for d in (0.25, 0.5):
+            p = folder / f"pw-{k}-{d}.tflite"
+            p.write_bytes(sparse_models.tflite("pointwise", 1 - d, BLOCK, shape=(8, 8, k), filters=128))
+            its = {m: load_interpreter(p.read_bytes(), "neon", delegate_options={"sparse": m})
+                   for m in ("always", "off")}
+            feed = random_like(its["off"].input_details, seed=0)
+            times: dict[str, list[float]] = {m: [] for m in its}
+            for _ in range(40):
+                for m, it in its.items():
+                    t0 = time.perf_counter()
+                    for _ in range(20):
+                        it.run(feed)
+                    times[m].append((time.perf_counter() - t0) / 20 * 1e6)
+            cyc[d], dense = float(np.median(times["always"])), float(np.median(times["off"]))
+            print(f"x86 k={k} density {d}: sparse {cyc[d]:.1f} us, dense {dense:.1f} us, {cyc[d] / dense:.3f}x",
+                  flush=True)
+        b = (cyc[0.5] - cyc[0.25]) / 0.25
+        a = cyc[0.25] - 0.25 * b
+        line[k] = (dense - a) / b
+        print(f"x86 k={k}: sparse = {a:.1f} us + {b:.1f} us x density; break-even density {line[k]:.3f}", flush=True)
+    big_k = (line[256] - line[64]) / (1 / 64 - 1 / 256)
+    print(f"x86: break-even line D - K / k with D = {line[256] + big_k / 256:.3f}, K = {big_k:.2f}", flush=True)
+
+
 def _x86_wall(path: Path, pruned: bool, rounds: int = 30, invokes: int = 10) -> dict[str, tuple[float, float, float]]:
     """x86-64 delegate wall time per invoke (ms: median, p25, p75), sparse=auto and (pruned) sparse=off interleaved
     round by round in one process, so load changes on a shared machine hit both alike; outputs checked identical."""
@@ -219,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     boards = [b for b in args.boards.split(",") if b]
     if args.calibrate:
         for board in boards:
-            _calibrate(board)
+            _calibrate_x86() if board == "x86" else _calibrate(board)
         return 0
     recipe = {"float_epochs": args.float_epochs, "epochs": args.epochs, "distill": args.distill,
               "prune_layers": [n for n in args.prune_layers.split(",") if n]}
