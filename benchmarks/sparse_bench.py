@@ -4,7 +4,7 @@
                                                 [--boards rpi4,rpi5] [--no-emulate] [--markdown]
                                                 [--seeds 0,1,2] [--float-epochs N] [--epochs N]
                                                 [--prune-layers conv2,conv3] [--[no-]distill]
-    .venv/bin/python benchmarks/sparse_bench.py --calibrate [--boards rpi4,rpi5]
+    .venv/bin/python benchmarks/sparse_bench.py --calibrate [--boards rpi4,rpi5,x86]
 
 Per model: the dense int8 model and one block-pruned variant per sparsity, in 16x4 blocks (16 output channels x
 4 consecutive input values: the sparse kernels' block, `convert --prune-kind block --target`'s default).
@@ -25,6 +25,8 @@ in one process, 30 rounds of 10 invokes: median and p25-p75 (outputs of the two 
 pixels, 128 output channels, k = 64 and 256 input channels, 16x4-pruned to densities 0.25 and 0.5, estimated
 cycles with sparse=always and sparse=off. Sparse cycles are linear in density (a + b d); the break-even density
 d*(k) = (dense - a) / b at each k, and the line D - K / k through the two.
+With --boards x86: the same fit on x86-64 wall time (sparse=always vs sparse=off interleaved, medians), the
+AVX2 sparse variant against the AVX2 dense one.
 """
 
 from __future__ import annotations
@@ -218,6 +220,11 @@ def _check_args(args) -> None:
             ok = False
         if s and not ok:
             raise SystemExit(f"--sparsities {s!r}: give fractions of pruned 16x4 blocks in (0, 1), e.g. 0.5,0.75")
+    for b in args.boards.split(","):
+        allowed = ("rpi4", "rpi5", "x86") if args.calibrate else ("rpi4", "rpi5")
+        if b and b not in allowed:
+            raise SystemExit(f"--boards {b!r}: allowed {', '.join(allowed)}"
+                             f"{' (x86 with --calibrate; the bench always times x86)' if b == 'x86' else ''}")
     models = args.models.split(",")
     for m in models:
         if m not in ("digits", "mobilenet_v2"):

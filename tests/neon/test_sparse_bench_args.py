@@ -14,6 +14,8 @@ from benchmarks.sparse_bench import main
     (["--sparsities", "0.75,1.5"], "--sparsities '1.5': give fractions of pruned 16x4 blocks in (0, 1)"),
     (["--sparsities", "half"], "--sparsities 'half'"),
     (["--models", "digits,resnet"], "--models 'resnet': allowed digits, mobilenet_v2"),
+    (["--boards", "rpi4,x86"], "--boards 'x86': allowed rpi4, rpi5 (x86 with --calibrate"),
+    (["--calibrate", "--boards", "pi3"], "--boards 'pi3': allowed rpi4, rpi5, x86"),
     (["--models", "digits", "--prune-layers", "conv2,fc9"], "--prune-layers 'fc9': the digits CNN's layers are "
                                                              "conv1, conv2, conv3, fc1, logits"),
 ])
