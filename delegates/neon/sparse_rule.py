@@ -33,6 +33,8 @@ KERNELS = {
     "rpi4": SparseKernel("qs8_spgemm_4x16c4__neon_mlal", 0.95, 2.0, 4, 4096, no_minus128=True),
     "rpi5": SparseKernel("qs8_spgemm_4x16c4__neondot", 0.87, 1.0, 4, 4096),
 }
+# the desktop build (x86-64 with AVX2): not a board the report predicts for, the rule the desktop delegate applies
+DESKTOP = {"x86-64": SparseKernel("qs8_spgemm_4x16c4__avx2", 0.60, 0.0, 4, 65535 * 4)}
 
 
 def block_density(weights: np.ndarray) -> float:
@@ -46,9 +48,9 @@ def block_density(weights: np.ndarray) -> float:
 
 
 def runs_sparse(board: str, density: float, k: int, m: int, minus128: bool = False) -> bool:
-    """The delegate's rule with sparse=auto on `board` for a GEMM of m rows x depth k at this block density
-    (minus128: some weight is -128)."""
-    u = KERNELS[board]
+    """The delegate's rule with sparse=auto on `board` (or "x86-64": the desktop build on a CPU with AVX2) for a
+    GEMM of m rows x depth k at this block density (minus128: some weight is -128)."""
+    u = KERNELS[board] if board in KERNELS else DESKTOP[board]
     if k > u.max_k or (minus128 and u.no_minus128):
         return False
     waste = -(-m // u.rows) * u.rows / m if m > 0 else 1.0

@@ -18,6 +18,7 @@ def _c_registry() -> dict[str, tuple[float, float, float, int]]:
     src = (kt.KERNELS / "qs8_spgemm_registry.c").read_text()
     header = (kt.KERNELS / "qs8_spgemm.h").read_text()
     macros = {m: float(v) for m, v in re.findall(r"#define (\w+) ([\d.]+)f?\n", header + src)}
+    macros["(size_t)65535 * QS8_SPGEMM_KB"] = 65535.0 * 4
     out = {}
     for name, density, k, max_k, rows in re.findall(
             r'\{\{"(qs8_spgemm_\w+)".*?\},\s*(\w+), (\w+), ([^,]+), (\d+), [01], QS8_SPGEMM_\w+\}', src, re.S):
@@ -28,7 +29,7 @@ def _c_registry() -> dict[str, tuple[float, float, float, int]]:
 def test_python_constants_are_the_c_registrys():
     registry = _c_registry()
     assert {"qs8_spgemm_4x16c4__neon_mlal", "qs8_spgemm_4x16c4__neondot"} <= registry.keys(), registry
-    for board, u in sparse_rule.KERNELS.items():
+    for board, u in {**sparse_rule.KERNELS, **sparse_rule.DESKTOP}.items():
         want = (u.break_even_density, u.break_even_k, u.max_k, u.rows)
         assert registry[u.name] == want, (board, u, registry[u.name])
     assert "return u->rows;" in (kt.SRC / "ops" / "sparse_choice.c").read_text()

@@ -13,6 +13,7 @@ import pytest
 from tests.neon import kernel_tester as kt
 
 SCALAR = "qs8_spgemm_1x16c4__scalar"
+AVX2 = "qs8_spgemm_4x16c4__avx2"
 NEON = "qs8_spgemm_4x16c4__neon_mlal"
 DOT = "qs8_spgemm_4x16c4__neondot"
 EXTRA = (kt.SRC / "cpu_features.c",)
@@ -30,17 +31,20 @@ def _selected(out: str) -> dict[str, str]:
     return dict(re.findall(r"^select (\S+) -> (\S+)$", out, re.M))
 
 
-def test_portable_variant_exact_natively_and_the_test_can_fail(tmp_path):
+def test_native_variants_exact_and_the_test_can_fail(tmp_path):
     cmd = kt.build("qs8_spgemm", tmp_path, extra_sources=EXTRA)
     rc, out = kt.run(cmd)
     assert rc == 0, out[-3000:]
-    assert set(_exact(out)) == {SCALAR}, "only the portable variant is compiled for x86-64"
-    assert _selected(out) == {"auto": SCALAR, "scalar": SCALAR, "neon": "none", "dot": "none"}
+    avx2 = f"SKIP {AVX2} " not in out  # CPUID decides; every x86-64 CI machine here has AVX2
+    assert set(_exact(out)) == ({AVX2, SCALAR} if avx2 else {SCALAR})
+    assert _selected(out) == {"auto": AVX2 if avx2 else SCALAR, "scalar": SCALAR, "neon": "none", "dot": "none",
+                              "avx2": AVX2 if avx2 else "none"}
     # the sparse layout keeps only non-zero blocks: the sparsest cases use a small part of the dense bound
     used, bound = map(int, re.search(rf"^DENSITY {SCALAR} (\d+) of (\d+)$", out, re.M).groups())
     assert used < bound / 4, (used, bound)
     rc, out = kt.run([*cmd, "--corrupt"])
     assert rc == 1 and "RESULT FAIL" in out and f"MISMATCH {SCALAR}" in out, out[-3000:]
+    assert not avx2 or f"MISMATCH {AVX2}" in out, out[-3000:]
     assert re.search(r"expected -?\d+ got -?\d+ acc -?\d+", out)
 
 
@@ -56,7 +60,7 @@ def test_pi4_runs_the_neon_variant_and_never_sdot(aarch64_exe):
     assert rc == 0, out[-3000:]  # an SDOT would be SIGILL here
     assert set(_exact(out)) == {NEON, SCALAR}
     assert f"SKIP {DOT} " in out
-    assert _selected(out) == {"auto": NEON, "neon": NEON, "dot": "none", "scalar": SCALAR}
+    assert _selected(out) == {"auto": NEON, "neon": NEON, "dot": "none", "avx2": "none", "scalar": SCALAR}
 
 
 @pytest.mark.qemu
@@ -67,7 +71,7 @@ def test_pi5_runs_every_variant(aarch64_exe):
     assert set(ran) == {DOT, NEON, SCALAR}
     assert ran[DOT][:2] == ran[SCALAR][:2], "the dot variant saw every case"
     assert ran[NEON][0] < ran[SCALAR][0], "the ARMv8.0 variant skips the cases with -128 weights (kernel choice)"
-    assert _selected(out) == {"auto": DOT, "neon": NEON, "dot": DOT, "scalar": SCALAR}
+    assert _selected(out) == {"auto": DOT, "neon": NEON, "dot": DOT, "avx2": "none", "scalar": SCALAR}
 
 
 @pytest.mark.qemu

@@ -256,7 +256,7 @@ int main(int argc, char** argv) {
   }
   const unsigned features = el_cpu_features();
   printf("features 0x%x\n", features);
-  static const char* const forced_names[] = {NULL, "neon", "dot", "scalar"};
+  static const char* const forced_names[] = {NULL, "neon", "dot", "avx2", "scalar"};
   for (size_t i = 0; i < sizeof(forced_names) / sizeof(forced_names[0]); i++) {
     const qs8_spgemm_ukernel* sel = qs8_spgemm_select(features, forced_names[i]);
     printf("select %s -> %s\n", forced_names[i] ? forced_names[i] : "auto", sel ? sel->gemm.name : "none");
@@ -282,6 +282,7 @@ int main(int argc, char** argv) {
   for (const qs8_spgemm_ukernel* su = qs8_spgemm_ukernels; su->gemm.name != NULL; su++) {
     const qs8_gemm_ukernel* uk = &su->gemm;
     min_used = (size_t)-1, min_bound = 0;
+    failures_printed = 0; /* each variant reports its own first failures */
     if ((uk->required_features & ~features) != 0) {
       printf("SKIP %s needs 0x%x cpu 0x%x\n", uk->name, uk->required_features, features);
       continue;

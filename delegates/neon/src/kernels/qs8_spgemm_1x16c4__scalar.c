@@ -1,6 +1,6 @@
 /* qs8_spgemm_1x16c4__scalar: the portable block-sparse variant (see qs8_spgemm.h): one row of A at a time
- * against each 16-channel column block, summing only its non-zero k-groups. The twin the NEON variants are
- * checked beside, and what x86-64 runs with sparse=always. */
+ * against each 16-channel column block, summing only its non-zero k-groups. The twin the NEON and AVX2 variants
+ * are checked beside, and what sparse=always runs on a CPU with neither. */
 #include "../requantize.h"
 #include "qs8_spgemm.h"
 

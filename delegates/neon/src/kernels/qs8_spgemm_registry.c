@@ -5,9 +5,9 @@
  * of the same CPU costs, measured with the Pi cost meter (estimated Cortex-A72 / A76 cycles of one-op pruned
  * models, benchmarks/sparse_bench.py --calibrate); a node runs sparse below it. Dense cost per output grows with
  * k; sparse cost is a fixed part (requantization, the A tile copy, stores) plus a part that grows with
- * density x k, hence the line. The portable variant is never chosen automatically: on x86-64 its 1x4
- * predecessor was slower than the AVX2-vectorized dense one at every density measured (0.1 .. 0.5,
- * tests/neon/sparse_models.py gemm_net); this plain-C loop was not re-measured. */
+ * density x k, hence the line. On x86-64 (no meter) the AVX2 variant's line is fitted the same way to wall
+ * time (sparse_bench.py --calibrate --boards x86). The portable variant is never chosen automatically: it is
+ * the twin the others are checked beside (sparse=always on a CPU without AVX2, 4x slower than dense there). */
 #include <string.h>
 
 #include "qs8_spgemm.h"
@@ -29,6 +29,13 @@ void qs8_spgemm_4x16c4__neon_mlal_pack(size_t n, size_t k, const int8_t* w, cons
 void qs8_spgemm_4x16c4__neon_mlal(size_t m, size_t n, size_t k, const int8_t* a, size_t a_stride,
                                   const void* packed, int8_t* c, size_t c_stride, const qs8_gemm_params* p);
 #endif
+#if defined(__x86_64__)
+size_t qs8_spgemm_4x16c4__avx2_packed_size(size_t n, size_t k);
+void qs8_spgemm_4x16c4__avx2_pack(size_t n, size_t k, const int8_t* w, const int32_t* bias, int32_t a_zero_point,
+                                  void* packed);
+void qs8_spgemm_4x16c4__avx2(size_t m, size_t n, size_t k, const int8_t* a, size_t a_stride, const void* packed,
+                             int8_t* c, size_t c_stride, const qs8_gemm_params* p);
+#endif
 
 /* Calibration (see the comment at the top; benchmarks/sparse_bench.py --calibrate): per variant, density =
  * D - K / k fitted to the meter's estimated cycles of one 1x1 CONV_2D (8x8 pixels, 128 output channels) dense
@@ -40,6 +47,11 @@ void qs8_spgemm_4x16c4__neon_mlal(size_t m, size_t n, size_t k, const int8_t* a,
 #define NEON_K 2.0f
 #define DOT_DENSITY 0.87f
 #define DOT_K 1.0f
+/* x86-64, AVX2 vs qs8_gemm_3x8c8__avx2, wall time medians of two runs on a loaded 2-core machine: break-even
+ * 0.68 / 0.83 (k = 64), 0.70 / 0.73 (k = 256); sparse at density 0.25 0.63x (k = 64), 0.49-0.51x (k = 256).
+ * Rounded toward dense, flat in k: */
+#define AVX2_DENSITY 0.60f
+#define AVX2_K 0.0f
 
 const qs8_spgemm_ukernel qs8_spgemm_ukernels[] = {
 #if defined(__aarch64__)
@@ -49,6 +61,11 @@ const qs8_spgemm_ukernel qs8_spgemm_ukernels[] = {
     {{"qs8_spgemm_4x16c4__neon_mlal", EL_CPU_NEON, qs8_spgemm_4x16c4__neon_mlal_packed_size,
       qs8_spgemm_4x16c4__neon_mlal_pack, qs8_spgemm_4x16c4__neon_mlal},
      NEON_DENSITY, NEON_K, QS8_SPGEMM_NEON_MAX_K, 4, 1, QS8_SPGEMM_K2},
+#endif
+#if defined(__x86_64__)
+    {{"qs8_spgemm_4x16c4__avx2", EL_CPU_SSE41 | EL_CPU_AVX2, qs8_spgemm_4x16c4__avx2_packed_size,
+      qs8_spgemm_4x16c4__avx2_pack, qs8_spgemm_4x16c4__avx2},
+     AVX2_DENSITY, AVX2_K, (size_t)65535 * QS8_SPGEMM_KB, 4, 0, QS8_SPGEMM_K2},
 #endif
     {{"qs8_spgemm_1x16c4__scalar", 0, qs8_spgemm_1x16c4__scalar_packed_size, qs8_spgemm_1x16c4__scalar_pack,
       qs8_spgemm_1x16c4__scalar_run},
@@ -65,6 +82,7 @@ const qs8_spgemm_ukernel* qs8_spgemm_select(unsigned features, const char* force
     if (strcmp(forced, "scalar") == 0 && need == 0) return u;
     if (strcmp(forced, "neon") == 0 && need == EL_CPU_NEON) return u;
     if (strcmp(forced, "dot") == 0 && (need & EL_CPU_DOTPROD)) return u;
+    if (strcmp(forced, "avx2") == 0 && (need & EL_CPU_AVX2)) return u;
   }
   return NULL;
 }
