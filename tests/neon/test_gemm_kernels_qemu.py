@@ -101,7 +101,17 @@ def _report(stdout: str) -> dict:
     skipped = set(re.findall(r"^SKIP (\S+) ", stdout, re.M))
     select = dict(re.findall(r"^select (\S+) -> (\S+)$", stdout, re.M))
     features = int(re.search(r"^features 0x([0-9a-f]+)$", stdout, re.M).group(1), 16)
-    return {"ran": ran, "skipped": skipped, "select": select, "features": features}
+    choose = {(shape, level): name for shape, level, name in re.findall(r"^choose (\S+) (\S+) -> (\S+)$", stdout, re.M)}
+    return {"ran": ran, "skipped": skipped, "select": select, "features": features, "choose": choose}
+
+
+# The per-layer tile choice (kernels/qs8_gemm_cost.h) on the shapes test_qs8_gemm.c asks about: on the Cortex-A72
+# the deep batch-1 FULLY_CONNECTEDs take the 2x8 tile (one row: 8 independent accumulators, the meter's estimate
+# 14% below the 4x16c4's at k = 1280), everything else the 4x16c4; with SDOT the 4x16 neondot, except for a
+# shallow layer of 2 rows, whose rows the neondot variant runs one at a time (the 4x16c4 4% cheaper at k = 32).
+CHOICE_SHAPES = ("1,1000,1280", "1,64,512", "2,32,32", "64,32,144", "3136,144,24")
+NEON_CHOICE = dict(zip(CHOICE_SHAPES, (MLAL, MLAL, C4, C4, C4), strict=True))
+DOT_CPU_CHOICE = dict(zip(CHOICE_SHAPES, (DOT, DOT, C4, DOT, DOT), strict=True))
 
 
 def _assert_all_exact(rep: dict, stdout: str) -> None:
@@ -127,6 +137,9 @@ def test_avx2_and_scalar_variants_native_x86(tmp_path):
     best = AVX2 if has_avx2 else SCALAR
     assert rep["select"] == {"auto": best, "avx2": AVX2 if has_avx2 else "none", "scalar": SCALAR, "neon": "none",
                              "dot": "none"}
+    # no x86 variant is metered: every shape keeps the CPU's best (or the forced level's) variant
+    for shape in CHOICE_SHAPES:
+        assert {lvl: rep["choose"][(shape, lvl)] for lvl in rep["select"]} == rep["select"], shape
 
 
 def test_a_wrong_avx2_kernel_is_caught(tmp_path):
@@ -148,6 +161,9 @@ def test_pi4_cortex_a72_runs_neon_mlal_and_never_sdot(aarch64_build):
     assert set(rep["ran"]) == {C4, MLAL, SCALAR}
     assert rep["skipped"] == {DOT}
     assert rep["select"] == {"auto": C4, "neon": C4, "dot": "none", "avx2": "none", "scalar": SCALAR}
+    for shape, name in NEON_CHOICE.items():
+        assert {lvl: rep["choose"][(shape, lvl)] for lvl in ("auto", "neon", "dot", "scalar")} == {
+            "auto": name, "neon": name, "dot": "none", "scalar": SCALAR}, shape
 
 
 @pytest.mark.qemu
@@ -161,6 +177,9 @@ def test_pi5_dotprod_cpu_runs_every_variant(aarch64_build, cpu):
     assert set(rep["ran"]) == {DOT, C4, MLAL, SCALAR}
     assert not rep["skipped"]
     assert rep["select"] == {"auto": DOT, "neon": C4, "dot": DOT, "avx2": "none", "scalar": SCALAR}
+    for shape, name in NEON_CHOICE.items():  # kernels=neon keeps to the ARMv8.0 variants, chosen as on a Pi 4
+        assert {lvl: rep["choose"][(shape, lvl)] for lvl in ("auto", "neon", "dot", "scalar")} == {
+            "auto": DOT_CPU_CHOICE[shape], "neon": name, "dot": DOT, "scalar": SCALAR}, shape
     # Every variant saw the same shapes.
     assert len({v[:2] for v in rep["ran"].values()}) == 1
 

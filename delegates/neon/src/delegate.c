@@ -11,6 +11,7 @@
 #include "ops/op.h"
 #include "ops/util.h"
 #include "shape_infer.h"
+#include "gemm_report.h"
 #include "sparse_report.h"
 
 #define EL_EXPORT __attribute__((visibility("default")))
@@ -204,6 +205,7 @@ static TfLiteStatus delegate_prepare(TfLiteContext* context, TfLiteDelegate* bas
   }
   el_log(d, kEdgeliftNeonLogInfo, "%s", line);
   el_log_sparse_choice(d, context, claimed);
+  el_log_gemm_choice(d, context, claimed);
   TfLiteStatus status = kTfLiteOk;
   if (claimed->size > 0)
     status = context->ReplaceNodeSubsetsWithDelegateKernels(context, el_partition_registration(), claimed, base);

@@ -8,8 +8,7 @@
 #include "ops/util.h"
 #include "sparse_report.h"
 
-/* The GEMM problem of a CONV_2D (not grouped) or FULLY_CONNECTED node with constant int8 weights, else 0. */
-static int gemm_problem_of(TfLiteContext* c, const TfLiteNode* node, int code, el_gemm_problem* out) {
+int el_gemm_problem_of(TfLiteContext* c, const TfLiteNode* node, int code, el_gemm_problem* out) {
   if ((code != kTfLiteBuiltinConv2d && code != kTfLiteBuiltinFullyConnected) || node->inputs->size < 2) return 0;
   const TfLiteTensor* x = el_tensor(c, node->inputs->data[0]);
   const TfLiteTensor* f = el_tensor(c, node->inputs->data[1]);
@@ -42,7 +41,7 @@ void el_log_sparse_choice(const el_delegate* d, TfLiteContext* context, const Tf
     TfLiteRegistration* reg = NULL;
     if (context->GetNodeAndRegistration(context, claimed->data[i], &node, &reg) != kTfLiteOk) continue;
     el_gemm_problem problem = {0, 0, NULL, 0};
-    if (!gemm_problem_of(context, node, reg->builtin_code, &problem)) continue;
+    if (!el_gemm_problem_of(context, node, reg->builtin_code, &problem)) continue;
     gemm++;
     double density = 1.0;
     const qs8_spgemm_ukernel* u = el_choose_sparse_gemm(&d->kernels, &problem, &density);

@@ -12,6 +12,7 @@
  * Output (parsed by tests/neon/test_gemm_kernels_qemu.py):
  *   features 0x<hex>
  *   select auto -> <name|none>    select neon -> ...    select dot -> ...    select avx2 -> ...    select scalar -> ...
+ *   choose <m>,<n>,<k> <level> -> <name|none>   the per-layer tile choice (qs8_gemm_cost.h) on a few shapes
  *   RUN <name> cases <c> outputs <o> mismatches <x>
  *   SKIP <name> needs 0x<hex> cpu 0x<hex>
  *   MISMATCH <name> m n k ... [i][j] expected E got G acc A ...
@@ -29,6 +30,7 @@
 #include <unistd.h>
 
 #include "qs8_gemm.h"
+#include "qs8_gemm_cost.h"
 #include "requantize.h"
 
 #include "tester_rng.h"
@@ -193,6 +195,16 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < sizeof(forced_names) / sizeof(forced_names[0]); i++) {
     const qs8_gemm_ukernel* sel = qs8_gemm_select(features, forced_names[i]);
     printf("select %s -> %s\n", forced_names[i] ? forced_names[i] : "auto", sel ? sel->name : "none");
+  }
+
+  /* The per-layer choice: a deep batch-1 FULLY_CONNECTED, a digits-CNN conv, a MobileNetV2 expansion. */
+  static const size_t shapes[][3] = {{1, 1000, 1280}, {1, 64, 512}, {2, 32, 32}, {64, 32, 144}, {3136, 144, 24}};
+  for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+    for (size_t i = 0; i < sizeof(forced_names) / sizeof(forced_names[0]); i++) {
+      const qs8_gemm_ukernel* ch = qs8_gemm_choose(features, forced_names[i], shapes[s][0], shapes[s][1], shapes[s][2]);
+      printf("choose %zu,%zu,%zu %s -> %s\n", shapes[s][0], shapes[s][1], shapes[s][2],
+             forced_names[i] ? forced_names[i] : "auto", ch ? ch->name : "none");
+    }
   }
 
   static const size_t ms_full[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 17, 49};

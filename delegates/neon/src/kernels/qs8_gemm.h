@@ -96,6 +96,10 @@ extern const qs8_gemm_ukernel qs8_gemm_ukernels[];
  * best variant that needs exactly that level; NULL if none fits. */
 const qs8_gemm_ukernel* qs8_gemm_select(unsigned features, const char* forced);
 
+/* Whether `u` is one of the variants the level `forced` (as above; NULL / "auto": any) lets a CPU with `features`
+ * run. The per-layer choice (qs8_gemm_cost.h) picks among these. */
+int qs8_gemm_level_allows(const qs8_gemm_ukernel* u, unsigned features, const char* forced);
+
 /* Features of the CPU we run on (EL_CPU_* bits). */
 unsigned el_cpu_features(void);
 

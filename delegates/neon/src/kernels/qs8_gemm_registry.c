@@ -73,19 +73,23 @@ unsigned el_kernels_allowed(unsigned features, const char* forced) {
   return 0; /* "scalar" (and any other name): the portable variants only */
 }
 
-/* forced: NULL/"auto" = best the CPU has; "scalar" = the portable reference; "neon" = an ARMv8.0 variant
+/* forced: NULL/"auto" = any variant the CPU runs; "scalar" = the portable reference; "neon" = an ARMv8.0 variant
  * (needs NEON, not SDOT); "dot" = a variant that uses SDOT; "sse41" = an SSE4.1 variant (no AVX2); "avx2" = an
- * AVX2 variant. A forced variant the CPU cannot run gives NULL. */
+ * AVX2 variant. */
+int qs8_gemm_level_allows(const qs8_gemm_ukernel* u, unsigned features, const char* forced) {
+  if ((u->required_features & ~features) != 0) return 0;
+  if (forced == NULL || strcmp(forced, "auto") == 0) return 1;
+  if (strcmp(forced, "scalar") == 0) return u->required_features == 0;
+  if (strcmp(forced, "neon") == 0) return u->required_features == EL_CPU_NEON;
+  if (strcmp(forced, "dot") == 0) return (u->required_features & EL_CPU_DOTPROD) != 0;
+  if (strcmp(forced, "sse41") == 0) return u->required_features == EL_CPU_SSE41;
+  if (strcmp(forced, "avx2") == 0) return (u->required_features & EL_CPU_AVX2) != 0;
+  return 0;
+}
+
+/* The first (best-first) variant the level allows; a forced variant the CPU cannot run gives NULL. */
 const qs8_gemm_ukernel* qs8_gemm_select(unsigned features, const char* forced) {
-  const int any = forced == NULL || strcmp(forced, "auto") == 0;
-  for (const qs8_gemm_ukernel* u = qs8_gemm_ukernels; u->name != NULL; u++) {
-    if ((u->required_features & ~features) != 0) continue;
-    if (any) return u;
-    if (strcmp(forced, "scalar") == 0 && u->required_features == 0) return u;
-    if (strcmp(forced, "neon") == 0 && u->required_features == EL_CPU_NEON) return u;
-    if (strcmp(forced, "dot") == 0 && (u->required_features & EL_CPU_DOTPROD)) return u;
-    if (strcmp(forced, "sse41") == 0 && u->required_features == EL_CPU_SSE41) return u;
-    if (strcmp(forced, "avx2") == 0 && (u->required_features & EL_CPU_AVX2)) return u;
-  }
+  for (const qs8_gemm_ukernel* u = qs8_gemm_ukernels; u->name != NULL; u++)
+    if (qs8_gemm_level_allows(u, features, forced)) return u;
   return NULL;
 }

@@ -3,13 +3,15 @@
 
 #include <string.h>
 
+#include "../kernels/qs8_gemm_cost.h"
 #include "sparse_choice.h"
 
-/* A block-sparse variant where the node's weights make it cheaper (sparse_choice.h), else the CPU's best. */
+/* A block-sparse variant where the node's weights make it cheaper (sparse_choice.h), else the dense variant with
+ * the register tile that costs the layer's shape least (qs8_gemm_cost.h). */
 const qs8_gemm_ukernel* el_choose_gemm(const el_kernels* kernels, const el_gemm_problem* problem) {
   const qs8_spgemm_ukernel* sparse = el_choose_sparse_gemm(kernels, problem, NULL);
   if (sparse != NULL) return &sparse->gemm;
-  return qs8_gemm_select(kernels->cpu_features, kernels->forced);
+  return qs8_gemm_choose(kernels->cpu_features, kernels->forced, problem->m, problem->n, problem->k);
 }
 
 /* The first variant (best first) the CPU runs that takes this node's filter size, depth multiplier and weights;

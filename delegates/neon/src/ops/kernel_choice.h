@@ -1,7 +1,8 @@
 /* The one place that decides which microkernel computes a node, called per node at prepare.
  *
- * A GEMM node gets a block-sparse variant where its weights make that cheaper (sparse_choice.h), else the best
- * variant the CPU has (or the one the user forced); a depthwise node gets
+ * A GEMM node gets a block-sparse variant where its weights make that cheaper (sparse_choice.h), else the dense
+ * variant the CPU has (at the level the user forced) whose register tile costs the node's shape least by the
+ * meter-calibrated estimate of kernels/qs8_gemm_cost.h (the per-layer tile choice); a depthwise node gets
  * the best variant the CPU has that takes its filter size, depth multiplier and weight range (a 3x3, a 5x5 or
  * any-size NEON kernel; the portable one otherwise); ADD and MUL get the CPU's elementwise variant. The node's own problem is passed in so a block-sparse variant is picked per layer by its weights'
  * block density (sparse_choice.h) without touching the ops. The delegate validated at
