@@ -46,5 +46,9 @@ def test_delegate_in_litert_2_3_matches_builtin(emulated_pi, aarch64_delegate, w
         assert m and int(m.group(1)) > 0, f"{c.name}: no partition line in {result.get('log')!r}"
         assert_identical(c, tmp_path / f"{c.name}.npz", f"NEON delegate, LiteRT 2.3, -cpu {QEMU10_CPUS[board]}")
         assert report["results"][c.name + "-builtin"]["ok"], report["results"][c.name + "-builtin"]
-        # LiteRT 2.3's own aarch64 builtin kernels: close to x86-64 (ties may round apart), as for 2.14
-        steps_off(c, tmp_path / f"{c.name}-builtin.npz", f"builtin, LiteRT 2.3, -cpu {QEMU10_CPUS[board]}")
+        # LiteRT 2.3's own aarch64 builtin kernels: close to x86-64 (ties may round apart), as for 2.14. In a whole
+        # model one tie in an early layer reaches several of the 10 logits (CI's retrained digits CNN: 2 of 10
+        # one step off), so there only the step bound holds, as in test_zoo_on_emulated_pi
+        share = 1.0 if c is cases[0] else 0.01
+        steps_off(c, tmp_path / f"{c.name}-builtin.npz", f"builtin, LiteRT 2.3, -cpu {QEMU10_CPUS[board]}",
+                  max_share=share)
