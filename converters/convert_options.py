@@ -101,6 +101,7 @@ class ConvertOptions:
     n_clusters: int | None = field(default=None, init=False, compare=False, repr=False)
     budget: Any = field(default=None, init=False, compare=False, repr=False)  # precision_search.Budget
     layer_modes: dict[str, str] = field(default_factory=dict, init=False, compare=False, repr=False)
+    layer_sparsity: dict[str, float] = field(default_factory=dict, init=False, compare=False, repr=False)
     output_path: Path | None = field(default=None, init=False, compare=False, repr=False)
     report_path: Path | None = field(default=None, init=False, compare=False, repr=False)
     recipe_path: Path | None = field(default=None, init=False, compare=False, repr=False)
@@ -173,7 +174,11 @@ class ConvertOptions:
             check_temperature(self.temperature)
         if self.distill_alpha is not None:
             check_alpha(self.distill_alpha)
-        self._put("prune_layers", names(self.prune_layers))
+        from .layer_sparsity import parse
+
+        selected, own = parse(self.prune_layers)
+        self._put("prune_layers", selected)
+        self._put("layer_sparsity", own)
         self._put("keep_dense", names(self.keep_dense))
 
     def _route(self) -> str:
@@ -276,15 +281,23 @@ class ConvertOptions:
                          "validate OUT.tflite -r MODEL --data DATA")
         self._check_tflite({k: v for k, v in self.given.items() if k not in ("model", "equalize")})
 
-    def _check_keras(self) -> None:
+    def _check_pruning(self) -> None:
         from .prune import check_spec
-        from .quantize import check_mode
 
         if self.prune is None and self.given.get("prune_kind") in ("unstructured", "block"):
             raise InvalidArgumentError(f"--prune-kind {self.given['prune_kind']} needs a target sparsity",
                                        hint="add --prune SPARSITY, e.g. --prune 0.75")
         if self.prune is not None or self.prune_kind == "2:4":
-            self._put("spec", check_spec(self.prune, self.prune_kind, self.block))
+            self._put("spec", check_spec(self.prune, self.prune_kind, self.block, self.layer_sparsity))
+        elif self.layer_sparsity:
+            name, s = next(iter(self.layer_sparsity.items()))
+            raise InvalidArgumentError(f"--prune-layers {name}={s:g} sets one layer's sparsity, and no --prune was "
+                                       "given for the rest", hint="add --prune SPARSITY, e.g. --prune 0.75")
+
+    def _check_keras(self) -> None:
+        from .quantize import check_mode
+
+        self._check_pruning()
         qat = self.qat
         if self.bias_correction and (qat or self.quantize not in ("int8", "int16x8")):
             raise InvalidArgumentError(
@@ -323,7 +336,10 @@ class ConvertOptions:
 
     def settings(self) -> dict[str, Any]:
         """The values used, by recipe key (what `recipe.dump` writes)."""
+        from .layer_sparsity import as_setting
+
         out = {k: getattr(self, k) for k in recipes.KEYS}
+        out["prune_layers"] = as_setting(self.prune_layers, self.layer_sparsity)
         if self.spec is None:  # no pruning: the kind and block defaults alone would make the recipe refuse to rerun
             out.update(prune_kind=None, block=None)
         return out

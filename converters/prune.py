@@ -11,7 +11,7 @@ Either way the result is a plain tf_keras model (wrappers stripped) whose pruned
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -29,6 +29,7 @@ class PruneSpec:
     sparsity: float
     kind: str = "unstructured"
     block: tuple[int, int] = (1, 4)
+    per_layer: dict[str, float] = field(default_factory=dict)  # layer name or type -> its own target
 
 
 def parse_block(value) -> tuple[int, int]:
@@ -57,9 +58,12 @@ def check_kind(kind) -> str:
     return kind
 
 
-def check_spec(sparsity, kind: str = "unstructured", block=(1, 4)) -> PruneSpec:
+def check_spec(sparsity, kind: str = "unstructured", block=(1, 4), per_layer=None) -> PruneSpec:
     """Validate the user's pruning arguments before any work starts."""
+    from .layer_sparsity import check_kind as check_layer_kind
+
     check_kind(kind)
+    check_layer_kind(kind, per_layer or {})
     if kind == "2:4":
         if sparsity is not None and float(sparsity) != 0.5:
             raise InvalidArgumentError(
@@ -75,7 +79,7 @@ def check_spec(sparsity, kind: str = "unstructured", block=(1, 4)) -> PruneSpec:
     if not 0.0 <= s < 1.0 or s != s:
         raise InvalidArgumentError(f"sparsity {sparsity} is outside [0, 1)",
                                    hint="give the fraction of weights to zero, e.g. --prune 0.75")
-    return PruneSpec(s, kind, parse_block(block))
+    return PruneSpec(s, kind, parse_block(block), dict(per_layer or {}))
 
 
 def _kernel_var(layer):
@@ -88,11 +92,11 @@ def sparsity_of(layer) -> float:
     return float(np.count_nonzero(w == 0) / w.size)
 
 
-def _one_shot(layers, spec: PruneSpec) -> None:
+def _one_shot(layers, spec: PruneSpec, target: dict[str, float]) -> None:
     for layer in layers:
         var = _kernel_var(layer)
         w = var.numpy()
-        var.assign(w * masks.make(w, spec.kind, spec.sparsity, spec.block, layer.name))
+        var.assign(w * masks.make(w, spec.kind, target[layer.name], spec.block, layer.name))
 
 
 def _poly(step: int, end: int, target: float) -> float:
@@ -101,7 +105,7 @@ def _poly(step: int, end: int, target: float) -> float:
     return target * (1.0 - (1.0 - step / end) ** 3)
 
 
-def _block_callback(layers, spec: PruneSpec, end_step: int, frequency: int):
+def _block_callback(layers, spec: PruneSpec, target: dict[str, float], end_step: int, frequency: int):
     class BlockPruning(keras().callbacks.Callback):
         """Gradual block pruning: recompute masks on the schedule, re-apply them after every step."""
 
@@ -116,7 +120,7 @@ def _block_callback(layers, spec: PruneSpec, end_step: int, frequency: int):
                 var = _kernel_var(layer)
                 w = var.numpy()
                 if update and self.step <= end_step:
-                    s = _poly(self.step, end_step, spec.sparsity)
+                    s = _poly(self.step, end_step, target[layer.name])
                     self.masks[layer.name] = masks.block(w, s, *spec.block, layer=layer.name)
                 var.assign(w * self.masks[layer.name])
 
@@ -124,7 +128,7 @@ def _block_callback(layers, spec: PruneSpec, end_step: int, frequency: int):
             for layer in layers:
                 var = _kernel_var(layer)
                 w = var.numpy()
-                var.assign(w * masks.block(w, spec.sparsity, *spec.block, layer=layer.name))
+                var.assign(w * masks.block(w, target[layer.name], *spec.block, layer=layer.name))
 
     return BlockPruning()
 
@@ -132,8 +136,15 @@ def _block_callback(layers, spec: PruneSpec, end_step: int, frequency: int):
 def prune(model, spec: PruneSpec, policy: LayerPolicy | None = None, train=None, *, epochs: int = 2,
           batch_size: int = 32, loss=None) -> tuple[object, dict]:
     """Prune `model` (a tf_keras model, modified in place or replaced); returns (model, info)."""
+    from .layer_sparsity import targets
+
     policy = policy or LayerPolicy()
     layers = policy.select(model, "pruning", spec.kind)
+    target = targets(layers, spec.sparsity, spec.per_layer)
+    for layer in layers:  # a layer given sparsity 0 stays dense
+        if target[layer.name] == 0.0:
+            policy.reasons[layer.name] = "kept dense"
+    layers = [layer for layer in layers if target[layer.name] > 0.0]
     # check shapes for structured kinds up front (errors name the layer) before any training
     for layer in layers:
         w = _kernel_var(layer).numpy()
@@ -143,12 +154,12 @@ def prune(model, spec: PruneSpec, policy: LayerPolicy | None = None, train=None,
             masks.block(w, 0.0, *spec.block, layer=layer.name)
     names = {layer.name for layer in layers}
     fine_tuned = False
-    if spec.sparsity == 0.0:
+    if not layers:
         pass
     elif train is None:
         warn(f"pruned to {spec.sparsity:.0%} ({spec.kind}) in one shot without training data: accuracy is "
              "unchecked; pass --train-data to fine-tune and --eval-data to measure it")
-        _one_shot(layers, spec)
+        _one_shot(layers, spec, target)
     else:
         x, y = train
         total = epochs * steps_per_epoch(len(x), batch_size)
@@ -156,16 +167,16 @@ def prune(model, spec: PruneSpec, policy: LayerPolicy | None = None, train=None,
         end_step = max(frequency, (int(total * 0.7) // frequency) * frequency)
         if spec.kind == "block":
             fit(model, x, y, epochs=epochs, batch_size=batch_size, desc="fine-tuning (block pruning)", loss=loss,
-                callbacks=[_block_callback(layers, spec, end_step, frequency)])
+                callbacks=[_block_callback(layers, spec, target, end_step, frequency)])
         else:
             mot = tfmot()
             sk = mot.sparsity.keras
-            sched = sk.PolynomialDecay(initial_sparsity=0.0, final_sparsity=spec.sparsity, begin_step=0,
-                                       end_step=end_step, frequency=frequency)
             extra = {"sparsity_m_by_n": (2, 4)} if spec.kind == "2:4" else {}
 
             def wrap(layer):
                 if layer.name in names:
+                    sched = sk.PolynomialDecay(initial_sparsity=0.0, final_sparsity=target[layer.name], begin_step=0,
+                                               end_step=end_step, frequency=frequency)
                     return sk.prune_low_magnitude(layer, pruning_schedule=sched, **extra)
                 return layer
 
@@ -175,10 +186,10 @@ def prune(model, spec: PruneSpec, policy: LayerPolicy | None = None, train=None,
             model = sk.strip_pruning(wrapped)
             layers = [model.get_layer(n) for n in (layer.name for layer in layers)]
             if spec.kind == "unstructured":  # TFMOT's last mask can land a step short of the target
-                _one_shot(layers, spec)
+                _one_shot(layers, spec, target)
         fine_tuned = True
     per_layer = [
-        {"layer": layer.name, "type": layer_type(layer), "kind": spec.kind, "target": spec.sparsity,
+        {"layer": layer.name, "type": layer_type(layer), "kind": spec.kind, "target": target[layer.name],
          "sparsity": sparsity_of(layer)}
         for layer in layers
     ]

@@ -50,11 +50,15 @@ _BOOL = ("true or false (unquoted)", lambda v: isinstance(v, bool))
 _STR = ("a string", lambda v: isinstance(v, str))
 _NAMES = ("a layer name or a list of names", lambda v: isinstance(v, str) or (
     isinstance(v, (list, tuple)) and all(isinstance(e, str) for e in v)))
+_SPARSITIES = ("a layer name, a list of names (name=sparsity gives one its own) or a mapping name -> sparsity",
+               lambda v: _NAMES[1](v) or (isinstance(v, dict) and all(
+                   isinstance(k, str) and (e is None or (isinstance(e, (int, float)) and not isinstance(e, bool)))
+                   for k, e in v.items())))
 _NUMBER_OR_STR = ("a number or a string such as '2:4'", lambda v: isinstance(v, (int, float, str))
                   and not isinstance(v, bool))
 _NUMBER = ("a number", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool))
 TYPES: dict[str, tuple[str, Any]] = {
-    "output": _PATH, "prune": _NUMBER_OR_STR, "prune_kind": _STR, "block": _STR, "prune_layers": _NAMES,
+    "output": _PATH, "prune": _NUMBER_OR_STR, "prune_kind": _STR, "block": _STR, "prune_layers": _SPARSITIES,
     "keep_dense": _NAMES, "cluster": _INT, "quantize": _STR, "io": _STR, "per_channel": _BOOL,
     "calibration_samples": _INT, "qat": _BOOL, "epochs": _INT, "batch_size": _INT, "report": _PATH,
     "layers": ("a mapping of op-name regex -> quantize mode", lambda v: isinstance(v, dict)),
@@ -150,8 +154,9 @@ def dump(settings: dict[str, Any]) -> str:
             v = list(v)
         if isinstance(v, os.PathLike):
             v = str(v)
-        if isinstance(v, dict) and all(isinstance(a, str) and isinstance(b, str) for a, b in v.items()):
-            v = dict(v)  # per-layer overrides of a .tflite conversion
+        if isinstance(v, dict) and all(isinstance(a, str) and (b is None or isinstance(b, (str, int, float)))
+                                       for a, b in v.items()):
+            v = dict(v)  # per-op modes (layers:) or per-layer sparsities (prune_layers:)
         elif not isinstance(v, (str, int, float, bool, list)):
             v = f"<{type(v).__name__}>"  # in-memory model or arrays: not reproducible from the file
         clean[k] = v

@@ -18,7 +18,8 @@ import click
               "[default: 1x4, or the --target's kernel block, 16x4].")
 @click.option("--target", help="Board the pruning is shaped for, rpi4 or rpi5: --prune-kind block defaults to its "
               "sparse kernel's block; the report predicts the layers that run sparse there [default: both boards].")
-@click.option("--prune-layers", help="Comma-separated layer names or types to prune (default: all supported).")
+@click.option("--prune-layers", help="Comma-separated layer names or types to prune (default: all supported); "
+              "NAME=S gives that layer its own sparsity (0: dense), e.g. conv2=0.5,conv3.")
 @click.option("--keep-dense", help="Comma-separated layer names or types left dense, or 'none' "
               "(default: the first conv and the final classifier).")
 @click.option("--cluster", type=int, help="Cluster each kernel into N shared values (keeps --prune zeros).")
