@@ -238,6 +238,25 @@ class ConvertOptions:
             if self._set(key):
                 raise InvalidArgumentError(f"{flag(key)} cannot be combined with a precision search ({why})",
                                            hint=f"drop {flag(key)}, or drop --max-accuracy-drop / --max-error")
+        from .tflite_convert import is_tflite_path
+
+        if is_tflite_path(self.model):
+            from .keras_layers import PRUNING_KEYS
+
+            for key in PRUNING_KEYS[:-2]:
+                if self._set(key):
+                    raise InvalidArgumentError(f"{flag(key)} does not apply to a .tflite input (pruning fine-tunes "
+                                               "Keras weights)", hint="search the Keras model the .tflite came "
+                                                                      f"from, or drop {flag(key)}")
+        else:
+            self._check_pruning()
+        if self.spec is None:
+            for key, why in (("train_data", "it trains only to fine-tune --prune"),
+                             ("target", "it shapes --prune's blocks for a board")):
+                if self._set(key):
+                    raise InvalidArgumentError(f"{flag(key)} without --prune in a precision search ({why})",
+                                               hint=f"add --prune S to search per-layer sparsity too, or drop "
+                                                    f"{flag(key)}")
         if self.quantize != "int8":
             raise InvalidArgumentError(f"--quantize {self.quantize} with a precision search, which starts from "
                                        "int8 and moves layers to int16x8 or float", hint="drop --quantize")
@@ -248,8 +267,6 @@ class ConvertOptions:
             raise InvalidArgumentError("--max-accuracy-drop measures accuracy on labelled --eval-data, and none was "
                                        "given", hint="pass --eval-data DATA with labels, or use --max-error E "
                                                      "(no labels)")
-        from .tflite_convert import is_tflite_path
-
         if is_tflite_path(self.model) and self.equalize:
             raise InvalidArgumentError("--equalize does not apply to a .tflite input (it rescales Keras weights)",
                                        hint="search the Keras model the .tflite came from, or drop --equalize")
@@ -270,16 +287,22 @@ class ConvertOptions:
         self._put("io", check_mode(mode, self.io, False, True))
 
     def _check_keras_layers(self) -> None:
-        from .keras_layers import NOT_WITH_LAYERS
+        from .keras_layers import NOT_WITH_LAYERS, PRUNING_KEYS
 
         for key in NOT_WITH_LAYERS:
             if self._set(key):
                 raise InvalidArgumentError(
                     f"{key} with layers: (per-op quantize modes) on a Keras model: that route quantizes a float "
                     ".tflite of the model with ai-edge-quantizer, which neither trains nor measures accuracy",
-                    hint="drop layers: for pruning / clustering / QAT / bias correction; check accuracy with edgelift "
+                    hint="drop layers: for clustering / QAT / bias correction; check accuracy with edgelift "
                          "validate OUT.tflite -r MODEL --data DATA")
-        self._check_tflite({k: v for k, v in self.given.items() if k not in ("model", "equalize")})
+        self._check_pruning()
+        if self.spec is None:
+            for key in ("train_data", "target"):
+                if self._set(key):
+                    raise InvalidArgumentError(f"{key} with layers: and no --prune: on this route only pruning "
+                                               "trains or is shaped for a board", hint=f"drop {key}, or add --prune S")
+        self._check_tflite({k: v for k, v in self.given.items() if k not in ("model", "equalize", *PRUNING_KEYS)})
 
     def _check_pruning(self) -> None:
         from .prune import check_spec

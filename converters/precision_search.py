@@ -185,7 +185,10 @@ class Evaluator:
     def __call__(self, tflite: bytes) -> tuple[float, float, bool]:
         from .report import tflite_predict
 
-        out = tflite_predict(tflite, self.x)
+        return self.score(tflite_predict(tflite, self.x))
+
+    def score(self, out: np.ndarray) -> tuple[float, float, bool]:
+        """(score, drop, within budget) of a model's outputs on x."""
         if self.budget.kind == "accuracy_drop":
             score = float(np.mean(out.argmax(axis=1) == self.y))
             drop = self.reference_score - score

@@ -157,7 +157,9 @@ def prune(model, spec: PruneSpec, policy: LayerPolicy | None = None, train=None,
     if not layers:
         pass
     elif train is None:
-        warn(f"pruned to {spec.sparsity:.0%} ({spec.kind}) in one shot without training data: accuracy is "
+        asked = (f"{spec.sparsity:.0%}" if all(t == spec.sparsity for t in target.values()) else
+                 ", ".join(f"{n} {t:.0%}" for n, t in target.items() if t > 0))
+        warn(f"pruned to {asked} ({spec.kind}) in one shot without training data: accuracy is "
              "unchecked; pass --train-data to fine-tune and --eval-data to measure it")
         _one_shot(layers, spec, target)
     else:

@@ -2,9 +2,11 @@
 
 Every check runs before any work: the budget, what it needs (labelled eval data for an accuracy drop), the
 settings a search cannot combine with, the output paths. Then the float model(s) are made once (a Keras model:
-plain and equalized float .tflite, in TensorFlow's child process; a float .tflite: as given), the search runs,
-and the winner is written through the same code a `--recipe` replay runs (`keras_layers` / `convert_tflite`),
-with its recipe. No variant within budget, or Ctrl-C: the table of what was tried, nothing written, exit 1 / 130.
+plain and equalized float .tflite, in TensorFlow's child process; a float .tflite: as given), the search runs
+(with --prune, the sparsity search of `sparsity_convert`, which runs a precision search on each pruned model
+within budget), and the winner is written through the same code a `--recipe` replay runs (`keras_layers` /
+`convert_tflite`), with its recipe. No variant within budget, or Ctrl-C: the table of what was tried, nothing
+written, exit 1 / 130.
 """
 
 from __future__ import annotations
@@ -23,13 +25,32 @@ from .precision_search import Evaluator, Source, describe_score, search
 # settings a search does not combine with -> why (the search chooses per-op modes over an int8 default);
 # ConvertOptions refuses them before any work
 REFUSED = {
-    "prune": "it needs training, which the search does not run", "cluster": "it needs training",
+    "cluster": "it needs training, which the search runs only to fine-tune --prune",
     "qat": "QAT trains one int8 model; the search compares post-training variants",
-    "train_data": "the search does not train", "bias_correction": "not among the search's candidates yet",
-    "layers": "the search chooses the per-layer modes itself", "target": "it shapes pruning, which the search skips",
+    "bias_correction": "not among the search's candidates yet",
+    "layers": "the search chooses the per-layer modes itself",
     "distill": "it fine-tunes, which the search does not", "teacher": "it belongs to --distill's fine-tuning",
     "temperature": "it belongs to --distill's fine-tuning", "distill_alpha": "it belongs to --distill's fine-tuning",
 }
+
+
+def _missed(budget, result, sparsity) -> str:
+    """The line for a search that found no variant within budget: what was tried and the best found."""
+    tried = f"{len(result.variants)} tried" if result is not None else "none quantized"
+    if sparsity is not None:
+        tried = f"{len(sparsity.pruned)} pruned variant(s), {tried} in the last precision search"
+    if result is not None:
+        best = result.best
+        found = f"#{best.number} {best.change}, {describe_score(best, budget)}"
+    else:
+        p = min(sparsity.pruned, key=lambda q: q.drop)
+        alone = (f"accuracy {100 * p.score:.2f}% (drop {100 * p.drop:+.2f} points)" if budget.kind == "accuracy_drop"
+                 else f"max error {p.score:.4g}")
+        found = f"P{p.number} {p.change}, its float model alone {alone}"
+    stopped = (result.stopped if sparsity is None else sparsity.stopped)
+    return (f"no variant met the budget ({budget.describe()}) in {tried} "
+            f"({'time ran out' if stopped == 'time' else 'no move left to try'}); best found: {found}; nothing "
+            "was written")
 
 
 def flag(key: str) -> str:
@@ -79,6 +100,7 @@ def search_convert(opts, start: float):
                              "--max-error E, which compares with the float model and needs no labels")
 
     tflite_in = is_tflite_path(opts.model)
+    pruning = opts.spec is not None
     if tflite_in:  # a float .tflite: its candidates are per-op modes only (equalization rescales Keras weights)
         content = bytes(opts.model) if isinstance(opts.model, (bytes, bytearray, memoryview)) else \
             Path(opts.model).read_bytes()
@@ -92,7 +114,7 @@ def search_convert(opts, start: float):
             floats = {True: float_tflite(opts.model, True)}
         if not opts.equalize:
             floats[False] = float_tflite(opts.model, False)
-            if floats[False] == floats[True]:  # no layer pair to equalize: one model, not two
+            if floats[False] == floats[True] or pruning:  # no pair to equalize, or pruned: one model, not two
                 del floats[True]
     sources = {eq: _source(c, eq, cal, samples_n, bool(opts.per_channel), "the float model")
                for eq, c in floats.items()}
@@ -115,12 +137,20 @@ def search_convert(opts, start: float):
     if io_eff == "float32":  # score the bytes convert_tflite will emit
         evaluate.finish = float_io
     progress = Progress(budget)
+    diagnose_x = np.asarray(cal.x[:32], np.float32)
+    sparsity = None
     try:
-        result = search(sources, evaluate, np.asarray(cal.x[:32], np.float32),
-                        start_equalized=bool(opts.equalize), progress=progress)
+        if pruning:
+            from .sparsity_convert import search_pruned
+
+            sparsity, result = search_pruned(opts, evaluate, diagnose_x, progress,
+                                             lambda content: _source(content, bool(opts.equalize), cal, samples_n,
+                                                                     bool(opts.per_channel), "the pruned model"))
+        else:
+            result = search(sources, evaluate, diagnose_x, start_equalized=bool(opts.equalize), progress=progress)
     finally:
         progress.end()
-    win = result.winner
+    win = result.winner if result is not None else None
     cost = None
     if budget.meter and win is not None:
         from .search_cost import costs
@@ -128,27 +158,37 @@ def search_convert(opts, start: float):
         print("search: metering the all-int8 start and the chosen variant on the emulated Pi 4 (~40 s each)",
               file=sys.stderr)
         cost = costs(result)
-    shown = table(result, cost)
+    shown = table(result, cost) if result is not None else ""
+    if sparsity is not None:
+        from .search_report import sparsity_table
+
+        shown = sparsity_table(sparsity, budget, evaluate.reference_score) + ("\n" + shown if shown else "")
     if win is None:
         print(shown, file=sys.stderr)
-        best = result.best
-        raise ThresholdError(
-            f"no variant met the budget ({budget.describe()}) in {len(result.variants)} tried "
-            f"({'time ran out' if result.stopped == 'time' else 'no move left to try'}); best found: "
-            f"#{best.number} {best.change}, {describe_score(best, budget)}; nothing was written",
-            hint="loosen the budget, or give the search more time with --search-budget MINUTES")
+        raise ThresholdError(_missed(budget, result, sparsity),
+                             hint="loosen the budget, or give the search more time with --search-budget MINUTES")
 
     extra = {"search": {**as_dict(result), "table": shown}}
     layers = {".*": "int8", **win.layers}  # the default first: layers: alone selects the per-op route on replay
-    paths = {k: str(Path(getattr(opts, k)).resolve()) for k in ("model", "calibration")
+    paths = {k: str(Path(getattr(opts, k)).resolve()) for k in ("model", "calibration", "train_data")
              if isinstance(getattr(opts, k), (str, os.PathLike))}  # the recipe replays from anywhere
     won = opts.derived(layers=layers, layer_modes=layers, equalize=win.equalized, quantize="int8", eval_data=None,
                        **paths)
+    float_model = floats.get(win.equalized)
+    if sparsity is not None:  # the recipe prunes each layer as the winner did
+        import dataclasses
+
+        chosen = sparsity.winner
+        extra["search"]["sparsity"] = sparsity.as_dict()
+        own = dict(chosen.sparsity)
+        won = won.derived(prune_layers=list(own), layer_sparsity=own,
+                          spec=dataclasses.replace(opts.spec, per_layer=own))
+        float_model = chosen.float_tflite
     if tflite_in:
         res = convert_tflite(won, cal, start, report_extra=extra)
     else:
         from .keras_layers import convert_keras_layers
 
-        res = convert_keras_layers(won, cal, start, float_model=floats[win.equalized], report_extra=extra)
+        res = convert_keras_layers(won, cal, start, float_model=float_model, report_extra=extra)
     res.report["search"]["written_equals_measured"] = Path(res.output).read_bytes() == win.tflite
     return res

@@ -158,7 +158,9 @@ BAD = [  # (settings, the words the one line must hold: the flag and the value)
     ({"temperature": 3}, "--temperature 3 was given without --distill"),
     ({"distill": True}, "--distill changes how pruning, clustering or QAT fine-tune, and none was asked"),
     ({"distill": True, "prune": 0.5}, "--distill fine-tunes --prune on training data, and none was given"),
-    ({"max_error": 0.1, **CAL, "prune": 0.5}, "--prune cannot be combined with a precision search"),
+    ({"max_error": 0.1, **CAL, "cluster": 8}, "--cluster cannot be combined with a precision search"),
+    ({"max_error": 0.1, **CAL, "train_data": "train.npz"}, "--train-data without --prune in a precision search"),
+    ({"model": "f.tflite", "max_error": 0.1, **CAL, "prune": 0.5}, "--prune does not apply to a .tflite input"),
     ({"max_error": 0.1, **CAL, "quantize": "int16x8"}, "--quantize int16x8 with a precision search"),
     ({"max_error": 0.1, "calibration": None}, "a precision search quantizes to int8, which needs calibration data"),
     ({"max_accuracy_drop": 0.01, **CAL}, "--max-accuracy-drop measures accuracy on labelled --eval-data"),
@@ -169,7 +171,8 @@ BAD = [  # (settings, the words the one line must hold: the flag and the value)
     ({"model": "f.tflite", "quantize": "none", "calibration": None},
      "--quantize none on a .tflite input would only copy it"),
     ({"model": "f.tflite", "quantize": "dynamic", **CAL}, "--calibration is not used by --quantize dynamic"),
-    ({"layers": {"dense": "int8"}, "prune": 0.5, **CAL}, "prune with layers: (per-op quantize modes)"),
+    ({"layers": {"dense": "int8"}, "cluster": 8, **CAL}, "cluster with layers: (per-op quantize modes)"),
+    ({"layers": {"dense": "int8"}, "train_data": "train.npz", **CAL}, "train_data with layers: and no --prune"),
 ]
 
 

@@ -25,7 +25,10 @@ CASES = [
     (["--max-error", "0.1", "--search-budget", "soon"], "--search-budget 'soon' is not a number"),
     (["--search-budget", "5"], "--search-budget bounds a precision search, and none was asked for"),
     (["--search-cost"], "--search-cost meters the result of a precision search, and none was asked for"),
-    (["--max-error", "0.1", "--prune", "0.5"], "--prune cannot be combined with a precision search"),
+    (["--max-error", "0.1", "--cluster", "8"], "--cluster cannot be combined with a precision search"),
+    (["--max-error", "0.1", "--train-data", "lab.npz"], "--train-data without --prune in a precision search"),
+    (["--max-error", "0.1", "--prune", "0.5", "--prune-layers", "dense=2"],
+     "--prune-layers dense=2: a layer's sparsity must be a number in [0, 1)"),
     (["--max-error", "0.1", "--distill"], "--distill cannot be combined with a precision search"),
     (["--max-error", "0.1", "--temperature", "3"], "--temperature cannot be combined with a precision search"),
     (["--max-error", "0.1", "--quantize", "int16x8"], "--quantize int16x8 with a precision search"),
@@ -47,6 +50,6 @@ def test_a_search_without_calibration_is_refused(work, capsys):  # noqa: F811
 
 
 def test_layers_on_a_keras_model_refuse_what_the_float_tflite_route_cannot_do(work, capsys):  # noqa: F811
-    (work / "r.yaml").write_text("layers: {'.*': int8}\nprune: 0.5\n")
+    (work / "r.yaml").write_text("layers: {'.*': int8}\ncluster: 8\n")
     assert_refused(work, capsys, ["convert", "m.keras", "-o", "o.tflite", "--recipe", "r.yaml"], 2,
-                   "prune with layers: (per-op quantize modes) on a Keras model")
+                   "cluster with layers: (per-op quantize modes) on a Keras model")
