@@ -8,8 +8,6 @@
  * density x k, hence the line. On x86-64 (no meter) the AVX2 variant's line is fitted the same way to wall
  * time (sparse_bench.py --calibrate --boards x86). The portable variant is never chosen automatically: it is
  * the twin the others are checked beside (sparse=always on a CPU without AVX2, 4x slower than dense there). */
-#include <string.h>
-
 #include "qs8_spgemm.h"
 
 size_t qs8_spgemm_1x16c4__scalar_packed_size(size_t n, size_t k);
@@ -73,17 +71,10 @@ const qs8_spgemm_ukernel qs8_spgemm_ukernels[] = {
     {{NULL, 0, NULL, NULL, NULL}, 0.0f, 0.0f, 0, 0, 0, 0},
 };
 
+/* The same levels as the dense variants' (qs8_gemm_level_allows), best first. */
 const qs8_spgemm_ukernel* qs8_spgemm_select(unsigned features, const char* forced) {
-  const int any = forced == NULL || strcmp(forced, "auto") == 0;
-  for (const qs8_spgemm_ukernel* u = qs8_spgemm_ukernels; u->gemm.name != NULL; u++) {
-    const unsigned need = u->gemm.required_features;
-    if ((need & ~features) != 0) continue;
-    if (any) return u;
-    if (strcmp(forced, "scalar") == 0 && need == 0) return u;
-    if (strcmp(forced, "neon") == 0 && need == EL_CPU_NEON) return u;
-    if (strcmp(forced, "dot") == 0 && (need & EL_CPU_DOTPROD)) return u;
-    if (strcmp(forced, "avx2") == 0 && (need & EL_CPU_AVX2)) return u;
-  }
+  for (const qs8_spgemm_ukernel* u = qs8_spgemm_ukernels; u->gemm.name != NULL; u++)
+    if (qs8_gemm_level_allows(&u->gemm, features, forced)) return u;
   return NULL;
 }
 
