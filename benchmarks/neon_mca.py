@@ -60,9 +60,9 @@ KERNELS = (
     Kernel("qs8_gemm_2x8__neon_mlal", "qs8_gemm_2x8__neon_mlal.1row", MLAL_FLAGS, "cortex-a72", 1 * 8 * 16, 8),
     Kernel("qs8_gemm_4x16__neondot", "qs8_gemm_4x16__neondot", DOT_FLAGS, "cortex-a76", 4 * 16 * 16, 32),
     Kernel("qs8_gemm_4x16__neondot", "qs8_gemm_4x16__neondot.1row", DOT_FLAGS, "cortex-a76", 1 * 16 * 16, 32),
-    # block-sparse: the loop over a column block's non-zero 16x4 k-groups (one group, two for the unrolled SDOT)
+    # block-sparse: the loop over a column block's non-zero 16x4 k-groups (one group; four for the unrolled SDOT)
     Kernel("qs8_spgemm_4x16c4__neon_mlal", "qs8_spgemm_4x16c4__neon_mlal", MLAL_FLAGS, "cortex-a72", 4 * 16 * 4, 8),
-    Kernel("qs8_spgemm_4x16c4__neondot", "qs8_spgemm_4x16c4__neondot", DOT_FLAGS, "cortex-a76", 2 * 4 * 16 * 4, 32),
+    Kernel("qs8_spgemm_4x16c4__neondot", "qs8_spgemm_4x16c4__neondot", DOT_FLAGS, "cortex-a76", 4 * 4 * 16 * 4, 32),
 )
 
 _LABEL = re.compile(r"^(\.L\w+):")

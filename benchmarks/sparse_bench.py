@@ -109,63 +109,59 @@ def _gemm(row) -> float:
 
 
 def _calibrate(board: str) -> None:
-    from edgelift.device.emulate.meter import emulate_bench
+    """--calibrate on one board: each pruned 1x1 conv's cost sparse=always and sparse=off (estimated cycles on a Pi,
+    wall time on x86-64), the sparse cost's line in density, the break-even density per k and the line D - K / k."""
+    from functools import partial
+
     from tests.neon import sparse_models
 
+    measure, unit, scale = (_x86_cost, "us", 1.0) if board == "x86" else (partial(_pi_cost, board), "K", 1e3)
     folder = Path(tempfile.mkdtemp(prefix="sparse-calibrate-"))
     line = {}
     for k in (64, 256):
-        cyc = {}
+        cost = {}
         for d in (0.25, 0.5):
             p = folder / f"pw-{k}-{d}.tflite"
             p.write_bytes(sparse_models.tflite("pointwise", 1 - d, BLOCK, shape=(8, 8, k), filters=128))
-            sp = emulate_bench(str(p), board, ["neon"], delegate_options={"sparse": "always"}).rows[0]
-            de = emulate_bench(str(p), board, ["neon"], delegate_options={"sparse": "off"}).rows[0]
-            cyc[d], dense = sp.cycles, de.cycles
-            print(f"{board} k={k} density {d}: sparse {cyc[d] / 1e3:.1f} K cycles est., dense {dense / 1e3:.1f} K, "
-                  f"{cyc[d] / dense:.3f}x; GEMM kernel alone {_gemm(sp) / 1e3:.1f} K vs {_gemm(de) / 1e3:.1f} K, "
-                  f"{_gemm(de) / _gemm(sp):.2f}x faster", flush=True)
-        b = (cyc[0.5] - cyc[0.25]) / 0.25
-        a = cyc[0.25] - 0.25 * b
+            cost[d], dense = measure(p, f"{board} k={k} density {d}")
+        b = (cost[0.5] - cost[0.25]) / 0.25
+        a = cost[0.25] - 0.25 * b
         line[k] = (dense - a) / b
-        print(f"{board} k={k}: sparse = {a / 1e3:.1f} K + {b / 1e3:.1f} K x density; break-even density "
+        print(f"{board} k={k}: sparse = {a / scale:.1f} {unit} + {b / scale:.1f} {unit} x density; break-even density "
               f"{line[k]:.3f}", flush=True)
     big_k = (line[256] - line[64]) / (1 / 64 - 1 / 256)
     print(f"{board}: break-even line D - K / k with D = {line[256] + big_k / 256:.3f}, K = {big_k:.2f}", flush=True)
 
 
-def _calibrate_x86() -> None:
-    """--calibrate --boards x86: the same fit from x86-64 wall time (no meter there): sparse=always vs sparse=off
-    interleaved per model, medians; the AVX2 sparse variant against the AVX2 dense one."""
-    from edgelift.device.runtime import load_interpreter, random_like
-    from tests.neon import sparse_models
+def _pi_cost(board: str, path: Path, label: str) -> tuple[float, float]:
+    """Estimated cycles of one inference sparse=always and sparse=off (printed with the GEMM kernels' alone)."""
+    from edgelift.device.emulate.meter import emulate_bench
 
-    folder = Path(tempfile.mkdtemp(prefix="sparse-calibrate-"))
-    line = {}
-    for k in (64, 256):
-        cyc = {}
-        for d in (0.25, 0.5):
-            p = folder / f"pw-{k}-{d}.tflite"
-            p.write_bytes(sparse_models.tflite("pointwise", 1 - d, BLOCK, shape=(8, 8, k), filters=128))
-            its = {m: load_interpreter(p.read_bytes(), "neon", delegate_options={"sparse": m})
-                   for m in ("always", "off")}
-            feed = random_like(its["off"].input_details, seed=0)
-            times: dict[str, list[float]] = {m: [] for m in its}
-            for _ in range(40):
-                for m, it in its.items():
-                    t0 = time.perf_counter()
-                    for _ in range(20):
-                        it.run(feed)
-                    times[m].append((time.perf_counter() - t0) / 20 * 1e6)
-            cyc[d], dense = float(np.median(times["always"])), float(np.median(times["off"]))
-            print(f"x86 k={k} density {d}: sparse {cyc[d]:.1f} us, dense {dense:.1f} us, {cyc[d] / dense:.3f}x",
-                  flush=True)
-        b = (cyc[0.5] - cyc[0.25]) / 0.25
-        a = cyc[0.25] - 0.25 * b
-        line[k] = (dense - a) / b
-        print(f"x86 k={k}: sparse = {a:.1f} us + {b:.1f} us x density; break-even density {line[k]:.3f}", flush=True)
-    big_k = (line[256] - line[64]) / (1 / 64 - 1 / 256)
-    print(f"x86: break-even line D - K / k with D = {line[256] + big_k / 256:.3f}, K = {big_k:.2f}", flush=True)
+    sp = emulate_bench(str(path), board, ["neon"], delegate_options={"sparse": "always"}).rows[0]
+    de = emulate_bench(str(path), board, ["neon"], delegate_options={"sparse": "off"}).rows[0]
+    print(f"{label}: sparse {sp.cycles / 1e3:.1f} K cycles est., dense {de.cycles / 1e3:.1f} K, "
+          f"{sp.cycles / de.cycles:.3f}x; GEMM kernel alone {_gemm(sp) / 1e3:.1f} K vs {_gemm(de) / 1e3:.1f} K, "
+          f"{_gemm(de) / _gemm(sp):.2f}x faster", flush=True)
+    return sp.cycles, de.cycles
+
+
+def _x86_cost(path: Path, label: str) -> tuple[float, float]:
+    """x86-64 wall time per invoke (us), sparse=always vs sparse=off interleaved, medians of 40 rounds: the AVX2
+    sparse variant against the AVX2 dense one (no meter there)."""
+    from edgelift.device.runtime import load_interpreter, random_like
+
+    its = {m: load_interpreter(path.read_bytes(), "neon", delegate_options={"sparse": m}) for m in ("always", "off")}
+    feed = random_like(its["off"].input_details, seed=0)
+    times: dict[str, list[float]] = {m: [] for m in its}
+    for _ in range(40):
+        for m, it in its.items():
+            t0 = time.perf_counter()
+            for _ in range(20):
+                it.run(feed)
+            times[m].append((time.perf_counter() - t0) / 20 * 1e6)
+    sparse, dense = float(np.median(times["always"])), float(np.median(times["off"]))
+    print(f"{label}: sparse {sparse:.1f} us, dense {dense:.1f} us, {sparse / dense:.3f}x", flush=True)
+    return sparse, dense
 
 
 def _x86_wall(path: Path, pruned: bool, rounds: int = 30, invokes: int = 10) -> dict[str, tuple[float, float, float]]:
@@ -260,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     boards = [b for b in args.boards.split(",") if b]
     if args.calibrate:
         for board in boards:
-            _calibrate_x86() if board == "x86" else _calibrate(board)
+            _calibrate(board)
         return 0
     recipe = {"float_epochs": args.float_epochs, "epochs": args.epochs, "distill": args.distill,
               "prune_layers": [n for n in args.prune_layers.split(",") if n]}

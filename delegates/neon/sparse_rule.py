@@ -31,7 +31,7 @@ class SparseKernel:
 # board -> the variant `kernels=auto` picks there (Pi 4: ARMv8.0 NEON, Pi 5: dot product)
 KERNELS = {
     "rpi4": SparseKernel("qs8_spgemm_4x16c4__neon_mlal", 0.95, 2.0, 4, 4096, no_minus128=True),
-    "rpi5": SparseKernel("qs8_spgemm_4x16c4__neondot", 0.87, 1.0, 4, 4096),
+    "rpi5": SparseKernel("qs8_spgemm_4x16c4__neondot", 0.95, 2.0, 4, 4096),
 }
 # the desktop build (x86-64 with AVX2): not a board the report predicts for, the rule the desktop delegate applies
 DESKTOP = {"x86-64": SparseKernel("qs8_spgemm_4x16c4__avx2", 0.60, 0.0, 4, 65535 * 4)}

@@ -16,7 +16,7 @@ SCALAR = "qs8_spgemm_1x16c4__scalar"
 AVX2 = "qs8_spgemm_4x16c4__avx2"
 NEON = "qs8_spgemm_4x16c4__neon_mlal"
 DOT = "qs8_spgemm_4x16c4__neondot"
-EXTRA = (kt.SRC / "cpu_features.c",)
+EXTRA = (kt.SRC / "cpu_features.c", kt.KERNELS / "qs8_gemm_level.c")  # the `kernels=` levels select() goes by
 FLAGS = {f"{DOT}.c": ["-march=armv8.2-a+dotprod", "-fno-schedule-insns"], f"{NEON}.c": ["-fno-schedule-insns"]}
 
 

@@ -19,33 +19,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "qs8_bmm.h"
 #include "requantize.h"
 
+#include "tester_guarded.h"
 #include "tester_rng.h"
-
-typedef struct guarded {
-  uint8_t *base, *data;
-  size_t map_size;
-} guarded;
-
-/* `size` bytes ending exactly where a PROT_NONE page begins */
-static guarded guarded_alloc(size_t size) {
-  const size_t page = (size_t)sysconf(_SC_PAGESIZE);
-  const size_t pages = (size + page - 1) / page;
-  guarded g;
-  g.map_size = (pages + 1) * page;
-  g.base = mmap(NULL, g.map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (g.base == MAP_FAILED || mprotect(g.base + pages * page, page, PROT_NONE) != 0) {
-    perror("mmap");
-    exit(2);
-  }
-  g.data = g.base + pages * page - size;
-  return g;
-}
 
 typedef struct bmm_case {
   size_t m, n, k, a_stride, c_stride;
@@ -110,9 +89,9 @@ static size_t run_case(const qs8_bmm_ukernel* uk, const bmm_case* tc, int corrup
       }
     }
   *outputs += m * n;
-  munmap(ga.base, ga.map_size);
-  munmap(gc.base, gc.map_size);
-  munmap(gp.base, gp.map_size);
+  guarded_free(ga);
+  guarded_free(gc);
+  guarded_free(gp);
   free(b);
   free(acc);
   return bad;

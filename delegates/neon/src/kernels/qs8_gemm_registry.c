@@ -1,6 +1,5 @@
-/* The one list of qs8 GEMM variants, best first, and run-time dispatch (see qs8_gemm.h). */
-#include <string.h>
-
+/* The one list of qs8 GEMM variants, best first, and run-time dispatch (see qs8_gemm.h; the `kernels=` levels it
+ * selects by are in qs8_gemm_level.c). */
 #include "qs8_gemm.h"
 
 size_t qs8_gemm_2x4__scalar_packed_size(size_t n, size_t k);
@@ -57,35 +56,6 @@ const qs8_gemm_ukernel qs8_gemm_ukernels[] = {
      qs8_gemm_2x4__scalar_run},
     {NULL, 0, NULL, NULL, NULL},
 };
-
-/* What each forced level may use; a level the CPU lacks allows nothing. */
-unsigned el_kernels_allowed(unsigned features, const char* forced) {
-  if (forced == NULL || strcmp(forced, "auto") == 0) return features;
-  static const struct {
-    const char* name;
-    unsigned level;
-  } levels[] = {{"neon", EL_CPU_NEON},
-                {"dot", EL_CPU_NEON | EL_CPU_DOTPROD},
-                {"sse41", EL_CPU_SSE41},
-                {"avx2", EL_CPU_SSE41 | EL_CPU_AVX2}};
-  for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++)
-    if (strcmp(forced, levels[i].name) == 0) return (levels[i].level & ~features) == 0 ? levels[i].level : 0;
-  return 0; /* "scalar" (and any other name): the portable variants only */
-}
-
-/* forced: NULL/"auto" = any variant the CPU runs; "scalar" = the portable reference; "neon" = an ARMv8.0 variant
- * (needs NEON, not SDOT); "dot" = a variant that uses SDOT; "sse41" = an SSE4.1 variant (no AVX2); "avx2" = an
- * AVX2 variant. */
-int qs8_gemm_level_allows(const qs8_gemm_ukernel* u, unsigned features, const char* forced) {
-  if ((u->required_features & ~features) != 0) return 0;
-  if (forced == NULL || strcmp(forced, "auto") == 0) return 1;
-  if (strcmp(forced, "scalar") == 0) return u->required_features == 0;
-  if (strcmp(forced, "neon") == 0) return u->required_features == EL_CPU_NEON;
-  if (strcmp(forced, "dot") == 0) return (u->required_features & EL_CPU_DOTPROD) != 0;
-  if (strcmp(forced, "sse41") == 0) return u->required_features == EL_CPU_SSE41;
-  if (strcmp(forced, "avx2") == 0) return (u->required_features & EL_CPU_AVX2) != 0;
-  return 0;
-}
 
 /* The first (best-first) variant the level allows; a forced variant the CPU cannot run gives NULL. */
 const qs8_gemm_ukernel* qs8_gemm_select(unsigned features, const char* forced) {

@@ -114,7 +114,7 @@ void qs8_spgemm_4x16c4__neon_mlal(size_t m, size_t n, size_t k, const int8_t* a,
   const int left = el_any_left_shift(p, n);
   for (size_t row = 0; row < m; row += MR) {
     const size_t rows = m - row < MR ? m - row : MR;
-    qs8_spgemm_tile_a(tile, MR, rows, k, a + row * a_stride, a_stride);
+    qs8_spgemm_tile_a(tile, rows, k, a + row * a_stride, a_stride);
     int8_t* c_rows = c + row * c_stride;
     if (left) qs8_spgemm_4x16c4__neon_mlal_tile(1, rows, n, tile, packed, c_rows, c_stride, p);
     else qs8_spgemm_4x16c4__neon_mlal_right(rows, n, tile, packed, c_rows, c_stride, p);

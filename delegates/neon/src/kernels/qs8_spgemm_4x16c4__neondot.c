@@ -12,7 +12,11 @@
  * per-block work (reading its header, the requantization constants of its 16 channels, the clamp vectors) is
  * done once per chunk, not once per 4-row tile: on MobileNetV2's early layers (k = 16..32, one or two non-zero
  * groups per block at 75%) that work cost as much as the SDOTs the sparsity saved, and the meter put the
- * earlier tile-outer order at 0.89x the dense kernel there. The group loop is unrolled twice.
+ * earlier tile-outer order at 0.89x the dense kernel there.
+ * Group loop: unrolled four times, each group 16 SDOTs, 4 weight loads, its index (LDRH), one shifted ADD and
+ * the A load: 24 micro-ops in the meter's model, which issues 3 a cycle and 2 SDOTs a cycle, so the loop runs
+ * at the SDOT bound: 8.05 est. cycles a group (unrolled twice with register-offset A loads: 8.8; four times
+ * with them: 8.5).
  * acc[r] holds row r's 16 channels lane by lane, as in qs8_gemm_4x16__neondot, so the epilogue is its own
  * (el_requant16_row). Rows past m (a last partial tile) are computed on zero rows and not stored.
  */
@@ -48,9 +52,14 @@ void qs8_spgemm_4x16c4__neondot_pack(size_t n, size_t k, const int8_t* w, const 
     acc[3][Q] = vdotq_laneq_s32(acc[3][Q], vb, VA, 3);            \
   } while (0)
 
+/* The group's A vector: its address is built with one ADD (shifted) and loaded from a plain base register. The
+ * empty asm keeps GCC from folding the two into a register-offset load, which costs 2 micro-ops (as does the
+ * LSL GCC then needs before it) where ADD + LDR cost 2 together. */
 #define EL_SPDOT_GROUP(WG, KG)                                                           \
   do {                                                                                   \
-    const int8x16_t va = vld1q_s8(a_tile + (size_t)(KG) * (MR * QS8_SPGEMM_KB));         \
+    const int8_t* a_kg = a_tile + (size_t)(KG) * (MR * QS8_SPGEMM_KB);                   \
+    __asm__("" : "+r"(a_kg));                                                            \
+    const int8x16_t va = vld1q_s8(a_kg);                                                 \
     EL_SPDOT_QUAD(0, WG, va);                                                            \
     EL_SPDOT_QUAD(1, WG, va);                                                            \
     EL_SPDOT_QUAD(2, WG, va);                                                            \
@@ -79,17 +88,19 @@ static inline __attribute__((always_inline)) void qs8_spgemm_4x16c4__neondot_chu
       const uint16_t* idx = blk.idx;
       const int8_t* wg = blk.w;
       uint32_t g = blk.groups;
-      for (; g >= 2; g -= 2, idx += 2, wg += 2 * QS8_SPGEMM_GROUP_BYTES) {
-#if defined(EL_MCA_MARKERS) /* benchmarks/neon_mca.py: two non-zero k-groups */
+      for (; g >= 4; g -= 4, idx += 4, wg += 4 * QS8_SPGEMM_GROUP_BYTES) {
+#if defined(EL_MCA_MARKERS) /* benchmarks/neon_mca.py: four non-zero k-groups */
         __asm__ volatile("# LLVM-MCA-BEGIN qs8_spgemm_4x16c4__neondot" ::: "memory");
 #endif
         EL_SPDOT_GROUP(wg, idx[0]);
         EL_SPDOT_GROUP(wg + QS8_SPGEMM_GROUP_BYTES, idx[1]);
+        EL_SPDOT_GROUP(wg + 2 * QS8_SPGEMM_GROUP_BYTES, idx[2]);
+        EL_SPDOT_GROUP(wg + 3 * QS8_SPGEMM_GROUP_BYTES, idx[3]);
 #if defined(EL_MCA_MARKERS)
         __asm__ volatile("# LLVM-MCA-END" ::: "memory");
 #endif
       }
-      if (g != 0) EL_SPDOT_GROUP(wg, idx[0]);
+      for (; g != 0; g--, idx++, wg += QS8_SPGEMM_GROUP_BYTES) EL_SPDOT_GROUP(wg, idx[0]);
       /* Every row of the tile, then the stores: indexing acc or out by a run-time row count would keep them in
        * memory, not registers. */
       int8x16_t out[MR];
@@ -124,7 +135,7 @@ void qs8_spgemm_4x16c4__neondot(size_t m, size_t n, size_t k, const int8_t* a, s
   for (size_t row = 0; row < m; row += chunk_rows) {
     const size_t rows = m - row < chunk_rows ? m - row : chunk_rows;
     for (size_t t = 0; t < rows; t += MR)
-      qs8_spgemm_tile_a(chunk + t / MR * slab, MR, rows - t < MR ? rows - t : MR, k, a + (row + t) * a_stride,
+      qs8_spgemm_tile_a(chunk + t / MR * slab, rows - t < MR ? rows - t : MR, k, a + (row + t) * a_stride,
                         a_stride);
     int8_t* c_rows = c + row * c_stride;
     if (left) qs8_spgemm_4x16c4__neondot_chunk(1, rows, n, chunk, slab, packed, c_rows, c_stride, p);

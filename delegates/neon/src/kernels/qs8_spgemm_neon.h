@@ -15,38 +15,37 @@
 
 #include "qs8_spgemm.h"
 
-/* tile[kb][mr][4] from rows [0, rows) of a (rows <= mr, mr a multiple of 4). */
-static inline void qs8_spgemm_tile_a(int8_t* restrict tile, size_t mr, size_t rows, size_t k, const int8_t* a,
+enum { QS8_SPGEMM_TILE_ROWS = 4 };
+
+/* tile[kb][4][4] from rows [0, rows) of a (rows <= 4). Four whole rows go 16 bytes of k at a time through one
+ * ST4 of 32-bit lanes, which is the 4x4 transpose itself: the meter costs it 9 est. cycles a 64 bytes where
+ * TRN/ZIP and four stores cost 15 (a store and a ZIP of Q registers are 3 micro-ops each in its model).
+ * Not inlined: inside the Pi 5 kernel's chunk loop GCC 12 built the ST4's register quad on the stack. */
+static __attribute__((noinline)) void qs8_spgemm_tile_a(int8_t* restrict tile, size_t rows, size_t k, const int8_t* a,
                                      size_t a_stride) {
   const size_t kbs = qs8_spgemm_groups(k);
-  const size_t vec_end = k / 16 * 16; /* bytes of k the 4x4 transposes take */
-  for (size_t r = 0; r < mr; r += 4) {
-    if (r + 4 <= rows) {
-      const int8_t* a0 = a + r * a_stride;
-      const int8_t* a1 = a0 + a_stride;
-      const int8_t* a2 = a1 + a_stride;
-      const int8_t* a3 = a2 + a_stride;
-      for (size_t kk = 0; kk < vec_end; kk += 16) {
-        const int32x4_t r0 = vreinterpretq_s32_s8(vld1q_s8(a0 + kk)), r1 = vreinterpretq_s32_s8(vld1q_s8(a1 + kk));
-        const int32x4_t r2 = vreinterpretq_s32_s8(vld1q_s8(a2 + kk)), r3 = vreinterpretq_s32_s8(vld1q_s8(a3 + kk));
-        const int64x2_t t0 = vreinterpretq_s64_s32(vtrn1q_s32(r0, r1)), t1 = vreinterpretq_s64_s32(vtrn2q_s32(r0, r1));
-        const int64x2_t t2 = vreinterpretq_s64_s32(vtrn1q_s32(r2, r3)), t3 = vreinterpretq_s64_s32(vtrn2q_s32(r2, r3));
-        int8_t* dst = tile + (kk / 4) * mr * 4 + r * 4;
-        vst1q_s8(dst, vreinterpretq_s8_s64(vtrn1q_s64(t0, t2)));
-        vst1q_s8(dst + mr * 4, vreinterpretq_s8_s64(vtrn1q_s64(t1, t3)));
-        vst1q_s8(dst + 2 * mr * 4, vreinterpretq_s8_s64(vtrn2q_s64(t0, t2)));
-        vst1q_s8(dst + 3 * mr * 4, vreinterpretq_s8_s64(vtrn2q_s64(t1, t3)));
-      }
+  size_t from = 0; /* k-groups the ST4s filled (whole tiles only) */
+  if (rows == QS8_SPGEMM_TILE_ROWS) {
+    const int8_t* a0 = a;
+    const int8_t* a1 = a0 + a_stride;
+    const int8_t* a2 = a1 + a_stride;
+    const int8_t* a3 = a2 + a_stride;
+    const size_t vec_end = k / 16 * 16;
+    for (size_t kk = 0; kk < vec_end; kk += 16) {
+      /* one initializer: GCC 12 builds a struct assigned field by field on the stack */
+      const int32x4x4_t v = {{vreinterpretq_s32_s8(vld1q_s8(a0 + kk)), vreinterpretq_s32_s8(vld1q_s8(a1 + kk)),
+                              vreinterpretq_s32_s8(vld1q_s8(a2 + kk)), vreinterpretq_s32_s8(vld1q_s8(a3 + kk))}};
+      vst4q_s32((int32_t*)(void*)(tile + kk * QS8_SPGEMM_TILE_ROWS), v);
     }
-    for (size_t i = r; i < r + 4; i++) { /* what the transposes did not take: k's tail, rows past m */
-      const size_t from = i < rows && r + 4 <= rows ? vec_end / 4 : 0;
-      for (size_t kb = from; kb < kbs; kb++) {
-        int8_t* dst = tile + kb * mr * 4 + i * 4;
-        memset(dst, 0, 4);
-        if (i < rows) {
-          const size_t col = kb * 4;
-          memcpy(dst, a + i * a_stride + col, k - col < 4 ? k - col : 4);
-        }
+    from = vec_end / QS8_SPGEMM_KB;
+  }
+  for (size_t i = 0; i < QS8_SPGEMM_TILE_ROWS; i++) { /* what the ST4s did not take: k's tail, rows past m */
+    for (size_t kb = from; kb < kbs; kb++) {
+      int8_t* dst = tile + (kb * QS8_SPGEMM_TILE_ROWS + i) * QS8_SPGEMM_KB;
+      memset(dst, 0, QS8_SPGEMM_KB);
+      if (i < rows) {
+        const size_t col = kb * QS8_SPGEMM_KB;
+        memcpy(dst, a + i * a_stride + col, k - col < QS8_SPGEMM_KB ? k - col : QS8_SPGEMM_KB);
       }
     }
   }

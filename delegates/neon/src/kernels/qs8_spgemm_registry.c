@@ -8,8 +8,6 @@
  * density x k, hence the line. On x86-64 (no meter) the AVX2 variant's line is fitted the same way to wall
  * time (sparse_bench.py --calibrate --boards x86). The portable variant is never chosen automatically: it is
  * the twin the others are checked beside (sparse=always on a CPU without AVX2, 4x slower than dense there). */
-#include <string.h>
-
 #include "qs8_spgemm.h"
 
 size_t qs8_spgemm_1x16c4__scalar_packed_size(size_t n, size_t k);
@@ -39,14 +37,14 @@ void qs8_spgemm_4x16c4__avx2(size_t m, size_t n, size_t k, const int8_t* a, size
 
 /* Calibration (see the comment at the top; benchmarks/sparse_bench.py --calibrate): per variant, density =
  * D - K / k fitted to the meter's estimated cycles of one 1x1 CONV_2D (8x8 pixels, 128 output channels) dense
- * and sparse (16x4 density 0.25 and 0.5) at k = 64 and 256. Measured break-even densities: Pi 4 0.965 (k = 64),
- * 0.979 (k = 256), line D = 0.984, K = 1.26; Pi 5 (the chunked qs8_spgemm_4x16c4__neondot) 0.882, 0.873, D = 0.870,
- * K = -0.79 (flat within the fit: its fixed cost per tile no longer outweighs the dense kernel's). Rounded toward
- * dense, with K kept positive so layers shallower than the fit's k = 64 need a lower density: */
+ * and sparse (16x4 density 0.25 and 0.5) at k = 64 and 256. Measured break-even densities: Pi 4 0.968 (k = 64),
+ * 0.985 (k = 256), line D = 0.990, K = 1.40; Pi 5 (qs8_spgemm_4x16c4__neondot, its group loop unrolled four
+ * times) 0.956, 0.978, D = 0.986, K = 1.93. Rounded toward dense, with K kept positive so layers shallower than
+ * the fit's k = 64 need a lower density: */
 #define NEON_DENSITY 0.95f
 #define NEON_K 2.0f
-#define DOT_DENSITY 0.87f
-#define DOT_K 1.0f
+#define DOT_DENSITY 0.95f
+#define DOT_K 2.0f
 /* x86-64, AVX2 vs qs8_gemm_3x8c8__avx2, wall time medians of two runs on a loaded 2-core machine: break-even
  * 0.68 / 0.83 (k = 64), 0.70 / 0.73 (k = 256); sparse at density 0.25 0.63x (k = 64), 0.49-0.51x (k = 256).
  * Rounded toward dense, flat in k: */
@@ -73,17 +71,10 @@ const qs8_spgemm_ukernel qs8_spgemm_ukernels[] = {
     {{NULL, 0, NULL, NULL, NULL}, 0.0f, 0.0f, 0, 0, 0, 0},
 };
 
+/* The same levels as the dense variants' (qs8_gemm_level_allows), best first. */
 const qs8_spgemm_ukernel* qs8_spgemm_select(unsigned features, const char* forced) {
-  const int any = forced == NULL || strcmp(forced, "auto") == 0;
-  for (const qs8_spgemm_ukernel* u = qs8_spgemm_ukernels; u->gemm.name != NULL; u++) {
-    const unsigned need = u->gemm.required_features;
-    if ((need & ~features) != 0) continue;
-    if (any) return u;
-    if (strcmp(forced, "scalar") == 0 && need == 0) return u;
-    if (strcmp(forced, "neon") == 0 && need == EL_CPU_NEON) return u;
-    if (strcmp(forced, "dot") == 0 && (need & EL_CPU_DOTPROD)) return u;
-    if (strcmp(forced, "avx2") == 0 && (need & EL_CPU_AVX2)) return u;
-  }
+  for (const qs8_spgemm_ukernel* u = qs8_spgemm_ukernels; u->gemm.name != NULL; u++)
+    if (qs8_gemm_level_allows(&u->gemm, features, forced)) return u;
   return NULL;
 }
 
