@@ -11,8 +11,6 @@ model. Training is not bit-reproducible: the table gives each variant's median a
 
 from __future__ import annotations
 
-import argparse
-import statistics
 import sys
 import tempfile
 import warnings
@@ -21,6 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from examples.digits.repeated import parse_runs, spread_line  # noqa: E402 (after the path above)
 
 VARIANTS = [
     ("int8", {"quantize": "int8"}),
@@ -57,19 +57,13 @@ def one_run(seed: int, epochs: int, out: Path, show_diagnosis: bool) -> dict[str
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=1, help="trainings (seeds 1..N)")
-    parser.add_argument("--epochs", type=int, default=30)
-    args = parser.parse_args(argv)
-    if args.runs < 1 or args.epochs < 1:
-        parser.error(f"--runs and --epochs must be >= 1, got {args.runs} and {args.epochs}")
+    args = parse_runs(__doc__.splitlines()[0], argv)
     warnings.simplefilter("ignore")
     with tempfile.TemporaryDirectory() as tmp:
         runs = [one_run(seed, args.epochs, Path(tmp), seed == 1) for seed in range(1, args.runs + 1)]
     print(f"test accuracy over {len(runs)} run(s): median [min, max]")
     for name in ["float"] + [n for n, _ in VARIANTS]:
-        vals = [100 * r[name] for r in runs]
-        print(f"  {name:<30} {statistics.median(vals):6.2f}%  [{min(vals):.2f}, {max(vals):.2f}]")
+        print(spread_line(name, [100 * r[name] for r in runs], 30))
     return 0
 
 

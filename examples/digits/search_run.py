@@ -12,8 +12,6 @@ Training is not bit-reproducible: the table gives medians and ranges over the ru
 
 from __future__ import annotations
 
-import argparse
-import statistics
 import sys
 import tempfile
 import warnings
@@ -22,6 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from examples.digits.repeated import parse_runs, spread_line  # noqa: E402 (after the path above)
 
 BUDGET = "0.5%"
 
@@ -70,12 +70,7 @@ def one_run(seed: int, epochs: int, out: Path) -> dict[str, float | str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=1, help="trainings (seeds 1..N)")
-    parser.add_argument("--epochs", type=int, default=30)
-    args = parser.parse_args(argv)
-    if args.runs < 1 or args.epochs < 1:
-        parser.error(f"--runs and --epochs must be >= 1, got {args.runs} and {args.epochs}")
+    args = parse_runs(__doc__.splitlines()[0], argv)
     warnings.simplefilter("ignore")
     rows = []
     for seed in range(1, args.runs + 1):
@@ -85,8 +80,7 @@ def main(argv: list[str] | None = None) -> int:
           "median [min, max]")
     for key, label in (("float", "float (Keras)"), ("int8", "int8, all layers"),
                        ("keras", "search from the .keras"), ("tflite", "search from the float .tflite")):
-        vals = [100 * float(r[key]) for r in rows]
-        print(f"  {label:<32} {statistics.median(vals):6.2f}%  [{min(vals):.2f}, {max(vals):.2f}]")
+        print(spread_line(label, [100 * float(r[key]) for r in rows], 32))
     for r in rows:
         print(f"  chosen: .keras {r['keras change']}, {r['keras bytes']:,} bytes; .tflite {r['tflite change']}, "
               f"{r['tflite bytes']:,} bytes; all int8 {r['int8 bytes']:,} bytes")

@@ -163,3 +163,19 @@ def litert_builtin(model_path, inputs):
         interp.set_tensor(d["index"], x)
     interp.invoke()
     return [interp.get_tensor(d["index"]).copy() for d in interp.get_output_details()]
+
+
+def two_conv_models(folder: Path) -> tuple[Path, Path]:
+    """Two different int8 conv models, a then b: what the deploy tests switch a device between."""
+    from tests import modelkit
+
+    a, b = folder / "conv_a.tflite", folder / "conv_b.tflite"
+    a.write_bytes(modelkit.cached("int8", modelkit.conv2d))
+    b.write_bytes(modelkit.cached("int8", modelkit.conv2d, filters=5, activation="relu", seed=1))
+    return a, b
+
+
+def release(remote: Path, link: str = "current") -> str | None:
+    """The release a device folder's link (current or previous) points at, or None."""
+    path = remote / link
+    return Path(os.readlink(path)).name if path.is_symlink() else None

@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 
 import edgelift
-from tests import modelkit
-from tests.deploy.conftest import litert_builtin
+from tests.deploy.conftest import litert_builtin, two_conv_models
 
 pytestmark = [pytest.mark.ssh, pytest.mark.qemu, pytest.mark.slow]
 
@@ -56,9 +55,7 @@ PLAYBOOK = """
 
 
 def test_modules_in_a_playbook(tmp_path, ssh_config, pi_python):
-    a, b = tmp_path / "a.tflite", tmp_path / "b.tflite"
-    a.write_bytes(modelkit.cached("int8", modelkit.conv2d))
-    b.write_bytes(modelkit.cached("int8", modelkit.conv2d, filters=5, activation="relu", seed=1))
+    a, b = two_conv_models(tmp_path)
     ba, bb = (edgelift.bundle(m, output=tmp_path / f"{m.stem}.bundle") for m in (a, b))
     x = np.random.default_rng(3).integers(-128, 128, size=(1, 9, 9, 3)).astype(np.int8)
     np.save(tmp_path / "x.npy", x)

@@ -19,8 +19,7 @@ import pytest
 
 import edgelift
 from edgelift.cli import main
-from tests import modelkit
-from tests.deploy.conftest import free_port, start_sshd
+from tests.deploy.conftest import free_port, release, start_sshd, two_conv_models
 
 pytestmark = [pytest.mark.ssh, pytest.mark.qemu, pytest.mark.slow]
 
@@ -56,15 +55,8 @@ def hosts(tmp_path_factory):
 @pytest.fixture(scope="module")
 def two_bundles(tmp_path_factory):
     d = tmp_path_factory.mktemp("bundles")
-    a, b = d / "conv_a.tflite", d / "conv_b.tflite"
-    a.write_bytes(modelkit.cached("int8", modelkit.conv2d))
-    b.write_bytes(modelkit.cached("int8", modelkit.conv2d, filters=5, activation="relu", seed=1))
+    a, b = two_conv_models(d)
     return edgelift.bundle(a, output=d / "a.bundle"), edgelift.bundle(b, output=d / "b.bundle")
-
-
-def live(remote: Path, link: str = "current") -> str | None:
-    path = remote / link
-    return Path(os.readlink(path)).name if path.is_symlink() else None
 
 
 def cli(capsys, *args) -> tuple[int, str, str]:
@@ -95,7 +87,7 @@ def test_waves_canary_and_a_failing_host_rolled_back(tmp_path, capsys, hosts, tw
     # version A everywhere first (the built-in engine), so every host has something to roll back to
     first = edgelift.deploy(a.path, hosts=inventory, ssh_config=config)
     assert first.ok, first.table()
-    before = {h: live(tmp_path / h) for h in ("a", "b", "bad", "c")}
+    before = {h: release(tmp_path / h) for h in ("a", "b", "bad", "c")}
 
     code, out, err = cli(capsys, "deploy", b.path, "--hosts", inventory, "--engine", "ansible", "--waves",
                          "50%,100%", "--ssh-config", config)
@@ -111,10 +103,10 @@ def test_waves_canary_and_a_failing_host_rolled_back(tmp_path, capsys, hosts, tw
     assert "2 of 4 devices deployed by Ansible in waves of 1+2+1 hosts (canary pi-a)" in out
     assert "2 of 4 devices were not deployed: pi-bad, pi-c" in err
     for h in ("a", "b"):
-        assert live(tmp_path / h).endswith(b.bundle_id) and live(tmp_path / h, "previous") == before[h]
+        assert release(tmp_path / h).endswith(b.bundle_id) and release(tmp_path / h, "previous") == before[h]
     # the failing host runs A again (B kept as previous); the host after the failed wave was never touched
-    assert live(tmp_path / "bad") == before["bad"] and live(tmp_path / "bad", "previous").endswith(b.bundle_id)
-    assert live(tmp_path / "c") == before["c"] and sorted(os.listdir(tmp_path / "c" / "releases")) == [before["c"]]
+    assert release(tmp_path / "bad") == before["bad"] and release(tmp_path / "bad", "previous").endswith(b.bundle_id)
+    assert release(tmp_path / "c") == before["c"] and sorted(os.listdir(tmp_path / "c" / "releases")) == [before["c"]]
     assert not any((tmp_path / h / ".lock").exists() for h in ("a", "b", "bad", "c"))
 
     # check mode through the CLI: who would get B, who already runs it; nothing changes anywhere
@@ -127,7 +119,7 @@ def test_waves_canary_and_a_failing_host_rolled_back(tmp_path, capsys, hosts, tw
     assert "would" in rows["pi-bad"] and "would" in rows["pi-c"] and f"live now: {before['c']}" in rows["pi-c"]
     assert "check mode, nothing changed: 2 of 4 devices would be deployed, 2 already run the bundle" in out
     assert after == {h: sorted(os.listdir(tmp_path / h / "releases")) for h in ("a", "b", "bad", "c")}
-    assert live(tmp_path / "c") == before["c"] and live(tmp_path / "bad") == before["bad"]
+    assert release(tmp_path / "c") == before["c"] and release(tmp_path / "bad") == before["bad"]
 
 
 def playbook(inventory: Path, bundle: Path, *extra: str) -> subprocess.CompletedProcess:
@@ -170,7 +162,7 @@ def test_example_playbook_check_mode_unreachable_and_idempotence(tmp_path, hosts
     r = recap(run.stdout)
     assert "changed=1" in r["pi-x"] and "failed=0" in r["pi-x"] and "unreachable=1" in r["pi-dead"]
     assert "changed=1" in r["pi-y"] and "failed=0" in r["pi-y"]
-    rel_x, rel_y = live(tmp_path / "x"), live(tmp_path / "y")
+    rel_x, rel_y = release(tmp_path / "x"), release(tmp_path / "y")
     assert rel_x.endswith(a.bundle_id) and rel_y.endswith(a.bundle_id)
     assert f"{rel_x} on tflite_runtime 2.14.0" in run.stdout  # the facts, reported by the second play
 
@@ -179,5 +171,5 @@ def test_example_playbook_check_mode_unreachable_and_idempotence(tmp_path, hosts
     assert run.returncode == 0, run.stdout + run.stderr
     r = recap(run.stdout)
     assert "changed=0" in r["pi-x"] and "changed=0" in r["pi-y"]
-    assert live(tmp_path / "x") == rel_x and live(tmp_path / "y") == rel_y
+    assert release(tmp_path / "x") == rel_x and release(tmp_path / "y") == rel_y
     assert os.listdir(tmp_path / "x" / "releases") == [rel_x]

@@ -23,8 +23,7 @@ from edgelift.cli import main
 from edgelift.device.remote import api as dep
 from edgelift.device.remote.device import make_device
 from edgelift.device.remote.ssh import Connection
-from tests import modelkit
-from tests.deploy.conftest import free_port, litert_builtin, start_sshd
+from tests.deploy.conftest import free_port, litert_builtin, release, start_sshd, two_conv_models
 
 pytestmark = [pytest.mark.ssh, pytest.mark.qemu, pytest.mark.slow]
 ROOT = os.geteuid() == 0
@@ -32,22 +31,13 @@ ROOT = os.geteuid() == 0
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
-    d = tmp_path_factory.mktemp("fault_models")
-    a, b = d / "conv_a.tflite", d / "conv_b.tflite"
-    a.write_bytes(modelkit.cached("int8", modelkit.conv2d))
-    b.write_bytes(modelkit.cached("int8", modelkit.conv2d, filters=5, activation="relu", seed=1))
-    return a, b
+    return two_conv_models(tmp_path_factory.mktemp("fault_models"))
 
 
 @pytest.fixture(scope="module")
 def bundles(models, tmp_path_factory):
     d = tmp_path_factory.mktemp("fault_bundles")
     return tuple(edgelift.bundle(m, target="rpi4", output=d / f"{m.stem}.bundle") for m in models)
-
-
-def release(remote: Path, link: str = "current") -> str | None:
-    path = remote / link
-    return Path(path.readlink()).name if path.is_symlink() else None
 
 
 def assert_whole(remote: Path, release_name: str) -> None:

@@ -27,9 +27,8 @@ from edgelift.device.remote.device import make_device
 from edgelift.device.remote.install_runtime import ensure_runtime
 from edgelift.device.remote.ssh import Connection
 from edgelift.errors import RemoteError
-from tests import modelkit
 from tests.artefacts import missing
-from tests.deploy.conftest import litert_builtin
+from tests.deploy.conftest import litert_builtin, release, two_conv_models
 
 pytestmark = [pytest.mark.ssh, pytest.mark.qemu, pytest.mark.slow]
 
@@ -40,11 +39,7 @@ CUTTER = Path(__file__).with_name("cutter.py")
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
-    d = tmp_path_factory.mktemp("models")
-    a, b = d / "conv_a.tflite", d / "conv_b.tflite"
-    a.write_bytes(modelkit.cached("int8", modelkit.conv2d))
-    b.write_bytes(modelkit.cached("int8", modelkit.conv2d, filters=5, activation="relu", seed=1))
-    return a, b
+    return two_conv_models(tmp_path_factory.mktemp("models"))
 
 
 @pytest.fixture(scope="module")
@@ -52,11 +47,6 @@ def bundles(models, tmp_path_factory):
     d = tmp_path_factory.mktemp("bundles")
     return tuple(edgelift.bundle(m, target=t, output=d / f"{m.stem}.bundle") for m, t in zip(models, ("rpi4", "rpi5"),
                                                                                               strict=True))
-
-
-def release(remote: Path, link: str = "current") -> str | None:
-    path = remote / link
-    return Path(path.readlink()).name if path.is_symlink() else None
 
 
 def cli(capsys, *args) -> tuple[int, str, str]:

@@ -124,6 +124,18 @@ def assert_identical(case: Case, out: Path, what: str) -> None:
                                  f"first at flat index {i}: expected {want.ravel()[i]}, got {have.ravel()[i]}")
 
 
+def identical_problem(case: Case, result: dict, out: Path, what: str) -> str | None:
+    """One batch job's result held to assert_identical, as a line for a list of problems (None when identical):
+    the tests that run many jobs in one batch report every failure at once."""
+    if not result["ok"]:
+        return f"{case.name} ({what}): {result.get('error')} {result.get('log', '')[-400:]}"
+    try:
+        assert_identical(case, out, what)
+    except AssertionError as exc:
+        return str(exc)
+    return None
+
+
 def steps_off(case: Case, out: Path, what: str, max_steps: int = 2, max_share: float = 0.01) -> int:
     """Values that differ from the x86-64 reference; fails when any is more than `max_steps` quantization steps
     off or more than `max_share` of the values differ.

@@ -14,7 +14,7 @@ import pytest
 
 from edgelift.delegates.neon import sparse_rule
 from edgelift.inspection import inspect
-from tests.emulated_pi.conftest import Case, assert_identical
+from tests.emulated_pi.conftest import Case, identical_problem
 from tests.emulated_pi.pi import CPUS
 from tests.emulated_pi.test_neon_on_emulated_pi import aarch64_delegate  # noqa: F401  (fixture)
 from tests.neon import sparse_models
@@ -57,13 +57,11 @@ def test_pruned_models_identical_to_x86_with_the_boards_sparse_kernel(emulated_p
         for case in sparse_cases:
             result = report["results"][f"{case.name}-{mode}"]
             what = f"sparse={mode}, -cpu {CPUS[board]}"
+            problem = identical_problem(case, result, tmp_path / f"{case.name}-{mode}.npz", what)
+            if problem is not None:
+                problems.append(problem)
             if not result["ok"]:
-                problems.append(f"{case.name} ({what}): {result.get('error')} {result.get('log', '')[-400:]}")
                 continue
-            try:
-                assert_identical(case, tmp_path / f"{case.name}-{mode}.npz", what)
-            except AssertionError as exc:
-                problems.append(str(exc))
             found = LINE.search(result["log"])
             if mode == "off":
                 if found:

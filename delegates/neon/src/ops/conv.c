@@ -179,15 +179,11 @@ static TfLiteStatus gemm_prepare(TfLiteContext* c, el_node* node, const el_shape
     gemm_release(s);
     return kTfLiteError;
   }
-  for (int ch = 0; ch < channels; ch++) {
-    const float fs = fq->scale->data[fq->scale->size == 1 ? 0 : ch];
-    double real;
-    if (fc && fq->scale->size == 1) { /* GetQuantizedConvolutionMultipler: the scale product in float */
-      real = (double)(x->params.scale * fs) / (double)out->params.scale;
-    } else { /* PopulateConvolutionQuantizationParams */
-      real = (double)x->params.scale * (double)fs / (double)out->params.scale;
-    }
-    el_quantize_multiplier(real, &s->multiplier[ch], &s->shift[ch]);
+  if (fc && fq->scale->size == 1) { /* GetQuantizedConvolutionMultipler: the scale product in float */
+    const double real = (double)(x->params.scale * fq->scale->data[0]) / (double)out->params.scale;
+    for (int ch = 0; ch < channels; ch++) el_quantize_multiplier(real, &s->multiplier[ch], &s->shift[ch]);
+  } else {
+    el_conv_multipliers(x, f, out, channels, s->multiplier, s->shift);
   }
   const size_t rows = fc ? el_shape_elements(&s->in_shape) / (size_t)s->k
                         : (size_t)s->out_shape.d[1] * (size_t)s->out_shape.d[2];

@@ -92,12 +92,7 @@ static TfLiteStatus weights_prepare(TfLiteContext* c, el_node* node, const el_ke
   int32_t* shift = (int32_t*)malloc(sizeof(int32_t) * (size_t)channels);
   TfLiteStatus status = kTfLiteError;
   if (multiplier != NULL && shift != NULL) {
-    const TfLiteAffineQuantization* fq = el_affine(f);
-    for (int ch = 0; ch < channels; ch++) { /* PopulateConvolutionQuantizationParams */
-      const float fs = fq->scale->data[fq->scale->size == 1 ? 0 : ch];
-      el_quantize_multiplier((double)x->params.scale * (double)fs / (double)out->params.scale, &multiplier[ch],
-                             &shift[ch]);
-    }
+    el_conv_multipliers(x, f, out, channels, multiplier, shift);
     const qs8_dwconv_pack_params pp = {s->in_shape.d[3], channels, s->kh, s->kw, s->dilation_w,
                                        x->params.zero_point, f->data.int8, b ? b->data.i32 : NULL,
                                        multiplier, shift, 0};
@@ -145,13 +140,8 @@ typedef struct dw_task {
 
 static void dw_row(void* ctx, size_t task) {
   const dw_task* t = (const dw_task*)ctx;
-  const dw_state* s = t->s;
-  const int OH = s->out_shape.d[1];
-  const size_t b = task / (size_t)OH;
-  const int oy = (int)(task % (size_t)OH);
-  const size_t image = (size_t)s->in_shape.d[1] * s->in_shape.d[2] * s->in_shape.d[3];
-  const size_t row = (size_t)s->out_shape.d[2] * s->out_shape.d[3];
-  s->kernel->row(&s->params, t->x + b * image, oy, t->y + (b * OH + (size_t)oy) * row);
+  const el_out_row r = el_nhwc_out_row(&t->s->in_shape, &t->s->out_shape, t->x, t->y, task);
+  t->s->kernel->row(&t->s->params, r.image, r.oy, r.row);
 }
 
 int el_dw_fuse_project(el_node* dw, const el_node* conv, int threads, size_t* scratch, const char** why) {

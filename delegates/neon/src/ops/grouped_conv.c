@@ -51,13 +51,8 @@ static TfLiteStatus pack_constants(TfLiteContext* c, const el_node* node, const 
   g->bias = (int32_t*)calloc((size_t)OC, sizeof(int32_t));
   g->weights = (int8_t*)malloc((size_t)OC * taps * g->k);
   if (!g->multiplier || !g->shift || !g->bias || !g->weights) return kTfLiteError;
-  const TfLiteAffineQuantization* fq = el_affine(f);
-  for (int ch = 0; ch < OC; ch++) {
-    const float fs = fq->scale->data[fq->scale->size == 1 ? 0 : ch];
-    el_quantize_multiplier((double)x->params.scale * (double)fs / (double)out->params.scale, &g->multiplier[ch],
-                           &g->shift[ch]);
-    if (b != NULL) g->bias[ch] = b->data.i32[ch];
-  }
+  el_conv_multipliers(x, f, out, OC, g->multiplier, g->shift);
+  if (b != NULL) memcpy(g->bias, b->data.i32, sizeof(int32_t) * (size_t)OC);
   memcpy(g->weights, f->data.int8, (size_t)OC * taps * g->k);
   if (g->k != 1) return kTfLiteOk;
   /* one input channel per group: a depthwise convolution with depth multiplier OC / C, weights [kh][kw][OC] */
@@ -149,14 +144,9 @@ typedef struct grouped_task {
 static void grouped_task_row(void* ctx, size_t task) {
   const grouped_task* t = (const grouped_task*)ctx;
   const el_grouped_conv* g = t->g;
-  const int OH = g->out_shape.d[1];
-  const size_t b = task / (size_t)OH;
-  const int oy = (int)(task % (size_t)OH);
-  const size_t image = (size_t)g->in_shape.d[1] * g->in_shape.d[2] * g->in_shape.d[3];
-  const size_t row = (size_t)g->out_shape.d[2] * g->out_shape.d[3];
-  int8_t* y_row = t->y + (b * OH + (size_t)oy) * row;
-  if (g->dw != NULL) g->dw->row(&g->dw_params, t->x + b * image, oy, y_row);
-  else grouped_row(g, t->x + b * image, oy, y_row);
+  const el_out_row r = el_nhwc_out_row(&g->in_shape, &g->out_shape, t->x, t->y, task);
+  if (g->dw != NULL) g->dw->row(&g->dw_params, r.image, r.oy, r.row);
+  else grouped_row(g, r.image, r.oy, r.row);
 }
 
 void el_grouped_conv_invoke(const el_grouped_conv* g, const el_node* node, const el_io* io) {

@@ -5,6 +5,22 @@
 
 #include "util.h"
 
+/* `n_inputs` inputs, the first and the output int8 with one quantization: a copy, value for value */
+static int q8_copy_io(TfLiteContext* c, const TfLiteNode* node, int n_inputs, const char** why) {
+  const TfLiteIntArray* in = node->inputs;
+  const TfLiteTensor* x = in->size > 0 ? el_tensor(c, in->data[0]) : NULL;
+  const TfLiteTensor* out = el_tensor(c, node->outputs->data[0]);
+  if (in->size != n_inputs || !el_is_q8(x) || !el_is_q8(out) || !el_same_quant(x, out))
+    EL_NO("not int8 with equal quantization");
+  return 1;
+}
+
+/* constant int32 [rows, 2]: PAD's paddings, SPACE_TO_BATCH_ND's paddings, BATCH_TO_SPACE_ND's crops */
+static int const_i32_pairs(const TfLiteTensor* t, int rows) {
+  return t != NULL && t->type == kTfLiteInt32 && el_is_const(t) && t->dims->size == 2 && t->dims->data[0] == rows &&
+         t->dims->data[1] == 2;
+}
+
 /* ---- PAD ---- */
 
 typedef struct pad_state {
@@ -15,15 +31,11 @@ typedef struct pad_state {
 
 static int pad_check(TfLiteContext* c, const TfLiteNode* node, int version, const char** why) {
   (void)version;
-  const TfLiteIntArray* in = node->inputs;
-  const TfLiteTensor* x = in->size > 0 ? el_tensor(c, in->data[0]) : NULL;
+  if (!q8_copy_io(c, node, 2, why)) return 0;
+  const TfLiteTensor* x = el_tensor(c, node->inputs->data[0]);
   const TfLiteTensor* out = el_tensor(c, node->outputs->data[0]);
-  if (in->size != 2 || !el_is_q8(x) || !el_is_q8(out) || !el_same_quant(x, out))
-    EL_NO("not int8 with equal quantization");
-  const TfLiteTensor* pads = el_tensor(c, in->data[1]);
-  if (pads == NULL || pads->type != kTfLiteInt32 || !el_is_const(pads) || pads->dims->size != 2 ||
-      pads->dims->data[0] != x->dims->size || pads->dims->data[1] != 2)
-    EL_NO("paddings not constant int32 [rank, 2]");
+  const TfLiteTensor* pads = el_tensor(c, node->inputs->data[1]);
+  if (!const_i32_pairs(pads, x->dims->size)) EL_NO("paddings not constant int32 [rank, 2]");
   for (int i = 0; i < x->dims->size; i++) {
     const int a = pads->data.i32[2 * i], b = pads->data.i32[2 * i + 1];
     if (a < 0 || b < 0 || out->dims->data[i] != x->dims->data[i] + a + b) EL_NO("unexpected paddings");
@@ -299,20 +311,15 @@ typedef struct space_batch_state {
 
 static int space_batch_check(TfLiteContext* c, const TfLiteNode* node, int version, const char** why) {
   (void)version;
+  if (!q8_copy_io(c, node, 3, why)) return 0;
   const TfLiteIntArray* in = node->inputs;
-  const TfLiteTensor* x = in->size > 0 ? el_tensor(c, in->data[0]) : NULL;
-  const TfLiteTensor* out = el_tensor(c, node->outputs->data[0]);
-  if (in->size != 3 || !el_is_q8(x) || !el_is_q8(out) || !el_same_quant(x, out))
-    EL_NO("not int8 with equal quantization");
-  if (x->dims->size != 4) EL_NO("not 4-D");
+  if (el_tensor(c, in->data[0])->dims->size != 4) EL_NO("not 4-D");
   const TfLiteTensor* block = el_tensor(c, in->data[1]);
   const TfLiteTensor* pads = el_tensor(c, in->data[2]);
   if (block == NULL || block->type != kTfLiteInt32 || !el_is_const(block) || block->dims->size != 1 ||
       block->dims->data[0] != 2 || block->data.i32[0] < 1 || block->data.i32[1] < 1)
     EL_NO("block shape not a constant pair");
-  if (pads == NULL || pads->type != kTfLiteInt32 || !el_is_const(pads) || pads->dims->size != 2 ||
-      pads->dims->data[0] != 2 || pads->dims->data[1] != 2)
-    EL_NO("paddings/crops not a constant 2x2");
+  if (!const_i32_pairs(pads, 2)) EL_NO("paddings/crops not a constant 2x2");
   for (int i = 0; i < 4; i++)
     if (pads->data.i32[i] < 0) EL_NO("negative paddings/crops");
   return 1;

@@ -22,6 +22,13 @@ static int plain_check(TfLiteContext* c, const TfLiteNode* node, int version, co
   return el_unary_q8_check(c, node, why);
 }
 
+/* LEAKY_RELU (alpha) and GELU (approximate) read their options at init */
+static int options_check(TfLiteContext* c, const TfLiteNode* node, int version, const char** why) {
+  if (!plain_check(c, node, version, why)) return 0;
+  if (node->builtin_data == NULL) EL_NO("no options");
+  return 1;
+}
+
 /* ---- RELU, RELU6, RELU_N1_TO_1 ---- */
 
 static TfLiteStatus relu_prepare(TfLiteContext* c, el_node* node, const el_shape* ins, const el_shape* out_shape,
@@ -60,12 +67,6 @@ typedef struct leaky_state {
   float alpha;
 } leaky_state;
 
-static int leaky_check(TfLiteContext* c, const TfLiteNode* node, int version, const char** why) {
-  if (!plain_check(c, node, version, why)) return 0;
-  if (node->builtin_data == NULL) EL_NO("no options");
-  return 1;
-}
-
 static void leaky_init(void* state, const TfLiteNode* node) {
   ((leaky_state*)state)->alpha = ((const TfLiteLeakyReluParams*)node->builtin_data)->alpha;
 }
@@ -91,7 +92,7 @@ static TfLiteStatus leaky_prepare(TfLiteContext* c, el_node* node, const el_shap
   return kTfLiteOk;
 }
 
-const el_op_def el_op_leaky_relu = {kTfLiteBuiltinLeakyRelu, "LEAKY_RELU", sizeof(leaky_state), leaky_check,
+const el_op_def el_op_leaky_relu = {kTfLiteBuiltinLeakyRelu, "LEAKY_RELU", sizeof(leaky_state), options_check,
                                     leaky_init, el_same_shape, leaky_prepare, el_lut_invoke, NULL};
 
 /* ---- TANH, ELU, GELU (LUTPopulate) ---- */
@@ -116,12 +117,6 @@ static void gelu_init(void* state, const TfLiteNode* node) {
   ((float_lut_state*)state)->approximate = ((const TfLiteGeluParams*)node->builtin_data)->approximate;
 }
 
-static int gelu_check(TfLiteContext* c, const TfLiteNode* node, int version, const char** why) {
-  if (!plain_check(c, node, version, why)) return 0;
-  if (node->builtin_data == NULL) EL_NO("no options");
-  return 1;
-}
-
 static TfLiteStatus float_lut_prepare(TfLiteContext* c, el_node* node, const el_shape* ins,
                                       const el_shape* out_shape, const el_kernels* kernels, size_t* scratch) {
   (void)out_shape;
@@ -143,7 +138,7 @@ const el_op_def el_op_tanh = {kTfLiteBuiltinTanh, "TANH", sizeof(float_lut_state
                               el_same_shape, float_lut_prepare, el_lut_invoke, NULL};
 const el_op_def el_op_elu = {kTfLiteBuiltinElu, "ELU", sizeof(float_lut_state), plain_check, NULL, el_same_shape,
                              float_lut_prepare, el_lut_invoke, NULL};
-const el_op_def el_op_gelu = {kTfLiteBuiltinGelu, "GELU", sizeof(float_lut_state), gelu_check, gelu_init,
+const el_op_def el_op_gelu = {kTfLiteBuiltinGelu, "GELU", sizeof(float_lut_state), options_check, gelu_init,
                               el_same_shape, float_lut_prepare, el_lut_invoke, NULL};
 
 /* ---- RSQRT ---- */

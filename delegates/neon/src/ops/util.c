@@ -4,6 +4,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "../requantize.h"
+
 const TfLiteAffineQuantization* el_affine(const TfLiteTensor* t) {
   if (t->quantization.type != kTfLiteAffineQuantization || t->quantization.params == NULL) return NULL;
   const TfLiteAffineQuantization* q = (const TfLiteAffineQuantization*)t->quantization.params;
@@ -102,6 +104,16 @@ int el_bias_ok(const TfLiteTensor* b, int channels) {
   if (b == NULL) return 1;
   return b->type == kTfLiteInt32 && el_is_const(b) && b->dims != NULL && b->dims->size == 1 &&
          b->dims->data[0] == channels;
+}
+
+void el_conv_multipliers(const TfLiteTensor* x, const TfLiteTensor* f, const TfLiteTensor* out, int channels,
+                         int32_t* multiplier, int32_t* shift) {
+  const TfLiteAffineQuantization* fq = el_affine(f);
+  for (int ch = 0; ch < channels; ch++) {
+    const float fs = fq->scale->data[fq->scale->size == 1 ? 0 : ch];
+    el_quantize_multiplier((double)x->params.scale * (double)fs / (double)out->params.scale, &multiplier[ch],
+                           &shift[ch]);
+  }
 }
 
 int el_weighted_tensors(TfLiteContext* c, const TfLiteNode* node, int act_rank, int weight_rank, el_weighted* t,

@@ -39,6 +39,27 @@ int el_pad_before(int stride, int dilation, int in, int filter, int out);
 const char* el_filter_problem(const TfLiteTensor* f, int channels, int qdim);
 /* absent, or constant int32 [channels] */
 int el_bias_ok(const TfLiteTensor* b, int channels);
+/* PopulateConvolutionQuantizationParams: each output channel's multiplier and shift for input scale x weight scale
+ * (the channel's, or the one per-tensor scale) / output scale, the product taken in double. */
+void el_conv_multipliers(const TfLiteTensor* x, const TfLiteTensor* f, const TfLiteTensor* out, int channels,
+                         int32_t* multiplier, int32_t* shift);
+
+/* One task of an op parallel over NHWC output rows (task = image * output height + row): the image's input and
+ * the row's output. */
+typedef struct el_out_row {
+  const int8_t* image;
+  int oy;
+  int8_t* row;
+} el_out_row;
+static inline el_out_row el_nhwc_out_row(const el_shape* in, const el_shape* out, const int8_t* x, int8_t* y,
+                                         size_t task) {
+  const size_t OH = (size_t)out->d[1];
+  const size_t b = task / OH, oy = task % OH;
+  const size_t image = (size_t)in->d[1] * in->d[2] * in->d[3];
+  const size_t row = (size_t)out->d[2] * out->d[3];
+  const el_out_row r = {x + b * image, (int)oy, y + (b * OH + oy) * row};
+  return r;
+}
 
 /* The tensors of a weighted op (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED): input, weights, optional bias,
  * output. 1 when there are 2 or 3 inputs, the activations are int8 per tensor (of rank `act_rank`, when not 0)

@@ -1,4 +1,5 @@
-"""The options every edgelift.pi module shares: how to reach the device (extends_documentation_fragment)."""
+"""What every edgelift.pi module shares (extends_documentation_fragment): how to reach the device, and the
+results of a failure, which the one action base class (plugin_utils/edgelift_action.py) makes for all of them."""
 
 from __future__ import annotations
 
@@ -27,4 +28,8 @@ notes:
   - >-
     Runs on the controller (an action plugin importing edgelift); Ansible's connection to the host is not used,
     so plays need no fact gathering.
+  - >-
+    On failure every module returns msg (what happened, then what to do), error and hint (its two halves) and step
+    (the step that failed: connect, upload, verify, self-check, switch, health, rollback); a device that cannot be
+    reached is reported unreachable rather than failed.
 """

@@ -4,6 +4,8 @@ name (plugins/action/deploy.py), which imports edgelift; this file is never sent
 
 from __future__ import annotations
 
+from ansible_collections.edgelift.pi.plugins.module_utils.controller_only import refuse_to_run_on_device
+
 DOCUMENTATION = r"""
 module: deploy
 short_description: Make an edgelift bundle live on a device, verified, atomically
@@ -43,21 +45,32 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+bundle_id:
+  description: The bundle's id (12 hex digits), as C(edgelift bundle) printed it.
+  returned: success
+  type: str
 msg:
-  description: What happened, in one line.
+  description: What happened, in one line (a new release went live, or why nothing changed).
   returned: always
   type: str
-step:
-  description: On failure, the step that failed (connect, upload, verify, self-check, switch, health, rollback).
-  returned: failed
+partition:
+  description: The delegate's partition line from the self-check (N of M nodes delegated in K partitions).
+  returned: success
+  type: str
+previous:
+  description: The release live before this one, kept for rollback.
+  returned: success
+  type: str
+release:
+  description: The release live now; in check mode the one that stays live (none where a first deploy would make it).
+  returned: success
+  type: str
+runtime:
+  description: The TFLite runtime the self-check ran on (tflite_runtime 2.14.0).
+  returned: success
   type: str
 """
 
 
-def main() -> None:
-    raise SystemExit("edgelift.pi.deploy runs on the controller through its action plugin; "
-                     "it cannot run on the device")
-
-
 if __name__ == "__main__":
-    main()
+    refuse_to_run_on_device("deploy")

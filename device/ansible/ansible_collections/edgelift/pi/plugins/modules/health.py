@@ -4,6 +4,8 @@ name (plugins/action/health.py), which imports edgelift; this file is never sent
 
 from __future__ import annotations
 
+from ansible_collections.edgelift.pi.plugins.module_utils.controller_only import refuse_to_run_on_device
+
 DOCUMENTATION = r"""
 module: health
 short_description: "The health gate of a rollout - self-check and a run on the reference input"
@@ -28,21 +30,32 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+latency_ms:
+  description: The run of the reference input on the device, in milliseconds.
+  returned: success, not in check mode
+  type: float
 msg:
   description: What happened, in one line.
   returned: always
   type: str
-step:
-  description: On failure, the step that failed (connect, upload, verify, self-check, switch, health, rollback).
-  returned: failed
+partition:
+  description: The delegate's partition line from the self-check.
+  returned: success, not in check mode
   type: str
+release:
+  description: The live release that was checked.
+  returned: success, not in check mode
+  type: str
+runtime:
+  description: The TFLite runtime the self-check ran on.
+  returned: success, not in check mode
+  type: str
+seconds:
+  description: How long the health gate took, seen from the controller.
+  returned: success, not in check mode
+  type: float
 """
 
 
-def main() -> None:
-    raise SystemExit("edgelift.pi.health runs on the controller through its action plugin; "
-                     "it cannot run on the device")
-
-
 if __name__ == "__main__":
-    main()
+    refuse_to_run_on_device("health")

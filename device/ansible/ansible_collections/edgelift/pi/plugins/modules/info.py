@@ -4,6 +4,8 @@ name (plugins/action/info.py), which imports edgelift; this file is never sent t
 
 from __future__ import annotations
 
+from ansible_collections.edgelift.pi.plugins.module_utils.controller_only import refuse_to_run_on_device
+
 DOCUMENTATION = r"""
 module: info
 short_description: What a device is and what edgelift has installed there
@@ -21,21 +23,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-msg:
-  description: What happened, in one line.
-  returned: always
-  type: str
-step:
-  description: On failure, the step that failed (connect, upload, verify, self-check, switch, health, rollback).
-  returned: failed
-  type: str
+device:
+  description: >-
+    The C(edgelift device info) report (cpu, runtimes, memory, disk, current, previous, integrity, ...); also set
+    as the fact edgelift_device.
+  returned: success
+  type: dict
 """
 
 
-def main() -> None:
-    raise SystemExit("edgelift.pi.info runs on the controller through its action plugin; "
-                     "it cannot run on the device")
-
-
 if __name__ == "__main__":
-    main()
+    refuse_to_run_on_device("info")

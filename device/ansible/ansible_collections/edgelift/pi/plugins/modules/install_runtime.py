@@ -4,6 +4,8 @@ name (plugins/action/install_runtime.py), which imports edgelift; this file is n
 
 from __future__ import annotations
 
+from ansible_collections.edgelift.pi.plugins.module_utils.controller_only import refuse_to_run_on_device
+
 DOCUMENTATION = r"""
 module: install_runtime
 short_description: Give a device's Python a TFLite runtime and numpy
@@ -30,17 +32,12 @@ msg:
   description: What happened, in one line.
   returned: always
   type: str
-step:
-  description: On failure, the step that failed (connect, upload, verify, self-check, switch, health, rollback).
-  returned: failed
+python:
+  description: The device's Python that has numpy and a TFLite runtime (the new venv's when one was created).
+  returned: success, except in check mode where a venv would be created
   type: str
 """
 
 
-def main() -> None:
-    raise SystemExit("edgelift.pi.install_runtime runs on the controller through its action plugin; "
-                     "it cannot run on the device")
-
-
 if __name__ == "__main__":
-    main()
+    refuse_to_run_on_device("install_runtime")

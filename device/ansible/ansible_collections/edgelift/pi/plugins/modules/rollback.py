@@ -4,6 +4,8 @@ name (plugins/action/rollback.py), which imports edgelift; this file is never se
 
 from __future__ import annotations
 
+from ansible_collections.edgelift.pi.plugins.module_utils.controller_only import refuse_to_run_on_device
+
 DOCUMENTATION = r"""
 module: rollback
 short_description: Switch a device back to its previous release
@@ -24,17 +26,16 @@ msg:
   description: What happened, in one line.
   returned: always
   type: str
-step:
-  description: On failure, the step that failed (connect, upload, verify, self-check, switch, health, rollback).
-  returned: failed
+previous:
+  description: The release that was live before the switch.
+  returned: success
+  type: str
+release:
+  description: The release live now (in check mode, the one that would be).
+  returned: success
   type: str
 """
 
 
-def main() -> None:
-    raise SystemExit("edgelift.pi.rollback runs on the controller through its action plugin; "
-                     "it cannot run on the device")
-
-
 if __name__ == "__main__":
-    main()
+    refuse_to_run_on_device("rollback")

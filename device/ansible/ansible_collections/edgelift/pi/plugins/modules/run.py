@@ -4,6 +4,8 @@ name (plugins/action/run.py), which imports edgelift; this file is never sent to
 
 from __future__ import annotations
 
+from ansible_collections.edgelift.pi.plugins.module_utils.controller_only import refuse_to_run_on_device
+
 DOCUMENTATION = r"""
 module: run
 short_description: Run the live model on a device with an input file on the controller
@@ -39,21 +41,42 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-msg:
-  description: What happened, in one line.
-  returned: always
+bundle_id:
+  description: The id of the live bundle that ran.
+  returned: success
   type: str
-step:
-  description: On failure, the step that failed (connect, upload, verify, self-check, switch, health, rollback).
-  returned: failed
+delegate:
+  description: The delegate the run used on the device.
+  returned: success
   type: str
+dtypes:
+  description: The outputs' dtypes, in order.
+  returned: success
+  type: list
+  elements: str
+latency_ms:
+  description: The run on the device, in milliseconds.
+  returned: success
+  type: float
+output:
+  description: The output file written on the controller.
+  returned: when output is given, not in check mode
+  type: str
+partition:
+  description: The delegate's partition line.
+  returned: success
+  type: str
+runtime:
+  description: The TFLite runtime on the device and its version.
+  returned: success
+  type: str
+shapes:
+  description: The outputs' shapes, in order.
+  returned: success
+  type: list
+  elements: list
 """
 
 
-def main() -> None:
-    raise SystemExit("edgelift.pi.run runs on the controller through its action plugin; "
-                     "it cannot run on the device")
-
-
 if __name__ == "__main__":
-    main()
+    refuse_to_run_on_device("run")
