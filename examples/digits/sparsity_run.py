@@ -13,7 +13,6 @@ come from the held-out second half (LiteRT builtin kernels). Training is not bit
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import warnings
@@ -22,6 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from examples.digits.repeated import spread_line  # noqa: E402 (after the path above)
 
 BUDGET = "2%"
 SPARSITY = 0.9
@@ -83,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
                        ("search", "sparsity search")):
         vals = [100 * float(r[key]) for r in rows if r.get(key) is not None]
         if vals:
-            print(f"  {label:<24} {statistics.median(vals):6.2f}%  [{min(vals):.2f}, {max(vals):.2f}]")
+            print(spread_line(label, vals, 24))
     for r in rows:
         print(f"  chosen: {r['chosen']}")
     return 0
