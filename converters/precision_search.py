@@ -3,7 +3,8 @@
 The candidates are ai-edge-quantizer runs of one float .tflite (or of its cross-layer-equalized twin) with
 per-op modes over an all-int8 default. Start all-int8; while no variant meets the budget: diagnose the best
 variant so far (`device/diagnose.py`, which names the layer whose output range causes the loss), and try that
-layer's output tensor in int16x8 and in float, then the next-worst; equalization is tried as a candidate too.
+layer's output tensor in int16x8 and in float, then the next-worst (past the layers that add error, the next in
+the diagnosis's order, so a search gives up only once every group is float); equalization is a candidate too.
 Each round keeps the best variant; the search ends at the first round with a variant within budget (the
 smallest of those wins; ties: fewer ops off int8) or when time or ideas run out.
 
@@ -279,17 +280,21 @@ def search(sources: dict[bool, Source], evaluate: Evaluator, diagnose_x: np.ndar
             except UnsupportedModelError:  # every activation already float: nothing left to move
                 ranked = []
             moved = 0
-            for e in ranked:
-                if moved == WORST_PER_ROUND or e.added <= 0:
+            for e in ranked:  # worst added error first; past those that add error, the rest in order, so the
+                if moved == WORST_PER_ROUND:  # search goes on (towards all float) until a move helps
                     break
                 group = src.group(e.tensor)
-                if not group:
+                fresh = []  # the group's moves not tried yet from this base
+                for mode in ("int16x8", "none") if group else ():
+                    merged = _merge(base.layers, {src.regex(op): mode for op in group})
+                    if (base.equalized, tuple(sorted(merged.items()))) not in seen:
+                        fresh.append((mode, merged))
+                if not fresh:
                     continue
                 moved += 1
                 names = "+".join(dict.fromkeys(src.labels[op] for op in group))
-                for mode in ("int16x8", "none"):
-                    moves = {src.regex(op): mode for op in group}
-                    tried.append(attempt(base.equalized, _merge(base.layers, moves),
+                for mode, merged in fresh:
+                    tried.append(attempt(base.equalized, merged,
                                          f"#{base.number} + {names} {'float' if mode == 'none' else mode}"))
             new = [v for v in tried if v is not None]
             if any(v.meets for v in new):

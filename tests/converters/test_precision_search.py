@@ -76,3 +76,15 @@ def test_search_stops_when_its_time_is_spent(parts):
 def test_source_calibration_is_what_convert_uses(files, parts):
     src = parts[0]
     assert isinstance(src, Source) and len(src.calibration) == 100 and src.per_channel
+
+
+def test_past_the_layers_that_add_error_the_search_goes_on_to_all_float_before_it_gives_up(parts):
+    from edgelift.converters.tflite_io import float_io
+
+    src, cal, ev, reference = parts  # float32 io, as convert --io float32 scores
+    evaluate = Evaluator(Budget("max_error", 0.0), ev.x, None, reference, finish=float_io)
+    result = search({False: src}, evaluate, cal.x[:32])  # int8 never is exact: nothing meets a zero budget
+    assert result.winner is None and result.stopped == "no more moves"
+    every_op_float = [v for v in result.variants if len(v.layers) == len(src.scopes)
+                      and set(v.layers.values()) == {"none"}]
+    assert every_op_float, [v.change for v in result.variants]
