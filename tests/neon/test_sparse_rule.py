@@ -60,7 +60,7 @@ def test_inspect_names_the_sparse_layers():
     gemm = [w for w in info["weights"] if w["op"] in ("CONV_2D", "FULLY_CONNECTED")]
     assert len(gemm) == 5 and all(abs(w["block_density"] - 0.75) < 0.01 for w in gemm), gemm
     on = {w["tensor"].split("/")[1]: w["sparse_on"] for w in gemm}
-    # density 0.75: under the Pi 4's line (0.89 at k = 32 .. 0.95) and the Pi 5's (0.84 at k = 32 .. 0.87)
+    # density 0.75: under the Pi 4's and the Pi 5's line (both D = 0.95, K = 2: 0.89 at k = 32 .. 0.95)
     both = ["rpi4", "rpi5"]
     assert on == {"pw1": both, "conv3x3": both, "pw_s2": both, "pw2": both, "fc": []}, on
     # fc, batch 1: one row of a 4-row tile, 0.75 x 4 is above every line
