@@ -109,13 +109,16 @@ def search_convert(opts, start: float):
     else:
         from .keras_layers import float_tflite
 
-        with warnings.catch_warnings():  # "no pair to equalize" is answered below: then one model, not two
-            warnings.simplefilter("ignore")
-            floats = {True: float_tflite(opts.model, True)}
-        if not opts.equalize:
-            floats[False] = float_tflite(opts.model, False)
-            if floats[False] == floats[True] or pruning:  # no pair to equalize, or pruned: one model, not two
-                del floats[True]
+        if pruning:  # the reference only: each pruned model is a candidate of its own (sparsity_convert)
+            floats = {False: float_tflite(opts.model, False)}
+        else:
+            with warnings.catch_warnings():  # "no pair to equalize" is answered below: then one model, not two
+                warnings.simplefilter("ignore")
+                floats = {True: float_tflite(opts.model, True)}
+            if not opts.equalize:
+                floats[False] = float_tflite(opts.model, False)
+                if floats[False] == floats[True]:  # no layer pair to equalize: one model, not two
+                    del floats[True]
     sources = {eq: _source(c, eq, cal, samples_n, bool(opts.per_channel), "the float model")
                for eq, c in floats.items()}
     ref_src = sources[False] if False in sources else sources[True]
