@@ -350,19 +350,24 @@ def small_resnet(shape=(32, 32, 3), classes=10, seed=0):
     return keras().Model(inp, L.Dense(classes)(x))
 
 
-def trained_digits_cnn(epochs: int = 30):
+# 30 epochs left the float CNN between 88% (a CI machine) and 98% on the test split, seed and CPU deciding;
+# 100 epochs measured 98.2-99.3% over 8 seeds here, ~20 s once per process
+DIGITS_EPOCHS = 100
+
+
+def trained_digits_cnn(epochs: int = DIGITS_EPOCHS):
     """The example's digits CNN, trained once per process (per epoch count, however it is passed)."""
     return _trained_digits_cnn(int(epochs))
 
 
-@functools.cache  # keyed on the epoch count alone: (), (30) and (epochs=30) are one training, not three
+@functools.cache  # keyed on the epoch count alone: (), (100) and (epochs=100) are one training, not three
 def _trained_digits_cnn(epochs: int):
     from examples.digits.digits import train_cnn
 
     return train_cnn(epochs=epochs)
 
 
-def digits_int8(epochs: int = 30) -> bytes:
+def digits_int8(epochs: int = DIGITS_EPOCHS) -> bytes:
     """int8 .tflite of the trained digits CNN, calibrated on its training images (converted once per process)."""
     return _digits_int8(int(epochs))
 

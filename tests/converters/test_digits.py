@@ -14,8 +14,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def digits(digits_cnn, tmp_path_factory):
-    # the session's CNN (30 epochs like the example: at 15 the float model lands anywhere in 75-95% from run to
-    # run, and an under-trained model makes the int8-vs-float comparison a test of training luck)
+    # the session's CNN (modelkit.DIGITS_EPOCHS: at 15 epochs the float model lands anywhere in 75-95% from run
+    # to run, at 30 in 88-98%, and an under-trained model makes the int8-vs-float comparison a test of training luck)
     model, (x_train, y_train, x_test, y_test) = digits_cnn
     d = tmp_path_factory.mktemp("digits")
     np.savez(d / "train.npz", x=x_train, y=y_train)

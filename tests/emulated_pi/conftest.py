@@ -60,8 +60,8 @@ def _model_bytes(builder: str, args: dict | tuple | str) -> bytes:
 def _digits_bytes() -> bytes:
     from tests import modelkit
 
-    # training the CNN takes a while: keep the conversion; 30 epochs, the session's one training (digits_cnn)
-    path = modelkit.CACHE / "digits_int8-e30.tflite"
+    # training the CNN takes a while: keep the conversion; the session's one training (digits_cnn)
+    path = modelkit.CACHE / f"digits_int8-e{modelkit.DIGITS_EPOCHS}.tflite"
     if not path.exists():
         data = modelkit.digits_int8()
         path.parent.mkdir(parents=True, exist_ok=True)
