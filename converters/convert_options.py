@@ -243,13 +243,14 @@ class ConvertOptions:
         if is_tflite_path(self.model):
             from .keras_layers import PRUNING_KEYS
 
-            for key in PRUNING_KEYS[:-2]:
-                if self._set(key):
+            for key in PRUNING_KEYS:
+                if key not in ("epochs", "batch_size") and self._set(key):
                     raise InvalidArgumentError(f"{flag(key)} does not apply to a .tflite input (pruning fine-tunes "
                                                "Keras weights)", hint="search the Keras model the .tflite came "
                                                                       f"from, or drop {flag(key)}")
         else:
             self._check_pruning()
+            self._check_distill()  # --distill fine-tunes --prune's pruned models
         if self.spec is None:
             for key, why in (("train_data", "it trains only to fine-tune --prune"),
                              ("target", "it shapes --prune's blocks for a board")):
@@ -297,6 +298,7 @@ class ConvertOptions:
                     hint="drop layers: for clustering / QAT / bias correction; check accuracy with edgelift "
                          "validate OUT.tflite -r MODEL --data DATA")
         self._check_pruning()
+        self._check_distill()
         if self.spec is None:
             for key in ("train_data", "target"):
                 if self._set(key):
@@ -339,6 +341,9 @@ class ConvertOptions:
         if qat and self.train_data is None:
             raise InvalidArgumentError("--qat needs training data", hint="pass --train-data DATA (with labels, or "
                                        "without them and --distill)")
+        self._check_distill()
+
+    def _check_distill(self) -> None:
         from .distill_step import check_options
 
         temperature, alpha = check_options(self)

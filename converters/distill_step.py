@@ -35,8 +35,10 @@ def check_options(opts) -> tuple[float | None, float | None]:
     returns the temperature and alpha to use (None, None when distillation is off)."""
     if not opts.distill:
         for key, flag in FLAGS.items():
-            if opts.given.get(key) is not None:
-                raise InvalidArgumentError(f"{flag} {opts.given[key]} was given without --distill",
+            value = opts.given.get(key)
+            if value is not None:
+                shown = f"{value:g}" if isinstance(value, float) else value  # as typed: 3, not 3.0
+                raise InvalidArgumentError(f"{flag} {shown} was given without --distill",
                                            hint=f"add --distill to fine-tune against a teacher, or drop {flag}")
         return None, None
     fine_tuning = opts.fine_tuning

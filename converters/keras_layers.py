@@ -13,8 +13,8 @@ from typing import Any
 # accuracy, which this route leaves to validate); ConvertOptions refuses them before any work
 NOT_WITH_LAYERS = ("cluster", "qat", "bias_correction", "eval_data")
 # the settings that prune the Keras model before its float .tflite is made
-PRUNING_KEYS = ("prune", "prune_kind", "block", "prune_layers", "keep_dense", "target", "train_data", "epochs",
-                "batch_size")
+PRUNING_KEYS = ("prune", "prune_kind", "block", "prune_layers", "keep_dense", "target", "train_data", "distill",
+                "teacher", "temperature", "distill_alpha", "epochs", "batch_size")
 
 
 def pruning(opts) -> dict[str, Any]:
@@ -23,21 +23,25 @@ def pruning(opts) -> dict[str, Any]:
         return {}
     settings = opts.settings()
     out = {k: settings[k] for k in PRUNING_KEYS if settings.get(k) is not None}
-    if opts.train_data is None:
+    if opts.train_data is None:  # one shot: nothing trains (--distill needs training data: refused before)
         out = {k: v for k, v in out.items() if k not in ("epochs", "batch_size")}
+    if not opts.distill:  # a recipe's "distill: false" adds nothing
+        out = {k: v for k, v in out.items() if k not in ("distill", "teacher", "temperature", "distill_alpha")}
     return out
 
 
-def pruned_float(model, equalize: bool, prune: dict[str, Any] | None = None) -> tuple[bytes, dict[str, float]]:
+def pruned_float(model, equalize: bool, prune: dict[str, Any] | None = None) \
+        -> tuple[bytes, dict[str, float], dict[str, Any]]:
     """The model as a float .tflite, equalized and pruned first when asked (a conversion of its own, in
-    TensorFlow's child), and each pruned layer's target sparsity."""
+    TensorFlow's child), each pruned layer's target sparsity, and that conversion's report steps."""
     from .pipeline import convert
 
     with tempfile.TemporaryDirectory(prefix="edgelift-float-") as tmp:
         out = Path(tmp) / "float.tflite"
         res = convert(model, str(out), quantize="none", equalize=bool(equalize) or None, **(prune or {}))
-        layers = (res.report.get("steps", {}).get("prune") or {}).get("layers", [])
-        return out.read_bytes(), {e["layer"]: float(e["target"]) for e in layers}
+        steps = res.report.get("steps", {})
+        layers = (steps.get("prune") or {}).get("layers", [])
+        return out.read_bytes(), {e["layer"]: float(e["target"]) for e in layers}, steps
 
 
 def float_tflite(model, equalize: bool, prune: dict[str, Any] | None = None) -> bytes:

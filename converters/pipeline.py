@@ -40,7 +40,9 @@ def _dataset(value, what: str, need_labels: bool):
                                    hint="pass a path (.npz, .npy, image folder), a numpy array or (x, y)")
     if need_labels and ds.y is None:
         raise DataError(f"{what} {ds.path!r} has no labels",
-                        hint="save it as .npz with arrays x and y, or as an image folder per class")
+                        hint="save it as .npz with arrays x and y, or as an image folder per class"
+                             + (", or add --distill (it fine-tunes on the float model's outputs, no labels needed)"
+                                if what == "training data" else ""))
     return ds
 
 

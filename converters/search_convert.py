@@ -29,8 +29,6 @@ REFUSED = {
     "qat": "QAT trains one int8 model; the search compares post-training variants",
     "bias_correction": "not among the search's candidates yet",
     "layers": "the search chooses the per-layer modes itself",
-    "distill": "it fine-tunes, which the search does not", "teacher": "it belongs to --distill's fine-tuning",
-    "temperature": "it belongs to --distill's fine-tuning", "distill_alpha": "it belongs to --distill's fine-tuning",
 }
 
 
@@ -173,7 +171,7 @@ def search_convert(opts, start: float):
 
     extra = {"search": {**as_dict(result), "table": shown}}
     layers = {".*": "int8", **win.layers}  # the default first: layers: alone selects the per-op route on replay
-    paths = {k: str(Path(getattr(opts, k)).resolve()) for k in ("model", "calibration", "train_data")
+    paths = {k: str(Path(getattr(opts, k)).resolve()) for k in ("model", "calibration", "train_data", "teacher")
              if isinstance(getattr(opts, k), (str, os.PathLike))}  # the recipe replays from anywhere
     won = opts.derived(layers=layers, layer_modes=layers, equalize=win.equalized, quantize="int8", eval_data=None,
                        **paths)

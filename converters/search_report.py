@@ -83,6 +83,13 @@ def as_dict(result: SearchResult) -> dict[str, Any]:
             "chosen": win.number if win else None, "variants": [v.as_dict() for v in result.variants]}
 
 
+def _distilled(info: dict[str, Any]) -> str:
+    used = "soft targets and labels" if info["labels"] else "soft targets only: the training data has no labels"
+    teacher = "the input model" if info["teacher"] == "input model" else info["teacher"]
+    return (f"distilled from {teacher} (temperature {info['temperature']:g}, alpha {info['alpha']:g}: "
+            f"{used})")
+
+
 def sparsity_table(result, budget: Budget, reference_score: float | None) -> str:
     """The pruned variants of a sparsity search (`sparsity_search.SparsityResult`), the winner marked, and the
     ranking of the layers by what pruning each alone cost."""
@@ -106,4 +113,10 @@ def sparsity_table(result, budget: Budget, reference_score: float | None) -> str
                           for n, d, e in result.ranking)
         lines.append(f"  worst first, pruned alone one shot in float ({'drop' if acc else 'max error'} / mean "
                      f"relative output error): {shown}")
+    tuned = result.fine_tuning
+    if tuned:
+        lines.append(f"  each pruning fine-tuned {tuned['epochs']} epoch(s) on {tuned['train_data']}"
+                     + ("" if "distill" not in tuned else "; " + _distilled(tuned["distill"])))
+    else:
+        lines.append("  each pruning one shot (no --train-data: not fine-tuned)")
     return "\n".join(lines)

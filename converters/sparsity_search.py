@@ -1,7 +1,8 @@
 """Per-layer sparsity under an accuracy budget: lower the sparsity of the layers pruning hurts most.
 
 With `--prune` and `--max-accuracy-drop` / `--max-error`, the search prunes every selected layer to its target
-(fine-tuned on `--train-data` when given, one shot otherwise) and scores the pruned *float* model against the
+(fine-tuned on `--train-data` when given, against a teacher's soft outputs with `--distill`; one shot
+otherwise) and scores the pruned *float* model against the
 budget, measured from the unpruned float model: what pruning alone costs. The layers are ranked once by what
 pruning each one alone (one shot, float) costs — its accuracy drop, then its mean output error. While the pruned
 model misses the budget, the next move halves the sparsity of the next layer in that ranking, and once every
@@ -60,6 +61,7 @@ class SparsityResult:
     ranking: list[tuple[str, float, float]]  # layer, drop, mean output error when pruned alone (worst first)
     seconds: float
     stopped: str
+    fine_tuning: dict[str, Any] | None = None  # how each pruning was fine-tuned (None: one shot)
 
     @property
     def winner(self) -> Pruned | None:
@@ -68,6 +70,7 @@ class SparsityResult:
     def as_dict(self) -> dict[str, Any]:
         win = self.winner
         return {"seconds": self.seconds, "stopped": self.stopped, "chosen": win.number if win else None,
+                "fine_tuning": self.fine_tuning,
                 "ranking": [{"layer": n, "drop": d, "mean_error": e} for n, d, e in self.ranking],
                 "pruned": [p.as_dict() for p in self.pruned]}
 

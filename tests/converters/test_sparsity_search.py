@@ -44,7 +44,7 @@ def test_the_search_lowers_the_worst_layers_sparsity_and_its_recipe_replays(file
     assert "sparsity search:" in stdout and "<- chosen" in stdout and "pruned P1" in err
     # measured: all at 0.9 drops 37 points; pruned alone, d2 costs 21 and d1 11.75, so d2 is relaxed first
     assert re.search(r"worst first.*: d2 .*, d1 ", stdout), stdout
-    assert "P1 + d2 0.45" in stdout
+    assert "P1 + d2 0.45" in stdout and "each pruning one shot (no --train-data: not fine-tuned)" in stdout
     recipe = yaml.safe_load((tmp_path / "s.recipe.yaml").read_text())
     own = recipe["prune_layers"]
     assert set(own) == {"d1", "d2"} and own["d2"] < 0.9 and recipe["prune"] == 0.9, recipe
@@ -76,14 +76,38 @@ def test_the_search_fine_tunes_each_pruning_on_training_data(files, tmp_path, ca
     code = cli_main(["convert", "m.keras", "-o", str(out), "--calibration", "cal.npz", "--eval-data", "eval.npz",
                      "--train-data", "eval.npz", "--epochs", "1", "--prune", "0.5", "--prune-kind", "block",
                      "--block", "1x4", "--max-accuracy-drop", "30%"])
-    _, err = capsys.readouterr()
+    stdout, err = capsys.readouterr()
     assert code == 0, err
+    assert "each pruning fine-tuned 1 epoch(s) on eval.npz\n" in stdout  # labels: no distillation
     recipe = yaml.safe_load((tmp_path / "t.recipe.yaml").read_text())
     assert recipe["train_data"] == str((files / "eval.npz").resolve()) and recipe["epochs"] == 1
     assert recipe["prune_kind"] == "block" and recipe["block"] == "1x4"
 
 
+def test_distillation_fine_tunes_each_pruning_on_data_without_labels(files, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(files)
+    out = tmp_path / "d.tflite"
+    code = cli_main(["convert", "m.keras", "-o", str(out), "--calibration", "cal.npz", "--train-data", "cal.npz",
+                     "--epochs", "1", "--prune", "0.75", "--distill", "--teacher", "m.keras", "--max-error", "3",
+                     "--report", str(tmp_path / "r.json")])
+    stdout, err = capsys.readouterr()
+    assert code == 0, err
+    assert ("each pruning fine-tuned 1 epoch(s) on cal.npz; distilled from m.keras (temperature 2, alpha 1: soft "
+            "targets only: the training data has no labels)") in stdout
+    import json
+
+    tuned = json.loads((tmp_path / "r.json").read_text())["search"]["sparsity"]["fine_tuning"]
+    assert tuned["epochs"] == 1 and tuned["distill"]["alpha"] == 1.0 and tuned["distill"]["labels"] is False
+    recipe = yaml.safe_load((tmp_path / "d.recipe.yaml").read_text())
+    assert recipe["distill"] is True and recipe["teacher"] == str((files / "m.keras").resolve())
+    replay = tmp_path / "again.tflite"  # fine-tuning is not bit-reproducible: the recipe reruns it
+    assert cli_main(["convert", "--recipe", str(tmp_path / "d.recipe.yaml"), "-o", str(replay)]) == 0
+    assert replay.stat().st_size == out.stat().st_size  # the same graph, the same per-op modes
+
+
 @pytest.mark.parametrize("args, named", [
+    (["--prune", "0.5", "--train-data", "cal.npz"], "has no labels — save it as .npz with arrays x and y, or as an "
+                                                    "image folder per class, or add --distill"),
     (["--train-data", "eval.npz"], "--train-data without --prune in a precision search"),
     (["--target", "rpi4"], "--target without --prune in a precision search"),
     (["--prune", "0.5", "--cluster", "8"], "--cluster cannot be combined with a precision search"),

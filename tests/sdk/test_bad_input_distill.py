@@ -28,7 +28,7 @@ CASES = [
     ([*PRUNED, "--distill", "--distill-alpha", "-0.1"], "--distill-alpha -0.1 must be in [0, 1]"),
     ([*PRUNED, "--distill", "--distill-alpha", "nan"], "--distill-alpha nan must be in [0, 1]"),
     ([*PRUNED, "--teacher", "m.keras"], "--teacher m.keras was given without --distill"),
-    ([*PRUNED, "--temperature", "2"], "--temperature 2.0 was given without --distill"),
+    ([*PRUNED, "--temperature", "2"], "--temperature 2 was given without --distill"),
     ([*PRUNED, "--distill-alpha", "0.3"], "--distill-alpha 0.3 was given without --distill"),
     ([*BASE, "--prune", "0.5", "--train-data", "unlabelled.npz"], "training data 'unlabelled.npz' has no labels"),
     (["convert", "m.tflite", "-o", "o.tflite", "--distill"], "--distill does not apply to a .tflite input"),

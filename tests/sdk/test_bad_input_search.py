@@ -29,8 +29,9 @@ CASES = [
     (["--max-error", "0.1", "--train-data", "lab.npz"], "--train-data without --prune in a precision search"),
     (["--max-error", "0.1", "--prune", "0.5", "--prune-layers", "dense=2"],
      "--prune-layers dense=2: a layer's sparsity must be a number in [0, 1)"),
-    (["--max-error", "0.1", "--distill"], "--distill cannot be combined with a precision search"),
-    (["--max-error", "0.1", "--temperature", "3"], "--temperature cannot be combined with a precision search"),
+    (["--max-error", "0.1", "--distill"], "--distill changes how pruning, clustering or QAT fine-tune, and none"),
+    (["--max-error", "0.1", "--prune", "0.5", "--distill"], "--distill fine-tunes --prune on training data, and none"),
+    (["--max-error", "0.1", "--prune", "0.5", "--temperature", "3"], "--temperature 3 was given without --distill"),
     (["--max-error", "0.1", "--quantize", "int16x8"], "--quantize int16x8 with a precision search"),
 ]
 
