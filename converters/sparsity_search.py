@@ -2,9 +2,9 @@
 
 With `--prune` and `--max-accuracy-drop` / `--max-error`, the search prunes every selected layer to its target
 (fine-tuned on `--train-data` when given, against a teacher's soft outputs with `--distill`; one shot
-otherwise) and scores the pruned *float* model against the
-budget, measured from the unpruned float model: what pruning alone costs. The layers are ranked once by what
-pruning each one alone (one shot, float) costs — its accuracy drop, then its mean output error. While the pruned
+otherwise) and scores the pruned *float* model against the budget, measured from the unpruned float model: what
+pruning alone costs. The layers are ranked once by what pruning each one alone (one shot, float) costs — its
+accuracy drop, then its mean output error. While the pruned
 model misses the budget, the next move halves the sparsity of the next layer in that ranking, and once every
 layer was halved, keeps them dense in the same order; each move is one pruning (and fine-tuning) of the Keras
 model. A pruned model within budget hands over to the precision search (int8 / int16x8 / float per op) against
